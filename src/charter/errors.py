@@ -1,0 +1,124 @@
+"""Every error charter raises on purpose derives from :class:`CharterError`.
+
+The hierarchy, and when each is raised::
+
+    CharterError                      root; ``exit_code`` is what the CLI exits with
+    ├── CharterFileError              a charter file cannot be read or fails validation
+    │                                  (carries ``problems``: one "field.path: what is wrong" each)
+    ├── CharterNotFoundError          no charter of that name in the workspace
+    ├── WorkspaceError                the workspace folder is missing or not a workspace
+    ├── StoreError                    the metadata database cannot be used
+    │   └── StoreUnavailableError     the database URL cannot be reached or opened
+    ├── RegistryError                 registering or loading a model version failed
+    │   ├── ModelFileError            the model file is missing or cannot be loaded as its flavor
+    │   ├── ArtifactTamperedError     a stored artifact no longer matches its registered SHA-256
+    │   └── VersionNotFoundError      no such version of that charter
+    ├── AuditError                    the audit ledger cannot be written, read or exported
+    ├── DataError                     live data cannot be read or does not fit the contract at all
+    ├── ExpressionError               a segment/filter expression does not parse or names no column
+    └── UserCodeError                 user code (an entrypoint, a training function) raised;
+                                       ``__cause__`` holds the original exception
+
+Translation to exit codes happens in :mod:`charter.cli.main`; to HTTP status in the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class CharterError(Exception):
+    """Root of every error charter raises on purpose."""
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of this error, used by ``--json`` output and the HTTP API."""
+        body: dict[str, Any] = {"type": type(self).__name__, "message": self.message}
+        if self.hint:
+            body["hint"] = self.hint
+        return body
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n{self.hint}"
+
+
+class CharterFileError(CharterError):
+    """A charter file cannot be parsed or fails validation; ``problems`` lists each issue."""
+
+    def __init__(self, source: str, problems: Sequence[str]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        noun = "problem" if len(self.problems) == 1 else "problems"
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"{source}: {len(self.problems)} {noun}:\n{lines}")
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["source"] = self.source
+        body["problems"] = self.problems
+        return body
+
+
+class CharterNotFoundError(CharterError):
+    """No charter of the given name exists in the workspace's ``charters/`` folder."""
+
+
+class WorkspaceError(CharterError):
+    """The workspace folder is missing, unwritable or not a charter workspace."""
+
+
+class StoreError(CharterError):
+    """The metadata database refused an operation."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database URL cannot be reached, opened or migrated."""
+
+    exit_code = 3
+
+
+class RegistryError(CharterError):
+    """Registering, listing or loading a model version failed."""
+
+
+class ModelFileError(RegistryError):
+    """The model file is missing, or cannot be loaded as the flavor it claims."""
+
+
+class ArtifactTamperedError(RegistryError):
+    """A stored artifact's bytes no longer hash to the SHA-256 recorded at registration."""
+
+    exit_code = 4
+
+
+class VersionNotFoundError(RegistryError):
+    """The charter has no version with that number."""
+
+
+class AuditError(CharterError):
+    """The audit ledger cannot be appended to, read, verified or exported."""
+
+
+class DataError(CharterError):
+    """Live data cannot be read, or does not fit the data contract at all."""
+
+
+class ExpressionError(CharterError):
+    """A segment or filter expression does not parse; ``position`` is the 0-based offset."""
+
+    def __init__(self, expression: str, message: str, position: int | None = None) -> None:
+        self.expression = expression
+        self.position = position
+        where = f" at position {position}" if position is not None else ""
+        super().__init__(f"expression {expression!r}: {message}{where}")
+
+
+class UserCodeError(CharterError):
+    """User code (a model entrypoint, a training function) raised; ``__cause__`` is the original."""

@@ -1,0 +1,77 @@
+"""The metadata tables. Changing one means adding an Alembic migration in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: sa.JSON, datetime: sa.DateTime(timezone=True)}
+
+
+class CharterRecord(Base):
+    """The last charter file content the store has seen, per charter name."""
+
+    __tablename__ = "charters"
+
+    name: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[str] = mapped_column(sa.Text)
+    owner_email: Mapped[str] = mapped_column(sa.String(320))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ModelVersion(Base):
+    """A registered model version: the artifact by content hash, its lineage and its status."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (sa.UniqueConstraint("charter", "version", name="uq_model_versions_charter_version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    version: Mapped[int]
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    flavor: Mapped[str] = mapped_column(sa.String(40))
+    artifact_uri: Mapped[str] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    lineage: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    status_changed_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """One link of the hash-chained audit ledger.
+
+    ``hash = sha256(prev_hash || canonical(seq, recorded_at, actor, action, charter, payload))``.
+    ``payload`` is stored as the exact canonical JSON text that was hashed. ``prev_hash`` is unique,
+    so two writers can never both extend the same head (the chain cannot fork).
+    """
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    recorded_at: Mapped[str] = mapped_column(sa.String(40))
+    actor: Mapped[str] = mapped_column(sa.String(320))
+    action: Mapped[str] = mapped_column(sa.String(80), index=True)
+    charter: Mapped[str | None] = mapped_column(sa.String(200), index=True)
+    payload: Mapped[str] = mapped_column(sa.Text)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+
+
+class AuditCheckpoint(Base):
+    """An HMAC signature over the ledger head at ``seq``, made with a key kept outside the database."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+    head_hash: Mapped[str] = mapped_column(sa.String(64))
+    key_id: Mapped[str] = mapped_column(sa.String(16))
+    signed_at: Mapped[str] = mapped_column(sa.String(40))
+    signature: Mapped[str] = mapped_column(sa.String(64))
