@@ -38,11 +38,6 @@ class Settings(BaseSettings):
             "database. Default: <workspace>/.charter/keys/audit.key (created on first use)."
         ),
     )
-    audit_checkpoint_every: int = Field(
-        default=100,
-        ge=1,
-        description="Sign a checkpoint of the ledger head every this many entries.",
-    )
     actor: str | None = Field(
         default=None,
         description="Who is acting, recorded in the audit ledger. Default: $USER@hostname.",

@@ -49,7 +49,7 @@ class Database:
             ) from exc
         self.dialect = parsed.get_backend_name()
         self.engine = self._create_engine(parsed)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         if migrate:
             self._migrate()
 
@@ -103,7 +103,7 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A write transaction: committed when the block ends, rolled back if it raises."""
         try:
-            with self._sessions() as session, session.begin():
+            with self.session_factory() as session, session.begin():
                 yield session
         except OperationalError as exc:
             raise StoreUnavailableError(

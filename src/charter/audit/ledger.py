@@ -1,0 +1,235 @@
+"""The hash-chained audit ledger.
+
+Each entry stores the hash of the one before it, so editing, deleting, inserting or reordering
+rows breaks the chain. Because anyone with database access could recompute the whole chain, the
+head is also *signed*: at the end of every transaction that appended entries, a checkpoint with an
+HMAC of the new head (made with a key kept outside the database) is written in the same
+transaction. Checkpoints chain to each other, so deleting one is caught too; and since every
+committed append is signed, an entry after the last checkpoint can only have been forged.
+
+Concurrent writers are serialised (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL),
+and ``prev_hash`` is unique, so the chain can never fork.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from charter.audit.signing import AuditKey, checkpoint_message
+from charter.errors import AuditError
+from charter.store.database import Database
+from charter.store.tables import AuditCheckpoint, AuditEntry
+
+GENESIS = "0" * 64
+_PENDING = "charter.ledger.pending_head"
+_VERIFY_CHUNK = 5_000
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened, to be appended."""
+
+    action: str
+    payload: Mapping[str, Any]
+    charter: str | None = None
+
+
+@dataclass(frozen=True)
+class BadEntry:
+    seq: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    entries: int
+    checkpoints: int
+    first_bad: BadEntry | None
+
+    def to_dict(self) -> dict[str, Any]:
+        bad = None if self.first_bad is None else {"seq": self.first_bad.seq, "reason": self.first_bad.reason}
+        return {"ok": self.ok, "entries": self.entries, "checkpoints": self.checkpoints, "first_bad": bad}
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def entry_hash(
+    prev_hash: str, seq: int, recorded_at: str, actor: str, action: str, charter: str | None, payload: str
+) -> str:
+    body = canonical_json([seq, recorded_at, actor, action, charter, payload])
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Ledger:
+    """Append to, verify and read the audit ledger of one database."""
+
+    def __init__(self, db: Database, key: AuditKey) -> None:
+        self.db = db
+        self.key = key
+        event.listen(db.session_factory, "before_commit", self._seal)
+
+    # -- writing --------------------------------------------------------------------------
+    def append(
+        self,
+        session: Session,
+        action: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        actor: str,
+        charter: str | None = None,
+    ) -> AuditEntry:
+        """Append one entry in ``session``'s transaction; it is signed when that transaction commits."""
+        return self.append_many(session, [Event(action, payload or {}, charter)], actor=actor)[-1]
+
+    def append_many(self, session: Session, events: Iterable[Event], *, actor: str) -> list[AuditEntry]:
+        self.db.serialize(session, "audit")
+        head = session.execute(
+            sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+        ).first()
+        seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+        entries = []
+        for item in events:
+            seq += 1
+            payload = canonical_json(dict(item.payload))
+            recorded_at = _now()
+            digest = entry_hash(prev, seq, recorded_at, actor, item.action, item.charter, payload)
+            entries.append(
+                AuditEntry(
+                    seq=seq, recorded_at=recorded_at, actor=actor, action=item.action,
+                    charter=item.charter, payload=payload, prev_hash=prev, hash=digest,
+                )
+            )
+            prev = digest
+        if not entries:
+            return []
+        session.add_all(entries)
+        session.info[_PENDING] = (seq, prev)
+        return entries
+
+    def _seal(self, session: Session) -> None:
+        pending = session.info.pop(_PENDING, None)
+        if pending is None:
+            return
+        seq, head_hash = pending
+        previous = session.execute(
+            sa.select(AuditCheckpoint.signature).order_by(AuditCheckpoint.seq.desc()).limit(1)
+        ).scalar()
+        signed_at = _now()
+        signature = self.key.sign(checkpoint_message(seq, head_hash, signed_at, previous or ""))
+        session.add(
+            AuditCheckpoint(
+                seq=seq, head_hash=head_hash, key_id=self.key.key_id(create=True),
+                signed_at=signed_at, signature=signature,
+            )
+        )
+        session.flush()
+
+    # -- reading --------------------------------------------------------------------------
+    def entries(
+        self, *, charter: str | None = None, since_seq: int = 0, limit: int | None = None
+    ) -> list[AuditEntry]:
+        with self.db.read() as session:
+            query = sa.select(AuditEntry).where(AuditEntry.seq > since_seq).order_by(AuditEntry.seq)
+            if charter is not None:
+                query = query.where(AuditEntry.charter == charter)
+            if limit is not None:
+                query = query.limit(limit)
+            return list(session.scalars(query))
+
+    def iter_all(self) -> Iterator[AuditEntry]:
+        last = 0
+        while True:
+            chunk = self.entries(since_seq=last, limit=_VERIFY_CHUNK)
+            if not chunk:
+                return
+            yield from chunk
+            last = chunk[-1].seq
+
+    # -- verifying ------------------------------------------------------------------------
+    def verify(self) -> VerifyReport:
+        """Walk the chain and the checkpoints; report the first entry that is not as written."""
+        with self.db.read() as session:
+            checkpoints = list(session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq)))
+        count = 0
+        bad = self._check_checkpoints(checkpoints)
+        signed = {c.seq: c.head_hash for c in checkpoints}
+        expected_seq, prev = 1, GENESIS
+        for entry in self.iter_all():
+            count += 1
+            if bad is not None:
+                continue
+            bad = self._check_entry(entry, expected_seq, prev, signed)
+            expected_seq, prev = entry.seq + 1, entry.hash
+        if bad is None:
+            bad = self._check_tail(expected_seq - 1, checkpoints)
+        return VerifyReport(ok=bad is None, entries=count, checkpoints=len(checkpoints), first_bad=bad)
+
+    def _check_entry(
+        self, entry: AuditEntry, expected_seq: int, prev: str, signed: Mapping[int, str]
+    ) -> BadEntry | None:
+        if entry.seq != expected_seq:
+            if entry.seq > expected_seq:
+                return BadEntry(expected_seq, f"entry {expected_seq} is missing (the next entry is {entry.seq})")
+            return BadEntry(entry.seq, "entry is out of sequence")
+        if entry.prev_hash != prev:
+            return BadEntry(
+                entry.seq,
+                f"entry {entry.seq} does not follow entry {entry.seq - 1}: rows were inserted, "
+                "deleted or reordered",
+            )
+        recomputed = entry_hash(
+            entry.prev_hash, entry.seq, entry.recorded_at, entry.actor, entry.action, entry.charter,
+            entry.payload,
+        )
+        if recomputed != entry.hash:
+            return BadEntry(entry.seq, f"entry {entry.seq} was altered: its content no longer matches its hash")
+        if entry.seq in signed and signed[entry.seq] != entry.hash:
+            return BadEntry(
+                entry.seq,
+                f"the chain up to entry {entry.seq} was rewritten: its head no longer matches the "
+                "checkpoint signed with the audit key",
+            )
+        return None
+
+    def _check_checkpoints(self, checkpoints: list[AuditCheckpoint]) -> BadEntry | None:
+        previous = ""
+        for checkpoint in checkpoints:
+            message = checkpoint_message(checkpoint.seq, checkpoint.head_hash, checkpoint.signed_at, previous)
+            if not self.key.valid(message, checkpoint.signature):
+                return BadEntry(
+                    checkpoint.seq,
+                    f"the checkpoint signed at entry {checkpoint.seq} is not valid: it was forged, "
+                    "edited, or a checkpoint before it was deleted",
+                )
+            previous = checkpoint.signature
+        return None
+
+    def _check_tail(self, head_seq: int, checkpoints: list[AuditCheckpoint]) -> BadEntry | None:
+        last_signed = checkpoints[-1].seq if checkpoints else 0
+        if head_seq > last_signed:
+            return BadEntry(
+                last_signed + 1,
+                f"entries {last_signed + 1}..{head_seq} were never signed: they were added outside charter",
+            )
+        if last_signed > head_seq:
+            return BadEntry(
+                head_seq + 1,
+                f"entries {head_seq + 1}..{last_signed} were signed but are missing: the ledger was truncated",
+            )
+        return None

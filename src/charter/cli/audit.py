@@ -1,0 +1,51 @@
+"""``charter audit verify`` and ``charter audit export``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from charter.audit.export import ExportFormat, export_ledger
+from charter.cli.app import JsonOption, audit_app, workspace
+from charter.cli.output import emit
+
+
+@audit_app.command("verify")
+def verify(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Check the whole ledger; exit 1 naming the first bad entry after any tampering."""
+    report = workspace(ctx).ledger.verify()
+
+    def human(console: Console) -> None:
+        if report.ok:
+            console.print(
+                f"ok: {report.entries} entries, chain intact, {report.checkpoints} signed checkpoints valid"
+            )
+        else:
+            assert report.first_bad is not None
+            console.print(f"TAMPERED: first bad entry is seq {report.first_bad.seq}: {report.first_bad.reason}")
+
+    emit(report.to_dict(), as_json=as_json, human=human)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def export(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path("audit.jsonl"),
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet.")] = "jsonl",
+    as_json: JsonOption = False,
+) -> None:
+    """Write every ledger entry to a JSON Lines or Parquet file for an auditor."""
+    if fmt not in ("jsonl", "parquet"):
+        raise typer.BadParameter(f"{fmt!r} is not a format; use jsonl or parquet", param_hint="--format")
+    fmt_checked: ExportFormat = "jsonl" if fmt == "jsonl" else "parquet"
+    count = export_ledger(workspace(ctx).ledger, output, fmt_checked)
+    emit(
+        {"file": str(output), "format": fmt, "entries": count},
+        as_json=as_json,
+        human=lambda c: c.print(f"wrote {count} entries to {output} ({fmt})"),
+    )

@@ -1,0 +1,81 @@
+"""``charter init``, ``charter check``, ``charter schema``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from charter.cli.app import JsonOption, app, workspace
+from charter.cli.output import emit
+from charter.errors import CharterError, CharterFileError
+from charter.spec.loader import charter_json_schema, load_charter_file
+from charter.spec.scaffold import write_scaffold
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Charter name: lower-case letters, digits, - and _.")],
+    owner_name: Annotated[str, typer.Option(help="The business owner's name.")] = "Owner Name",
+    owner_email: Annotated[str, typer.Option(help="The business owner's email.")] = "owner@example.com",
+    force: Annotated[bool, typer.Option(help="Overwrite an existing charter file.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Scaffold a commented charters/NAME.yaml that passes `charter check` as written."""
+    ws = workspace(ctx)
+    path = write_scaffold(ws.charters_dir, name, owner_name=owner_name, owner_email=owner_email, force=force)
+    emit(
+        {"name": name, "file": str(path)},
+        as_json=as_json,
+        human=lambda c: c.print(f"Created {path}\nEdit it, then run: charter check {name}"),
+    )
+
+
+@app.command()
+def check(
+    ctx: typer.Context,
+    target: Annotated[
+        str | None, typer.Argument(help="A charter name or file (default: every charter here).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Validate charters; one line per problem naming the field path and what is wrong."""
+    ws = workspace(ctx)
+    paths = [ws.charter_path(target)] if target else [ws.charter_path(n) for n in ws.charter_names()]
+    if not paths:
+        raise CharterError(
+            f"no charters in {ws.charters_dir}", hint="Create one with `charter init NAME`."
+        )
+    results: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            loaded = load_charter_file(path)
+            results.append({"name": loaded.charter.name, "file": str(path), "ok": True, "problems": []})
+        except CharterFileError as exc:
+            results.append({"name": Path(path).stem, "file": str(path), "ok": False, "problems": exc.problems})
+    ok = all(r["ok"] for r in results)
+
+    def human(console: Console) -> None:
+        for r in results:
+            if r["ok"]:
+                console.print(f"ok  {r['name']} ({r['file']})")
+            else:
+                console.print(f"bad {r['name']} ({r['file']}):")
+                for problem in r["problems"]:
+                    console.print(f"  {problem}")
+
+    emit({"ok": ok, "charters": results}, as_json=as_json, human=human)
+    if not ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of charter files (for editor completion and validation)."""
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(charter_json_schema(), indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,76 @@
+"""Entry point: runs the Typer app and turns every error into a message and an exit code.
+
+Exit codes: 0 success; 1 a charter error (bad input, failed check, failed verification);
+2 a usage error (unknown option, missing argument); 3 the store is unreachable;
+4 a tampered artifact; 130 interrupted. Tracebacks appear only with ``--debug`` or
+``CHARTER_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+
+import click
+
+from charter.cli import audit, charters, registry  # noqa: F401 - registers commands
+from charter.cli.app import app
+from charter.errors import CharterError
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    as_json = "--json" in args
+    debug = "--debug" in args or os.environ.get("CHARTER_DEBUG", "") not in ("", "0")
+    try:
+        app(args=args, prog_name="charter", standalone_mode=False)
+    except CharterError as exc:
+        return _fail(exc, exc.exit_code, as_json, debug, exc.to_dict())
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        if as_json:
+            _json_error({"type": "UsageError", "message": exc.format_message()})
+        else:
+            exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        return 130
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # an unexpected failure: still one paragraph unless --debug
+        body = {"type": type(exc).__name__, "message": f"unexpected error: {exc}"}
+        return _fail(exc, 1, as_json, debug, body, unexpected=True)
+    return 0
+
+
+def _fail(
+    exc: BaseException, code: int, as_json: bool, debug: bool, body: dict[str, object],
+    *, unexpected: bool = False,
+) -> int:
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    if as_json:
+        _json_error(body)
+    else:
+        sys.stderr.write(f"error: {body['message']}\n")
+        hint = body.get("hint")
+        if hint:
+            sys.stderr.write(f"{hint}\n")
+        if unexpected and not debug:
+            sys.stderr.write("This is a bug in charter; run again with --debug for the traceback.\n")
+    return code
+
+
+def _json_error(body: dict[str, object]) -> None:
+    sys.stdout.write(json.dumps({"error": body}, indent=2, default=str) + "\n")
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,26 @@
+"""Printing results: Rich for people, JSON for scripts (``--json``), errors to stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+
+console = Console(highlight=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def emit(data: Any, *, as_json: bool, human: Callable[[Console], None]) -> None:
+    """Print ``data`` as JSON when ``as_json``, else call ``human`` to render it."""
+    if as_json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    else:
+        human(console)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")

@@ -1,0 +1,1 @@
+"""Registering and listing model versions (written with the registry)."""

@@ -1,0 +1,203 @@
+"""Reading charter files: YAML in, a validated :class:`Charter` or a list of field-path problems out."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from charter.errors import CharterFileError
+from charter.spec.model import Charter
+
+_MESSAGES = {
+    "missing": "required field is missing",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping of fields",
+    "model_type": "must be a mapping of fields",
+    "model_attributes_type": "must be a mapping of fields",
+}
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans: only true/false, so ``on:`` and ``no`` stay strings."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+class LoadedCharter(BaseModel):
+    """A validated charter with where it came from and the hash of its exact text."""
+
+    charter: Charter
+    source: str
+    text: str
+    sha256: str
+
+
+def load_charter_file(path: Path) -> LoadedCharter:
+    """Read and validate ``path``; raise :class:`CharterFileError` listing every problem."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise CharterFileError(str(path), ["file does not exist"]) from None
+    except OSError as exc:
+        raise CharterFileError(str(path), [f"cannot read file: {exc.strerror}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CharterFileError(str(path), [f"not UTF-8 text (byte {exc.start})"]) from None
+    loaded = parse_charter(text, source=str(path))
+    stem = path.stem
+    if loaded.charter.name != stem:
+        raise CharterFileError(
+            str(path),
+            [f"name: {loaded.charter.name!r} does not match the file name {path.name!r}"],
+        )
+    return loaded
+
+
+def parse_charter(text: str, *, source: str = "<charter>") -> LoadedCharter:
+    """Validate charter YAML text."""
+    try:
+        data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+        node = yaml.compose(text, Loader=_Yaml12Loader)
+    except yaml.YAMLError as exc:
+        raise CharterFileError(source, [_yaml_problem(exc)]) from None
+    if not isinstance(data, dict):
+        raise CharterFileError(source, ["the file must be a YAML mapping of charter fields"])
+    try:
+        charter = Charter.model_validate(data)
+    except ValidationError as exc:
+        raise CharterFileError(source, _problems(exc, node)) from None
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    return LoadedCharter(charter=charter, source=source, text=text, sha256=digest)
+
+
+def charter_json_schema() -> dict[str, Any]:
+    schema = Charter.model_json_schema(mode="validation")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "charter"
+    return schema
+
+
+def charter_json_schema_text() -> str:
+    return json.dumps(charter_json_schema(), indent=2, sort_keys=True)
+
+
+# -- problem formatting -----------------------------------------------------------------------
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}malformed YAML: {problem}"
+
+
+def _problems(exc: ValidationError, node: yaml.Node | None) -> list[str]:
+    problems: list[str] = []
+    for error in exc.errors():
+        loc = [part for part in error["loc"] if not _is_tag(part)]
+        message = str(error["msg"])
+        if error["type"] == "value_error":
+            message = message.removeprefix("Value error, ")
+            if message.startswith("@"):
+                field, _, message = message[1:].partition(": ")
+                loc.extend(_split_path(field))
+        elif error["type"] == "extra_forbidden":
+            message = "unknown field" + _suggest(exc, loc)
+        elif error["type"] == "missing" and loc == ["owner"]:
+            message = "a charter must name its business owner: owner: {name: ..., email: ...}"
+        elif error["type"] in _MESSAGES:
+            message = _MESSAGES[error["type"]]
+        elif error["type"] == "literal_error":
+            expected = error.get("ctx", {}).get("expected", "")
+            message = f"{error['input']!r} is not allowed; expected {expected}"
+        else:
+            message = message[:1].lower() + message[1:]
+        path = _format_path(loc)
+        line = _line_of(node, loc)
+        suffix = f" (line {line})" if line else ""
+        entry = f"{path}: {message}{suffix}" if path else f"{message}{suffix}"
+        if entry not in problems:
+            problems.append(entry)
+    return problems
+
+
+_TAGS = {"parquet_dir", "csv_dir", "jsonl_dir", "sql", "FolderSource", "SqlSource"}
+
+
+def _is_tag(part: Any) -> bool:
+    return isinstance(part, str) and (part in _TAGS or part.startswith(("function-", "str", "int")))
+
+
+def _split_path(field: str) -> list[str | int]:
+    parts: list[str | int] = []
+    for piece in field.split("."):
+        name, _, rest = piece.partition("[")
+        parts.append(name)
+        if rest:
+            parts.append(int(rest.rstrip("]")))
+    return parts
+
+
+def _format_path(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _suggest(exc: ValidationError, loc: list[Any]) -> str:
+    """A 'did you mean' for a misspelt field, from the fields the model does accept there."""
+    from charter.spec import model as spec_model
+
+    wrong = loc[-1] if loc and isinstance(loc[-1], str) else None
+    if wrong is None:
+        return ""
+    names: set[str] = set()
+    for cls in vars(spec_model).values():
+        if isinstance(cls, type) and issubclass(cls, BaseModel):
+            names.update(cls.model_fields)
+    match = difflib.get_close_matches(wrong, sorted(names), n=1, cutoff=0.75)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
+    """The 1-based line of the deepest YAML node ``loc`` reaches."""
+    line = None
+    for part in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        child = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if getattr(key, "value", None) == part:
+                    child = value if part != loc[-1] else key
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if 0 <= part < len(node.value):
+                child = node.value[part]
+        node = child
+    if node is not None:
+        line = node.start_mark.line + 1
+    return line

@@ -1,0 +1,370 @@
+"""The charter file, as pydantic models. The JSON Schema and the docs are generated from here.
+
+Every model forbids unknown fields, so a typo is an error that names the field, not a silent default.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from charter.spec.durations import Duration
+from charter.spec.metrics import METRICS, Task
+
+FIELD_TYPES = ("int", "float", "string", "bool", "datetime", "date")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _check_email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return value.lower()
+
+
+def _check_metric(value: str) -> str:
+    if value not in METRICS:
+        raise ValueError(f"unknown metric {value!r}; expected one of {', '.join(METRICS)}")
+    return value
+
+
+def _check_field_type(value: str) -> str:
+    if value not in FIELD_TYPES:
+        raise ValueError(f"unknown field type {value!r}; expected one of {', '.join(FIELD_TYPES)}")
+    return value
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"{value!r} is not a valid regular expression: {exc}") from None
+    return value
+
+
+def _check_segment(value: str) -> str:
+    from charter.errors import ExpressionError
+    from charter.plumbing.expressions import parse
+
+    try:
+        parse(value)
+    except ExpressionError as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+def _check_entrypoint(value: str) -> str:
+    module, _, function = value.partition(":")
+    ident = r"[A-Za-z_][A-Za-z0-9_]*"
+    if not (re.fullmatch(rf"{ident}(\.{ident})*", module) and re.fullmatch(ident, function)):
+        raise ValueError(f"{value!r} is not an entrypoint; write module.path:function")
+    return value
+
+
+Email = Annotated[str, AfterValidator(_check_email)]
+MetricName = Annotated[str, AfterValidator(_check_metric)]
+FieldType = Annotated[str, AfterValidator(_check_field_type)]
+Regex = Annotated[str, AfterValidator(_check_regex)]
+Segment = Annotated[str, AfterValidator(_check_segment)]
+Entrypoint = Annotated[str, AfterValidator(_check_entrypoint)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Person(Strict):
+    """Someone accountable: an owner, a delegate, a steward."""
+
+    name: str = Field(min_length=1, description="Full name.")
+    email: Email = Field(description="Email address; also the identity that signs decisions.")
+    role: str | None = Field(default=None, description="Role in the business, e.g. Head of Credit.")
+
+
+# -- sufficiency --------------------------------------------------------------------------------
+class MetricRule(Strict):
+    """One performance requirement agreed with the owner, judged on live data."""
+
+    metric: MetricName = Field(description="A metric name, e.g. roc_auc, recall, mae.")
+    at_least: float | None = Field(default=None, description="Pass when metric >= this.")
+    at_most: float | None = Field(default=None, description="Pass when metric <= this.")
+    warn_at: float | None = Field(
+        default=None,
+        description="Warn (before breach) when the metric is worse than this level.",
+    )
+    segment: Segment | None = Field(
+        default=None, description="Judge only rows in this segment, e.g. \"region == 'north'\"."
+    )
+
+    @model_validator(mode="after")
+    def _threshold(self) -> MetricRule:
+        info = METRICS[self.metric]
+        good, bad = ("at_least", "at_most") if info.higher_is_better else ("at_most", "at_least")
+        if getattr(self, bad) is not None:
+            better = "higher" if info.higher_is_better else "lower"
+            raise ValueError(f"{self.metric} is better when {better}: use {good}, not {bad}")
+        threshold = getattr(self, good)
+        if threshold is None:
+            raise ValueError(f"give a threshold: {good}: <number> for {self.metric}")
+        for name, value in ((good, threshold), ("warn_at", self.warn_at)):
+            if value is not None and info.bounded and not 0 <= value <= 1:
+                raise _FieldProblem(name, f"must be a number between 0 and 1 for {self.metric}")
+        if self.warn_at is not None:
+            stricter = self.warn_at >= threshold if info.higher_is_better else self.warn_at <= threshold
+            if not stricter:
+                raise _FieldProblem("warn_at", f"must be stricter than {good} ({threshold})")
+        return self
+
+    @property
+    def threshold(self) -> float:
+        value = self.at_least if self.at_least is not None else self.at_most
+        assert value is not None
+        return value
+
+
+class _FieldProblem(ValueError):
+    """A model-level check that blames one field; the loader appends ``field`` to the path."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"@{field}: {message}")
+
+
+class Sufficiency(Strict):
+    """What accuracy is sufficient, agreed with the owner before training."""
+
+    window: Duration = Field(default=timedelta(days=7), description="Event-time window judged.")
+    min_labels: int = Field(
+        default=100, ge=0, description="Fewer labels than this in a window: insufficient evidence."
+    )
+    label_delay: Duration | None = Field(default=None, description="How late ground truth arrives.")
+    metrics: list[MetricRule] = Field(min_length=1, description="The requirements; all must pass.")
+
+
+# -- data contract ------------------------------------------------------------------------------
+class FolderSource(Strict):
+    """A landing folder; new files are picked up incrementally."""
+
+    kind: Literal["parquet_dir", "csv_dir", "jsonl_dir"]
+    path: str = Field(min_length=1, description="Folder, relative to the workspace or absolute.")
+    pattern: str | None = Field(default=None, description="Glob of files to read (default by kind).")
+    delimiter: str = Field(default=",", max_length=1, description="CSV delimiter.")
+    encoding: Literal["utf8", "utf8-lossy"] = Field(default="utf8", description="CSV encoding.")
+
+
+class SqlSource(Strict):
+    """A table or query reached through any SQLAlchemy URL, read incrementally by a cursor column."""
+
+    kind: Literal["sql"]
+    url: str = Field(min_length=1, description="SQLAlchemy URL; ${ENV_VAR} is expanded.")
+    table: str | None = Field(default=None, description="Table to read (or give query).")
+    query: str | None = Field(default=None, description="SELECT to read (or give table).")
+    cursor: str = Field(description="Monotonic column (id or timestamp) read incrementally.")
+    batch_rows: int = Field(default=100_000, ge=1, description="Rows per batch.")
+
+    @model_validator(mode="after")
+    def _table_or_query(self) -> SqlSource:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("give exactly one of table or query")
+        return self
+
+
+Source = Annotated[FolderSource | SqlSource, Field(discriminator="kind")]
+
+
+class FieldSpec(Strict):
+    """The contract of one input column."""
+
+    type: FieldType = Field(description=f"One of {', '.join(FIELD_TYPES)}.")
+    nullable: bool = Field(default=True, description="May the value be missing?")
+    required: bool = Field(default=True, description="Must the column be present at all?")
+    min: float | None = Field(default=None, description="Smallest allowed value.")
+    max: float | None = Field(default=None, description="Largest allowed value.")
+    allowed: list[str | int | float | bool] | None = Field(
+        default=None, description="The only values allowed."
+    )
+    pattern: Regex | None = Field(default=None, description="Regular expression values must match.")
+    unique: bool = Field(default=False, description="Values must be unique within and across batches.")
+    max_null_fraction: Fraction | None = Field(
+        default=None, description="Batch rule: at most this share of nulls."
+    )
+    description: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> FieldSpec:
+        numeric = self.type in ("int", "float", "datetime", "date")
+        if (self.min is not None or self.max is not None) and not numeric:
+            raise ValueError(f"min/max do not apply to type {self.type}")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise _FieldProblem("max", f"must be at least min ({self.min})")
+        if self.pattern is not None and self.type != "string":
+            raise _FieldProblem("pattern", f"applies only to string fields, not {self.type}")
+        return self
+
+
+class Freshness(Strict):
+    max_lateness: Duration = Field(
+        default=timedelta(hours=1),
+        description="Rows older than the watermark minus this are late (scored, flagged, kept).",
+    )
+    max_age: Duration | None = Field(
+        default=None, description="Batch rule: the newest event must be at most this old."
+    )
+
+
+class Volume(Strict):
+    min_rows: int | None = Field(default=None, ge=0, description="Batch rule: at least this many rows.")
+    max_rows: int | None = Field(default=None, ge=0, description="Batch rule: at most this many rows.")
+
+
+class PredictionColumn(Strict):
+    """The source rows already carry the model's output (the model runs elsewhere)."""
+
+    column: str = Field(min_length=1, description="Column holding the prediction or score.")
+
+
+class DataContract(Strict):
+    """The live input pipeline and what every row and batch must satisfy."""
+
+    source: Source
+    key: str = Field(min_length=1, description="Column identifying a row; joins labels.")
+    event_time: str | None = Field(default=None, description="Column with the event timestamp.")
+    freshness: Freshness = Freshness()
+    volume: Volume = Volume()
+    fields: dict[str, FieldSpec] = Field(min_length=1, description="Contract per input column.")
+    features: list[str] | None = Field(
+        default=None, description="Model inputs, in order (default: all fields but key/time)."
+    )
+    prediction: PredictionColumn | None = None
+
+    @model_validator(mode="after")
+    def _columns_known(self) -> DataContract:
+        for i, feature in enumerate(self.features or []):
+            if feature not in self.fields:
+                raise _FieldProblem(f"features[{i}]", f"{feature!r} is not one of the fields")
+        return self
+
+    def feature_columns(self) -> list[str]:
+        if self.features is not None:
+            return list(self.features)
+        skip = {self.key, self.event_time, self.prediction.column if self.prediction else None}
+        return [name for name in self.fields if name not in skip]
+
+
+class LabelSpec(Strict):
+    """Where ground truth comes from and how it joins predictions."""
+
+    source: Source | None = Field(default=None, description="Default label source (or pass a file).")
+    key: str = Field(min_length=1, description="Column matching the data contract's key.")
+    target: str = Field(min_length=1, description="Column holding the true outcome.")
+
+
+# -- operations ---------------------------------------------------------------------------------
+class DriftPolicy(Strict):
+    method: Literal["psi", "ks", "wasserstein", "jensen_shannon", "chi2"] = "psi"
+    warn: float = Field(default=0.1, ge=0)
+    breach: float = Field(default=0.25, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DriftPolicy:
+        if self.breach < self.warn:
+            raise _FieldProblem("breach", f"must be at least warn ({self.warn})")
+        return self
+
+
+class MonitorPolicy(Strict):
+    every: Duration = Field(default=timedelta(hours=1), description="How often to monitor.")
+    reference: str = Field(
+        default="training", description="'training' or a past window 'START/END' (ISO dates)."
+    )
+    drift: DriftPolicy = DriftPolicy()
+
+
+AlertEvent = Literal[
+    "breach", "warn", "drift_breach", "quality_breach", "stalled_decision", "rollback",
+    "retrain_failed", "step_failed", "insufficient_evidence",
+]
+
+
+class AlertRoute(Strict):
+    route: Literal["webhook", "email", "log"]
+    url: str | None = Field(default=None, description="Webhook URL (Slack-compatible JSON body).")
+    to: list[Email] = Field(default_factory=list, description="Email recipients.")
+    on: list[AlertEvent] = Field(default_factory=lambda: ["breach"], min_length=1)
+
+    @model_validator(mode="after")
+    def _target(self) -> AlertRoute:
+        if self.route == "webhook" and not self.url:
+            raise _FieldProblem("url", "a webhook route needs a url")
+        if self.route == "email" and not self.to:
+            raise _FieldProblem("to", "an email route needs at least one recipient")
+        return self
+
+
+class RetrainPolicy(Strict):
+    when: list[Literal["sufficiency_breach", "drift_breach", "schedule"]] = Field(min_length=1)
+    entrypoint: Entrypoint = Field(description="module:function taking the labelled window.")
+
+
+class RollbackPolicy(Strict):
+    automatic: bool = False
+    after_breaches: int = Field(default=2, ge=1)
+
+
+class PromotionPolicy(Strict):
+    shadow_min_batches: int = Field(default=20, ge=0)
+    approval: Literal["owner", "auto_if_sufficient"] = "owner"
+
+
+class Escalation(Strict):
+    after: Duration
+    to: list[Email] = Field(min_length=1)
+
+
+class Operations(Strict):
+    monitor: MonitorPolicy = MonitorPolicy()
+    alerts: list[AlertRoute] = Field(default_factory=list)
+    retrain: RetrainPolicy | None = None
+    rollback: RollbackPolicy = RollbackPolicy()
+    promotion: PromotionPolicy = PromotionPolicy()
+    decision_deadline: Duration = Field(default=timedelta(days=5))
+    escalation: list[Escalation] = Field(default_factory=list)
+
+
+# -- the charter ----------------------------------------------------------------------------------
+class Charter(Strict):
+    """One model's charter: owner, sufficiency contract, data contract, operations policy."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Lower-case slug; the file is NAME.yaml.")
+    decision: str = Field(min_length=1, description="The business decision the model informs.")
+    owner: Person = Field(description="The business owner, accountable for the decisions.")
+    delegates: list[Person] = Field(
+        default_factory=list, description="People the owner lets decide in their place."
+    )
+    stewards: list[Person] = Field(default_factory=list, description="Who operates the model.")
+    task: Task = Field(default="binary_classification", description="What the model predicts.")
+    sufficiency: Sufficiency
+    data: DataContract
+    labels: LabelSpec | None = None
+    operations: Operations = Operations()
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Charter:
+        for i, rule in enumerate(self.sufficiency.metrics):
+            info = METRICS[rule.metric]
+            if info.task != self.task:
+                raise _FieldProblem(
+                    f"sufficiency.metrics[{i}].metric",
+                    f"{rule.metric} is a {info.task} metric but task is {self.task}",
+                )
+        return self
+
+    def deciders(self) -> list[str]:
+        """Identities allowed to approve or reject: the owner and the owner's delegates."""
+        return [self.owner.email, *(d.email for d in self.delegates)]
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,84 @@
+"""The commented charter that ``charter init NAME`` writes: valid as written, and a lesson by example."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from charter.errors import CharterError
+from charter.spec.loader import parse_charter
+from charter.spec.model import NAME_PATTERN
+
+TEMPLATE = """\
+# The charter of the {name} model.
+# A charter names who owns the model's decisions, what accuracy is sufficient, what the live data
+# must look like, and how the model is operated. `charter check {name}` validates this file;
+# `charter schema` prints the JSON Schema for editor completion.
+
+name: {name}                       # must match the file name
+decision: "Describe the business decision this model informs"
+task: binary_classification        # or: regression
+
+# The business owner is accountable for the model's decisions and is the only identity
+# (besides the delegates below) that can approve a version for production.
+owner: {{name: "{owner_name}", email: {owner_email}, role: "Business owner"}}
+delegates: []                      # e.g. [{{name: "Deputy", email: deputy@example.com}}]
+stewards:                          # who operates the model day to day
+  - {{name: "ML Platform team", email: ml-platform@example.com}}
+
+# Agreed with the owner BEFORE training, and judged on LIVE data, window by window.
+sufficiency:
+  window: 7d                       # event-time window each verdict covers
+  min_labels: 200                  # fewer labels than this: "insufficient evidence"
+  label_delay: 30d                 # how late ground truth usually arrives
+  metrics:
+    - {{metric: roc_auc, at_least: 0.75, warn_at: 0.78}}
+    - {{metric: recall, at_least: 0.60}}
+    # - {{metric: recall, at_least: 0.55, segment: "region == 'north'"}}
+
+# The contract of the live input pipeline. Rows that break it are quarantined, never dropped.
+data:
+  source: {{kind: parquet_dir, path: landing/{name}/}}   # or csv_dir, jsonl_dir, sql
+  key: id                          # identifies a row; labels join on it
+  event_time: event_at             # when the event happened (drives windows and lateness)
+  freshness: {{max_lateness: 2h}}    # older rows are scored but flagged late
+  volume: {{min_rows: 1}}
+  fields:
+    id:       {{type: string, nullable: false, unique: true}}
+    event_at: {{type: datetime, nullable: false}}
+    amount:   {{type: float, nullable: false, min: 0}}
+    channel:  {{type: string, allowed: [web, branch, phone], max_null_fraction: 0.05}}
+
+labels: {{key: id, target: outcome}}  # ground truth: `charter labels {name} FILE`
+
+operations:
+  monitor: {{every: 1h, reference: training, drift: {{method: psi, warn: 0.1, breach: 0.25}}}}
+  alerts:
+    - {{route: log, on: [breach, drift_breach, stalled_decision]}}
+  rollback: {{automatic: true, after_breaches: 2}}
+  promotion: {{shadow_min_batches: 20, approval: owner}}   # or: auto_if_sufficient
+  decision_deadline: 5d            # an undecided promotion escalates instead of stalling
+"""
+
+
+def render(name: str, *, owner_name: str = "Owner Name", owner_email: str = "owner@example.com") -> str:
+    return TEMPLATE.format(name=name, owner_name=owner_name, owner_email=owner_email)
+
+
+def write_scaffold(
+    charters_dir: Path, name: str, *, owner_name: str, owner_email: str, force: bool = False
+) -> Path:
+    """Write ``charters_dir/NAME.yaml`` from the template; refuse to overwrite unless ``force``."""
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise CharterError(
+            f"{name!r} is not a valid charter name",
+            hint="Use lower-case letters, digits, '-' and '_', starting with a letter or digit.",
+        )
+    path = charters_dir / f"{name}.yaml"
+    if path.exists() and not force:
+        raise CharterError(f"{path} already exists", hint="Pass --force to overwrite it.")
+    text = render(name, owner_name=owner_name, owner_email=owner_email)
+    parse_charter(text, source=str(path))  # the scaffold must always pass its own check
+    charters_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

@@ -1,0 +1,106 @@
+"""A workspace: a folder with ``charters/`` and, unless settings say otherwise, ``.charter/`` state."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+from functools import cached_property
+from pathlib import Path
+
+from charter.audit.ledger import Ledger
+from charter.audit.signing import AuditKey
+from charter.errors import CharterNotFoundError, WorkspaceError
+from charter.settings import Settings
+from charter.spec.loader import LoadedCharter, load_charter_file
+from charter.store.database import Database
+
+CHARTERS_DIR = "charters"
+STATE_DIR = ".charter"
+
+
+class Workspace:
+    """Where charters live and where their state is kept. Cheap to create; opens the store lazily."""
+
+    def __init__(self, root: Path | str | None = None, *, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.root = Path(root).expanduser().resolve() if root else self.settings.resolved_workspace()
+        if self.root.exists() and not self.root.is_dir():
+            raise WorkspaceError(f"workspace {self.root} is a file, not a folder")
+
+    # -- paths ----------------------------------------------------------------------------
+    @property
+    def charters_dir(self) -> Path:
+        return self.root / CHARTERS_DIR
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url or f"sqlite:///{self.state_dir / 'charter.db'}"
+
+    @property
+    def artifacts_url(self) -> str:
+        return self.settings.artifacts or str(self.state_dir / "artifacts")
+
+    @property
+    def audit_key_file(self) -> Path:
+        return self.settings.audit_key_file or self.state_dir / "keys" / "audit.key"
+
+    @property
+    def actor(self) -> str:
+        if self.settings.actor:
+            return self.settings.actor
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):
+            user = "unknown"
+        return f"{user}@{socket.gethostname()}"
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from a charter file: relative paths are relative to the workspace root."""
+        candidate = Path(path).expanduser()
+        return candidate if candidate.is_absolute() else self.root / candidate
+
+    # -- state ----------------------------------------------------------------------------
+    @cached_property
+    def db(self) -> Database:
+        """The migrated metadata database (opened on first use)."""
+        return Database(self.database_url)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        """The audit ledger in this workspace's database."""
+        return Ledger(self.db, AuditKey(self.audit_key_file))
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()
+            del self.__dict__["db"]
+        self.__dict__.pop("ledger", None)
+
+    # -- charters -------------------------------------------------------------------------
+    def charter_names(self) -> list[str]:
+        if not self.charters_dir.is_dir():
+            return []
+        return sorted(p.stem for p in self.charters_dir.iterdir() if p.suffix in (".yaml", ".yml"))
+
+    def charter_path(self, name_or_file: str) -> Path:
+        """The file for a charter name, or the path itself when given a file."""
+        as_path = Path(name_or_file)
+        if as_path.suffix in (".yaml", ".yml") and (as_path.exists() or len(as_path.parts) > 1):
+            return as_path if as_path.is_absolute() else Path.cwd() / as_path
+        for suffix in (".yaml", ".yml"):
+            candidate = self.charters_dir / f"{name_or_file}{suffix}"
+            if candidate.exists():
+                return candidate
+        known = ", ".join(self.charter_names()) or "none yet; create one with `charter init NAME`"
+        raise CharterNotFoundError(
+            f"no charter named {name_or_file!r} in {self.charters_dir}",
+            hint=f"Charters here: {known}.",
+        )
+
+    def load(self, name_or_file: str) -> LoadedCharter:
+        """Load and validate a charter by name or file."""
+        return load_charter_file(self.charter_path(name_or_file))
