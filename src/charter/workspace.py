@@ -23,7 +23,9 @@ class Workspace:
 
     def __init__(self, root: Path | str | None = None, *, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
-        self.root = Path(root).expanduser().resolve() if root else self.settings.resolved_workspace()
+        self.root = (
+            Path(root).expanduser().resolve() if root else self.settings.resolved_workspace()
+        )
         if self.root.exists() and not self.root.is_dir():
             raise WorkspaceError(f"workspace {self.root} is a file, not a folder")
 

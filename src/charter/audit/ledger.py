@@ -25,7 +25,6 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from charter.audit.signing import AuditKey, checkpoint_message
-from charter.errors import AuditError
 from charter.store.database import Database
 from charter.store.tables import AuditCheckpoint, AuditEntry
 
@@ -57,8 +56,17 @@ class VerifyReport:
     first_bad: BadEntry | None
 
     def to_dict(self) -> dict[str, Any]:
-        bad = None if self.first_bad is None else {"seq": self.first_bad.seq, "reason": self.first_bad.reason}
-        return {"ok": self.ok, "entries": self.entries, "checkpoints": self.checkpoints, "first_bad": bad}
+        bad = (
+            None
+            if self.first_bad is None
+            else {"seq": self.first_bad.seq, "reason": self.first_bad.reason}
+        )
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "checkpoints": self.checkpoints,
+            "first_bad": bad,
+        }
 
 
 def canonical_json(value: Any) -> str:
@@ -66,7 +74,13 @@ def canonical_json(value: Any) -> str:
 
 
 def entry_hash(
-    prev_hash: str, seq: int, recorded_at: str, actor: str, action: str, charter: str | None, payload: str
+    prev_hash: str,
+    seq: int,
+    recorded_at: str,
+    actor: str,
+    action: str,
+    charter: str | None,
+    payload: str,
 ) -> str:
     body = canonical_json([seq, recorded_at, actor, action, charter, payload])
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
@@ -97,7 +111,9 @@ class Ledger:
         """Append one entry in ``session``'s transaction; it is signed when that transaction commits."""
         return self.append_many(session, [Event(action, payload or {}, charter)], actor=actor)[-1]
 
-    def append_many(self, session: Session, events: Iterable[Event], *, actor: str) -> list[AuditEntry]:
+    def append_many(
+        self, session: Session, events: Iterable[Event], *, actor: str
+    ) -> list[AuditEntry]:
         self.db.serialize(session, "audit")
         head = session.execute(
             sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
@@ -111,8 +127,14 @@ class Ledger:
             digest = entry_hash(prev, seq, recorded_at, actor, item.action, item.charter, payload)
             entries.append(
                 AuditEntry(
-                    seq=seq, recorded_at=recorded_at, actor=actor, action=item.action,
-                    charter=item.charter, payload=payload, prev_hash=prev, hash=digest,
+                    seq=seq,
+                    recorded_at=recorded_at,
+                    actor=actor,
+                    action=item.action,
+                    charter=item.charter,
+                    payload=payload,
+                    prev_hash=prev,
+                    hash=digest,
                 )
             )
             prev = digest
@@ -134,8 +156,11 @@ class Ledger:
         signature = self.key.sign(checkpoint_message(seq, head_hash, signed_at, previous or ""))
         session.add(
             AuditCheckpoint(
-                seq=seq, head_hash=head_hash, key_id=self.key.key_id(create=True),
-                signed_at=signed_at, signature=signature,
+                seq=seq,
+                head_hash=head_hash,
+                key_id=self.key.key_id(create=True),
+                signed_at=signed_at,
+                signature=signature,
             )
         )
         session.flush()
@@ -165,7 +190,9 @@ class Ledger:
     def verify(self) -> VerifyReport:
         """Walk the chain and the checkpoints; report the first entry that is not as written."""
         with self.db.read() as session:
-            checkpoints = list(session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq)))
+            checkpoints = list(
+                session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
+            )
         count = 0
         bad = self._check_checkpoints(checkpoints)
         signed = {c.seq: c.head_hash for c in checkpoints}
@@ -178,14 +205,18 @@ class Ledger:
             expected_seq, prev = entry.seq + 1, entry.hash
         if bad is None:
             bad = self._check_tail(expected_seq - 1, checkpoints)
-        return VerifyReport(ok=bad is None, entries=count, checkpoints=len(checkpoints), first_bad=bad)
+        return VerifyReport(
+            ok=bad is None, entries=count, checkpoints=len(checkpoints), first_bad=bad
+        )
 
     def _check_entry(
         self, entry: AuditEntry, expected_seq: int, prev: str, signed: Mapping[int, str]
     ) -> BadEntry | None:
         if entry.seq != expected_seq:
             if entry.seq > expected_seq:
-                return BadEntry(expected_seq, f"entry {expected_seq} is missing (the next entry is {entry.seq})")
+                return BadEntry(
+                    expected_seq, f"entry {expected_seq} is missing (the next entry is {entry.seq})"
+                )
             return BadEntry(entry.seq, "entry is out of sequence")
         if entry.prev_hash != prev:
             return BadEntry(
@@ -194,11 +225,18 @@ class Ledger:
                 "deleted or reordered",
             )
         recomputed = entry_hash(
-            entry.prev_hash, entry.seq, entry.recorded_at, entry.actor, entry.action, entry.charter,
+            entry.prev_hash,
+            entry.seq,
+            entry.recorded_at,
+            entry.actor,
+            entry.action,
+            entry.charter,
             entry.payload,
         )
         if recomputed != entry.hash:
-            return BadEntry(entry.seq, f"entry {entry.seq} was altered: its content no longer matches its hash")
+            return BadEntry(
+                entry.seq, f"entry {entry.seq} was altered: its content no longer matches its hash"
+            )
         if entry.seq in signed and signed[entry.seq] != entry.hash:
             return BadEntry(
                 entry.seq,
@@ -210,7 +248,9 @@ class Ledger:
     def _check_checkpoints(self, checkpoints: list[AuditCheckpoint]) -> BadEntry | None:
         previous = ""
         for checkpoint in checkpoints:
-            message = checkpoint_message(checkpoint.seq, checkpoint.head_hash, checkpoint.signed_at, previous)
+            message = checkpoint_message(
+                checkpoint.seq, checkpoint.head_hash, checkpoint.signed_at, previous
+            )
             if not self.key.valid(message, checkpoint.signature):
                 return BadEntry(
                     checkpoint.seq,

@@ -43,14 +43,19 @@ class AuditKey:
         return self._secret
 
     def _write_new(self) -> None:
+        """Create the key atomically: written to a temporary file, then linked into place, so a
+        concurrent process either sees no key or the whole key, and the first one wins."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: if another process created it a moment ago, keep theirs.
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(32) + "\n")
+        try:
+            os.link(temporary, self.path)
+        except FileExistsError:
+            pass
+        finally:
+            temporary.unlink()
 
     def key_id(self, *, create: bool = False) -> str:
         return hashlib.sha256(self.secret(create=create)).hexdigest()[:16]

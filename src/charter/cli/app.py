@@ -30,13 +30,13 @@ def _global(
     workspace: Annotated[
         Path | None,
         typer.Option(
-            "--workspace", "-w", envvar="CHARTER_WORKSPACE",
+            "--workspace",
+            "-w",
+            envvar="CHARTER_WORKSPACE",
             help="Workspace folder (default: the current folder).",
         ),
     ] = None,
-    debug: Annotated[
-        bool, typer.Option("--debug", help="Show tracebacks for errors.")
-    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
     """charter: an owner, a sufficiency contract, a data contract and operations for every model."""
     settings = Settings()

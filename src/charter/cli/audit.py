@@ -25,7 +25,9 @@ def verify(ctx: typer.Context, as_json: JsonOption = False) -> None:
             )
         else:
             assert report.first_bad is not None
-            console.print(f"TAMPERED: first bad entry is seq {report.first_bad.seq}: {report.first_bad.reason}")
+            console.print(
+                f"TAMPERED: first bad entry is seq {report.first_bad.seq}: {report.first_bad.reason}"
+            )
 
     emit(report.to_dict(), as_json=as_json, human=human)
     if not report.ok:
@@ -35,13 +37,17 @@ def verify(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @audit_app.command("export")
 def export(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path("audit.jsonl"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="File to write.")] = Path(
+        "audit.jsonl"
+    ),
     fmt: Annotated[str, typer.Option("--format", help="jsonl or parquet.")] = "jsonl",
     as_json: JsonOption = False,
 ) -> None:
     """Write every ledger entry to a JSON Lines or Parquet file for an auditor."""
     if fmt not in ("jsonl", "parquet"):
-        raise typer.BadParameter(f"{fmt!r} is not a format; use jsonl or parquet", param_hint="--format")
+        raise typer.BadParameter(
+            f"{fmt!r} is not a format; use jsonl or parquet", param_hint="--format"
+        )
     fmt_checked: ExportFormat = "jsonl" if fmt == "jsonl" else "parquet"
     count = export_ledger(workspace(ctx).ledger, output, fmt_checked)
     emit(

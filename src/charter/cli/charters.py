@@ -20,13 +20,17 @@ def init(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="Charter name: lower-case letters, digits, - and _.")],
     owner_name: Annotated[str, typer.Option(help="The business owner's name.")] = "Owner Name",
-    owner_email: Annotated[str, typer.Option(help="The business owner's email.")] = "owner@example.com",
+    owner_email: Annotated[
+        str, typer.Option(help="The business owner's email.")
+    ] = "owner@example.com",
     force: Annotated[bool, typer.Option(help="Overwrite an existing charter file.")] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Scaffold a commented charters/NAME.yaml that passes `charter check` as written."""
     ws = workspace(ctx)
-    path = write_scaffold(ws.charters_dir, name, owner_name=owner_name, owner_email=owner_email, force=force)
+    path = write_scaffold(
+        ws.charters_dir, name, owner_name=owner_name, owner_email=owner_email, force=force
+    )
     emit(
         {"name": name, "file": str(path)},
         as_json=as_json,
@@ -44,7 +48,9 @@ def check(
 ) -> None:
     """Validate charters; one line per problem naming the field path and what is wrong."""
     ws = workspace(ctx)
-    paths = [ws.charter_path(target)] if target else [ws.charter_path(n) for n in ws.charter_names()]
+    paths = (
+        [ws.charter_path(target)] if target else [ws.charter_path(n) for n in ws.charter_names()]
+    )
     if not paths:
         raise CharterError(
             f"no charters in {ws.charters_dir}", hint="Create one with `charter init NAME`."
@@ -53,9 +59,13 @@ def check(
     for path in paths:
         try:
             loaded = load_charter_file(path)
-            results.append({"name": loaded.charter.name, "file": str(path), "ok": True, "problems": []})
+            results.append(
+                {"name": loaded.charter.name, "file": str(path), "ok": True, "problems": []}
+            )
         except CharterFileError as exc:
-            results.append({"name": Path(path).stem, "file": str(path), "ok": False, "problems": exc.problems})
+            results.append(
+                {"name": Path(path).stem, "file": str(path), "ok": False, "problems": exc.problems}
+            )
     ok = all(r["ok"] for r in results)
 
     def human(console: Console) -> None:

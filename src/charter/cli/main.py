@@ -12,8 +12,9 @@ import json
 import os
 import sys
 import traceback
+from collections.abc import Mapping
 
-import click
+import typer
 
 from charter.cli import audit, charters, registry  # noqa: F401 - registers commands
 from charter.cli.app import app
@@ -25,30 +26,38 @@ def main(argv: list[str] | None = None) -> int:
     as_json = "--json" in args
     debug = "--debug" in args or os.environ.get("CHARTER_DEBUG", "") not in ("", "0")
     try:
-        app(args=args, prog_name="charter", standalone_mode=False)
+        code = app(args=args, prog_name="charter", standalone_mode=False)
     except CharterError as exc:
         return _fail(exc, exc.exit_code, as_json, debug, exc.to_dict())
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
+    except (typer.Abort, KeyboardInterrupt):
+        return 130
+    except Exception as exc:
+        if not _is_usage_error(exc):  # an unexpected failure: still one paragraph unless --debug
+            body = {"type": type(exc).__name__, "message": f"unexpected error: {exc}"}
+            return _fail(exc, 1, as_json, debug, body, unexpected=True)
         if as_json:
-            _json_error({"type": "UsageError", "message": exc.format_message()})
+            _json_error({"type": "UsageError", "message": exc.format_message()})  # type: ignore[attr-defined]
         else:
-            exc.show()
-        return exc.exit_code
-    except click.exceptions.Abort:
-        return 130
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # an unexpected failure: still one paragraph unless --debug
-        body = {"type": type(exc).__name__, "message": f"unexpected error: {exc}"}
-        return _fail(exc, 1, as_json, debug, body, unexpected=True)
-    return 0
+            exc.show()  # type: ignore[attr-defined]
+        return int(exc.exit_code)  # type: ignore[attr-defined]
+    return code if isinstance(code, int) else 0
+
+
+def _is_usage_error(exc: Exception) -> bool:
+    """Click's usage errors (Typer vendors its own Click, so match by shape, not class)."""
+    return all(hasattr(exc, name) for name in ("format_message", "show", "exit_code"))
 
 
 def _fail(
-    exc: BaseException, code: int, as_json: bool, debug: bool, body: dict[str, object],
-    *, unexpected: bool = False,
+    exc: BaseException,
+    code: int,
+    as_json: bool,
+    debug: bool,
+    body: Mapping[str, object],
+    *,
+    unexpected: bool = False,
 ) -> int:
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
@@ -60,11 +69,13 @@ def _fail(
         if hint:
             sys.stderr.write(f"{hint}\n")
         if unexpected and not debug:
-            sys.stderr.write("This is a bug in charter; run again with --debug for the traceback.\n")
+            sys.stderr.write(
+                "This is a bug in charter; run again with --debug for the traceback.\n"
+            )
     return code
 
 
-def _json_error(body: dict[str, object]) -> None:
+def _json_error(body: Mapping[str, object]) -> None:
     sys.stdout.write(json.dumps({"error": body}, indent=2, default=str) + "\n")
 
 

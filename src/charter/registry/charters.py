@@ -26,8 +26,12 @@ def record_charter(ws: Workspace, session: Session, loaded: LoadedCharter) -> bo
     if record is None:
         session.add(
             CharterRecord(
-                name=charter.name, sha256=loaded.sha256, content=loaded.text,
-                owner_email=charter.owner.email, created_at=now, updated_at=now,
+                name=charter.name,
+                sha256=loaded.sha256,
+                content=loaded.text,
+                owner_email=charter.owner.email,
+                created_at=now,
+                updated_at=now,
             )
         )
         ws.ledger.append(session, "charter.created", payload, actor=ws.actor, charter=charter.name)

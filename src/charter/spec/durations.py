@@ -19,7 +19,9 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, timedelta):
         return value
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ValueError(f"{value!r} is not a duration; write a number and a unit, e.g. 30m, 2h, 7d")
+        raise ValueError(
+            f"{value!r} is not a duration; write a number and a unit, e.g. 30m, 2h, 7d"
+        )
     if isinstance(value, int | float):
         raise ValueError(f"{value!r} has no unit; write e.g. {value}h or {value}d")
     text = value.strip().lower()

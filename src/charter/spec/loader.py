@@ -45,6 +45,11 @@ _Yaml12Loader.add_implicit_resolver(
 )
 
 
+def read_yaml(text: str) -> Any:
+    """Parse YAML the way charter does (YAML 1.2 booleans, safe constructors only)."""
+    return yaml.load(text, Loader=_Yaml12Loader)
+
+
 class LoadedCharter(BaseModel):
     """A validated charter with where it came from and the hash of its exact text."""
 
@@ -79,7 +84,7 @@ def load_charter_file(path: Path) -> LoadedCharter:
 def parse_charter(text: str, *, source: str = "<charter>") -> LoadedCharter:
     """Validate charter YAML text."""
     try:
-        data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+        data = read_yaml(text)
         node = yaml.compose(text, Loader=_Yaml12Loader)
     except yaml.YAMLError as exc:
         raise CharterFileError(source, [_yaml_problem(exc)]) from None
@@ -194,9 +199,12 @@ def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
                 if getattr(key, "value", None) == part:
                     child = value if part != loc[-1] else key
                     break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = node.value[part]
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = node.value[part]
         node = child
     if node is not None:
         line = node.start_mark.line + 1

@@ -112,11 +112,15 @@ class MetricRule(Strict):
             raise ValueError(f"give a threshold: {good}: <number> for {self.metric}")
         for name, value in ((good, threshold), ("warn_at", self.warn_at)):
             if value is not None and info.bounded and not 0 <= value <= 1:
-                raise _FieldProblem(name, f"must be a number between 0 and 1 for {self.metric}")
+                raise _FieldProblemError(
+                    name, f"must be a number between 0 and 1 for {self.metric}"
+                )
         if self.warn_at is not None:
-            stricter = self.warn_at >= threshold if info.higher_is_better else self.warn_at <= threshold
+            stricter = (
+                self.warn_at >= threshold if info.higher_is_better else self.warn_at <= threshold
+            )
             if not stricter:
-                raise _FieldProblem("warn_at", f"must be stricter than {good} ({threshold})")
+                raise _FieldProblemError("warn_at", f"must be stricter than {good} ({threshold})")
         return self
 
     @property
@@ -126,7 +130,7 @@ class MetricRule(Strict):
         return value
 
 
-class _FieldProblem(ValueError):
+class _FieldProblemError(ValueError):
     """A model-level check that blames one field; the loader appends ``field`` to the path."""
 
     def __init__(self, field: str, message: str) -> None:
@@ -150,7 +154,9 @@ class FolderSource(Strict):
 
     kind: Literal["parquet_dir", "csv_dir", "jsonl_dir"]
     path: str = Field(min_length=1, description="Folder, relative to the workspace or absolute.")
-    pattern: str | None = Field(default=None, description="Glob of files to read (default by kind).")
+    pattern: str | None = Field(
+        default=None, description="Glob of files to read (default by kind)."
+    )
     delimiter: str = Field(default=",", max_length=1, description="CSV delimiter.")
     encoding: Literal["utf8", "utf8-lossy"] = Field(default="utf8", description="CSV encoding.")
 
@@ -187,7 +193,9 @@ class FieldSpec(Strict):
         default=None, description="The only values allowed."
     )
     pattern: Regex | None = Field(default=None, description="Regular expression values must match.")
-    unique: bool = Field(default=False, description="Values must be unique within and across batches.")
+    unique: bool = Field(
+        default=False, description="Values must be unique within and across batches."
+    )
     max_null_fraction: Fraction | None = Field(
         default=None, description="Batch rule: at most this share of nulls."
     )
@@ -199,9 +207,9 @@ class FieldSpec(Strict):
         if (self.min is not None or self.max is not None) and not numeric:
             raise ValueError(f"min/max do not apply to type {self.type}")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise _FieldProblem("max", f"must be at least min ({self.min})")
+            raise _FieldProblemError("max", f"must be at least min ({self.min})")
         if self.pattern is not None and self.type != "string":
-            raise _FieldProblem("pattern", f"applies only to string fields, not {self.type}")
+            raise _FieldProblemError("pattern", f"applies only to string fields, not {self.type}")
         return self
 
 
@@ -216,8 +224,12 @@ class Freshness(Strict):
 
 
 class Volume(Strict):
-    min_rows: int | None = Field(default=None, ge=0, description="Batch rule: at least this many rows.")
-    max_rows: int | None = Field(default=None, ge=0, description="Batch rule: at most this many rows.")
+    min_rows: int | None = Field(
+        default=None, ge=0, description="Batch rule: at least this many rows."
+    )
+    max_rows: int | None = Field(
+        default=None, ge=0, description="Batch rule: at most this many rows."
+    )
 
 
 class PredictionColumn(Strict):
@@ -244,7 +256,7 @@ class DataContract(Strict):
     def _columns_known(self) -> DataContract:
         for i, feature in enumerate(self.features or []):
             if feature not in self.fields:
-                raise _FieldProblem(f"features[{i}]", f"{feature!r} is not one of the fields")
+                raise _FieldProblemError(f"features[{i}]", f"{feature!r} is not one of the fields")
         return self
 
     def feature_columns(self) -> list[str]:
@@ -257,7 +269,9 @@ class DataContract(Strict):
 class LabelSpec(Strict):
     """Where ground truth comes from and how it joins predictions."""
 
-    source: Source | None = Field(default=None, description="Default label source (or pass a file).")
+    source: Source | None = Field(
+        default=None, description="Default label source (or pass a file)."
+    )
     key: str = Field(min_length=1, description="Column matching the data contract's key.")
     target: str = Field(min_length=1, description="Column holding the true outcome.")
 
@@ -271,7 +285,7 @@ class DriftPolicy(Strict):
     @model_validator(mode="after")
     def _ordered(self) -> DriftPolicy:
         if self.breach < self.warn:
-            raise _FieldProblem("breach", f"must be at least warn ({self.warn})")
+            raise _FieldProblemError("breach", f"must be at least warn ({self.warn})")
         return self
 
 
@@ -284,23 +298,34 @@ class MonitorPolicy(Strict):
 
 
 AlertEvent = Literal[
-    "breach", "warn", "drift_breach", "quality_breach", "stalled_decision", "rollback",
-    "retrain_failed", "step_failed", "insufficient_evidence",
+    "breach",
+    "warn",
+    "drift_breach",
+    "quality_breach",
+    "stalled_decision",
+    "rollback",
+    "retrain_failed",
+    "step_failed",
+    "insufficient_evidence",
 ]
+
+
+def _default_alert_events() -> list[AlertEvent]:
+    return ["breach"]
 
 
 class AlertRoute(Strict):
     route: Literal["webhook", "email", "log"]
     url: str | None = Field(default=None, description="Webhook URL (Slack-compatible JSON body).")
     to: list[Email] = Field(default_factory=list, description="Email recipients.")
-    on: list[AlertEvent] = Field(default_factory=lambda: ["breach"], min_length=1)
+    on: list[AlertEvent] = Field(default_factory=_default_alert_events, min_length=1)
 
     @model_validator(mode="after")
     def _target(self) -> AlertRoute:
         if self.route == "webhook" and not self.url:
-            raise _FieldProblem("url", "a webhook route needs a url")
+            raise _FieldProblemError("url", "a webhook route needs a url")
         if self.route == "email" and not self.to:
-            raise _FieldProblem("to", "an email route needs at least one recipient")
+            raise _FieldProblemError("to", "an email route needs at least one recipient")
         return self
 
 
@@ -356,7 +381,7 @@ class Charter(Strict):
         for i, rule in enumerate(self.sufficiency.metrics):
             info = METRICS[rule.metric]
             if info.task != self.task:
-                raise _FieldProblem(
+                raise _FieldProblemError(
                     f"sufficiency.metrics[{i}].metric",
                     f"{rule.metric} is a {info.task} metric but task is {self.task}",
                 )

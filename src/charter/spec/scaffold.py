@@ -61,7 +61,9 @@ operations:
 """
 
 
-def render(name: str, *, owner_name: str = "Owner Name", owner_email: str = "owner@example.com") -> str:
+def render(
+    name: str, *, owner_name: str = "Owner Name", owner_email: str = "owner@example.com"
+) -> str:
     return TEMPLATE.format(name=name, owner_name=owner_name, owner_email=owner_email)
 
 

@@ -81,7 +81,9 @@ class Database:
         try:
             with self._migration_lock(), self.engine.begin() as conn:
                 if self.dialect == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("migrate")})
+                    conn.execute(
+                        sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("migrate")}
+                    )
                 migrate.upgrade(conn)
         except OperationalError as exc:
             raise StoreUnavailableError(

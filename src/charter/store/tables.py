@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {dict[str, Any]: sa.JSON, datetime: sa.DateTime(timezone=True)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: sa.JSON,
+        datetime: sa.DateTime(timezone=True),
+    }
 
 
 class CharterRecord(Base):
@@ -30,7 +33,9 @@ class ModelVersion(Base):
     """A registered model version: the artifact by content hash, its lineage and its status."""
 
     __tablename__ = "model_versions"
-    __table_args__ = (sa.UniqueConstraint("charter", "version", name="uq_model_versions_charter_version"),)
+    __table_args__ = (
+        sa.UniqueConstraint("charter", "version", name="uq_model_versions_charter_version"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     charter: Mapped[str] = mapped_column(sa.String(200), index=True)

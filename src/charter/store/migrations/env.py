@@ -8,7 +8,9 @@ from charter.store.tables import Base
 
 config = context.config
 connection = config.attributes.get("connection")
-if connection is None:  # pragma: no cover - only for `alembic revision --autogenerate` by developers
+if (
+    connection is None
+):  # pragma: no cover - only for `alembic revision --autogenerate` by developers
     import sqlalchemy as sa
 
     url = config.get_main_option("sqlalchemy.url") or "sqlite:///.charter-migrations.db"
