@@ -1,0 +1,1 @@
+"""Benchmarks against the tools users would otherwise pick; see BENCHMARKS.md in shared/."""

@@ -1,0 +1,1 @@
+"""`charter demo`: the whole lifecycle on generated but realistic credit-default data."""

@@ -1,0 +1,158 @@
+"""The demo story, one chapter per step of a model's life. Later chapters grow with the product.
+
+Everything runs through the same Python API a user calls; nothing here is demo-only logic beyond
+generating the data and the model.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import joblib
+
+from charter.demo.data import FEATURES, applications
+from charter.demo.model import auc, train
+from charter.errors import WorkspaceError
+from charter.settings import Settings
+from charter.workspace import Workspace
+
+MARKER = ".charter-demo"
+CHARTER = "credit-default"
+TRAINING_START = datetime(2026, 8, 1, tzinfo=UTC)
+LIVE_START = datetime(2026, 10, 1, tzinfo=UTC)
+
+Narrate = Callable[[str, str], None]
+
+
+@dataclass
+class DemoReport:
+    """What the demo did, for the summary and for scripts (``charter demo --json``)."""
+
+    workspace: str
+    charter: str = CHARTER
+    chapters: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, title: str, **facts: Any) -> dict[str, Any]:
+        chapter = {"chapter": title, **facts}
+        self.chapters.append(chapter)
+        return chapter
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"workspace": self.workspace, "charter": self.charter, "chapters": self.chapters}
+
+
+def prepare_workspace(root: Path) -> Path:
+    """Create ``root`` for the demo; replace an earlier demo there, refuse anything else."""
+    root = root.expanduser().resolve()
+    if root.exists() and any(root.iterdir()):
+        if not (root / MARKER).exists():
+            raise WorkspaceError(
+                f"{root} exists and is not a charter demo workspace; refusing to overwrite it",
+                hint="Pass --workspace with an empty or new folder.",
+            )
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / MARKER).write_text("created by `charter demo`; safe to delete\n")
+    return root
+
+
+def run_demo(root: Path, narrate: Narrate, *, settings: Settings | None = None) -> DemoReport:
+    root = prepare_workspace(root)
+    ws = Workspace(root, settings=settings or Settings(workspace=root))
+    report = DemoReport(workspace=str(root))
+    try:
+        _charter(ws, report, narrate)
+        model_path, training_path = _training(ws, report, narrate)
+        _registration(ws, report, narrate, model_path, training_path)
+        _first_batch(ws, report, narrate)
+        _audit(ws, report, narrate)
+    finally:
+        ws.close()
+    return report
+
+
+# -- chapters ------------------------------------------------------------------------------
+def _charter(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
+    text = (importlib.resources.files("charter.demo") / "charter.yaml").read_text()
+    ws.charters_dir.mkdir(parents=True, exist_ok=True)
+    path = ws.charters_dir / f"{CHARTER}.yaml"
+    path.write_text(text)
+    loaded = ws.load(CHARTER)
+    charter = loaded.charter
+    rules = ", ".join(f"{m.metric} >= {m.threshold}" + (f" in {m.segment}" if m.segment else "") for m in charter.sufficiency.metrics)
+    narrate(
+        "Charter",
+        f"{path.relative_to(ws.root)}: owner {charter.owner.name} <{charter.owner.email}>; "
+        f"sufficient when {rules} over {charter.sufficiency.window.days}-day windows "
+        f"with at least {charter.sufficiency.min_labels} labels",
+    )
+    report.add("charter", file=str(path), owner=charter.owner.email, sha256=loaded.sha256)
+
+
+def _training(ws: Workspace, report: DemoReport, narrate: Narrate) -> tuple[Path, Path]:
+    data_dir, model_dir = ws.root / "data", ws.root / "models"
+    data_dir.mkdir(exist_ok=True)
+    model_dir.mkdir(exist_ok=True)
+    frame = applications(20_000, seed=7, start=TRAINING_START, span=timedelta(days=60))
+    holdout = applications(5_000, seed=8, start=TRAINING_START + timedelta(days=55), span=timedelta(days=5), id_offset=900_000)
+    training_path = data_dir / "training.parquet"
+    frame.write_parquet(training_path)
+    pipeline = train(frame)
+    model_path = model_dir / f"{CHARTER}-v1.joblib"
+    joblib.dump(pipeline, model_path)
+    offline_auc = auc(pipeline, holdout)
+    narrate(
+        "Training",
+        f"{frame.height:,} historical applications ({frame['defaulted'].mean():.1%} defaulted); "
+        f"logistic regression on {len(FEATURES)} inputs; offline ROC AUC {offline_auc:.3f}",
+    )
+    report.add("training", rows=frame.height, offline_roc_auc=round(offline_auc, 4), model=str(model_path))
+    return model_path, training_path
+
+
+def _registration(ws: Workspace, report: DemoReport, narrate: Narrate, model_path: Path, training_path: Path) -> None:
+    from charter.registry.versions import register_version
+
+    info = register_version(
+        ws, CHARTER, model_path, training_data=training_path, metadata={"trained_by": "charter demo"}
+    )
+    narrate(
+        "Registration",
+        f"version {info.version} stored as sha256 {info.sha256[:12]}… (flavor {info.flavor}, "
+        f"status {info.status}), with the training data's fingerprint as lineage",
+    )
+    report.add("registration", version=info.version, sha256=info.sha256, status=info.status)
+
+
+def _first_batch(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
+    from charter.plumbing.ingest import ingest
+
+    landing = ws.root / "landing" / "applications"
+    landing.mkdir(parents=True, exist_ok=True)
+    day = applications(2_000, seed=100, start=LIVE_START, span=timedelta(days=1), id_offset=1_000_000)
+    day.drop("defaulted").write_parquet(landing / "2026-10-01.parquet")
+    result = ingest(ws, CHARTER)
+    summary = result.to_dict()
+    narrate(
+        "First live batch",
+        f"{summary['rows_in']:,} applications from landing/applications/2026-10-01.parquet: "
+        f"{summary['rows_scored']:,} scored, {summary['rows_quarantined']:,} quarantined, "
+        f"{summary['rows_late']:,} late",
+    )
+    report.add("first_batch", **{k: summary[k] for k in ("rows_in", "rows_scored", "rows_quarantined", "rows_late")})
+
+
+def _audit(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
+    verdict = ws.ledger.verify()
+    narrate(
+        "Audit",
+        f"{verdict.entries} ledger entries, hash chain and {verdict.checkpoints} signed checkpoints "
+        + ("intact" if verdict.ok else f"BROKEN at {verdict.first_bad}"),
+    )
+    report.add("audit", **verdict.to_dict())
