@@ -152,7 +152,9 @@ class Sufficiency(Strict):
 class FolderSource(Strict):
     """A landing folder; new files are picked up incrementally."""
 
-    kind: Literal["parquet_dir", "csv_dir", "jsonl_dir"]
+    kind: Literal["parquet_dir", "csv_dir", "jsonl_dir"] = Field(
+        description="File format of the folder."
+    )
     path: str = Field(min_length=1, description="Folder, relative to the workspace or absolute.")
     pattern: str | None = Field(
         default=None, description="Glob of files to read (default by kind)."
@@ -164,7 +166,7 @@ class FolderSource(Strict):
 class SqlSource(Strict):
     """A table or query reached through any SQLAlchemy URL, read incrementally by a cursor column."""
 
-    kind: Literal["sql"]
+    kind: Literal["sql"] = Field(description="A SQL table or query.")
     url: str = Field(min_length=1, description="SQLAlchemy URL; ${ENV_VAR} is expanded.")
     table: str | None = Field(default=None, description="Table to read (or give query).")
     query: str | None = Field(default=None, description="SELECT to read (or give table).")
@@ -199,7 +201,7 @@ class FieldSpec(Strict):
     max_null_fraction: Fraction | None = Field(
         default=None, description="Batch rule: at most this share of nulls."
     )
-    description: str | None = None
+    description: str | None = Field(default=None, description="What the column means.")
 
     @model_validator(mode="after")
     def _consistent(self) -> FieldSpec:
@@ -241,16 +243,23 @@ class PredictionColumn(Strict):
 class DataContract(Strict):
     """The live input pipeline and what every row and batch must satisfy."""
 
-    source: Source
+    source: Source = Field(
+        description="Where live rows come from (kind: parquet_dir, csv_dir, jsonl_dir, sql)."
+    )
     key: str = Field(min_length=1, description="Column identifying a row; joins labels.")
     event_time: str | None = Field(default=None, description="Column with the event timestamp.")
-    freshness: Freshness = Freshness()
-    volume: Volume = Volume()
+    freshness: Freshness = Field(
+        default_factory=lambda: Freshness(), description="Lateness and age rules."
+    )
+    volume: Volume = Field(default_factory=lambda: Volume(), description="Batch size rules.")
     fields: dict[str, FieldSpec] = Field(min_length=1, description="Contract per input column.")
     features: list[str] | None = Field(
         default=None, description="Model inputs, in order (default: all fields but key/time)."
     )
-    prediction: PredictionColumn | None = None
+    prediction: PredictionColumn | None = Field(
+        default=None,
+        description="Set when rows already carry the prediction (model runs elsewhere).",
+    )
 
     @model_validator(mode="after")
     def _columns_known(self) -> DataContract:
@@ -278,9 +287,11 @@ class LabelSpec(Strict):
 
 # -- operations ---------------------------------------------------------------------------------
 class DriftPolicy(Strict):
-    method: Literal["psi", "ks", "wasserstein", "jensen_shannon", "chi2"] = "psi"
-    warn: float = Field(default=0.1, ge=0)
-    breach: float = Field(default=0.25, ge=0)
+    method: Literal["psi", "ks", "wasserstein", "jensen_shannon", "chi2"] = Field(
+        default="psi", description="Drift measure judged against the levels below."
+    )
+    warn: float = Field(default=0.1, ge=0, description="Drift at or above this warns.")
+    breach: float = Field(default=0.25, ge=0, description="Drift at or above this breaches.")
 
     @model_validator(mode="after")
     def _ordered(self) -> DriftPolicy:
@@ -294,7 +305,9 @@ class MonitorPolicy(Strict):
     reference: str = Field(
         default="training", description="'training' or a past window 'START/END' (ISO dates)."
     )
-    drift: DriftPolicy = DriftPolicy()
+    drift: DriftPolicy = Field(
+        default_factory=lambda: DriftPolicy(), description="Drift method and levels."
+    )
 
 
 AlertEvent = Literal[
@@ -315,10 +328,14 @@ def _default_alert_events() -> list[AlertEvent]:
 
 
 class AlertRoute(Strict):
-    route: Literal["webhook", "email", "log"]
+    route: Literal["webhook", "email", "log"] = Field(description="Where alerts go.")
     url: str | None = Field(default=None, description="Webhook URL (Slack-compatible JSON body).")
     to: list[Email] = Field(default_factory=list, description="Email recipients.")
-    on: list[AlertEvent] = Field(default_factory=_default_alert_events, min_length=1)
+    on: list[AlertEvent] = Field(
+        default_factory=_default_alert_events,
+        min_length=1,
+        description="Events sent to this route.",
+    )
 
     @model_validator(mode="after")
     def _target(self) -> AlertRoute:
@@ -330,33 +347,54 @@ class AlertRoute(Strict):
 
 
 class RetrainPolicy(Strict):
-    when: list[Literal["sufficiency_breach", "drift_breach", "schedule"]] = Field(min_length=1)
+    when: list[Literal["sufficiency_breach", "drift_breach", "schedule"]] = Field(
+        min_length=1, description="Triggers that start retraining."
+    )
     entrypoint: Entrypoint = Field(description="module:function taking the labelled window.")
 
 
 class RollbackPolicy(Strict):
-    automatic: bool = False
-    after_breaches: int = Field(default=2, ge=1)
+    automatic: bool = Field(default=False, description="Roll back without waiting for a person.")
+    after_breaches: int = Field(
+        default=2, ge=1, description="Consecutive breached windows before automatic rollback."
+    )
 
 
 class PromotionPolicy(Strict):
-    shadow_min_batches: int = Field(default=20, ge=0)
-    approval: Literal["owner", "auto_if_sufficient"] = "owner"
+    shadow_min_batches: int = Field(
+        default=20, ge=0, description="Batches a version must run in shadow before promotion."
+    )
+    approval: Literal["owner", "auto_if_sufficient"] = Field(
+        default="owner",
+        description="Owner decides each time, or pre-authorises sufficient versions.",
+    )
 
 
 class Escalation(Strict):
-    after: Duration
-    to: list[Email] = Field(min_length=1)
+    after: Duration = Field(description="How long a decision may stay open before this step.")
+    to: list[Email] = Field(min_length=1, description="Who is told.")
 
 
 class Operations(Strict):
-    monitor: MonitorPolicy = MonitorPolicy()
-    alerts: list[AlertRoute] = Field(default_factory=list)
-    retrain: RetrainPolicy | None = None
-    rollback: RollbackPolicy = RollbackPolicy()
-    promotion: PromotionPolicy = PromotionPolicy()
-    decision_deadline: Duration = Field(default=timedelta(days=5))
-    escalation: list[Escalation] = Field(default_factory=list)
+    monitor: MonitorPolicy = Field(
+        default_factory=lambda: MonitorPolicy(),
+        description="Monitoring cadence, reference and drift levels.",
+    )
+    alerts: list[AlertRoute] = Field(default_factory=list, description="Alert routes.")
+    retrain: RetrainPolicy | None = Field(default=None, description="When and how to retrain.")
+    rollback: RollbackPolicy = Field(
+        default_factory=lambda: RollbackPolicy(), description="Rollback policy."
+    )
+    promotion: PromotionPolicy = Field(
+        default_factory=lambda: PromotionPolicy(), description="Promotion gate policy."
+    )
+    decision_deadline: Duration = Field(
+        default=timedelta(days=5),
+        description="An open decision older than this raises stalled_decision.",
+    )
+    escalation: list[Escalation] = Field(
+        default_factory=list, description="Who is told as a decision stalls."
+    )
 
 
 # -- the charter ----------------------------------------------------------------------------------
@@ -371,10 +409,12 @@ class Charter(Strict):
     )
     stewards: list[Person] = Field(default_factory=list, description="Who operates the model.")
     task: Task = Field(default="binary_classification", description="What the model predicts.")
-    sufficiency: Sufficiency
-    data: DataContract
-    labels: LabelSpec | None = None
-    operations: Operations = Operations()
+    sufficiency: Sufficiency = Field(description="What is sufficient, agreed with the owner.")
+    data: DataContract = Field(description="The contract of the live input pipeline.")
+    labels: LabelSpec | None = Field(default=None, description="Where ground truth comes from.")
+    operations: Operations = Field(
+        default_factory=lambda: Operations(), description="How the model is operated."
+    )
 
     @model_validator(mode="after")
     def _coherent(self) -> Charter:

@@ -1,0 +1,117 @@
+"""Reference documentation generated from the code itself, so it cannot drift from it."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from datetime import timedelta
+from typing import Any
+
+from pydantic import BaseModel
+
+from charter.spec.durations import format_duration
+
+from charter.spec.model import Charter
+
+
+def cli_reference() -> str:
+    """docs/cli.md: the ``--help`` of every command, in order."""
+    from charter.cli.app import app
+    from charter.cli.main import main
+
+    lines = [
+        "# CLI reference",
+        "",
+        "Generated from `--help` by `scripts/gen_docs.py`; do not edit.",
+        "",
+    ]
+    commands = [[]] + [c.split() for c in _command_names(app)]
+    for path in commands:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            main([*path, "--help"])
+        title = " ".join(["charter", *path])
+        lines += [f"## `{title}`", "", "```text", out.getvalue().rstrip(), "```", ""]
+    return "\n".join(lines)
+
+
+def _command_names(app: Any) -> list[str]:
+    import typer
+
+    names: list[str] = []
+    group = typer.main.get_group(app)
+    for name, command in sorted(group.commands.items()):
+        sub = getattr(command, "commands", None)
+        if sub:
+            names += [f"{name} {child}" for child in sorted(sub)]
+        else:
+            names.append(name)
+    return names
+
+
+def charter_file_reference() -> str:
+    """docs/charter-file.md: every field of the charter file with its type, default and meaning."""
+    lines = [
+        "# Charter file reference",
+        "",
+        "Generated from the pydantic models by `scripts/gen_docs.py`; do not edit. ",
+        "`charter schema` prints the same as JSON Schema. Durations are written `30m`, `2h`, `7d`, `1d12h`.",
+        "",
+    ]
+    seen: set[type[BaseModel]] = set()
+    _document(Charter, "", lines, seen)
+    return "\n".join(lines) + "\n"
+
+
+def _document(
+    model: type[BaseModel], prefix: str, lines: list[str], seen: set[type[BaseModel]]
+) -> None:
+    if model in seen:
+        return
+    seen.add(model)
+    lines += [f"## `{prefix or '(top level)'}` — {model.__name__}", ""]
+    if model.__doc__:
+        lines += [model.__doc__.strip().splitlines()[0], ""]
+    lines += ["| field | type | default | meaning |", "| --- | --- | --- | --- |"]
+    nested: list[tuple[type[BaseModel], str]] = []
+    for name, info in model.model_fields.items():
+        annotation = _type_name(info.annotation)
+        default = _default_text(info)
+        meaning = (info.description or "").replace("|", "\\|")
+        lines.append(f"| `{name}` | {annotation} | {default} | {meaning} |")
+        for sub in _models_in(info.annotation):
+            nested.append((sub, f"{prefix}.{name}" if prefix else name))
+    lines.append("")
+    for sub, path in nested:
+        _document(sub, path, lines, seen)
+
+
+def _default_text(info: Any) -> str:
+    if info.is_required():
+        return "required"
+    value = info.get_default(call_default_factory=True)
+    if isinstance(value, BaseModel):
+        return "see below"
+    if isinstance(value, timedelta):
+        return f"`{format_duration(value)}`"
+    return f"`{value!r}`".replace("|", "\\|")
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    found: list[type[BaseModel]] = []
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found += _models_in(arg)
+    metadata_origin = getattr(annotation, "__origin__", None)
+    if metadata_origin is not None and not found:
+        found += _models_in(metadata_origin)
+    return found
+
+
+def _type_name(annotation: Any) -> str:
+    text = str(annotation).replace("typing.", "").replace("charter.spec.model.", "")
+    text = text.replace("<class '", "").replace("'>", "").replace("datetime.timedelta", "duration")
+    if "Annotated[" in text:
+        text = text.split("Annotated[", 1)[1].split(",", 1)[0]
+    return f"`{text}`".replace("|", "\\|")
