@@ -1,0 +1,1 @@
+"""Live data plumbing: sources, contracts, quarantine, ingestion, labels, segment expressions."""
