@@ -6,11 +6,23 @@ The pure statistics core lives here; storage and the ``charter monitor`` command
   counts); a window is the merge of its batches' summaries.
 - :mod:`.drift` — drift of a current summary against the reference's (PSI, Kolmogorov–Smirnov,
   Wasserstein, Jensen–Shannon, chi-squared), judged pass/warn/breach.
+- :mod:`.performance` — realized metrics from a window's labelled predictions, label coverage.
+- :mod:`.cbpe` — estimated metrics of an unlabelled window from calibrated confidence.
+
+The statistics and their approximations are explained in ``docs/monitoring-statistics.md``.
 
 Every statistic is a number or a :class:`NotComputable` carrying the reason; never a silent NaN.
 """
 
+from charter.monitoring.cbpe import CBPE, Estimate
 from charter.monitoring.drift import DriftResult, measure_drift
+from charter.monitoring.performance import (
+    LabelCoverage,
+    classification_metrics,
+    label_coverage,
+    labelled_pairs,
+    regression_metrics,
+)
 from charter.monitoring.summaries import (
     CategoricalSummary,
     ColumnSummary,
@@ -24,14 +36,21 @@ from charter.monitoring.summaries import (
 )
 
 __all__ = [
+    "CBPE",
     "CategoricalSummary",
     "ColumnSummary",
     "DriftResult",
+    "Estimate",
+    "LabelCoverage",
     "NotComputable",
     "NumericSummary",
+    "classification_metrics",
+    "label_coverage",
+    "labelled_pairs",
     "measure_drift",
     "merge_all",
     "reference_edges",
+    "regression_metrics",
     "summarise_like",
     "summarise_reference",
     "summary_from_dict",
