@@ -1,0 +1,372 @@
+"""Validate a batch against its data contract: every row passes or is quarantined with its reasons.
+
+:func:`validate` is pure (no database, no clock unless ``now`` is omitted) and runs on the local
+engine, Polars. It splits a batch into ``valid`` rows, ready to score, and ``failed`` rows, bound
+for quarantine with a ``_violations`` list naming every rule each broke, so that
+``valid.height + failed.height`` always equals the batch's height: nothing is silently dropped.
+
+Row rules, named ``<column>.<rule>`` in ``_violations`` (in this order per column):
+
+``missing``   a required column is absent: every row fails (see :mod:`.schema_drift`)
+``type``      a non-null value cannot be read as the declared type
+``not_null``  ``nullable: false`` and the value is null
+``min``       the value is below ``min``; ``max``: above ``max`` (NaN fails both)
+``allowed``   the value is not one of ``allowed``
+``pattern``   the text does not match ``pattern`` *as a whole*: it is run as ``^(?:pattern)$``,
+              by Polars' regex engine (no look-around, no back-references)
+``unique``    the value already occurred earlier in this batch. The first occurrence passes, so
+              one copy of a duplicated row survives; every later one fails
+``unique_across_batches``
+              the value was seen in an earlier batch (``seen_keys``)
+
+A null fails ``not_null`` only: the other rules skip nulls. The contract's ``key`` is always unique
+within and across batches; other fields are when they say ``unique: true``. ``min``/``max`` on a
+``datetime`` or ``date`` field are Unix epoch seconds.
+
+Batch rules are reported as :class:`BatchRuleResult`, and do not quarantine rows: a batch that is
+small, stale or null-heavy is still made of rows that are individually fine, and an owner would
+rather be alerted than lose them. They are ``volume.min_rows``, ``volume.max_rows``,
+``<column>.max_null_fraction`` and ``freshness.max_age`` (newest event time versus ``now``).
+
+The valid rows carry the contract's columns converted to their declared types; the failed rows
+are kept exactly as they arrived, so that a replay after a fix sees the original values.
+
+Speed: one boolean expression per rule, all evaluated in one Polars ``select``; the rule columns
+are OR-ed into one row mask that splits the batch; ``_violations`` is built only for failing rows.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeAlias
+
+import polars as pl
+
+from charter.errors import DataError
+from charter.plumbing.schema_drift import ColumnPlan, Reading, SchemaChange, plan_columns
+from charter.spec.model import DataContract, FieldSpec
+
+VIOLATIONS = "_violations"
+SeenKeys: TypeAlias = (
+    pl.Series | Mapping[str, pl.Series] | Callable[[str, pl.Series], pl.Series] | None
+)
+"""What earlier batches held, for ``unique_across_batches``.
+
+A Series: values of the contract's key already seen. A mapping: such a Series per unique column.
+A callable ``(column, values) -> Series``: given the batch's distinct non-null values of a unique
+column, return those already seen (e.g. one indexed database query per batch).
+"""
+Observed: TypeAlias = int | float | timedelta | None
+
+
+@dataclass(frozen=True)
+class BatchRuleResult:
+    """The verdict of one batch-level rule: what was observed against what the contract expects."""
+
+    rule: str
+    ok: bool
+    observed: Observed
+    expected: int | float | timedelta
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; durations become seconds."""
+
+        def plain(value: Observed) -> int | float | None:
+            return value.total_seconds() if isinstance(value, timedelta) else value
+
+        return {
+            "rule": self.rule,
+            "ok": self.ok,
+            "observed": plain(self.observed),
+            "expected": plain(self.expected),
+        }
+
+
+@dataclass(frozen=True)
+class ValidationResult:
+    """A batch split into valid and failed rows, with the batch rules and schema changes."""
+
+    valid: pl.DataFrame
+    failed: pl.DataFrame
+    batch_rules: list[BatchRuleResult] = field(default_factory=list)
+    schema_changes: list[SchemaChange] = field(default_factory=list)
+
+    @property
+    def rows_in(self) -> int:
+        return self.valid.height + self.failed.height
+
+    @property
+    def batch_ok(self) -> bool:
+        return all(result.ok for result in self.batch_rules)
+
+    def violation_counts(self) -> dict[str, int]:
+        """How many failed rows broke each rule, most frequent first."""
+        if self.failed.is_empty():
+            return {}
+        counts = self.failed.get_column(VIOLATIONS).explode().value_counts(sort=True)
+        return dict(zip(counts[VIOLATIONS].to_list(), counts["count"].to_list(), strict=True))
+
+
+def validate(
+    frame: pl.DataFrame | pl.LazyFrame,
+    contract: DataContract,
+    *,
+    seen_keys: SeenKeys = None,
+    now: datetime | None = None,
+) -> ValidationResult:
+    """Check every row and the batch as a whole against ``contract``; never drop a row.
+
+    Raises :class:`~charter.errors.DataError` when the contract cannot be applied at all: the
+    batch already has a ``_violations`` column, an ``allowed`` value is not of the field's type, or
+    a ``pattern`` is not supported by Polars' regex engine.
+    """
+    df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    if VIOLATIONS in df.columns:
+        raise DataError(
+            f"the batch has a column named {VIOLATIONS}, which charter reserves for quarantine",
+            hint=f"drop {VIOLATIONS} before validating (e.g. when replaying quarantined rows)",
+        )
+    plans, changes = plan_columns(df.schema, contract)
+    typed, early = _convert(df, plans)
+    rules = _row_rules(plans, contract, typed, _seen_lookup(seen_keys, contract.key))
+    late = typed.select([expr.alias(name) for name, expr in rules if name not in early])
+    masks = late.hstack(early.get_columns()).select([name for name, _ in rules])
+    batch = _batch_rules(df, typed, plans, contract, now)
+    valid, failed = _split(df, typed, masks)
+    absent = [p for p in plans if not p.present and p.dtype is not None]
+    if absent:
+        valid = valid.with_columns(pl.lit(None, p.dtype).alias(p.name) for p in absent)
+    return ValidationResult(valid, failed, batch, changes)
+
+
+def _convert(df: pl.DataFrame, plans: list[ColumnPlan]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The batch with contract columns in their declared types, and the rule masks that need the
+    original values (``type``, and ``not_null`` of converted columns) — one pass over the batch."""
+    converting = [p for p in plans if p.present and p.value is not None and _casts(p)]
+    if not converting:
+        return df, pl.DataFrame()
+    exprs: list[pl.Expr] = []
+    for plan in converting:
+        assert plan.value is not None
+        exprs.append(plan.value.alias(plan.name))
+        if plan.type_error is not None:
+            exprs.append(plan.type_error.fill_null(False).alias(f"{plan.name}.type"))
+        if plan.spec is not None and not plan.spec.nullable:
+            exprs.append(pl.col(plan.name).is_null().alias(f"{plan.name}.not_null"))
+    converted = df.select(exprs)
+    values = [plan.name for plan in converting]
+    early = converted.drop(values)
+    return df.with_columns(converted.select(values)), early
+
+
+def _casts(plan: ColumnPlan) -> bool:
+    """Does reading this column change it? (A native column already in its type is left alone.)"""
+    return plan.reading is not Reading.NATIVE or not _is_bare_column(plan.value, plan.name)
+
+
+def _is_bare_column(expr: pl.Expr | None, name: str) -> bool:
+    return expr is not None and expr.meta.eq(pl.col(name))
+
+
+def _row_rules(
+    plans: list[ColumnPlan],
+    contract: DataContract,
+    typed: pl.DataFrame,
+    seen: Callable[[str, pl.Series], pl.Series | None],
+) -> list[tuple[str, pl.Expr]]:
+    """Every row rule as ``(name, expression true where the row breaks it)``, in report order."""
+    rules: list[tuple[str, pl.Expr]] = []
+    for plan in plans:
+        name = plan.name
+        if not plan.present:
+            if plan.required:
+                rules.append((f"{name}.missing", pl.repeat(True, typed.height)))
+            continue
+        col = pl.col(name)
+        spec = plan.spec
+        if spec is not None:
+            if plan.type_error is not None:
+                rules.append((f"{name}.type", col))  # computed while converting
+            if not spec.nullable:
+                rules.append((f"{name}.not_null", col.is_null()))
+            if plan.reading is not Reading.INCOMPATIBLE:
+                rules.extend(_value_rules(name, spec, typed.schema[name]))
+        if name == contract.key or (spec is not None and spec.unique):
+            rules.append((f"{name}.unique", col.is_not_null() & ~col.is_first_distinct()))
+            earlier = seen(name, typed.get_column(name))
+            if earlier is not None:
+                in_earlier = col.is_in(earlier.cast(typed.schema[name], strict=False).implode())
+                rules.append((f"{name}.unique_across_batches", in_earlier.fill_null(False)))
+    return rules
+
+
+def _value_rules(name: str, spec: FieldSpec, dtype: pl.DataType) -> list[tuple[str, pl.Expr]]:
+    col = pl.col(name)
+    nan = col.is_nan() if dtype.is_float() else None
+    rules: list[tuple[str, pl.Expr]] = []
+    for rule, bound in (("min", spec.min), ("max", spec.max)):
+        if bound is None:
+            continue
+        limit = _bound(bound, rule, spec.type, dtype)
+        broken = (col < limit) if rule == "min" else (col > limit)
+        rules.append(
+            (f"{name}.{rule}", (broken | nan if nan is not None else broken).fill_null(False))
+        )
+    if spec.allowed is not None:
+        allowed = _allowed(name, spec, dtype)
+        rules.append((f"{name}.allowed", (~col.is_in(allowed.implode())).fill_null(False)))
+    if spec.pattern is not None:
+        anchored = _anchored(name, spec.pattern)
+        rules.append((f"{name}.pattern", (~col.str.contains(anchored)).fill_null(False)))
+    return rules
+
+
+def _bound(bound: float, rule: str, declared: str, dtype: pl.DataType) -> Any:
+    """``min``/``max`` as a literal of the column's own type, so the comparison casts nothing."""
+    if declared in ("datetime", "date"):
+        instant = datetime.fromtimestamp(bound, UTC)
+        if declared == "date":
+            return instant.date()
+        time_zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
+        return instant if time_zone else instant.replace(tzinfo=None)
+    if declared == "int" and abs(bound) < 2**62:
+        # For whole numbers, x < 0.5 is x < 1 and x > 4.5 is x > 4: compare integers with integers.
+        return math.ceil(bound) if rule == "min" else math.floor(bound)
+    return float(bound)
+
+
+def _allowed(name: str, spec: FieldSpec, dtype: pl.DataType) -> pl.Series:
+    values: list[Any] = []
+    for value in spec.allowed or []:
+        converted = _allowed_value(spec.type, value)
+        if converted is None:
+            hint = (
+                " (YAML reads yes/no/on/off as booleans: quote them)"
+                if isinstance(value, bool)
+                else ""
+            )
+            raise DataError(
+                f"{name}.allowed: {value!r} is not a {spec.type}{hint}",
+                hint=f"list only {spec.type} values in fields.{name}.allowed",
+            )
+        values.append(converted)
+    return pl.Series(name, values, dtype=dtype)
+
+
+def _allowed_value(declared: str, value: str | int | float | bool) -> Any:
+    if declared == "bool":
+        return value if isinstance(value, bool) else None
+    if isinstance(value, bool):
+        return None
+    if declared == "string":
+        return str(value)
+    if declared == "int":
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value if isinstance(value, int) else None
+    if declared == "float":
+        return float(value) if isinstance(value, int | float) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.date() if declared == "date" else parsed
+
+
+@functools.lru_cache(maxsize=256)
+def _anchored(name: str, pattern: str) -> str:
+    anchored = f"^(?:{pattern})$"
+    try:
+        pl.Series([""]).str.contains(anchored)
+    except pl.exceptions.ComputeError as exc:
+        raise DataError(
+            f"{name}.pattern {pattern!r} is not supported by Polars' regular expressions: "
+            f"{str(exc).splitlines()[-1].strip() if str(exc) else exc}",
+            hint="rewrite it without look-around or back-references",
+        ) from None
+    return anchored
+
+
+def _seen_lookup(seen_keys: SeenKeys, key: str) -> Callable[[str, pl.Series], pl.Series | None]:
+    """Normalise the three forms of ``seen_keys`` to: (column, its values) -> seen values or None."""
+
+    def lookup(column: str, values: pl.Series) -> pl.Series | None:
+        if seen_keys is None:
+            return None
+        if isinstance(seen_keys, pl.Series):
+            return seen_keys if column == key else None
+        if isinstance(seen_keys, Mapping):
+            return seen_keys.get(column)
+        return seen_keys(column, values.drop_nulls().unique())
+
+    return lookup
+
+
+def _split(
+    df: pl.DataFrame, typed: pl.DataFrame, masks: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Valid rows (typed) and failed rows (as they arrived, with ``_violations``), in input order."""
+    empty_failed = df.clear().with_columns(pl.lit(None, pl.List(pl.String)).alias(VIOLATIONS))
+    if masks.width == 0:
+        return typed, empty_failed
+    bad = masks.select(pl.any_horizontal(pl.all())).to_series()
+    if not bad.any():
+        return typed, empty_failed
+    reasons = masks.filter(bad).select(
+        pl.concat_list([pl.when(pl.col(rule)).then(pl.lit(rule)) for rule in masks.columns])
+        .list.drop_nulls()
+        .alias(VIOLATIONS)
+    )
+    return typed.filter(~bad), df.filter(bad).hstack(reasons)
+
+
+def _batch_rules(
+    df: pl.DataFrame,
+    typed: pl.DataFrame,
+    plans: list[ColumnPlan],
+    contract: DataContract,
+    now: datetime | None,
+) -> list[BatchRuleResult]:
+    results: list[BatchRuleResult] = []
+    rows = df.height
+    if contract.volume.min_rows is not None:
+        limit = contract.volume.min_rows
+        results.append(BatchRuleResult("volume.min_rows", rows >= limit, rows, limit))
+    if contract.volume.max_rows is not None:
+        limit = contract.volume.max_rows
+        results.append(BatchRuleResult("volume.max_rows", rows <= limit, rows, limit))
+    for plan in plans:
+        spec = plan.spec
+        if plan.present and spec is not None and spec.max_null_fraction is not None:
+            share = df.get_column(plan.name).null_count() / rows if rows else 0.0
+            limit_share = spec.max_null_fraction
+            rule = f"{plan.name}.max_null_fraction"
+            results.append(BatchRuleResult(rule, share <= limit_share, share, limit_share))
+    max_age = contract.freshness.max_age
+    if max_age is not None and contract.event_time is not None:
+        age = _newest_age(typed, contract.event_time, now)
+        ok = age is not None and age <= max_age
+        results.append(BatchRuleResult("freshness.max_age", ok, age, max_age))
+    return results
+
+
+def _newest_age(typed: pl.DataFrame, column: str, now: datetime | None) -> timedelta | None:
+    """How old the newest event is; None when there is no event time to judge (which fails)."""
+    if column not in typed.columns:
+        return None
+    newest = typed.get_column(column).max()
+    if isinstance(newest, datetime):
+        instant = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+    elif isinstance(newest, date):
+        instant = datetime.combine(newest, time(), tzinfo=UTC)
+    else:
+        return None
+    current = now or datetime.now(UTC)
+    current = current if current.tzinfo else current.replace(tzinfo=UTC)
+    return current - instant
