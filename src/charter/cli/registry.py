@@ -1,1 +1,123 @@
-"""Registering and listing model versions (written with the registry)."""
+"""``charter register`` and ``charter versions``: thin over :mod:`charter.registry.versions`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from charter.cli.app import JsonOption, app, workspace
+from charter.cli.output import emit
+from charter.registry.flavors import FLAVORS
+from charter.registry.versions import VersionInfo, list_versions, register_version
+
+
+def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, Any]:
+    """``k=v`` options as a mapping; a value that parses as JSON (1.5, true, [1,2]) is kept typed."""
+    parsed: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{pair!r} is not of the form key=value", param_hint=option)
+        try:
+            parsed[key.strip()] = json.loads(raw)
+        except ValueError:
+            parsed[key.strip()] = raw
+    return parsed
+
+
+@app.command()
+def register(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The charter the model serves.")],
+    model: Annotated[
+        str,
+        typer.Argument(
+            metavar="MODEL_FILE",
+            help="A model file (.joblib, .pkl, .skops, .onnx), an MLflow model folder, "
+            "or an entrypoint module.path:function.",
+        ),
+    ],
+    flavor: Annotated[
+        str | None,
+        typer.Option(help=f"One of {', '.join(FLAVORS)} (default: detected from MODEL_FILE)."),
+    ] = None,
+    training_data: Annotated[
+        Path | None,
+        typer.Option(
+            help="The training data (Parquet, CSV, or a folder), fingerprinted as lineage."
+        ),
+    ] = None,
+    param: Annotated[
+        list[str] | None,
+        typer.Option("--param", help="A training parameter key=value (repeatable)."),
+    ] = None,
+    meta: Annotated[
+        list[str] | None,
+        typer.Option("--meta", help="Free metadata key=value (repeatable)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Store a model as the charter's next version, by SHA-256, with its lineage."""
+    params, metadata = parse_pairs(param, "--param"), parse_pairs(meta, "--meta")
+    info = register_version(
+        workspace(ctx),
+        name,
+        model,
+        flavor=flavor,
+        training_data=training_data,
+        params=params,
+        metadata=metadata,
+    )
+
+    def human(console: Console) -> None:
+        console.print(
+            f"Registered {info.charter} version {info.version} "
+            f"({info.flavor}, sha256 {info.sha256[:12]}…), status {info.status}"
+        )
+        console.print(f"  artifact: {info.artifact_uri}")
+        code = info.lineage.get("code")
+        if code:
+            console.print(f"  code: {code['commit'][:12]}{' (dirty)' if code['dirty'] else ''}")
+        data = info.lineage.get("training_data")
+        if data:
+            shape = f", {data['rows']:,} rows" if "rows" in data else ""
+            console.print(f"  training data: {data['path']} (sha256 {data['sha256'][:12]}…{shape})")
+
+    emit(info.to_dict(), as_json=as_json, human=human)
+
+
+@app.command()
+def versions(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The charter whose versions to list.")],
+    as_json: JsonOption = False,
+) -> None:
+    """List a charter's model versions, oldest first."""
+    found = list_versions(workspace(ctx), name)
+    emit([v.to_dict() for v in found], as_json=as_json, human=lambda c: _table(c, name, found))
+
+
+def _table(console: Console, name: str, found: list[VersionInfo]) -> None:
+    if not found:
+        console.print(
+            f"{name} has no versions yet; register one with `charter register {name} FILE`"
+        )
+        return
+    table = Table(title=f"{name}: model versions")
+    for column in ("version", "status", "flavor", "sha256", "registered", "by"):
+        table.add_column(column)
+    for v in found:
+        table.add_row(
+            str(v.version),
+            v.status,
+            v.flavor,
+            v.sha256[:12],
+            v.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            v.created_by,
+        )
+    console.print(table)

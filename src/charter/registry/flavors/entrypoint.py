@@ -1,0 +1,136 @@
+"""A plain Python function ``module.path:function`` as a model.
+
+The function is called with the Polars frame and must return one value per row. There is no
+file to store, so the registered artifact is a small manifest naming the entrypoint and the
+SHA-256 of its module's source file. At load time the source is hashed again *before* the module
+runs: a version is immutable, so code that changed since registration is refused, just as a
+changed pickle is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from charter.errors import ArtifactTamperedError, ModelFileError, UserCodeError
+from charter.registry.artifacts import sha256_file
+from charter.registry.flavors.base import LoadedModel, guarded, to_scores
+
+REFERENCE = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_][\w.]*)$")
+MANIFEST_NAME = "entrypoint.json"
+
+
+class EntrypointPredictor:
+    flavor = "entrypoint"
+    features: list[str] | None = None
+
+    def __init__(self, function: Callable[[pl.DataFrame], Any], reference: str) -> None:
+        self.function = function
+        self.reference = reference
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray[Any, Any]:
+        source = f"the entrypoint {self.reference}"
+        raw = guarded(source, lambda: self.function(frame))
+        return to_scores(raw, frame.height, source)
+
+
+def is_reference(target: str) -> bool:
+    return REFERENCE.match(target) is not None
+
+
+@contextlib.contextmanager
+def _importable_from(paths: Sequence[Path]) -> Iterator[None]:
+    """Let ``paths`` be searched first while importing, as ``python -m`` does for the cwd."""
+    added = [str(p) for p in paths if str(p) not in sys.path]
+    sys.path[:0] = added
+    try:
+        yield
+    finally:
+        for entry in added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(entry)
+
+
+def source_of(reference: str, search: Sequence[Path]) -> Path | None:
+    """The module's source file, found without running the module itself."""
+    match = REFERENCE.match(reference)
+    if match is None:
+        raise ModelFileError(f"{reference!r} is not an entrypoint of the form module.path:function")
+    with _importable_from(search):
+        try:
+            spec = importlib.util.find_spec(match["module"])
+        except Exception as exc:  # a parent package failed to import
+            raise ModelFileError(
+                f"the entrypoint {reference}: module {match['module']!r} cannot be found: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+    if spec is None:
+        raise ModelFileError(
+            f"the entrypoint {reference}: no module named {match['module']!r}",
+            hint=f"It must be importable from the current folder or the workspace "
+            f"({', '.join(str(p) for p in search)}), or installed.",
+        )
+    origin = Path(spec.origin) if spec.origin and spec.has_location else None
+    return origin if origin is not None and origin.is_file() else None
+
+
+def manifest(reference: str, search: Sequence[Path]) -> bytes:
+    """The bytes stored for an entrypoint version; their SHA-256 is the version's hash."""
+    source = source_of(reference, search)
+    body = {"entrypoint": reference, "source_sha256": sha256_file(source) if source else None}
+    return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+
+
+def load(data: bytes, search: Sequence[Path], *, label: str) -> LoadedModel:
+    """Check the module source against the manifest ``data``, then import the function."""
+    try:
+        body = json.loads(data)
+        reference, expected = str(body["entrypoint"]), body["source_sha256"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{label}: the entrypoint manifest is malformed: {exc}") from exc
+    source = source_of(reference, search)
+    actual = sha256_file(source) if source else None
+    if actual != expected:
+        raise ArtifactTamperedError(
+            f"{label}: the source of entrypoint {reference} ({source}) changed since registration: "
+            f"expected sha256 {expected}, found {actual}",
+            hint="A registered version is immutable; register the new code as a new version.",
+        )
+    function = _import(reference, search)
+    details = {"entrypoint": reference, "source_file": str(source) if source else None}
+    return LoadedModel(
+        EntrypointPredictor(function, reference), "entrypoint", reference, {}, details
+    )
+
+
+def _import(reference: str, search: Sequence[Path]) -> Callable[[pl.DataFrame], Any]:
+    module_name, attr_path = reference.split(":", 1)
+    with _importable_from(search):
+        try:
+            target: Any = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ModelFileError(
+                f"the entrypoint {reference}: module {module_name!r} does not import: {exc}"
+            ) from exc
+        except Exception as exc:
+            raise UserCodeError(
+                f"the entrypoint {reference}: importing {module_name!r} raised "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+    for part in attr_path.split("."):
+        if not hasattr(target, part):
+            raise ModelFileError(f"the entrypoint {reference}: {module_name} has no {attr_path!r}")
+        target = getattr(target, part)
+    if not callable(target):
+        raise ModelFileError(f"the entrypoint {reference}: {attr_path!r} is not callable")
+    return target  # type: ignore[no-any-return]

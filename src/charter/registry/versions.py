@@ -1,0 +1,292 @@
+"""Model versions: register with lineage, list, look up, load (hash-checked), change status.
+
+Registration does everything that can fail *before* it touches the database: the charter must
+load, the model must load as its flavor, the training data must be readable, and the artifact is
+written to the store. Only then does one transaction number the version, insert it and append
+``version.registered`` (with the full lineage) to the audit ledger. A failure at any step leaves
+no row and no ledger entry; at worst an artifact written just before a failed commit stays in the
+store, which is harmless because it is content-addressed and nothing refers to it.
+
+The same bytes cannot be registered twice under one charter: the second attempt is refused with
+the number of the existing version, because two version numbers for one model would make
+approvals and rollbacks ambiguous. Other charters may register the same bytes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from charter.errors import ArtifactTamperedError, RegistryError, VersionNotFoundError
+from charter.registry.artifacts import (
+    ArtifactStore,
+    fetch_tree,
+    read_bytes,
+    sha256_bytes,
+    sha256_tree,
+)
+from charter.registry.charters import record_charter
+from charter.registry.flavors import (
+    ARTIFACT_KINDS,
+    Candidate,
+    LocalArtifact,
+    Predictor,
+    load_artifact,
+    prepare,
+)
+from charter.registry.lineage import (
+    code_version,
+    environment,
+    fingerprint_data,
+    json_safe,
+    package_of,
+)
+from charter.store.tables import ModelVersion
+from charter.workspace import Workspace
+
+STATUSES = ("registered", "shadow", "live", "standby", "retired", "rolled_back")
+
+
+@dataclass(frozen=True)
+class VersionInfo:
+    """One registered model version, as stored."""
+
+    charter: str
+    version: int
+    sha256: str
+    flavor: str
+    status: str
+    artifact_uri: str
+    lineage: Mapping[str, Any]
+    created_at: datetime
+    created_by: str
+    status_changed_at: datetime
+
+    @classmethod
+    def from_row(cls, row: ModelVersion) -> VersionInfo:
+        return cls(
+            charter=row.charter,
+            version=row.version,
+            sha256=row.sha256,
+            flavor=row.flavor,
+            status=row.status,
+            artifact_uri=row.artifact_uri,
+            lineage=dict(row.lineage),
+            created_at=_aware(row.created_at),
+            created_by=row.created_by,
+            status_changed_at=_aware(row.status_changed_at),
+        )
+
+    @property
+    def artifact_name(self) -> str:
+        return str(self.lineage.get("artifact", {}).get("name", ""))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON shape; ``version``, ``sha256``, ``flavor`` and ``status`` are relied on by scripts."""
+        return {
+            "charter": self.charter,
+            "version": self.version,
+            "sha256": self.sha256,
+            "flavor": self.flavor,
+            "status": self.status,
+            "artifact_uri": self.artifact_uri,
+            "created_at": self.created_at.isoformat(),
+            "created_by": self.created_by,
+            "status_changed_at": self.status_changed_at.isoformat(),
+            "lineage": dict(self.lineage),
+        }
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _search_paths(ws: Workspace) -> list[Path]:
+    """Where entrypoint modules are imported from: the current folder, then the workspace."""
+    return list(dict.fromkeys([Path.cwd(), ws.root]))
+
+
+# -- registering ------------------------------------------------------------------------------
+def register_version(
+    ws: Workspace,
+    name: str,
+    model: str | Path,
+    *,
+    flavor: str | None = None,
+    training_data: str | Path | None = None,
+    params: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None,
+) -> VersionInfo:
+    """Store ``model`` (a file, an MLflow folder or ``module:function``) as the next version."""
+    loaded_charter = ws.load(name)
+    name = loaded_charter.charter.name
+    search = _search_paths(ws)
+    candidate = prepare(str(model), flavor, search=search)
+    loaded = load_artifact(candidate.flavor, candidate.format, candidate.local, search=search)
+    lineage = {
+        "artifact": candidate.describe(),
+        "model": {"class": loaded.model_class, **json_safe(dict(loaded.details))},
+        "training_data": None if training_data is None else fingerprint_data(Path(training_data)),
+        "code": code_version(),
+        "parameters": json_safe({**loaded.parameters, **(params or {})}),
+        "metadata": json_safe(dict(metadata or {})),
+        "environment": environment(package_of(loaded.model_class)),
+    }
+    with ws.db.read() as session:  # cheap early refusal, before writing any artifact
+        _refuse_duplicate(session, name, candidate.sha256)
+    uri = _store(ArtifactStore(_artifacts_url(ws)), candidate)
+    now = datetime.now(UTC)
+    with ws.db.session() as session:
+        ws.db.serialize(session, f"registry:{name}")
+        record_charter(ws, session, loaded_charter)
+        _refuse_duplicate(session, name, candidate.sha256)
+        latest = session.scalar(
+            sa.select(sa.func.max(ModelVersion.version)).where(ModelVersion.charter == name)
+        )
+        row = ModelVersion(
+            charter=name,
+            version=(latest or 0) + 1,
+            sha256=candidate.sha256,
+            flavor=candidate.flavor,
+            artifact_uri=uri,
+            status="registered",
+            lineage=lineage,
+            created_at=now,
+            created_by=ws.actor,
+            status_changed_at=now,
+        )
+        session.add(row)
+        payload = {
+            "version": row.version,
+            "sha256": row.sha256,
+            "flavor": row.flavor,
+            "artifact_uri": uri,
+            "lineage": lineage,
+        }
+        ws.ledger.append(session, "version.registered", payload, actor=ws.actor, charter=name)
+    return VersionInfo.from_row(row)
+
+
+def _artifacts_url(ws: Workspace) -> str:
+    url = ws.artifacts_url
+    return url if "://" in url else str(ws.resolve(url))
+
+
+def _store(store: ArtifactStore, candidate: Candidate) -> str:
+    if candidate.local.directory is not None:
+        return store.put_tree(candidate.sha256, candidate.local.directory)
+    assert candidate.local.data is not None
+    return store.put_bytes(candidate.sha256, candidate.name, candidate.local.data)
+
+
+def _refuse_duplicate(session: Session, name: str, sha256: str) -> None:
+    existing = session.scalar(
+        sa.select(ModelVersion).where(ModelVersion.charter == name, ModelVersion.sha256 == sha256)
+    )
+    if existing is not None:
+        raise RegistryError(
+            f"this model (sha256 {sha256}) is already registered as {name} version "
+            f"{existing.version} (status {existing.status})",
+            hint="Use that version; a model is registered once per charter.",
+        )
+
+
+# -- reading ----------------------------------------------------------------------------------
+def list_versions(ws: Workspace, name: str) -> list[VersionInfo]:
+    """Every version of a charter, oldest first. Versions outlive their charter file."""
+    with ws.db.read() as session:
+        rows = session.scalars(
+            sa.select(ModelVersion)
+            .where(ModelVersion.charter == name)
+            .order_by(ModelVersion.version)
+        ).all()
+        versions = [VersionInfo.from_row(row) for row in rows]
+    if not versions:
+        ws.charter_path(name)  # raises CharterNotFoundError for a name nobody knows
+    return versions
+
+
+def get_version(ws: Workspace, name: str, version: int) -> VersionInfo:
+    with ws.db.read() as session:
+        row = session.scalar(
+            sa.select(ModelVersion).where(
+                ModelVersion.charter == name, ModelVersion.version == version
+            )
+        )
+        if row is not None:
+            return VersionInfo.from_row(row)
+    known = [v.version for v in list_versions(ws, name)]
+    listing = ", ".join(str(v) for v in known) if known else "none yet"
+    raise VersionNotFoundError(
+        f"{name} has no version {version}",
+        hint=f"Versions of {name}: {listing}."
+        + ("" if known else " Register one with `charter register NAME MODEL_FILE`."),
+    )
+
+
+def load_model(ws: Workspace, name: str, version: int) -> Predictor:
+    """The version's model, ready to score. Its bytes are re-hashed before anything loads them."""
+    info = get_version(ws, name, version)
+    artifact = _fetch_verified(ws, info)
+    fmt = str(info.lineage.get("artifact", {}).get("format", info.flavor))
+    return load_artifact(info.flavor, fmt, artifact, search=_search_paths(ws)).predictor
+
+
+def _fetch_verified(ws: Workspace, info: VersionInfo) -> LocalArtifact:
+    store = ArtifactStore(_artifacts_url(ws))
+    uri = store.locate(info.artifact_uri, info.sha256, info.artifact_name)
+    label = f"{info.charter} version {info.version} ({info.artifact_name})"
+    kind = info.lineage.get("artifact", {}).get("kind", ARTIFACT_KINDS.get(info.flavor))
+    if kind == "directory":
+        keep_alive = tempfile.TemporaryDirectory(prefix="charter-model-")
+        directory = Path(keep_alive.name) / info.artifact_name
+        fetch_tree(uri, directory)
+        _check_hash(info, uri, sha256_tree(directory))
+        return LocalArtifact(info.artifact_name, label, directory=directory, keep_alive=keep_alive)
+    data = read_bytes(uri)
+    _check_hash(info, uri, sha256_bytes(data))
+    return LocalArtifact(info.artifact_name, label, data=data)
+
+
+def _check_hash(info: VersionInfo, uri: str, actual: str) -> None:
+    if actual != info.sha256:
+        raise ArtifactTamperedError(
+            f"the artifact of {info.charter} version {info.version} was modified after "
+            f"registration: {info.artifact_name} at {uri} should have sha256 {info.sha256} "
+            f"but has {actual}",
+            hint="It was not loaded. Restore it from a backup, or register the model again.",
+        )
+
+
+# -- status -----------------------------------------------------------------------------------
+def set_status(
+    ws: Workspace,
+    session: Session,
+    name: str,
+    version: int,
+    status: str,
+    *,
+    reason: str | None = None,
+) -> VersionInfo:
+    """Move a version to ``status`` in ``session``'s transaction and append
+    ``version.status_changed``. Which transitions are allowed is decided by the operations
+    layer (promotion gate, rollback), not here."""
+    if status not in STATUSES:
+        raise RegistryError(f"unknown status {status!r}", hint=f"Statuses: {', '.join(STATUSES)}.")
+    row = session.scalar(
+        sa.select(ModelVersion).where(ModelVersion.charter == name, ModelVersion.version == version)
+    )
+    if row is None:
+        raise VersionNotFoundError(f"{name} has no version {version}")
+    previous, row.status, row.status_changed_at = row.status, status, datetime.now(UTC)
+    payload = {"version": version, "from": previous, "to": status, "reason": reason}
+    ws.ledger.append(session, "version.status_changed", payload, actor=ws.actor, charter=name)
+    return VersionInfo.from_row(row)
