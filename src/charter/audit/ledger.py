@@ -31,6 +31,7 @@ from charter.store.tables import AuditCheckpoint, AuditEntry
 GENESIS = "0" * 64
 _PENDING = "charter.ledger.pending_head"
 _VERIFY_CHUNK = 5_000
+_ENTRY_COLUMNS = ("seq", "recorded_at", "actor", "action", "charter", "payload", "prev_hash", "hash")
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,11 @@ class Ledger:
             prev = digest
         if not entries:
             return []
-        session.add_all(entries)
+        # One executemany through Core: the ORM unit of work would cost more than the hashing.
+        session.execute(
+            sa.insert(AuditEntry),
+            [{column: getattr(e, column) for column in _ENTRY_COLUMNS} for e in entries],
+        )
         session.info[_PENDING] = (seq, prev)
         return entries
 
@@ -154,8 +159,9 @@ class Ledger:
         ).scalar()
         signed_at = _now()
         signature = self.key.sign(checkpoint_message(seq, head_hash, signed_at, previous or ""))
-        session.add(
-            AuditCheckpoint(
+        session.flush()  # pending ORM changes of the caller go first
+        session.execute(
+            sa.insert(AuditCheckpoint).values(
                 seq=seq,
                 head_hash=head_hash,
                 key_id=self.key.key_id(create=True),
@@ -163,7 +169,6 @@ class Ledger:
                 signature=signature,
             )
         )
-        session.flush()
 
     # -- reading --------------------------------------------------------------------------
     def entries(
