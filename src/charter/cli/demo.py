@@ -9,7 +9,6 @@ import typer
 
 from charter.cli.app import JsonOption, app
 from charter.cli.output import console, emit
-from charter.demo.story import run_demo
 from charter.settings import Settings
 
 
@@ -21,6 +20,8 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Run the whole story: charter, training, registration, live data, audit."""
+
+    from charter.demo.story import run_demo  # scikit-learn is slow to import: only when asked
 
     def narrate(title: str, text: str) -> None:
         if not as_json:
