@@ -80,3 +80,75 @@ class AuditCheckpoint(Base):
     key_id: Mapped[str] = mapped_column(sa.String(16))
     signed_at: Mapped[str] = mapped_column(sa.String(40))
     signature: Mapped[str] = mapped_column(sa.String(64))
+
+
+# -- ingestion (plumbing) -----------------------------------------------------------------------
+class IngestBatch(Base):
+    """A committed input batch: one landing file, or one cursor range of a SQL source.
+
+    The row exists only once the batch's prediction and quarantine files were written and its
+    checkpoint committed with it, so readers trust exactly the files named here. ``batch_id`` is
+    derived from (charter, source, fingerprint), so a re-run after a crash finds the same id.
+    """
+
+    __tablename__ = "ingest_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    source_kind: Mapped[str] = mapped_column(sa.String(20))
+    source: Mapped[str] = mapped_column(sa.Text)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    cursor_from: Mapped[str | None] = mapped_column(sa.Text)
+    cursor_to: Mapped[str | None] = mapped_column(sa.Text)
+    rows_in: Mapped[int] = mapped_column(sa.BigInteger)
+    rows_scored: Mapped[int] = mapped_column(sa.BigInteger)
+    rows_quarantined: Mapped[int] = mapped_column(sa.BigInteger)
+    rows_late: Mapped[int] = mapped_column(sa.BigInteger)
+    max_event_time: Mapped[datetime | None]
+    predictions_path: Mapped[str | None] = mapped_column(sa.Text)
+    predictions_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    quarantine_path: Mapped[str | None] = mapped_column(sa.Text)
+    quarantine_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    details: Mapped[dict[str, Any]]
+    ingested_at: Mapped[datetime]
+
+
+class IngestFile(Base):
+    """The checkpoint of one landing file: ingested (with its batch) or failed (with the error).
+
+    Size, mtime and fingerprint tell whether the file changed since; a failed file is retried
+    when it does, or on ``--retry-failed``.
+    """
+
+    __tablename__ = "ingest_files"
+    __table_args__ = (sa.UniqueConstraint("charter", "path", name="uq_ingest_files_charter_path"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    path: Mapped[str] = mapped_column(sa.Text)
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    mtime_ns: Mapped[int] = mapped_column(sa.BigInteger)
+    fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    batch_id: Mapped[str | None] = mapped_column(sa.String(64))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    attempts: Mapped[int]
+    updated_at: Mapped[datetime]
+
+
+class IngestCursor(Base):
+    """The high-water mark of a SQL source's cursor column, and its last error if any."""
+
+    __tablename__ = "ingest_cursors"
+    __table_args__ = (
+        sa.UniqueConstraint("charter", "source", name="uq_ingest_cursors_charter_source"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    source: Mapped[str] = mapped_column(sa.Text)
+    high_water: Mapped[str | None] = mapped_column(sa.Text)
+    batch_id: Mapped[str | None] = mapped_column(sa.String(64))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime]

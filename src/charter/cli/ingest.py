@@ -1,0 +1,73 @@
+"""``charter ingest NAME``: a thin translation of :func:`charter.plumbing.ingest.ingest`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from charter.cli.app import JsonOption, app, workspace
+from charter.cli.output import emit
+from charter.plumbing.ingest import ingest as run_ingest
+from charter.plumbing.ingest_report import IngestReport
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The charter whose live source to ingest.")],
+    retry_failed: Annotated[
+        bool,
+        typer.Option("--retry-failed", help="Read again files that failed before, even unchanged."),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Ingest new batches exactly once: validate, quarantine, score, log. Exit 1 if a file failed."""
+    report = run_ingest(workspace(ctx), name, retry_failed=retry_failed)
+    emit(report.to_dict(), as_json=as_json, human=lambda console: _human(console, report))
+    if report.files_failed:
+        raise typer.Exit(1)
+
+
+def _human(console: Console, report: IngestReport) -> None:
+    if not report.batches:
+        console.print(f"{report.charter}: nothing new to ingest")
+    for batch in report.batches:
+        extra = f", {batch.rows_late} late" if batch.rows_late else ""
+        console.print(
+            f"  {batch.source}: {batch.rows_in} in = {batch.rows_scored} scored + "
+            f"{batch.rows_quarantined} quarantined{extra}"
+        )
+        for rule, count in batch.violations.items():
+            console.print(f"      {count} x {rule}")
+        for change in batch.schema_changes:
+            console.print(f"      schema: {change['kind']} {change['column']}: {change['detail']}")
+        for verdict in batch.batch_rules:
+            if not verdict["ok"]:
+                console.print(
+                    f"      batch rule {verdict['rule']} failed: "
+                    f"{verdict['observed']} (expected {verdict['expected']})"
+                )
+    if report.batches:
+        holds = "holds" if report.balanced else "DOES NOT HOLD"
+        console.print(
+            f"{report.charter}: {len(report.batches)} batches, {report.rows_in} rows in, "
+            f"{report.rows_scored} scored, {report.rows_quarantined} quarantined, "
+            f"{report.rows_late} late; rows_in == rows_scored + rows_quarantined {holds} "
+            "for every batch"
+        )
+    if report.scored_by:
+        versions = ", ".join(f"{v['version']} ({v['status']})" for v in report.scored_by)
+        console.print(f"scored by: {versions}")
+    if report.note:
+        console.print(f"note: {report.note}")
+    for skipped in report.files_skipped:
+        console.print(f"skipped {skipped['file']}: {skipped['reason']}")
+    for failed in report.files_failed:
+        console.print(f"FAILED {failed['file']}: {failed['error']}")
+    if report.files_failed:
+        console.print(
+            "Failed files are recorded; they are read again when they change, or with "
+            "--retry-failed."
+        )

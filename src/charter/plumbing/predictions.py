@@ -1,0 +1,367 @@
+"""The prediction log and the quarantine: Parquet files per batch, trusted only once committed.
+
+Predictions are logged as Parquet, not database rows, because a batch can hold millions of rows and
+must be ingested at close to the speed of reading it. Each batch writes
+``<state>/predictions/<charter>/<batch_id>.parquet`` (and ``<state>/quarantine/<charter>/...`` for
+rows that broke the contract). The name is deterministic, the file is written to a temporary name,
+fsynced and renamed, so a crashed attempt is simply overwritten by the re-run. A file counts only
+when its batch record is committed (``ingest_batches``): every reader here goes through that table
+and ignores any other file in the folder.
+
+One log row per input row and model version::
+
+    prediction_id  batch_id + "-" + the row's index in the batch (same for every version)
+    batch_id       the batch the row arrived in
+    key            the contract's key column, as text
+    event_time     the contract's event time, in UTC (null when the charter declares none)
+    model_version  "3", or "external" when the rows carried their prediction, or null (no model)
+    model_status   live / shadow at scoring time; "external"; or null
+    score          the model's output (probability of the positive class, or the value)
+    late           event_time older than the watermark minus data.freshness.max_lateness
+    ingested_at    when the batch was ingested
+    ...            the model's input columns, as validated (monitoring computes drift from them)
+
+``(prediction_id, model_version)`` is unique.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlalchemy as sa
+
+from charter.errors import CharterError, DataError, UserCodeError
+from charter.spec.model import DataContract
+from charter.store.tables import IngestBatch, ModelVersion
+from charter.workspace import Workspace
+
+LOG_COLUMNS = (
+    "prediction_id",
+    "batch_id",
+    "key",
+    "event_time",
+    "model_version",
+    "model_status",
+    "score",
+    "late",
+    "ingested_at",
+)
+_TMP_MARK = ".tmp-"
+_HASH_BLOCK = 1 << 20
+_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z")
+
+
+def predictions_dir(ws: Workspace, charter: str) -> Path:
+    return ws.state_dir / "predictions" / charter
+
+
+def quarantine_dir(ws: Workspace, charter: str) -> Path:
+    return ws.state_dir / "quarantine" / charter
+
+
+# -- building log rows --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Scores:
+    """One model version's output for the rows of a chunk."""
+
+    version: str
+    status: str
+    values: np.ndarray[Any, Any] | pl.Series
+
+
+def utc_event_time(frame: pl.DataFrame, column: str | None) -> pl.Series:
+    """The event time as ``Datetime(us, UTC)``: naive values are taken to be UTC already."""
+    dtype = pl.Datetime("us", "UTC")
+    if column is None or column not in frame.columns:
+        return pl.Series("event_time", [None] * frame.height, dtype=dtype)
+    values = frame[column]
+    if values.dtype == pl.String:
+        values = frame.select(
+            pl.coalesce(
+                *(pl.col(column).str.to_datetime(f, strict=False) for f in _DATETIME_FORMATS),
+                pl.col(column).str.to_datetime(strict=False, time_unit="us"),
+            )
+        ).to_series()
+    elif values.dtype == pl.Date:
+        values = values.cast(pl.Datetime("us"))
+    if not isinstance(values.dtype, pl.Datetime):
+        return pl.Series("event_time", [None] * frame.height, dtype=dtype)
+    if values.dtype.time_zone is None:
+        values = values.dt.replace_time_zone("UTC")
+    return values.dt.convert_time_zone("UTC").dt.cast_time_unit("us").alias("event_time")
+
+
+def log_rows(
+    valid: pl.DataFrame,
+    *,
+    batch_id: str,
+    key: str,
+    event_time: pl.Series,
+    late: pl.Series,
+    features: Sequence[str],
+    scores: Sequence[Scores],
+    ingested_at: datetime,
+) -> pl.DataFrame:
+    """The log rows for the valid rows of a chunk (``_row`` holds each row's index in its batch)."""
+    base = valid.select(
+        pl.concat_str(pl.lit(f"{batch_id}-"), pl.col("_row").cast(pl.String)).alias(
+            "prediction_id"
+        ),
+        pl.lit(batch_id).alias("batch_id"),
+        pl.col(key).cast(pl.String).alias("key"),
+        event_time.alias("event_time"),
+        pl.lit(None, pl.String).alias("model_version"),
+        pl.lit(None, pl.String).alias("model_status"),
+        pl.lit(None, pl.Float64).alias("score"),
+        late.alias("late"),
+        pl.lit(ingested_at, pl.Datetime("us", "UTC")).alias("ingested_at"),
+        *(pl.col(name) for name in features if name in valid.columns),
+    )
+    if not scores:
+        return base
+    return pl.concat(
+        [
+            base.with_columns(
+                pl.lit(s.version, pl.String).alias("model_version"),
+                pl.lit(s.status, pl.String).alias("model_status"),
+                pl.Series("score", s.values).cast(pl.Float64),
+            )
+            for s in scores
+        ]
+    )
+
+
+# -- writing ------------------------------------------------------------------------------------
+class BatchFileWriter:
+    """Streams chunks into ``<folder>/<batch_id>.parquet`` through a temporary file.
+
+    ``finish`` fsyncs and renames the file into place and returns its path and SHA-256;
+    nothing appears under the final name before that, and a re-run overwrites it.
+    """
+
+    def __init__(self, folder: Path, batch_id: str) -> None:
+        self.final = folder / f"{batch_id}.parquet"
+        self.temp = folder / f"{batch_id}.parquet{_TMP_MARK}{os.getpid()}"
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        table = frame.to_arrow()
+        if self._writer is None:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self._schema = table.schema
+            self._writer = pq.ParquetWriter(self.temp, table.schema, compression="zstd")
+        elif table.schema != self._schema:
+            table = table.select(self._schema.names).cast(self._schema)  # type: ignore[union-attr]
+        self._writer.write_table(table)
+        self.rows += frame.height
+
+    def finish(self) -> tuple[Path, str] | None:
+        """Put the file in place; None when no rows were written (no file is made)."""
+        if self._writer is None:
+            return None
+        self._writer.close()
+        self._writer = None
+        with self.temp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        digest = sha256_file(self.temp)
+        os.replace(self.temp, self.final)
+        _fsync_dir(self.final.parent)
+        return self.final, digest
+
+    def abort(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+            self._writer = None
+        self.temp.unlink(missing_ok=True)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def remove_leftovers(ws: Workspace, charter: str) -> None:
+    """Delete temporary files of attempts that crashed (call under the charter's ingest lock)."""
+    for folder in (predictions_dir(ws, charter), quarantine_dir(ws, charter)):
+        if folder.is_dir():
+            for path in folder.glob(f"*{_TMP_MARK}*"):
+                path.unlink(missing_ok=True)
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every platform can open a directory
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# -- reading (committed batches only) -----------------------------------------------------------
+def committed_files(ws: Workspace, charter: str, *, kind: str = "predictions") -> list[Path]:
+    """The files of committed batches, oldest first; ``kind`` is predictions or quarantine."""
+    column = IngestBatch.predictions_path if kind == "predictions" else IngestBatch.quarantine_path
+    with ws.db.read() as session:
+        rows = session.scalars(
+            sa.select(column)
+            .where(IngestBatch.charter == charter, column.is_not(None))
+            .order_by(IngestBatch.id)
+        ).all()
+    return [ws.state_dir / path for path in rows if path]
+
+
+def read_predictions(ws: Workspace, charter: str) -> pl.LazyFrame:
+    """The whole prediction log of a charter (committed batches only), as one lazy frame.
+
+    Input columns that appear or disappear between batches are filled with nulls.
+    """
+    files = committed_files(ws, charter)
+    if not files:
+        return pl.LazyFrame(schema=dict.fromkeys(LOG_COLUMNS, pl.String))
+    return pl.concat([pl.scan_parquet(path) for path in files], how="diagonal_relaxed")
+
+
+def read_quarantine(ws: Workspace, charter: str) -> pl.LazyFrame:
+    files = committed_files(ws, charter, kind="quarantine")
+    if not files:
+        return pl.LazyFrame(schema={"batch_id": pl.String, "_row": pl.Int64})
+    return pl.concat([pl.scan_parquet(path) for path in files], how="diagonal_relaxed")
+
+
+def seen_keys(ws: Workspace, charter: str) -> pl.Series:
+    """Every key already logged for the charter, for uniqueness across batches.
+
+    One columnar scan of the ``key`` column of committed prediction files: a few hundred MB of
+    memory for 10^8 keys, read once per ingest run and extended in memory as batches commit.
+    Keys of quarantined rows are not "seen": a row fixed and replayed is not a duplicate.
+    """
+    files = committed_files(ws, charter)
+    if not files:
+        return pl.Series("key", [], dtype=pl.String)
+    frame = (
+        pl.scan_parquet(files, extra_columns="ignore", missing_columns="insert")
+        .select(pl.col("key").cast(pl.String))
+        .unique()
+        .collect()
+    )
+    return frame.to_series()
+
+
+def watermark(ws: Workspace, charter: str) -> datetime | None:
+    """The newest event time among the committed batches' valid rows."""
+    with ws.db.read() as session:
+        value = session.scalar(
+            sa.select(sa.func.max(IngestBatch.max_event_time)).where(IngestBatch.charter == charter)
+        )
+    if value is None:
+        return None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+# -- scoring ------------------------------------------------------------------------------------
+class Scorer:
+    """Scores valid rows with the charter's live and every shadow version.
+
+    When the charter says its rows already carry the prediction (``data.prediction.column``), that
+    column is logged as the score with ``model_version = "external"`` and no model is loaded.
+    With neither, rows are still validated and logged, without a score.
+    """
+
+    def __init__(self, ws: Workspace, charter: str, contract: DataContract) -> None:
+        self.ws, self.charter = ws, charter
+        self.external = contract.prediction.column if contract.prediction else None
+        self.features = contract.feature_columns()
+        clash = sorted(set(self.features) & set(LOG_COLUMNS))
+        if clash:
+            raise DataError(
+                f"model input {clash[0]!r} has the name of a prediction log column",
+                hint=f"rename it; the log reserves {', '.join(LOG_COLUMNS)}",
+            )
+        self.models: list[tuple[int, str]] = []
+        if self.external is None:
+            with ws.db.read() as session:
+                rows = session.execute(
+                    sa.select(ModelVersion.version, ModelVersion.status)
+                    .where(
+                        ModelVersion.charter == charter,
+                        ModelVersion.status.in_(("live", "shadow")),
+                    )
+                    .order_by(ModelVersion.version)
+                ).all()
+            self.models = [(row.version, row.status) for row in rows]
+        self._predictors: dict[int, Any] = {}
+
+    def versions(self) -> list[dict[str, str]]:
+        if self.external is not None:
+            return [{"version": "external", "status": "external"}]
+        return [{"version": str(v), "status": status} for v, status in self.models]
+
+    def note(self) -> str | None:
+        if self.external is None and not self.models:
+            return "no live or shadow version: rows were validated and logged without a score"
+        return None
+
+    def logged_inputs(self, valid: pl.DataFrame) -> list[str]:
+        return [name for name in self.features if name in valid.columns]
+
+    def score(self, valid: pl.DataFrame, where: str) -> list[Scores]:
+        if self.external is not None:
+            try:
+                values = valid.get_column(self.external).cast(pl.Float64)
+            except pl.exceptions.PolarsError:
+                raise DataError(
+                    f"{where}: the prediction column {self.external!r} holds values that are "
+                    "not numbers",
+                    hint=f"declare fields.{self.external} with type: float to quarantine them",
+                ) from None
+            return [Scores("external", "external", values)]
+        return [
+            Scores(str(version), status, self._predict(version, valid, where))
+            for version, status in self.models
+        ]
+
+    def _predict(self, version: int, valid: pl.DataFrame, where: str) -> np.ndarray[Any, Any]:
+        if valid.height == 0:
+            return np.empty(0, dtype=np.float64)
+        predictor = self._predictors.get(version)
+        if predictor is None:
+            registry = importlib.import_module("charter.registry.versions")
+            predictor = self._predictors[version] = registry.load_model(
+                self.ws, self.charter, version
+            )
+        try:
+            out = np.asarray(predictor.predict(valid.select(self.logged_inputs(valid))))
+        except CharterError:
+            raise
+        except Exception as exc:
+            raise UserCodeError(
+                f"model version {version} of {self.charter} failed on {where}: {exc}"
+            ) from exc
+        if out.ndim == 2 and out.shape[1] in (1, 2):
+            out = out[:, -1]
+        if out.ndim != 1 or out.shape[0] != valid.height:
+            raise UserCodeError(
+                f"model version {version} of {self.charter} returned an array of shape "
+                f"{out.shape} for {valid.height} rows on {where}; expected one score per row"
+            )
+        return out

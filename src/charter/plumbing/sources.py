@@ -1,0 +1,333 @@
+"""Where live rows come from: landing folders of files, and SQL tables or queries read by a cursor.
+
+A *batch* is one landing file, or one cursor range of a SQL source. Every batch has a fingerprint
+(the SHA-256 of the file's bytes, or of the canonical rows for SQL) from which ingestion derives a
+deterministic batch id, so a re-run after a crash recognises the work it already did.
+
+Reading never loads a whole file: files are streamed in chunks of ``chunk_rows`` rows, so a landing
+file larger than memory is processed in bounded memory. Anything unreadable (a truncated Parquet
+file, a CSV quote that never closes, bytes that are not UTF-8, an empty file, an unreachable
+database) raises :class:`~charter.errors.DataError` with a message naming the file and what is
+wrong, in words rather than a reader's internals.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from charter.errors import DataError
+from charter.spec.model import FolderSource, SqlSource
+from charter.store.database import redact_url
+
+DEFAULT_CHUNK_ROWS = 1_000_000
+DEFAULT_PATTERNS = {"parquet_dir": "**/*.parquet", "csv_dir": "**/*.csv", "jsonl_dir": "**/*.jsonl"}
+_HASH_BLOCK = 1 << 20
+_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+# -- landing folders ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LandingFile:
+    """A file in a landing folder, as it was when the folder was listed."""
+
+    path: Path
+    name: str  # relative to the landing folder, with forward slashes: the checkpoint key
+    size: int
+    mtime_ns: int
+
+    def changed(self) -> bool:
+        """Has the file been modified since it was listed (a writer still at work)?"""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return True
+        return (stat.st_size, stat.st_mtime_ns) != (self.size, self.mtime_ns)
+
+
+def folder_identity(source: FolderSource) -> str:
+    """The source part of a batch id: the folder as the charter names it, not the file name,
+    so the same bytes delivered twice under two names are recognised as one batch."""
+    return f"{source.kind}:{source.path}"
+
+
+def list_landing_files(folder: Path, source: FolderSource) -> list[LandingFile]:
+    """The folder's data files in arrival order (mtime, then name).
+
+    Names starting with ``.`` or ``_`` (``_SUCCESS``, ``.part`` files of writers in progress) and
+    names ending in ``.tmp`` are skipped: landing writers should write elsewhere and rename.
+    """
+    if not folder.is_dir():
+        raise DataError(
+            f"landing folder {folder} does not exist",
+            hint="Create it, or fix data.source.path in the charter.",
+        )
+    pattern = source.pattern or DEFAULT_PATTERNS[source.kind]
+    files = []
+    for path in folder.glob(pattern):
+        relative = path.relative_to(folder)
+        if any(part.startswith((".", "_")) for part in relative.parts) or path.suffix == ".tmp":
+            continue
+        if not path.is_file():
+            continue
+        stat = path.stat()
+        files.append(LandingFile(path, relative.as_posix(), stat.st_size, stat.st_mtime_ns))
+    return sorted(files, key=lambda f: (f.mtime_ns, f.name))
+
+
+def file_fingerprint(path: Path) -> str:
+    """SHA-256 of the file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_file_chunks(
+    file: LandingFile, source: FolderSource, *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+) -> Iterator[pl.DataFrame]:
+    """Stream the file as frames of at most ``chunk_rows`` rows.
+
+    CSV values are read as text: turning text into the contract's types is validation's job, so a
+    bad value quarantines its row instead of failing the file. A file with a header and no rows
+    yields one empty frame.
+    """
+    if file.size == 0:
+        raise DataError(f"{file.path}: the file is empty (0 bytes)")
+    try:
+        scan = _scan(file.path, source)
+        empty = True
+        for chunk in scan.collect_batches(chunk_size=chunk_rows):
+            if chunk.height:
+                empty = False
+                yield chunk
+        if empty:  # a header and no rows: still one (empty) batch, so its rules are judged
+            yield scan.head(0).collect()
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        raise DataError(f"{file.path}: {explain_read_error(exc, file.path, source)}") from exc
+
+
+def _scan(path: Path, source: FolderSource) -> pl.LazyFrame:
+    if source.kind == "parquet_dir":
+        return pl.scan_parquet(path)
+    if source.kind == "csv_dir":
+        return pl.scan_csv(
+            path, separator=source.delimiter, infer_schema=False, encoding=source.encoding
+        )
+    # JSON Lines: infer over every line so that a type change deep in the file widens the
+    # column to text (validation then judges each value) instead of failing the whole file.
+    return pl.scan_ndjson(path, infer_schema_length=None)
+
+
+# -- SQL ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SqlBatch:
+    """Rows of a SQL source with ``cursor_from < cursor <= cursor_to``."""
+
+    frame: pl.DataFrame
+    cursor_from: Any
+    cursor_to: Any
+    fingerprint: str
+
+
+def sql_identity(source: SqlSource) -> str:
+    """The source part of a batch id and the cursor checkpoint key (never holds a password)."""
+    what = (
+        f"table={source.table}"
+        if source.table
+        else f"query={hashlib.sha256((source.query or '').encode()).hexdigest()[:16]}"
+    )
+    return f"sql:{redact_url(expand_env(source.url, strict=False))}:{what}:cursor={source.cursor}"
+
+
+def expand_env(url: str, *, strict: bool = True) -> str:
+    """Replace ``${NAME}`` with the environment variable, so passwords stay out of charter files."""
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in os.environ:
+            return os.environ[name]
+        if strict:
+            raise DataError(f"the SQL source URL needs the environment variable {name}, unset")
+        return match.group(0)
+
+    return _ENV_VAR.sub(value, url)
+
+
+class SqlReader:
+    """Reads a table or query in cursor order, ``batch_rows`` rows at a time.
+
+    A batch always holds whole groups of equal cursor values, so a cursor that is not unique (a
+    timestamp) never splits rows between a committed batch and the next one. The cursor must be
+    monotonic: rows inserted later with a cursor at or below the high-water mark are not seen.
+    """
+
+    def __init__(self, source: SqlSource) -> None:
+        self.source = source
+        self.where = redact_url(expand_env(source.url, strict=False))
+        try:
+            self.engine = sa.create_engine(expand_env(source.url))
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise DataError(f"SQL source {self.where}: not a usable SQLAlchemy URL: {exc}") from exc
+        if source.table:
+            schema, _, name = source.table.rpartition(".")
+            self.relation: sa.FromClause = sa.table(
+                name, sa.column(source.cursor), schema=schema or None
+            )
+        else:
+            text = sa.text(source.query or "").columns(sa.column(source.cursor))
+            self.relation = text.subquery("charter_source")
+        self.cursor_col: sa.ColumnElement[Any] = self.relation.c[source.cursor]
+
+    def next_batch(self, after: Any | None) -> SqlBatch | None:
+        """The next batch after high-water mark ``after`` (None: from the start), or None."""
+        try:
+            with self.engine.connect() as conn:
+                since = self.cursor_col > after if after is not None else sa.true()
+                edge = conn.execute(
+                    sa.select(self.cursor_col)
+                    .select_from(self.relation)
+                    .where(since)
+                    .order_by(self.cursor_col)
+                    .offset(self.source.batch_rows - 1)
+                    .limit(1)
+                ).scalar()
+                upto = self.cursor_col <= edge if edge is not None else sa.true()
+                query: sa.Select[Any] = (
+                    sa.select(sa.literal_column("*"))
+                    .select_from(self.relation)
+                    .where(since, upto)
+                    .order_by(self.cursor_col)
+                )
+                frame = pl.read_database(query, conn, infer_schema_length=None)
+        except SQLAlchemyError as exc:
+            raise DataError(f"SQL source {self.where}: {_first_line(exc)}") from exc
+        if frame.height == 0:
+            return None
+        if self.source.cursor not in frame.columns:
+            raise DataError(
+                f"SQL source {self.where}: no column {self.source.cursor!r} to use as the cursor"
+            )
+        cursor_to = frame[self.source.cursor].max()
+        return SqlBatch(frame, after, cursor_to, frame_fingerprint(frame))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def frame_fingerprint(frame: pl.DataFrame) -> str:
+    """SHA-256 of the rows in a canonical text form (column names, types, then CSV rows)."""
+    digest = hashlib.sha256(repr(list(frame.schema.items())).encode())
+    digest.update(frame.write_csv(null_value="\\N").encode())
+    return digest.hexdigest()
+
+
+def encode_cursor(value: Any) -> str | None:
+    """A cursor value as JSON text tagged with its type, to store as the high-water mark."""
+    if value is None:
+        return None
+    if isinstance(value, bool | int | float | str):
+        return json.dumps({"type": type(value).__name__, "value": value})
+    if isinstance(value, datetime | date):
+        return json.dumps({"type": type(value).__name__, "value": value.isoformat()})
+    if isinstance(value, Decimal):
+        return json.dumps({"type": "decimal", "value": str(value)})
+    raise DataError(f"cursor values of type {type(value).__name__} are not supported")
+
+
+def decode_cursor(text: str | None) -> Any:
+    if text is None:
+        return None
+    tagged = json.loads(text)
+    kind, value = tagged["type"], tagged["value"]
+    if kind == "datetime":
+        return datetime.fromisoformat(value)
+    if kind == "date":
+        return date.fromisoformat(value)
+    if kind == "decimal":
+        return Decimal(value)
+    return value
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip()
+    return text.splitlines()[0] if text else type(orig).__name__
+
+
+# -- read errors in words -----------------------------------------------------------------------
+def explain_read_error(exc: BaseException, path: Path, source: FolderSource) -> str:
+    """What is wrong with an unreadable file, said plainly, with the line where it can be found.
+
+    Runs only after a read failed, so it may re-read the file to locate the problem.
+    """
+    message = _first_line(exc)
+    if source.kind == "parquet_dir":
+        if "PAR1" in message or "footer" in message or "out of specification" in message:
+            return "not a readable Parquet file: it is truncated or not Parquet (no valid footer)"
+        return f"cannot be read as Parquet: {message}"
+    if source.kind == "csv_dir":
+        if "utf-8" in message.lower() or "utf8" in message.lower():
+            return _utf8_problem(path)
+        if isinstance(exc, pl.exceptions.NoDataError):
+            return "the file has no header line"
+        line = _unclosed_quote_line(path)
+        if line is not None:
+            return f"a quoted field opened on line {line} is never closed (broken quote)"
+        return f"cannot be read as CSV: {message}"
+    line_problem = _bad_json_line(path)
+    return line_problem or f"cannot be read as JSON Lines: {message}"
+
+
+def _utf8_problem(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        return (
+            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}); "
+            "re-encode the file as UTF-8, or set data.source.encoding: utf8-lossy"
+        )
+    return "not UTF-8 text"
+
+
+def _unclosed_quote_line(path: Path) -> int | None:
+    """The line where a quoted field starts that is still open at the end of the file."""
+    opened_at, inside = None, False
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            for char in raw.decode("utf-8", "replace"):
+                if char == '"':
+                    inside = not inside
+                    opened_at = number if inside else opened_at
+    return opened_at if inside else None
+
+
+def _bad_json_line(path: Path) -> str | None:
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError as exc:
+                return f"line {number} is not valid JSON ({exc.msg})"
+            except UnicodeDecodeError:
+                return f"line {number} is not UTF-8 text"
+            if not isinstance(value, dict):
+                return f"line {number} is not a JSON object"
+    return None
