@@ -8,12 +8,16 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
 from charter.registry.flavors import FLAVORS
-from charter.registry.versions import VersionInfo, list_versions, register_version
+from charter.registry.versions import (
+    VersionInfo,
+    list_versions,
+    register_version,
+    verify_version,
+)
 
 
 def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, Any]:
@@ -95,29 +99,35 @@ def register(
 def versions(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The charter whose versions to list.")],
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Re-hash every stored artifact first; exit 4 naming any that was modified.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """List a charter's model versions, oldest first."""
-    found = list_versions(workspace(ctx), name)
-    emit([v.to_dict() for v in found], as_json=as_json, human=lambda c: _table(c, name, found))
+    ws = workspace(ctx)
+    found = list_versions(ws, name)
+    if verify:
+        for version in found:
+            verify_version(ws, name, version.version)
+    emit([v.to_dict() for v in found], as_json=as_json, human=lambda c: _listing(c, name, found))
 
 
-def _table(console: Console, name: str, found: list[VersionInfo]) -> None:
+def _listing(console: Console, name: str, found: list[VersionInfo]) -> None:
     if not found:
         console.print(
             f"{name} has no versions yet; register one with `charter register {name} FILE`"
         )
         return
-    table = Table(title=f"{name}: model versions")
-    for column in ("version", "status", "flavor", "sha256", "registered", "by"):
-        table.add_column(column)
+    noun = "version" if len(found) == 1 else "versions"
+    console.print(f"{name}: {len(found)} {noun}")
     for v in found:
-        table.add_row(
-            str(v.version),
-            v.status,
-            v.flavor,
-            v.sha256[:12],
-            v.created_at.strftime("%Y-%m-%d %H:%M UTC"),
-            v.created_by,
+        when = v.created_at.strftime("%Y-%m-%d %H:%M UTC")
+        console.print(
+            f"  v{v.version:<4} {v.status:<12} {v.flavor:<11} sha256 {v.sha256[:12]}  "
+            f"{when}  by {v.created_by}"
         )
-    console.print(table)

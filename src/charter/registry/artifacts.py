@@ -18,11 +18,14 @@ import hashlib
 import uuid
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fsspec
 
 from charter.errors import ModelFileError, RegistryError
+
+if TYPE_CHECKING:
+    from charter.workspace import Workspace
 
 HASH_CHUNK = 1 << 20
 # Temporary upload names; never part of an artifact, so tree hashes skip them.
@@ -88,6 +91,12 @@ class ArtifactStore:
     def __init__(self, url: str) -> None:
         self.url = url
         self.fs, self.root = _filesystem(url)
+
+    @classmethod
+    def for_workspace(cls, ws: Workspace) -> ArtifactStore:
+        """The workspace's store; a relative folder is relative to the workspace root."""
+        url = ws.artifacts_url
+        return cls(url if "://" in url else str(ws.resolve(url)))
 
     def uri(self, key: str) -> str:
         """The full URL of ``key`` (``file:///…`` for a local folder)."""

@@ -26,6 +26,7 @@ import polars as pl
 
 from charter.errors import RegistryError
 from charter.registry.artifacts import sha256_file, sha256_tree
+from charter.registry.flavors import Candidate, LoadedModel
 
 GIT_TIMEOUT_SECONDS = 5
 MAX_DEPTH = 6
@@ -46,6 +47,26 @@ PACKAGES = (
     "xgboost",
     "lightgbm",
 )
+
+
+def build_lineage(
+    candidate: Candidate,
+    loaded: LoadedModel,
+    *,
+    training_data: str | Path | None,
+    params: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """Everything recorded about a new version's origin. ``params`` override the estimator's."""
+    return {
+        "artifact": candidate.describe(),
+        "model": {"class": loaded.model_class, **json_safe(dict(loaded.details))},
+        "training_data": None if training_data is None else fingerprint_data(Path(training_data)),
+        "code": code_version(),
+        "parameters": json_safe({**loaded.parameters, **(params or {})}),
+        "metadata": json_safe(dict(metadata or {})),
+        "environment": environment(package_of(loaded.model_class)),
+    }
 
 
 def fingerprint_data(path: Path) -> dict[str, Any]:

@@ -38,16 +38,11 @@ from charter.registry.flavors import (
     Candidate,
     LocalArtifact,
     Predictor,
+    entrypoint,
     load_artifact,
     prepare,
 )
-from charter.registry.lineage import (
-    code_version,
-    environment,
-    fingerprint_data,
-    json_safe,
-    package_of,
-)
+from charter.registry.lineage import build_lineage
 from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
 
@@ -131,18 +126,12 @@ def register_version(
     search = _search_paths(ws)
     candidate = prepare(str(model), flavor, search=search)
     loaded = load_artifact(candidate.flavor, candidate.format, candidate.local, search=search)
-    lineage = {
-        "artifact": candidate.describe(),
-        "model": {"class": loaded.model_class, **json_safe(dict(loaded.details))},
-        "training_data": None if training_data is None else fingerprint_data(Path(training_data)),
-        "code": code_version(),
-        "parameters": json_safe({**loaded.parameters, **(params or {})}),
-        "metadata": json_safe(dict(metadata or {})),
-        "environment": environment(package_of(loaded.model_class)),
-    }
+    lineage = build_lineage(
+        candidate, loaded, training_data=training_data, params=params, metadata=metadata
+    )
     with ws.db.read() as session:  # cheap early refusal, before writing any artifact
         _refuse_duplicate(session, name, candidate.sha256)
-    uri = _store(ArtifactStore(_artifacts_url(ws)), candidate)
+    uri = _store(ArtifactStore.for_workspace(ws), candidate)
     now = datetime.now(UTC)
     with ws.db.session() as session:
         ws.db.serialize(session, f"registry:{name}")
@@ -173,11 +162,6 @@ def register_version(
         }
         ws.ledger.append(session, "version.registered", payload, actor=ws.actor, charter=name)
     return VersionInfo.from_row(row)
-
-
-def _artifacts_url(ws: Workspace) -> str:
-    url = ws.artifacts_url
-    return url if "://" in url else str(ws.resolve(url))
 
 
 def _store(store: ArtifactStore, candidate: Candidate) -> str:
@@ -240,8 +224,18 @@ def load_model(ws: Workspace, name: str, version: int) -> Predictor:
     return load_artifact(info.flavor, fmt, artifact, search=_search_paths(ws)).predictor
 
 
+def verify_version(ws: Workspace, name: str, version: int) -> VersionInfo:
+    """Re-hash the version's artifact (and an entrypoint's source) without loading it;
+    raises :class:`ArtifactTamperedError` when anything changed since registration."""
+    info = get_version(ws, name, version)
+    artifact = _fetch_verified(ws, info)
+    if info.flavor == "entrypoint" and artifact.data is not None:
+        entrypoint.check_source(artifact.data, _search_paths(ws), label=artifact.label)
+    return info
+
+
 def _fetch_verified(ws: Workspace, info: VersionInfo) -> LocalArtifact:
-    store = ArtifactStore(_artifacts_url(ws))
+    store = ArtifactStore.for_workspace(ws)
     uri = store.locate(info.artifact_uri, info.sha256, info.artifact_name)
     label = f"{info.charter} version {info.version} ({info.artifact_name})"
     kind = info.lineage.get("artifact", {}).get("kind", ARTIFACT_KINDS.get(info.flavor))

@@ -66,18 +66,21 @@ def source_of(reference: str, search: Sequence[Path]) -> Path | None:
     match = REFERENCE.match(reference)
     if match is None:
         raise ModelFileError(f"{reference!r} is not an entrypoint of the form module.path:function")
+    module = match["module"]
     with _importable_from(search):
         try:
-            spec = importlib.util.find_spec(match["module"])
-        except Exception as exc:  # a parent package failed to import
-            raise ModelFileError(
-                f"the entrypoint {reference}: module {match['module']!r} cannot be found: "
+            spec = importlib.util.find_spec(module)
+        except ModuleNotFoundError as exc:  # a parent package is missing
+            spec, module = None, exc.name or module
+        except Exception as exc:  # a parent package failed while importing
+            raise UserCodeError(
+                f"the entrypoint {reference}: importing the packages of {module!r} raised "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
     if spec is None:
         raise ModelFileError(
-            f"the entrypoint {reference}: no module named {match['module']!r}",
-            hint=f"It must be importable from the current folder or the workspace "
+            f"the entrypoint {reference}: no module named {module!r}",
+            hint="It must be importable from the current folder or the workspace "
             f"({', '.join(str(p) for p in search)}), or installed.",
         )
     origin = Path(spec.origin) if spec.origin and spec.has_location else None
@@ -91,8 +94,9 @@ def manifest(reference: str, search: Sequence[Path]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
-def load(data: bytes, search: Sequence[Path], *, label: str) -> LoadedModel:
-    """Check the module source against the manifest ``data``, then import the function."""
+def check_source(data: bytes, search: Sequence[Path], *, label: str) -> tuple[str, Path | None]:
+    """The manifest's entrypoint and module file, after checking the file still has the
+    registered hash. Nothing of the module runs here."""
     try:
         body = json.loads(data)
         reference, expected = str(body["entrypoint"]), body["source_sha256"]
@@ -106,11 +110,16 @@ def load(data: bytes, search: Sequence[Path], *, label: str) -> LoadedModel:
             f"expected sha256 {expected}, found {actual}",
             hint="A registered version is immutable; register the new code as a new version.",
         )
+    return reference, source
+
+
+def load(data: bytes, search: Sequence[Path], *, label: str) -> LoadedModel:
+    """Check the module source against the manifest ``data``, then import the function."""
+    reference, source = check_source(data, search, label=label)
     function = _import(reference, search)
     details = {"entrypoint": reference, "source_file": str(source) if source else None}
-    return LoadedModel(
-        EntrypointPredictor(function, reference), "entrypoint", reference, {}, details
-    )
+    predictor = EntrypointPredictor(function, reference)
+    return LoadedModel(predictor, "entrypoint", reference, {}, details)
 
 
 def _import(reference: str, search: Sequence[Path]) -> Callable[[pl.DataFrame], Any]:

@@ -1,0 +1,104 @@
+"""The content-addressed artifact store, on a local folder and on an fsspec URL."""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from pathlib import Path
+
+import fsspec
+import numpy as np
+import polars as pl
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from charter.registry import load_model, register_version
+from charter.registry.artifacts import (
+    UPLOAD_PREFIX,
+    ArtifactStore,
+    artifact_key,
+    sha256_bytes,
+    sha256_tree,
+)
+from charter.settings import Settings
+from charter.workspace import Workspace
+
+CHARTER = "credit-default"
+FEATURES = ["amount", "tenure", "ratio"]
+
+
+def test_an_fsspec_url_works_as_the_artifact_store(
+    workspace_dir: Path,
+    model_file: Path,
+    classifier: LogisticRegression,
+    scoring_frame: pl.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    root = f"memory://charter-tests-{uuid.uuid4().hex}"
+    monkeypatch.setenv("CHARTER_ARTIFACTS", root)
+    ws = Workspace(workspace_dir, settings=Settings())
+    try:
+        info = register_version(ws, CHARTER, model_file)
+        key = artifact_key(info.sha256, "credit.joblib")
+        assert info.artifact_uri == f"{root.replace('memory://', 'memory:///')}/{key}"
+        memory = fsspec.filesystem("memory")
+        assert memory.cat_file(info.artifact_uri) == model_file.read_bytes()
+        assert not (workspace_dir / ".charter" / "artifacts").exists()
+        predictor = load_model(ws, CHARTER, info.version)
+        expected = classifier.predict_proba(scoring_frame.select(FEATURES).to_pandas())[:, 1]
+        np.testing.assert_array_equal(predictor.predict(scoring_frame), expected)
+    finally:
+        ws.close()
+
+
+def test_putting_the_same_bytes_again_writes_nothing_new(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    data = b"model bytes"
+    digest = sha256_bytes(data)
+    first = store.put_bytes(digest, "m.joblib", data)
+    stored = tmp_path / "store" / artifact_key(digest, "m.joblib")
+    before = stored.stat().st_mtime_ns
+    assert store.put_bytes(digest, "m.joblib", data) == first
+    assert stored.stat().st_mtime_ns == before
+    assert [p.name for p in stored.parent.iterdir()] == ["m.joblib"]  # no temporary left
+
+
+def test_a_corrupt_leftover_under_the_key_is_replaced(tmp_path: Path) -> None:
+    store = ArtifactStore(str(tmp_path / "store"))
+    data = b"model bytes"
+    digest = sha256_bytes(data)
+    stored = tmp_path / "store" / artifact_key(digest, "m.joblib")
+    stored.parent.mkdir(parents=True)
+    stored.write_bytes(b"half a mod")
+    store.put_bytes(digest, "m.joblib", data)
+    assert stored.read_bytes() == data
+
+
+def test_tree_hash_depends_on_paths_and_contents_only(tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder, order in ((one, ["b", "a"]), (two, ["a", "b"])):
+        (folder / "sub").mkdir(parents=True)
+        for name in order:
+            (folder / "sub" / name).write_text(name)
+    assert sha256_tree(one) == sha256_tree(two)
+    (two / f"{UPLOAD_PREFIX}123").write_text("an interrupted upload")
+    assert sha256_tree(one) == sha256_tree(two)
+    (two / "sub" / "a").rename(two / "sub" / "c")
+    assert sha256_tree(one) != sha256_tree(two)
+
+
+def test_a_moved_workspace_still_finds_its_artifacts(
+    tmp_path: Path, workspace_dir: Path, model_file: Path, scoring_frame: pl.DataFrame
+) -> None:
+    """Recorded URIs are absolute; after a move, the same key in the current store is used."""
+    ws = Workspace(workspace_dir, settings=Settings())
+    info = register_version(ws, CHARTER, model_file)
+    ws.close()
+    moved = tmp_path / "moved-ws"
+    shutil.move(workspace_dir, moved)
+    ws = Workspace(moved, settings=Settings())
+    try:
+        predictor = load_model(ws, CHARTER, info.version)
+        assert predictor.predict(scoring_frame).shape == (scoring_frame.height,)
+    finally:
+        ws.close()
