@@ -123,6 +123,17 @@ def test_duplicate_keys_fail_after_the_first_occurrence() -> None:
     assert result.valid["x"].to_list() == [1, 2, 5, 6]
 
 
+@pytest.mark.parametrize(
+    "keys",
+    [[1, None, 1, 2, 2, None, 3], [3, 3, None, 2, 1, 1, None], [2, 1, 2, None, 1, 3, 3]],
+    ids=["ascending", "descending", "unordered"],
+)
+def test_repeats_are_found_whether_or_not_keys_arrive_in_order(keys: list[int | None]) -> None:
+    batch = pl.DataFrame({"id": keys, "row": range(len(keys))})
+    expected = [i for i, k in enumerate(keys) if k is not None and k in keys[:i]]
+    assert check(batch, contract({})).failed["row"].to_list() == expected
+
+
 def test_unique_field_other_than_the_key() -> None:
     result = check(
         frame(email=["a@x", "b@x", "a@x"]), contract({"email": {"type": "string", "unique": True}})

@@ -80,7 +80,10 @@ def batches(draw: st.DrawFn) -> tuple[pl.DataFrame, DataContract, list[Column], 
         name = "id" if i == 0 else f"c{i}"
         spec = draw(_spec(kind, is_key=i == 0))
         present = True if i == 0 else draw(st.integers(0, 5)) > 0
-        columns.append(Column(name, kind, draw(_values(kind, n)), spec, present))
+        values = draw(_values(kind, n))
+        if kind in ("int", "string") and draw(st.booleans()):
+            values = _ordered(values, descending=draw(st.booleans()))
+        columns.append(Column(name, kind, values, spec, present))
     data: dict[str, pl.Series] = {ROW: pl.Series(range(n), dtype=pl.Int64)}
     dtypes = {"int": pl.Int64, "float": pl.Float64, "string": pl.String, "float_text": pl.String}
     for column in columns:
@@ -95,6 +98,12 @@ def batches(draw: st.DrawFn) -> tuple[pl.DataFrame, DataContract, list[Column], 
     )
     seen = draw(st.lists(st.integers(-5, 5), max_size=4))
     return pl.DataFrame(data), contract, columns, seen
+
+
+def _ordered(values: list[Any], *, descending: bool) -> list[Any]:
+    """The non-null values sorted in place, nulls where they were (keys that arrive in order)."""
+    ordered = iter(sorted((v for v in values if v is not None), reverse=descending))
+    return [None if v is None else next(ordered) for v in values]
 
 
 # -- the reference ---------------------------------------------------------------------------------
