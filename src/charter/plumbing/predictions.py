@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,21 +42,24 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from charter.errors import CharterError, DataError, UserCodeError
+from charter.registry.flavors.base import Predictor
+from charter.registry.versions import load_model
 from charter.spec.model import DataContract
 from charter.store.tables import IngestBatch, ModelVersion
 from charter.workspace import Workspace
 
-LOG_COLUMNS = (
-    "prediction_id",
-    "batch_id",
-    "key",
-    "event_time",
-    "model_version",
-    "model_status",
-    "score",
-    "late",
-    "ingested_at",
-)
+LOG_SCHEMA: dict[str, pl.DataType] = {
+    "prediction_id": pl.String(),
+    "batch_id": pl.String(),
+    "key": pl.String(),
+    "event_time": pl.Datetime("us", "UTC"),
+    "model_version": pl.String(),
+    "model_status": pl.String(),
+    "score": pl.Float64(),
+    "late": pl.Boolean(),
+    "ingested_at": pl.Datetime("us", "UTC"),
+}
+LOG_COLUMNS = tuple(LOG_SCHEMA)
 _TMP_MARK = ".tmp-"
 _HASH_BLOCK = 1 << 20
 _DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z")
@@ -237,7 +239,7 @@ def read_predictions(ws: Workspace, charter: str) -> pl.LazyFrame:
     """
     files = committed_files(ws, charter)
     if not files:
-        return pl.LazyFrame(schema=dict.fromkeys(LOG_COLUMNS, pl.String))
+        return pl.LazyFrame(schema=LOG_SCHEMA)
     return pl.concat([pl.scan_parquet(path) for path in files], how="diagonal_relaxed")
 
 
@@ -309,7 +311,7 @@ class Scorer:
                     .order_by(ModelVersion.version)
                 ).all()
             self.models = [(row.version, row.status) for row in rows]
-        self._predictors: dict[int, Any] = {}
+        self._predictors: dict[int, Predictor] = {}
 
     def versions(self) -> list[dict[str, str]]:
         if self.external is not None:
@@ -345,10 +347,7 @@ class Scorer:
             return np.empty(0, dtype=np.float64)
         predictor = self._predictors.get(version)
         if predictor is None:
-            registry = importlib.import_module("charter.registry.versions")
-            predictor = self._predictors[version] = registry.load_model(
-                self.ws, self.charter, version
-            )
+            predictor = self._predictors[version] = load_model(self.ws, self.charter, version)
         try:
             out = np.asarray(predictor.predict(valid.select(self.logged_inputs(valid))))
         except CharterError:
