@@ -152,3 +152,28 @@ class IngestCursor(Base):
     batch_id: Mapped[str | None] = mapped_column(sa.String(64))
     error: Mapped[str | None] = mapped_column(sa.Text)
     updated_at: Mapped[datetime]
+
+
+class LabelBatch(Base):
+    """One delivery of ground truth: where it came from, what it changed, and its Parquet file.
+
+    The file holds one row per distinct key of the delivery (``key``, ``label``); reads take the
+    newest label per key across committed batches, so a corrected label supersedes the old one.
+    """
+
+    __tablename__ = "label_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    batch_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    source: Mapped[str] = mapped_column(sa.Text)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    rows_in: Mapped[int] = mapped_column(sa.BigInteger)
+    labels_new: Mapped[int] = mapped_column(sa.BigInteger)
+    labels_changed: Mapped[int] = mapped_column(sa.BigInteger)
+    duplicates: Mapped[int] = mapped_column(sa.BigInteger)
+    unknown_keys: Mapped[int] = mapped_column(sa.BigInteger)
+    invalid: Mapped[int] = mapped_column(sa.BigInteger)
+    path: Mapped[str | None] = mapped_column(sa.Text)
+    sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    received_at: Mapped[datetime]
