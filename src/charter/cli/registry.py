@@ -37,7 +37,7 @@ def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, Any]:
 @app.command()
 def register(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The charter the model serves.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The charter the model serves.")],
     model: Annotated[
         str,
         typer.Argument(
@@ -48,7 +48,10 @@ def register(
     ],
     flavor: Annotated[
         str | None,
-        typer.Option(help=f"One of {', '.join(FLAVORS)} (default: detected from MODEL_FILE)."),
+        typer.Option(
+            metavar="FLAVOR",
+            help=f"One of {', '.join(FLAVORS)} (default: detected from MODEL_FILE).",
+        ),
     ] = None,
     training_data: Annotated[
         Path | None,
@@ -58,11 +61,13 @@ def register(
     ] = None,
     param: Annotated[
         list[str] | None,
-        typer.Option("--param", help="A training parameter key=value (repeatable)."),
+        typer.Option(
+            "--param", metavar="KEY=VALUE", help="A training parameter key=value (repeatable)."
+        ),
     ] = None,
     meta: Annotated[
         list[str] | None,
-        typer.Option("--meta", help="Free metadata key=value (repeatable)."),
+        typer.Option("--meta", metavar="KEY=VALUE", help="Free metadata key=value (repeatable)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -98,7 +103,9 @@ def register(
 @app.command()
 def versions(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(help="The charter whose versions to list.")],
+    name: Annotated[
+        str, typer.Argument(metavar="NAME", help="The charter whose versions to list.")
+    ],
     verify: Annotated[
         bool,
         typer.Option(
