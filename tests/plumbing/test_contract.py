@@ -84,6 +84,13 @@ def test_allowed_values() -> None:
     assert reasons(result) == {2: ["employment.allowed"], 4: ["employment.allowed"]}
 
 
+def test_large_and_empty_allowed_sets() -> None:
+    many = contract({"n": {"type": "int", "allowed": list(range(20))}})
+    assert reasons(check(frame(n=[0, 19, 20, None]), many)) == {3: ["n.allowed"]}
+    none = contract({"n": {"type": "int", "allowed": []}})
+    assert reasons(check(frame(n=[0, None]), none)) == {1: ["n.allowed"]}
+
+
 def test_allowed_numbers_on_a_text_field_are_compared_as_text() -> None:
     result = check(
         frame(grade=["1", "2", "3"]), contract({"grade": {"type": "string", "allowed": [1, 2]}})
