@@ -25,7 +25,7 @@ def cli_reference() -> str:
         "Generated from `--help` by `scripts/gen_docs.py`; do not edit.",
         "",
     ]
-    commands = [[]] + [c.split() for c in _command_names(app)]
+    commands: list[list[str]] = [[]] + [c.split() for c in _command_names(app)]
     for path in commands:
         out = io.StringIO()
         with contextlib.redirect_stdout(out):

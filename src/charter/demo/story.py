@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import joblib
+import polars as pl
 
 from charter.demo.data import FEATURES, applications
 from charter.demo.model import auc, train
@@ -70,7 +71,7 @@ def run_demo(root: Path, narrate: Narrate, *, settings: Settings | None = None) 
         _charter(ws, report, narrate)
         model_path, training_path = _training(ws, report, narrate)
         _registration(ws, report, narrate, model_path, training_path)
-        _first_batch(ws, report, narrate)
+        _live_days(ws, report, narrate)
         _audit(ws, report, narrate)
     finally:
         ws.close()
@@ -85,7 +86,10 @@ def _charter(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
     path.write_text(text)
     loaded = ws.load(CHARTER)
     charter = loaded.charter
-    rules = ", ".join(f"{m.metric} >= {m.threshold}" + (f" in {m.segment}" if m.segment else "") for m in charter.sufficiency.metrics)
+    rules = ", ".join(
+        f"{m.metric} >= {m.threshold}" + (f" in {m.segment}" if m.segment else "")
+        for m in charter.sufficiency.metrics
+    )
     narrate(
         "Charter",
         f"{path.relative_to(ws.root)}: owner {charter.owner.name} <{charter.owner.email}>; "
@@ -100,27 +104,42 @@ def _training(ws: Workspace, report: DemoReport, narrate: Narrate) -> tuple[Path
     data_dir.mkdir(exist_ok=True)
     model_dir.mkdir(exist_ok=True)
     frame = applications(20_000, seed=7, start=TRAINING_START, span=timedelta(days=60))
-    holdout = applications(5_000, seed=8, start=TRAINING_START + timedelta(days=55), span=timedelta(days=5), id_offset=900_000)
+    holdout = applications(
+        5_000,
+        seed=8,
+        start=TRAINING_START + timedelta(days=55),
+        span=timedelta(days=5),
+        id_offset=900_000,
+    )
     training_path = data_dir / "training.parquet"
     frame.write_parquet(training_path)
     pipeline = train(frame)
     model_path = model_dir / f"{CHARTER}-v1.joblib"
     joblib.dump(pipeline, model_path)
     offline_auc = auc(pipeline, holdout)
+    default_rate = float(frame["defaulted"].cast(pl.Float64).mean() or 0.0)
     narrate(
         "Training",
-        f"{frame.height:,} historical applications ({frame['defaulted'].mean():.1%} defaulted); "
+        f"{frame.height:,} historical applications ({default_rate:.1%} defaulted); "
         f"logistic regression on {len(FEATURES)} inputs; offline ROC AUC {offline_auc:.3f}",
     )
-    report.add("training", rows=frame.height, offline_roc_auc=round(offline_auc, 4), model=str(model_path))
+    report.add(
+        "training", rows=frame.height, offline_roc_auc=round(offline_auc, 4), model=str(model_path)
+    )
     return model_path, training_path
 
 
-def _registration(ws: Workspace, report: DemoReport, narrate: Narrate, model_path: Path, training_path: Path) -> None:
+def _registration(
+    ws: Workspace, report: DemoReport, narrate: Narrate, model_path: Path, training_path: Path
+) -> None:
     from charter.registry.versions import register_version
 
     info = register_version(
-        ws, CHARTER, model_path, training_data=training_path, metadata={"trained_by": "charter demo"}
+        ws,
+        CHARTER,
+        model_path,
+        training_data=training_path,
+        metadata={"trained_by": "charter demo"},
     )
     narrate(
         "Registration",
@@ -130,22 +149,134 @@ def _registration(ws: Workspace, report: DemoReport, narrate: Narrate, model_pat
     report.add("registration", version=info.version, sha256=info.sha256, status=info.status)
 
 
-def _first_batch(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
+def _live_days(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
+    """Five days of live applications, with what real pipelines deliver: a clean day, late rows,
+    resent rows and broken values, a truncated file, and an upstream column rename."""
     from charter.plumbing.ingest import ingest
 
     landing = ws.root / "landing" / "applications"
     landing.mkdir(parents=True, exist_ok=True)
-    day = applications(2_000, seed=100, start=LIVE_START, span=timedelta(days=1), id_offset=1_000_000)
-    day.drop("defaulted").write_parquet(landing / "2026-10-01.parquet")
-    result = ingest(ws, CHARTER)
-    summary = result.to_dict()
-    narrate(
-        "First live batch",
-        f"{summary['rows_in']:,} applications from landing/applications/2026-10-01.parquet: "
-        f"{summary['rows_scored']:,} scored, {summary['rows_quarantined']:,} quarantined, "
-        f"{summary['rows_late']:,} late",
+    labels_dir = ws.root / "data" / "labels"
+    labels_dir.mkdir(parents=True, exist_ok=True)
+    days = [
+        applications(
+            2_000,
+            seed=100 + d,
+            start=LIVE_START + timedelta(days=d),
+            span=timedelta(days=1),
+            id_offset=1_000_000 + 10_000 * d,
+        )
+        for d in range(5)
+    ]
+    outcomes = pl.concat([d.select("application_id", "defaulted") for d in days])
+    outcomes.write_parquet(labels_dir / "outcomes-2026-10.parquet")
+    live = [d.drop("defaulted") for d in days]
+
+    live[0].write_parquet(landing / "2026-10-01.parquet")
+    _ingest_and_tell(ws, narrate, report, ingest, "Day 1", "a clean day")
+
+    late = (
+        live[0]
+        .head(40)
+        .with_columns(
+            pl.col("application_id").str.replace("APP-01", "APP-91"),
+        )
     )
-    report.add("first_batch", **{k: summary[k] for k in ("rows_in", "rows_scored", "rows_quarantined", "rows_late")})
+    pl.concat([live[1], late]).write_parquet(landing / "2026-10-02.parquet")
+    _ingest_and_tell(
+        ws, narrate, report, ingest, "Day 2", "40 applications submitted a day earlier arrive late"
+    )
+
+    resent = live[1].slice(100, 25)
+    broken = (
+        live[2]
+        .head(30)
+        .with_columns(
+            income=pl.when(pl.int_range(pl.len()) < 10).then(-1.0).otherwise(pl.col("income")),
+            employment=pl.when(pl.int_range(pl.len()).is_between(10, 19))
+            .then(pl.lit("student"))
+            .otherwise(pl.col("employment")),
+            age=pl.when(pl.int_range(pl.len()) >= 20).then(150).otherwise(pl.col("age")),
+        )
+    )
+    pl.concat([live[2].slice(30), broken, resent]).write_parquet(landing / "2026-10-03.parquet")
+    _ingest_and_tell(
+        ws,
+        narrate,
+        report,
+        ingest,
+        "Day 3",
+        "25 rows of day 2 are sent again and 30 carry impossible values",
+    )
+
+    live[3].write_parquet(landing / "2026-10-04.parquet")
+    (landing / "2026-10-04.parquet").write_bytes(
+        (landing / "2026-10-04.parquet").read_bytes()[:4096]
+    )
+    _ingest_and_tell(
+        ws,
+        narrate,
+        report,
+        ingest,
+        "Day 4",
+        "the upstream job dies halfway through writing its file",
+    )
+
+    live[4].rename({"debt_ratio": "dti"}).write_parquet(landing / "2026-10-05.parquet")
+    _ingest_and_tell(
+        ws,
+        narrate,
+        report,
+        ingest,
+        "Day 5",
+        "upstream renames debt_ratio to dti without telling anyone",
+    )
+
+    from charter.plumbing.labels import ingest_labels
+
+    labelled = ingest_labels(ws, CHARTER, labels_dir / "outcomes-2026-10.parquet").to_dict()
+    narrate(
+        "Ground truth",
+        f"{labelled['rows_in']:,} outcomes arrive weeks later and are recorded; "
+        f"{labelled['unknown_keys']:,} belong to applications with no logged prediction "
+        f"(quarantined or in the unreadable file) and wait for them; "
+        f"{labelled['coverage']:.0%} of logged predictions now have their outcome",
+    )
+    report.add(
+        "labels", **{k: labelled[k] for k in ("rows_in", "labels_new", "unknown_keys", "coverage")}
+    )
+
+
+def _ingest_and_tell(
+    ws: Workspace,
+    narrate: Narrate,
+    report: DemoReport,
+    ingest: Callable[..., Any],
+    day: str,
+    what: str,
+) -> None:
+    result = ingest(ws, CHARTER).to_dict()
+    told = [f"{what}:"]
+    for batch in result["batches"]:
+        told.append(
+            f"{batch['rows_in']:,} in = {batch['rows_scored']:,} scored + "
+            f"{batch['rows_quarantined']:,} quarantined ({batch['rows_late']:,} late)"
+        )
+        rules = batch.get("violations") or {}
+        if rules:
+            told.append(
+                "broken rules: " + ", ".join(f"{rule} x{count}" for rule, count in rules.items())
+            )
+        for change in batch.get("schema_changes") or []:
+            told.append(f"schema {change['kind']}: {change['column']}")
+    for failed in result["files_failed"]:
+        told.append(f"file failed and kept for retry: {failed['error']}")
+    narrate(day, " ".join(told))
+    report.add(
+        day.lower().replace(" ", "_"),
+        **{k: result[k] for k in ("rows_in", "rows_scored", "rows_quarantined", "rows_late")},
+        files_failed=result["files_failed"],
+    )
 
 
 def _audit(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
