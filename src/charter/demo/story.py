@@ -117,7 +117,7 @@ def _training(ws: Workspace, report: DemoReport, narrate: Narrate) -> tuple[Path
     model_path = model_dir / f"{CHARTER}-v1.joblib"
     joblib.dump(pipeline, model_path)
     offline_auc = auc(pipeline, holdout)
-    default_rate = float(frame["defaulted"].cast(pl.Float64).mean() or 0.0)
+    default_rate = float(frame["defaulted"].to_numpy().mean())
     narrate(
         "Training",
         f"{frame.height:,} historical applications ({default_rate:.1%} defaulted); "
