@@ -350,6 +350,15 @@ def test_a_missing_key_is_a_missing_required_column_even_when_unlisted() -> None
     assert result.failed[VIOLATIONS].to_list() == [["k.missing"]]
 
 
+def test_an_absent_optional_key_leaves_only_conversion_rules() -> None:
+    data = contract(
+        {"id": {"type": "int", "required": False}, "x": {"type": "float", "nullable": False}}
+    )
+    result = check(pl.DataFrame({"x": ["1", "a", None]}), data)
+    assert result.failed[VIOLATIONS].to_list() == [["x.type"], ["x.not_null"]]
+    assert result.valid.columns == ["x", "id"]
+
+
 def test_type_changed_column_fails_every_non_null_value() -> None:
     data = contract({"income": {"type": "float", "nullable": False}})
     result = check(frame(income=[True, None, False]), data)

@@ -79,7 +79,7 @@ def batches(draw: st.DrawFn) -> tuple[pl.DataFrame, DataContract, list[Column], 
     for i, kind in enumerate(kinds):
         name = "id" if i == 0 else f"c{i}"
         spec = draw(_spec(kind, is_key=i == 0))
-        present = True if i == 0 else draw(st.integers(0, 5)) > 0
+        present = draw(st.integers(0, 5)) > 0
         values = draw(_values(kind, n))
         if kind in ("int", "string") and draw(st.booleans()):
             values = _ordered(values, descending=draw(st.booleans()))

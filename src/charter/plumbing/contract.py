@@ -136,7 +136,7 @@ def validate(
     typed, early = _convert(df, plans)
     rules = _row_rules(plans, contract, typed, _seen_lookup(seen_keys, contract.key))
     late = typed.select([expr.alias(name) for name, expr in rules if name not in early])
-    masks = late.hstack(early.get_columns()).select([name for name, _ in rules])
+    masks = pl.DataFrame([*late.get_columns(), *early.get_columns()]).select(n for n, _ in rules)
     batch = _batch_rules(df, typed, plans, contract, now)
     valid, failed = _split(df, typed, masks)
     absent = [p for p in plans if not p.present and p.dtype is not None]
@@ -216,7 +216,8 @@ def _repeated(values: pl.Series) -> pl.Expr:
     """
     col = pl.col(values.name)
     present = values.drop_nulls() if values.has_nulls() else values
-    if present.is_sorted() or present.is_sorted(descending=True):
+    orderable = values.dtype.is_numeric() or values.dtype.is_temporal() or values.dtype == pl.String
+    if orderable and (present.is_sorted() or present.is_sorted(descending=True)):
         return col.is_not_null() & col.eq(col.forward_fill().shift(1)).fill_null(False)
     return col.is_not_null() & ~col.is_first_distinct()
 
