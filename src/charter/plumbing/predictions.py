@@ -19,7 +19,9 @@ One log row per input row and model version::
     score          the model's output (probability of the positive class, or the value)
     late           event_time older than the watermark minus data.freshness.max_lateness
     ingested_at    when the batch was ingested
-    ...            the model's input columns, as validated (monitoring computes drift from them)
+    inputs         a struct of the model's input columns, as validated (drift is computed from
+                   them); a struct, so that an input named like a log column (a credit "score")
+                   never clashes: ``pl.col("inputs").struct.unnest()`` gives them back by name
 
 ``(prediction_id, model_version)`` is unique.
 """
@@ -117,6 +119,7 @@ def log_rows(
     ingested_at: datetime,
 ) -> pl.DataFrame:
     """The log rows for the valid rows of a chunk (``_row`` holds each row's index in its batch)."""
+    inputs = [name for name in features if name in valid.columns]
     base = valid.select(
         pl.concat_str(pl.lit(f"{batch_id}-"), pl.col("_row").cast(pl.String)).alias(
             "prediction_id"
@@ -129,7 +132,7 @@ def log_rows(
         pl.lit(None, pl.Float64).alias("score"),
         late.alias("late"),
         pl.lit(ingested_at, pl.Datetime("us", "UTC")).alias("ingested_at"),
-        *(pl.col(name) for name in features if name in valid.columns),
+        *([pl.struct(inputs).alias("inputs")] if inputs else []),
     )
     if not scores:
         return base
@@ -293,12 +296,6 @@ class Scorer:
         self.ws, self.charter = ws, charter
         self.external = contract.prediction.column if contract.prediction else None
         self.features = contract.feature_columns()
-        clash = sorted(set(self.features) & set(LOG_COLUMNS))
-        if clash:
-            raise DataError(
-                f"model input {clash[0]!r} has the name of a prediction log column",
-                hint=f"rename it; the log reserves {', '.join(LOG_COLUMNS)}",
-            )
         self.models: list[tuple[int, str]] = []
         if self.external is None:
             with ws.db.read() as session:

@@ -1,0 +1,295 @@
+"""One batch through ingestion: validate and score each chunk, write the outputs, commit.
+
+:class:`Batch` is where the exactly-once rule is kept. Its two Parquet files are written under
+the batch id and put in place (:meth:`Batch.finish_outputs`) before :meth:`Batch.commit` inserts
+the batch record and the ledger entry in the caller's transaction, beside the checkpoint.
+:class:`RunState` is what the batches of one run share: the clock, the scorer, the watermark
+and the keys already logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from charter.errors import CharterError
+from charter.plumbing import predictions as log
+from charter.plumbing.contract import VIOLATIONS, BatchRuleResult, ValidationResult, validate
+from charter.plumbing.ingest_report import BatchSummary, IngestReport, merge_batch_rules
+from charter.plumbing.predictions import Scorer
+from charter.registry.charters import record_charter
+from charter.spec.loader import LoadedCharter
+from charter.store.tables import IngestBatch
+from charter.workspace import Workspace
+
+ROW = "_row"
+CRASH_ENV = "CHARTER_TEST_CRASH_AT"
+_crash_counts: dict[str, int] = {}
+_MERGE_AT = 1_000_000
+
+
+def batch_id_for(charter: str, source_identity: str, fingerprint: str) -> str:
+    """Deterministic: the same bytes from the same source always get the same id."""
+    return hashlib.sha256(f"{charter}\0{source_identity}\0{fingerprint}".encode()).hexdigest()[:32]
+
+
+def crash_point(point: str) -> None:
+    """Die like ``kill -9`` the n-th time ``point`` is reached, when CHARTER_TEST_CRASH_AT asks."""
+    wanted = os.environ.get(CRASH_ENV)
+    if not wanted:
+        return
+    name, _, nth = wanted.partition(":")
+    if name != point:
+        return
+    _crash_counts[point] = _crash_counts.get(point, 0) + 1
+    if _crash_counts[point] == int(nth or 1):
+        os._exit(137)
+
+
+class KeyMemory:
+    """The keys already logged for a charter, for uniqueness across batches.
+
+    Committed keys are read once per run (one scan of the log's ``key`` column) and sorted, so a
+    lookup costs a binary search per batch value rather than a hash of the whole history per
+    chunk. Keys of this run's batches wait in small parts and are merged in when they grow.
+    """
+
+    def __init__(self, ws: Workspace, charter: str) -> None:
+        self.ws, self.charter = ws, charter
+        self._sorted: pl.Series | None = None
+        self._recent: list[pl.Series] = []
+
+    def lookup(self, key: str, pending: list[pl.Series]) -> Any:
+        """The ``seen_keys`` callable for validation: which of a column's values were seen."""
+
+        def seen(column: str, values: pl.Series) -> pl.Series:
+            if column != key or values.len() == 0:
+                return values.clear()
+            text = values.cast(pl.String)
+            hit = self._in_sorted(text)
+            for part in (*self._recent, *pending):
+                hit = hit | text.is_in(part.implode())
+            return values.filter(hit)
+
+        return seen
+
+    def add(self, keys: Iterable[pl.Series]) -> None:
+        self._recent.extend(k for k in keys if k.len())
+        if sum(k.len() for k in self._recent) >= _MERGE_AT:
+            self._sorted = pl.concat([self._base(), *self._recent]).sort()
+            self._recent = []
+        elif len(self._recent) > 8:  # many small files: one part, one lookup
+            self._recent = [pl.concat(self._recent)]
+
+    def _base(self) -> pl.Series:
+        if self._sorted is None:
+            self._sorted = log.seen_keys(self.ws, self.charter).drop_nulls().sort()
+        return self._sorted
+
+    def _in_sorted(self, values: pl.Series) -> pl.Series:
+        base = self._base()
+        if base.len() == 0:
+            return pl.Series([False] * values.len(), dtype=pl.Boolean)
+        at = base.search_sorted(values).clip(0, base.len() - 1)
+        return (base.gather(at) == values).fill_null(False)
+
+
+@dataclass
+class RunState:
+    """What every batch of one ingest run shares."""
+
+    ws: Workspace
+    loaded: LoadedCharter
+    report: IngestReport
+    scorer: Scorer
+    keys: KeyMemory
+    watermark: datetime | None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def name(self) -> str:
+        return self.loaded.charter.name
+
+
+class Batch:
+    """One batch on its way through: counts, outputs, and the commit that makes it real."""
+
+    def __init__(
+        self, run: RunState, batch_id: str, *, kind: str, label: str, fingerprint: str
+    ) -> None:
+        self.run, self.batch_id, self.kind, self.label = run, batch_id, kind, label
+        self.fingerprint = fingerprint
+        self.cursor_range: tuple[str | None, str | None] = (None, None)
+        self.ingested_at = datetime.now(UTC)
+        self.summary = BatchSummary(batch_id=batch_id, source=label, kind=kind)
+        self.rules: list[tuple[int, list[BatchRuleResult]]] = []
+        self.changes: dict[tuple[str, str], dict[str, str]] = {}
+        self.keys: list[pl.Series] = []
+        self.max_event_time: datetime | None = None
+        self.predictions = log.BatchFileWriter(log.predictions_dir(run.ws, run.name), batch_id)
+        self.quarantine = log.BatchFileWriter(log.quarantine_dir(run.ws, run.name), batch_id)
+        self.outputs: dict[str, tuple[str, str] | None] = {}
+
+    def process(self, chunks: Iterable[pl.DataFrame]) -> None:
+        for chunk in chunks:
+            self._chunk(chunk)
+
+    def _chunk(self, chunk: pl.DataFrame) -> None:
+        run, contract, s = self.run, self.run.loaded.charter.data, self.summary
+        chunk = chunk.with_row_index(ROW, offset=s.rows_in).with_columns(pl.col(ROW).cast(pl.Int64))
+        seen = run.keys.lookup(contract.key, self.keys)
+        result = validate(chunk, contract, seen_keys=seen, now=run.now)
+        valid, failed = result.valid, _within_batch(result.failed, contract.key, self.keys)
+        if valid.height + failed.height != chunk.height:  # validation promises it; we check it
+            raise CharterError(
+                f"validation of {self.label} returned {valid.height} valid + {failed.height} "
+                f"failed rows for {chunk.height} rows in; nothing was committed (a bug in charter)"
+            )
+        for change in result.schema_changes:
+            if change.column != ROW:
+                self.changes.setdefault((change.kind, change.column), change.to_dict())
+        self.rules.append((chunk.height, result.batch_rules))
+        s.count_violations(ValidationResult(valid, failed).violation_counts())
+        event_time = log.utc_event_time(valid, contract.event_time)
+        late = _late(event_time, run.watermark, contract.freshness.max_lateness)
+        self.predictions.write(
+            log.log_rows(
+                valid,
+                batch_id=self.batch_id,
+                key=contract.key,
+                event_time=event_time,
+                late=late,
+                features=run.scorer.logged_inputs(valid),
+                scores=run.scorer.score(valid, self.label),
+                ingested_at=self.ingested_at,
+            )
+        )
+        self.quarantine.write(
+            failed.with_columns(
+                pl.lit(self.batch_id).alias("_batch_id"),
+                pl.lit(self.ingested_at, pl.Datetime("us", "UTC")).alias("_ingested_at"),
+            )
+        )
+        self.keys.append(valid.get_column(contract.key).cast(pl.String))
+        newest = event_time.max()
+        if isinstance(newest, datetime):
+            newest = newest.astimezone(UTC)
+            if self.max_event_time is None or newest > self.max_event_time:
+                self.max_event_time = newest
+        s.rows_in += chunk.height
+        s.rows_scored += valid.height
+        s.rows_quarantined += failed.height
+        s.rows_late += int(late.sum())
+
+    def finish_outputs(self) -> None:
+        """Put both files in place under the batch id; nothing is committed yet."""
+        for kind, writer in (("predictions", self.predictions), ("quarantine", self.quarantine)):
+            done = writer.finish()
+            self.outputs[kind] = (
+                None
+                if done is None
+                else (done[0].relative_to(self.run.ws.state_dir).as_posix(), done[1])
+            )
+        crash_point("after_outputs")
+
+    def abort(self) -> None:
+        self.predictions.abort()
+        self.quarantine.abort()
+
+    def commit(self, session: Session) -> bool:
+        """Insert the batch record and its ledger entry; False if another run committed it first.
+
+        The caller adds the checkpoint in the same transaction.
+        """
+        run, s, ws = self.run, self.summary, self.run.ws
+        ws.db.serialize(session, f"ingest:{run.name}")
+        done = session.scalar(
+            sa.select(IngestBatch.id).where(IngestBatch.batch_id == self.batch_id)
+        )
+        if done is not None:
+            return False
+        if not s.balanced:
+            raise CharterError(f"batch {self.batch_id} does not balance; nothing was committed")
+        s.batch_rules = merge_batch_rules(self.rules)
+        s.schema_changes = list(self.changes.values())
+        s.scored_by = run.scorer.versions()
+        preds, quar = self.outputs.get("predictions"), self.outputs.get("quarantine")
+        s.predictions, s.quarantine = (preds[0] if preds else None), (quar[0] if quar else None)
+        s.cursor_from, s.cursor_to = self.cursor_range
+        record_charter(ws, session, run.loaded)
+        session.add(
+            IngestBatch(
+                batch_id=self.batch_id,
+                charter=run.name,
+                source_kind=self.kind,
+                source=self.label,
+                fingerprint=self.fingerprint,
+                cursor_from=self.cursor_range[0],
+                cursor_to=self.cursor_range[1],
+                rows_in=s.rows_in,
+                rows_scored=s.rows_scored,
+                rows_quarantined=s.rows_quarantined,
+                rows_late=s.rows_late,
+                max_event_time=self.max_event_time,
+                predictions_path=s.predictions,
+                predictions_sha256=preds[1] if preds else None,
+                quarantine_path=s.quarantine,
+                quarantine_sha256=quar[1] if quar else None,
+                details=s.details(),
+                ingested_at=self.ingested_at,
+            )
+        )
+        session.flush()
+        payload = s.ledger_payload(preds, quar)
+        ws.ledger.append(session, "batch.ingested", payload, actor=ws.actor, charter=run.name)
+        crash_point("before_commit")
+        return True
+
+    def committed(self) -> None:
+        """After the transaction: the run now counts this batch's keys and event times."""
+        crash_point("after_commit")
+        self.run.report.add(self.summary)
+        self.run.keys.add(self.keys)
+        newest, mark = self.max_event_time, self.run.watermark
+        if newest is not None and (mark is None or newest > mark):
+            self.run.watermark = newest
+
+
+def _late(event_time: pl.Series, watermark: datetime | None, lateness: timedelta) -> pl.Series:
+    """Older than the committed batches' watermark minus the allowed lateness; unknown: not late.
+
+    The watermark is that of *earlier* batches: judged against its own newest row, most of a
+    file that covers a day would be late.
+    """
+    if watermark is None:
+        return pl.Series("late", [False] * event_time.len(), dtype=pl.Boolean)
+    late: pl.Series = (event_time < (watermark - lateness)).fill_null(False)
+    return late.alias("late")
+
+
+def _within_batch(failed: pl.DataFrame, key: str, earlier: list[pl.Series]) -> pl.DataFrame:
+    """Name a repeat of a key from an earlier chunk of the *same* batch ``<key>.unique``.
+
+    Validation sees earlier chunks' keys among the seen keys and calls the repeat
+    ``unique_across_batches``; the reason must not depend on where a file was cut into chunks.
+    """
+    across = f"{key}.unique_across_batches"
+    if not earlier or failed.height == 0:
+        return failed
+    repeat = pl.col(VIOLATIONS).list.contains(across) & pl.col(key).cast(pl.String).is_in(
+        pl.concat(earlier).implode()
+    )
+    renamed = pl.col(VIOLATIONS).list.eval(
+        pl.when(pl.element() == across).then(pl.lit(f"{key}.unique")).otherwise(pl.element())
+    )
+    return failed.with_columns(
+        pl.when(repeat).then(renamed).otherwise(pl.col(VIOLATIONS)).alias(VIOLATIONS)
+    )
