@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -65,8 +66,6 @@ def test_registration_is_in_the_ledger_with_its_lineage(ws: Workspace, model_fil
     assert [e.action for e in entries] == ["charter.created", "version.registered"]
     registered = entries[-1]
     assert registered.charter == CHARTER and registered.actor == "tester@example.com"
-    import json
-
     payload = json.loads(registered.payload)
     assert payload["version"] == 1 and payload["sha256"] == info.sha256
     assert payload["lineage"]["metadata"] == {"ticket": "RISK-12"}
