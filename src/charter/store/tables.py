@@ -177,3 +177,93 @@ class LabelBatch(Base):
     path: Mapped[str | None] = mapped_column(sa.Text)
     sha256: Mapped[str | None] = mapped_column(sa.String(64))
     received_at: Mapped[datetime]
+
+
+# -- monitoring -----------------------------------------------------------------------------------
+class MonitorReference(Base):
+    """The summarised reference of one model version: what its windows are compared against.
+
+    ``origin`` is ``registration`` (labelled data given with the version) or ``window:START/END``
+    (a past window of the log). ``body`` is zlib-compressed JSON: per-column summaries, the score
+    summary, the fitted CBPE estimator or why there is none, and the reference's own metrics.
+    """
+
+    __tablename__ = "monitor_references"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "charter", "version", "origin", name="uq_monitor_references_charter_version_origin"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    version: Mapped[str] = mapped_column(sa.String(40))
+    origin: Mapped[str] = mapped_column(sa.String(200))
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    labelled: Mapped[int] = mapped_column(sa.BigInteger)
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+
+
+class MonitorBatchSummary(Base):
+    """The summaries of the rows one batch logged for one version inside one window.
+
+    ``basis`` fingerprints what the summaries were binned against (reference edges and
+    categories, contract ranges); rows of another basis are stale and recomputed.
+    """
+
+    __tablename__ = "monitor_batch_summaries"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "charter",
+            "version",
+            "batch_id",
+            "window_start",
+            "window_end",
+            "basis",
+            name="uq_monitor_batch_summaries_key",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    version: Mapped[str] = mapped_column(sa.String(40))
+    batch_id: Mapped[str] = mapped_column(sa.String(64))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    basis: Mapped[str] = mapped_column(sa.String(64))
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class MonitorWindow(Base):
+    """The evaluated result of one window of one version (upserted on every run).
+
+    ``result`` is the JSON the CLI prints; ``summaries`` caches the merged window summaries
+    with ``basis`` and ``batches`` (a digest of the batch ids merged) saying when it is valid.
+    """
+
+    __tablename__ = "monitor_windows"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "charter", "version", "window_start", "window_end", name="uq_monitor_windows_key"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    version: Mapped[str] = mapped_column(sa.String(40))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    verdict: Mapped[str] = mapped_column(sa.String(30))
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    labelled: Mapped[int] = mapped_column(sa.BigInteger)
+    result: Mapped[dict[str, Any]]
+    basis: Mapped[str] = mapped_column(sa.String(64))
+    batches: Mapped[str] = mapped_column(sa.String(64))
+    summaries: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    evaluated_at: Mapped[datetime]
+    changed_at: Mapped[datetime]
