@@ -251,6 +251,7 @@ def test_bad_windows_are_not_computable_with_a_reason() -> None:
             result = measure_drift(ref, cur, method)
             assert (result.status, result.reason, result.value) == ("not_computable", reason, None)
             assert result.to_dict()["reason"] == reason
+            assert result.to_dict()["value"] is None
 
 
 def test_methods_for_the_other_kind_are_not_computable() -> None:

@@ -98,12 +98,19 @@ class DriftResult:
     detail: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"method": self.method, "status": self.status}
+        """The same keys whatever the status; ``reason`` only when not computable."""
+        body: dict[str, Any] = {
+            "method": self.method,
+            "status": self.status,
+            "value": self.value,
+            "statistic": self.statistic,
+            "p_value": self.p_value,
+            "warn": self.warn,
+            "breach": self.breach,
+            "detail": dict(self.detail),
+        }
         if self.reason is not None:
             body["reason"] = self.reason
-        else:
-            body.update(value=self.value, statistic=self.statistic, p_value=self.p_value)
-        body.update(warn=self.warn, breach=self.breach, detail=dict(self.detail))
         return body
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -256,39 +256,17 @@ class NumericSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict; floats survive ``json`` round trips exactly."""
-        return {
-            "kind": "numeric",
-            "edges": self.edges.tolist(),
-            "counts": self.counts.tolist(),
-            "bin_sums": self.bin_sums.tolist(),
-            "count": self.count,
-            "null_count": self.null_count,
-            "minimum": self.minimum,
-            "maximum": self.maximum,
-            "total": self.total,
-            "m2": self.m2,
-            "valid_range": list(self.valid_range),
-            "below_range": self.below_range,
-            "above_range": self.above_range,
-        }
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data.update((name, data[name].tolist()) for name in _ARRAYS)
+        data["valid_range"] = list(self.valid_range)
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NumericSummary:
-        lo, hi = data.get("valid_range", (None, None))
-        return cls(
-            edges=np.asarray(data["edges"], dtype=np.float64),
-            counts=np.asarray(data["counts"], dtype=np.int64),
-            bin_sums=np.asarray(data["bin_sums"], dtype=np.float64),
-            count=int(data["count"]),
-            null_count=int(data["null_count"]),
-            minimum=None if data["minimum"] is None else float(data["minimum"]),
-            maximum=None if data["maximum"] is None else float(data["maximum"]),
-            total=float(data["total"]),
-            m2=float(data["m2"]),
-            valid_range=(lo, hi),
-            below_range=int(data.get("below_range", 0)),
-            above_range=int(data.get("above_range", 0)),
-        )
+        arrays: dict[str, Any] = {n: np.asarray(data[n], dtype=t) for n, t in _ARRAYS.items()}
+        scalars: dict[str, Any] = {name: data[name] for name in _SCALARS}
+        lo, hi = data["valid_range"]
+        return cls(**arrays, **scalars, valid_range=(lo, hi))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, NumericSummary):
@@ -296,6 +274,19 @@ class NumericSummary:
         return self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+
+_ARRAYS = {"edges": np.float64, "counts": np.int64, "bin_sums": np.float64}
+_SCALARS = (
+    "count",
+    "null_count",
+    "minimum",
+    "maximum",
+    "total",
+    "m2",
+    "below_range",
+    "above_range",
+)
 
 
 def _pick(choose: Any, a: float | None, b: float | None) -> float | None:
