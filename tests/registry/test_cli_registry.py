@@ -37,7 +37,7 @@ def test_register_then_versions_json_has_the_keys_scripts_rely_on(
     assert (registered["version"], registered["flavor"], registered["status"]) == (
         1,
         "sklearn",
-        "registered",
+        "shadow",  # a charter's first version is its pilot: it starts in shadow
     )
     lineage = registered["lineage"]
     assert lineage["parameters"]["C"] == 0.25 and lineage["parameters"]["features"] == "v3"
@@ -49,6 +49,7 @@ def test_register_then_versions_json_has_the_keys_scripts_rely_on(
     assert listed.code == 0
     versions = listed.json()
     assert isinstance(versions, list) and [v["version"] for v in versions] == [1, 2]
+    assert [v["status"] for v in versions] == ["shadow", "registered"]
     for entry in versions:
         assert {"version", "sha256", "flavor", "status"} <= set(entry)
         assert len(entry["sha256"]) == 64
@@ -59,11 +60,11 @@ def test_human_output_names_version_hash_and_status(cli: Any, model_file: Path) 
     registered = cli("register", CHARTER, str(model_file))
     assert registered.code == 0
     assert "Registered credit-default version 1 (sklearn, sha256 " in registered.stdout
-    assert "status registered" in registered.stdout
+    assert "status shadow" in registered.stdout
     listed = cli("versions", CHARTER)
     assert listed.stdout.startswith("credit-default: 1 version\n")
     line = listed.stdout.splitlines()[1].split()
-    assert line[:4] == ["v1", "registered", "sklearn", "sha256"]
+    assert line[:4] == ["v1", "shadow", "sklearn", "sha256"]
     assert line[-2:] == ["by", "tester@example.com"]
 
 

@@ -44,7 +44,7 @@ def test_artifact_is_stored_under_its_sha256(
     assert info.sha256 == digest
     assert stored.read_bytes() == model_file.read_bytes()
     assert info.artifact_uri == stored.as_uri()
-    assert (info.version, info.flavor, info.status) == (1, "sklearn", "registered")
+    assert (info.version, info.flavor, info.status) == (1, "sklearn", "shadow")
 
 
 def test_versions_are_numbered_per_charter(
@@ -197,11 +197,11 @@ def test_set_status_changes_status_and_appends_to_the_ledger(
 ) -> None:
     register_version(ws, CHARTER, model_file)
     with ws.db.session() as session:
-        changed = set_status(ws, session, CHARTER, 1, "shadow", reason="first version pilots")
-    assert changed.status == "shadow" and get_version(ws, CHARTER, 1).status == "shadow"
+        changed = set_status(ws, session, CHARTER, 1, "live", reason="owner approved")
+    assert changed.status == "live" and get_version(ws, CHARTER, 1).status == "live"
     last = list(ws.ledger.iter_all())[-1]
     assert last.action == "version.status_changed"
-    assert '"from":"registered"' in last.payload and '"to":"shadow"' in last.payload
+    assert '"from":"shadow"' in last.payload and '"to":"live"' in last.payload
     with pytest.raises(RegistryError, match="unknown status 'promoted'"), ws.db.session() as s:
         set_status(ws, s, CHARTER, 1, "promoted")
     assert ws.ledger.verify().ok

@@ -146,7 +146,9 @@ def register_version(
             sha256=candidate.sha256,
             flavor=candidate.flavor,
             artifact_uri=uri,
-            status="registered",
+            # The pilot runs on the production path: a charter's very first version starts in
+            # shadow, scored on every live batch beside (eventually) the live one.
+            status="shadow" if latest is None else "registered",
             lineage=lineage,
             created_at=now,
             created_by=ws.actor,
@@ -155,6 +157,7 @@ def register_version(
         session.add(row)
         payload = {
             "version": row.version,
+            "status": row.status,
             "sha256": row.sha256,
             "flavor": row.flavor,
             "artifact_uri": uri,
