@@ -218,7 +218,7 @@ def test_every_batch_is_in_the_ledger_with_the_hash_of_its_files(kit: Any) -> No
     assert payload["batch_id"] == batch.batch_id
     assert payload["rows_quarantined"] == 1
     assert record is not None
-    assert payload["predictions"]["sha256"] == record.predictions_sha256
+    assert payload["predictions"][0]["sha256"] == record.predictions_sha256
     assert kit.ws.ledger.verify().ok
 
 
@@ -288,7 +288,7 @@ def test_a_header_only_file_is_an_empty_batch_whose_volume_rule_fails(kit: Any) 
     assert {"rule": "volume.min_rows", "ok": False, "observed": 0, "expected": 1} in batch[
         "batch_rules"
     ]
-    assert batch["predictions"] is None
+    assert batch["predictions"] == []
 
 
 def test_watermark_moves_only_with_committed_valid_rows(kit: Any) -> None:

@@ -73,21 +73,27 @@ class KeyMemory:
         def seen(column: str, values: pl.Series) -> pl.Series:
             if column != key or values.len() == 0:
                 return values.clear()
-            text = values.cast(pl.String)
-            hit = self._in_sorted(text)
-            for part in (*self._recent, *pending):
-                hit = hit | text.is_in(part.implode())
+            self._compact()
+            hit = pl.Series([False] * values.len(), dtype=pl.Boolean)
+            for part in (*self._recent, *pending):  # this run's keys, compared in their own type
+                hit = hit | values.is_in(part.cast(values.dtype, strict=False).implode())
+            if self._base().len():
+                hit = hit | self._in_sorted(values.cast(pl.String))
             return values.filter(hit)
 
         return seen
 
     def add(self, keys: Iterable[pl.Series]) -> None:
+        """Remember a committed batch's keys (merged in lazily, when a lookup needs them)."""
         self._recent.extend(k for k in keys if k.len())
+
+    def _compact(self) -> None:
         if sum(k.len() for k in self._recent) >= _MERGE_AT:
-            self._sorted = pl.concat([self._base(), *self._recent]).sort()
+            recent = [k.cast(pl.String) for k in self._recent]
+            self._sorted = pl.concat([self._base(), *recent]).sort()
             self._recent = []
         elif len(self._recent) > 8:  # many small files: one part, one lookup
-            self._recent = [pl.concat(self._recent)]
+            self._recent = [pl.concat([k.cast(pl.String) for k in self._recent])]
 
     def _base(self) -> pl.Series:
         if self._sorted is None:
@@ -134,9 +140,9 @@ class Batch:
         self.changes: dict[tuple[str, str], dict[str, str]] = {}
         self.keys: list[pl.Series] = []
         self.max_event_time: datetime | None = None
-        self.predictions = log.BatchFileWriter(log.predictions_dir(run.ws, run.name), batch_id)
-        self.quarantine = log.BatchFileWriter(log.quarantine_dir(run.ws, run.name), batch_id)
-        self.outputs: dict[str, tuple[str, str] | None] = {}
+        self.predictions = log.PartWriter(log.predictions_dir(run.ws, run.name), batch_id)
+        self.quarantine = log.PartWriter(log.quarantine_dir(run.ws, run.name), batch_id)
+        self.outputs: dict[str, list[tuple[str, str]]] = {}
 
     def process(self, chunks: Iterable[pl.DataFrame]) -> None:
         for chunk in chunks:
@@ -178,7 +184,7 @@ class Batch:
                 pl.lit(self.ingested_at, pl.Datetime("us", "UTC")).alias("_ingested_at"),
             )
         )
-        self.keys.append(valid.get_column(contract.key).cast(pl.String))
+        self.keys.append(valid.get_column(contract.key))
         newest = event_time.max()
         if isinstance(newest, datetime):
             newest = newest.astimezone(UTC)
@@ -191,13 +197,11 @@ class Batch:
 
     def finish_outputs(self) -> None:
         """Put both files in place under the batch id; nothing is committed yet."""
+        state = self.run.ws.state_dir
         for kind, writer in (("predictions", self.predictions), ("quarantine", self.quarantine)):
-            done = writer.finish()
-            self.outputs[kind] = (
-                None
-                if done is None
-                else (done[0].relative_to(self.run.ws.state_dir).as_posix(), done[1])
-            )
+            self.outputs[kind] = [
+                (path.relative_to(state).as_posix(), digest) for path, digest in writer.finish()
+            ]
         crash_point("after_outputs")
 
     def abort(self) -> None:
@@ -221,8 +225,8 @@ class Batch:
         s.batch_rules = merge_batch_rules(self.rules)
         s.schema_changes = list(self.changes.values())
         s.scored_by = run.scorer.versions()
-        preds, quar = self.outputs.get("predictions"), self.outputs.get("quarantine")
-        s.predictions, s.quarantine = (preds[0] if preds else None), (quar[0] if quar else None)
+        preds, quar = self.outputs.get("predictions", []), self.outputs.get("quarantine", [])
+        s.predictions, s.quarantine = [p for p, _ in preds], [p for p, _ in quar]
         s.cursor_from, s.cursor_to = self.cursor_range
         record_charter(ws, session, run.loaded)
         session.add(
@@ -239,10 +243,10 @@ class Batch:
                 rows_quarantined=s.rows_quarantined,
                 rows_late=s.rows_late,
                 max_event_time=self.max_event_time,
-                predictions_path=s.predictions,
-                predictions_sha256=preds[1] if preds else None,
-                quarantine_path=s.quarantine,
-                quarantine_sha256=quar[1] if quar else None,
+                predictions_path="\n".join(s.predictions) or None,
+                predictions_sha256=_digest(preds),
+                quarantine_path="\n".join(s.quarantine) or None,
+                quarantine_sha256=_digest(quar),
                 details=s.details(),
                 ingested_at=self.ingested_at,
             )
@@ -261,6 +265,15 @@ class Batch:
         newest, mark = self.max_event_time, self.run.watermark
         if newest is not None and (mark is None or newest > mark):
             self.run.watermark = newest
+
+
+def _digest(files: list[tuple[str, str]]) -> str | None:
+    """The file's SHA-256; for a batch in parts, the SHA-256 of the parts' digests, one a line."""
+    if not files:
+        return None
+    if len(files) == 1:
+        return files[0][1]
+    return hashlib.sha256("\n".join(digest for _, digest in files).encode()).hexdigest()
 
 
 def _late(event_time: pl.Series, watermark: datetime | None, lateness: timedelta) -> pl.Series:
@@ -284,8 +297,15 @@ def _within_batch(failed: pl.DataFrame, key: str, earlier: list[pl.Series]) -> p
     across = f"{key}.unique_across_batches"
     if not earlier or failed.height == 0:
         return failed
+    suspects = failed.filter(pl.col(VIOLATIONS).list.contains(across)).get_column(key)
+    if suspects.len() == 0:  # the usual case: nothing to rename, nothing to compare
+        return failed
+    wanted = suspects.cast(pl.String).implode()  # failed keys are raw, earlier ones typed
+    ours = pl.concat(
+        [part.cast(pl.String).filter(part.cast(pl.String).is_in(wanted)) for part in earlier]
+    )
     repeat = pl.col(VIOLATIONS).list.contains(across) & pl.col(key).cast(pl.String).is_in(
-        pl.concat(earlier).implode()
+        ours.implode()
     )
     renamed = pl.col(VIOLATIONS).list.eval(
         pl.when(pl.element() == across).then(pl.lit(f"{key}.unique")).otherwise(pl.element())

@@ -32,8 +32,8 @@ class BatchSummary:
     violations: dict[str, int] = field(default_factory=dict)
     batch_rules: list[dict[str, Any]] = field(default_factory=list)
     schema_changes: list[dict[str, str]] = field(default_factory=list)
-    predictions: str | None = None  # relative to the workspace state folder
-    quarantine: str | None = None
+    predictions: list[str] = field(default_factory=list)  # relative to the state folder
+    quarantine: list[str] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -74,7 +74,7 @@ class BatchSummary:
         }
 
     def ledger_payload(
-        self, predictions: tuple[str, str] | None, quarantine: tuple[str, str] | None
+        self, predictions: list[tuple[str, str]], quarantine: list[tuple[str, str]]
     ) -> dict[str, Any]:
         """The audit entry: counts, and the SHA-256 of each file so the log can be checked later."""
         return {
@@ -88,12 +88,8 @@ class BatchSummary:
             "violations": self.violations,
             "schema_changes": [f"{c['kind']}:{c['column']}" for c in self.schema_changes],
             "failed_batch_rules": [r["rule"] for r in self.batch_rules if not r["ok"]],
-            "predictions": None
-            if predictions is None
-            else {"path": predictions[0], "sha256": predictions[1]},
-            "quarantine": None
-            if quarantine is None
-            else {"path": quarantine[0], "sha256": quarantine[1]},
+            "predictions": [{"path": p, "sha256": d} for p, d in predictions],
+            "quarantine": [{"path": p, "sha256": d} for p, d in quarantine],
         }
 
 

@@ -197,6 +197,60 @@ class BatchFileWriter:
         self.temp.unlink(missing_ok=True)
 
 
+class PartWriter:
+    """Writes a batch's rows as Parquet, one file per chunk, by Polars' (parallel) writer.
+
+    One chunk gives ``<batch_id>.parquet``; several give ``<batch_id>.part-00000.parquet``, ...
+    Parts are written under temporary names and renamed into place by :meth:`finish`, after
+    removing any final file a crashed attempt left under this batch id (it was never committed).
+    """
+
+    def __init__(self, folder: Path, batch_id: str) -> None:
+        self.folder, self.batch_id = folder, batch_id
+        self.temps: list[Path] = []
+        self.rows = 0
+
+    def write(self, frame: pl.DataFrame) -> None:
+        if frame.height == 0:
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        temp = self.folder / f"{self.batch_id}.parquet{_TMP_MARK}{os.getpid()}.{len(self.temps)}"
+        frame.write_parquet(temp)
+        self.temps.append(temp)
+        self.rows += frame.height
+
+    def finish(self) -> list[tuple[Path, str]]:
+        """Put the parts in place; return each final path with its SHA-256 (none: no rows)."""
+        for stale in (
+            *self.folder.glob(f"{self.batch_id}.parquet"),
+            *self.folder.glob(f"{self.batch_id}.part-*.parquet"),
+        ):
+            stale.unlink(missing_ok=True)
+        if len(self.temps) == 1:
+            finals = [self.folder / f"{self.batch_id}.parquet"]
+        else:
+            finals = [
+                self.folder / f"{self.batch_id}.part-{n:05d}.parquet"
+                for n in range(len(self.temps))
+            ]
+        done = []
+        for temp, final in zip(self.temps, finals, strict=True):
+            with temp.open("rb+") as handle:
+                os.fsync(handle.fileno())
+            digest = sha256_file(temp)
+            os.replace(temp, final)
+            done.append((final, digest))
+        if done:
+            _fsync_dir(self.folder)
+        self.temps = []
+        return done
+
+    def abort(self) -> None:
+        for temp in self.temps:
+            temp.unlink(missing_ok=True)
+        self.temps = []
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -224,7 +278,10 @@ def _fsync_dir(folder: Path) -> None:
 
 # -- reading (committed batches only) -----------------------------------------------------------
 def committed_files(ws: Workspace, charter: str, *, kind: str = "predictions") -> list[Path]:
-    """The files of committed batches, oldest first; ``kind`` is predictions or quarantine."""
+    """The files of committed batches, oldest first; ``kind`` is predictions or quarantine.
+
+    A batch written in parts lists its files one per line in its path column.
+    """
     column = IngestBatch.predictions_path if kind == "predictions" else IngestBatch.quarantine_path
     with ws.db.read() as session:
         rows = session.scalars(
@@ -232,7 +289,7 @@ def committed_files(ws: Workspace, charter: str, *, kind: str = "predictions") -
             .where(IngestBatch.charter == charter, column.is_not(None))
             .order_by(IngestBatch.id)
         ).all()
-    return [ws.state_dir / path for path in rows if path]
+    return [ws.state_dir / path for joined in rows if joined for path in joined.split("\n")]
 
 
 def read_predictions(ws: Workspace, charter: str) -> pl.LazyFrame:
