@@ -162,6 +162,8 @@ def test_a_file_read_in_chunks_gives_the_same_log_as_one_read(kit: Any, tmp_path
     # the repeat of k40 is a duplicate within the batch, wherever the file was cut
     assert batch["violations"] == {"amount.min": 2, "id.unique": 1}
     assert {r["rule"]: r["observed"] for r in batch["batch_rules"]}["volume.min_rows"] == 96
+    assert len(batch["predictions"]) == 10  # one part per chunk, all listed in the record
+    assert batch["predictions"][0].endswith(".part-00000.parquet")
     log = kit.predictions()
     assert log.height == 93
     assert sorted(log["prediction_id"].str.split("-").list.last().cast(int).to_list()) == [
@@ -301,3 +303,20 @@ def test_watermark_moves_only_with_committed_valid_rows(kit: Any) -> None:
     assert watermark(kit.ws, kit.name) == first
     assert first is not None
     assert first.replace(tzinfo=None) == T0 + timedelta(hours=5, minutes=1)
+
+
+def test_a_file_that_changes_while_it_is_read_is_left_for_the_next_run(
+    kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from charter.plumbing.sources import LandingFile
+
+    kit.write("a.parquet", kit.rows(0, 3))
+    changed = LandingFile.changed
+    monkeypatch.setattr(LandingFile, "changed", lambda self: True)
+    report = ingest(kit.ws, kit.name).to_dict()
+    assert report["batches"] == []
+    assert "changed while being read" in report["files_skipped"][0]["reason"]
+    assert not list((kit.ws.state_dir / "predictions").rglob("*.parquet*"))
+
+    monkeypatch.setattr(LandingFile, "changed", changed)
+    assert [b.source for b in ingest(kit.ws, kit.name).batches] == ["a.parquet"]

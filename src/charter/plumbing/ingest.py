@@ -172,6 +172,7 @@ class _Run:
         error: str | None,
     ) -> None:
         with self.ws.db.session() as session:
+            self.ws.db.serialize(session, f"ingest:{self.name}")
             self._upsert_file(session, file, fingerprint, status, batch_id, error)
             if status == "failed":
                 payload = {"file": file.name, "fingerprint": fingerprint, "error": error}
@@ -247,6 +248,7 @@ class _Run:
     def _sql_failed(self, identity: str, error: str) -> None:
         self.report.fail(identity, error)
         with self.ws.db.session() as session:
+            self.ws.db.serialize(session, f"ingest:{self.name}")
             self._upsert_cursor(session, identity, None, None, error, keep_mark=True)
             self.ws.ledger.append(
                 session,
