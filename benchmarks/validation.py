@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -424,7 +425,9 @@ def render(
     ]
     lines = [
         f"\n## Contract validation — {_env.stamp()}\n",
-        f"Machine: {_env.machine()}; {_env.versions(packages)}.",
+        f"Machine: {_env.machine()}; {_env.versions(packages)}. Load average (1 min) at start "
+        f"{args.load[0]:.1f}, at end {os.getloadavg()[0]:.1f}: the machine is shared, so the "
+        "ratios (same run, alternating) mean more than the absolute times.",
         f"Data: {_summary(df)}.",
         f"Command: `{_command()}`",
         "",
@@ -519,7 +522,7 @@ def main() -> None:
     if args.rss_child:
         _rss_child(args.rss_child, args.rows, args.rss_rows)
         return
-    started = time.perf_counter()
+    started, args.load = time.perf_counter(), os.getloadavg()
     print(f"data: {args.rows:,} rows", flush=True)
     df = load_data(args.rows)
     print("checking that every tool fails the same rows", flush=True)
