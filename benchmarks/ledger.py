@@ -9,7 +9,6 @@ API call that changes state) and 1,000 events per transaction (batch ingestion).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import platform
 import resource
@@ -111,7 +110,7 @@ def run(events: int, single: int) -> list[tuple[str, str, float, int]]:
                     rows.append(
                         (
                             backend,
-                            f"append, 1 event per transaction"
+                            "append, 1 event per transaction"
                             if mode == "single"
                             else "append, 1,000 per transaction",
                             seconds,
