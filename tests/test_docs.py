@@ -27,7 +27,9 @@ def test_every_charter_field_has_a_description() -> None:
     missing = [
         f"{cls.__name__}.{name}"
         for cls in vars(spec_model).values()
-        if isinstance(cls, type) and issubclass(cls, BaseModel) and cls.__module__ == spec_model.__name__
+        if isinstance(cls, type)
+        and issubclass(cls, BaseModel)
+        and cls.__module__ == spec_model.__name__
         for name, info in cls.model_fields.items()
         if not info.description
     ]

@@ -10,7 +10,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from charter.spec.durations import format_duration
-
 from charter.spec.model import Charter
 
 

@@ -31,7 +31,16 @@ from charter.store.tables import AuditCheckpoint, AuditEntry
 GENESIS = "0" * 64
 _PENDING = "charter.ledger.pending_head"
 _VERIFY_CHUNK = 5_000
-_ENTRY_COLUMNS = ("seq", "recorded_at", "actor", "action", "charter", "payload", "prev_hash", "hash")
+_ENTRY_COLUMNS = (
+    "seq",
+    "recorded_at",
+    "actor",
+    "action",
+    "charter",
+    "payload",
+    "prev_hash",
+    "hash",
+)
 
 
 @dataclass(frozen=True)

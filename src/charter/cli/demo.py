@@ -15,7 +15,11 @@ from charter.settings import Settings
 @app.command()
 def demo(
     workspace: Annotated[
-        Path, typer.Option("--workspace", help="Folder for the demo workspace (replaced if it holds an earlier demo).")
+        Path,
+        typer.Option(
+            "--workspace",
+            help="Folder for the demo workspace (replaced if it holds an earlier demo).",
+        ),
     ] = Path("charter-demo"),
     as_json: JsonOption = False,
 ) -> None:

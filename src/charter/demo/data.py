@@ -28,13 +28,21 @@ REGIONS = ["north", "south", "east", "west"]
 
 
 def applications(
-    rows: int, *, seed: int, start: datetime, span: timedelta, shift: float = 0.0, id_offset: int = 0
+    rows: int,
+    *,
+    seed: int,
+    start: datetime,
+    span: timedelta,
+    shift: float = 0.0,
+    id_offset: int = 0,
 ) -> pl.DataFrame:
     """``rows`` applications submitted uniformly over ``[start, start + span)``, with outcomes."""
     rng = np.random.default_rng(seed)
     income = np.round(rng.lognormal(mean=10.9 - 0.25 * shift, sigma=0.45, size=rows), 2)
     age = rng.integers(21, 76, size=rows)
-    employment = rng.choice(EMPLOYMENT, size=rows, p=[0.68, 0.17, 0.05 + 0.03 * shift, 0.10 - 0.03 * shift])
+    employment = rng.choice(
+        EMPLOYMENT, size=rows, p=[0.68, 0.17, 0.05 + 0.03 * shift, 0.10 - 0.03 * shift]
+    )
     debt_ratio = np.round(np.clip(rng.gamma(2.2, 0.16 + 0.05 * shift, size=rows), 0, 4.9), 3)
     loan_amount = np.round(income * rng.uniform(0.1, 0.9, size=rows), -2)
     history = np.clip(rng.normal(96 - 4 * (76 - age) / 2, 40, size=rows), 0, 600).astype(np.int64)
