@@ -4,8 +4,46 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class SmtpSettings(BaseSettings):
+    """The SMTP server that email alert routes send through (``CHARTER_SMTP_<FIELD>``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CHARTER_SMTP_", extra="ignore", populate_by_name=True
+    )
+
+    host: str | None = Field(
+        default=None, description="SMTP server host name. Unset: email routes fail, clearly."
+    )
+    port: int = Field(default=587, description="SMTP server port (587 submission, 25 relay).")
+    user: str | None = Field(default=None, description="User name to log in with, if any.")
+    password: SecretStr | None = Field(default=None, description="Password for the user.")
+    sender: str = Field(
+        default="charter@localhost",
+        validation_alias=AliasChoices("CHARTER_SMTP_FROM", "sender"),
+        description="The From address of alert emails (env var CHARTER_SMTP_FROM).",
+    )
+    starttls: bool = Field(
+        default=True, description="Upgrade the connection with STARTTLS before logging in."
+    )
+
+
+class AlertDeliverySettings(BaseSettings):
+    """How hard alert routes try (``CHARTER_ALERTS_<FIELD>``): bounded attempts and time."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_ALERTS_", extra="ignore")
+
+    timeout: float = Field(default=10.0, gt=0, description="Seconds one attempt may take.")
+    attempts: int = Field(default=5, ge=1, description="Most attempts per route and alert.")
+    backoff: float = Field(
+        default=0.5, ge=0, description="Seconds before the first retry; doubles each retry."
+    )
+    max_seconds: float = Field(
+        default=60.0, gt=0, description="Most seconds spent delivering to one route."
+    )
 
 
 class Settings(BaseSettings):
@@ -41,6 +79,14 @@ class Settings(BaseSettings):
     actor: str | None = Field(
         default=None,
         description="Who is acting, recorded in the audit ledger. Default: $USER@hostname.",
+    )
+    smtp: SmtpSettings = Field(
+        default_factory=SmtpSettings,
+        description="SMTP server for email alerts; env vars CHARTER_SMTP_HOST, _PORT, ...",
+    )
+    alerts: AlertDeliverySettings = Field(
+        default_factory=AlertDeliverySettings,
+        description="Retry and timeout policy of alert deliveries; env vars CHARTER_ALERTS_...",
     )
 
     def resolved_workspace(self) -> Path:

@@ -267,3 +267,58 @@ class MonitorWindow(Base):
     summaries: Mapped[bytes] = mapped_column(sa.LargeBinary)
     evaluated_at: Mapped[datetime]
     changed_at: Mapped[datetime]
+
+
+# -- operations: alerts -------------------------------------------------------------------------
+class Alert(Base):
+    """An alert raised by a rule, de-duplicated by (charter, rule, window) while unresolved.
+
+    ``dedup_key`` holds that triple while the alert is open or acknowledged and is cleared on
+    resolution; being unique, it lets the database itself refuse a second active copy.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    event: Mapped[str] = mapped_column(sa.String(40))
+    rule: Mapped[str] = mapped_column(sa.String(200))
+    window: Mapped[str | None] = mapped_column(sa.String(200))
+    severity: Mapped[str] = mapped_column(sa.String(10))
+    status: Mapped[str] = mapped_column(sa.String(10), index=True)
+    message: Mapped[str] = mapped_column(sa.Text)
+    details: Mapped[dict[str, Any]]
+    count: Mapped[int]
+    dedup_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    acked_at: Mapped[datetime | None]
+    acked_by: Mapped[str | None] = mapped_column(sa.String(320))
+    ack_note: Mapped[str | None] = mapped_column(sa.Text)
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(sa.String(320))
+    resolve_note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AlertDelivery(Base):
+    """One route's delivery of an alert (or of a test alert), with every attempt it took.
+
+    ``alert_id`` is empty for test fires, which are not alerts; ``target`` never holds a
+    webhook's full URL, because for Slack and its kin the URL is the credential.
+    """
+
+    __tablename__ = "alert_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    alert_id: Mapped[int | None] = mapped_column(sa.ForeignKey("alerts.id"), index=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    test: Mapped[bool]
+    route: Mapped[str] = mapped_column(sa.String(20))
+    target: Mapped[str] = mapped_column(sa.Text)
+    ok: Mapped[bool]
+    status: Mapped[str | None] = mapped_column(sa.String(200))
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    attempts: Mapped[int]
+    attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]

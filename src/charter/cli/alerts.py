@@ -1,0 +1,179 @@
+"""``charter alerts``: list, acknowledge and resolve a charter's alerts; test-fire its routes.
+
+A thin translation of :mod:`charter.operations.alerts`. Both word orders work, because the issue
+and the on-call habit spell them differently: ``charter alerts NAME list|ack|resolve`` and
+``charter alerts test NAME`` are the documented forms, and ``charter alerts list NAME`` or
+``charter alerts NAME test`` mean the same. The first word that names a command is the command,
+so a charter called ``test`` or ``list`` is written after the command: ``charter alerts list test``.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from charter.cli.app import JsonOption, app, workspace
+from charter.cli.output import emit
+from charter.operations.alerts import (
+    AlertInfo,
+    ack_alert,
+    last_successful_test,
+    list_alerts,
+    resolve_alert,
+)
+from charter.operations.alerts import test_routes as fire_test_routes
+from charter.operations.routes import DeliveryResult
+
+
+class _NameOrCommandFirst(TyperGroup):
+    """Accept ``alerts NAME COMMAND ARGS`` by swapping it into ``alerts COMMAND NAME ARGS``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if (
+            len(args) >= 2
+            and args[0] not in self.commands
+            and not args[0].startswith("-")
+            and args[1] in self.commands
+        ):
+            args = [args[1], args[0], *args[2:]]
+        return super().parse_args(ctx, args)
+
+
+alerts_app = typer.Typer(
+    cls=_NameOrCommandFirst,
+    help=(
+        "A charter's alerts: `charter alerts NAME list|ack|resolve`, and "
+        "`charter alerts test NAME` to test-fire every alert route."
+    ),
+    no_args_is_help=True,
+    subcommand_metavar="NAME COMMAND [ARGS]... | test NAME",
+)
+app.add_typer(alerts_app, name="alerts")
+
+
+class Status(StrEnum):
+    open = "open"
+    acked = "acked"
+    resolved = "resolved"
+    active = "active"
+    all = "all"
+
+
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
+IdArg = Annotated[int, typer.Argument(metavar="ID", help="The alert id, as `list` shows it.")]
+AsOption = Annotated[
+    str | None,
+    typer.Option("--as", metavar="EMAIL", help="Who acts (default: CHARTER_ACTOR, $USER@host)."),
+]
+NoteOption = Annotated[str | None, typer.Option("--note", help="Why, for the record.")]
+
+
+@alerts_app.command("list")
+def list_command(
+    ctx: typer.Context,
+    name: NameArg,
+    status: Annotated[
+        Status, typer.Option("--status", help="Which alerts; active means open or acked.")
+    ] = Status.open,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the charter's alerts, most recently seen first (default: the open ones)."""
+    found = list_alerts(workspace(ctx), name, status.value, limit=limit)
+    emit(
+        {"charter": name, "status": status.value, "alerts": [a.to_dict() for a in found]},
+        as_json=as_json,
+        human=lambda console: _print_alerts(console, name, status.value, found),
+    )
+
+
+@alerts_app.command("ack")
+def ack_command(
+    ctx: typer.Context,
+    name: NameArg,
+    alert_id: IdArg,
+    by: AsOption = None,
+    note: NoteOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Acknowledge an open alert: someone is on it. Exit 1 if it is not open."""
+    ws = workspace(ctx)
+    alert = ack_alert(ws, name, alert_id, by=by or ws.actor, note=note)
+    emit(
+        alert.to_dict(),
+        as_json=as_json,
+        human=lambda c: c.print(f"alert {alert.id} of {name} acknowledged by {alert.acked_by}"),
+    )
+
+
+@alerts_app.command("resolve")
+def resolve_command(
+    ctx: typer.Context,
+    name: NameArg,
+    alert_id: IdArg,
+    by: AsOption = None,
+    note: NoteOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Resolve an open or acknowledged alert; its next occurrence opens a new alert."""
+    ws = workspace(ctx)
+    alert = resolve_alert(ws, name, alert_id, by=by or ws.actor, note=note)
+    emit(
+        alert.to_dict(),
+        as_json=as_json,
+        human=lambda c: c.print(f"alert {alert.id} of {name} resolved by {alert.resolved_by}"),
+    )
+
+
+@alerts_app.command("test")
+def test_command(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
+    """Send a marked test alert through every route of the charter. Exit 1 if any route failed."""
+    ws = workspace(ctx)
+    results = fire_test_routes(ws, name)
+    last = last_successful_test(ws, name)
+    body = {
+        "charter": name,
+        "ok": all(r.ok for r in results),
+        "routes": [r.to_dict() for r in results],
+        "last_successful_test": last.isoformat() if last else None,
+    }
+    emit(body, as_json=as_json, human=lambda console: _print_tests(console, name, results))
+    if not body["ok"]:
+        raise typer.Exit(1)
+
+
+def _print_alerts(console: Console, name: str, status: str, found: list[AlertInfo]) -> None:
+    if not found:
+        console.print(f"{name}: no {'' if status == 'all' else status + ' '}alerts")
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "severity", "status", "event", "rule", "window", "seen", "last seen"):
+        table.add_column(column)
+    table.add_column("message", overflow="fold")
+    for a in found:
+        table.add_row(
+            str(a.id),
+            a.severity,
+            a.status,
+            a.event,
+            a.rule,
+            a.window or "-",
+            f"{a.count}x",
+            a.last_seen.strftime("%Y-%m-%d %H:%M"),
+            a.message,
+        )
+    console.print(table)
+
+
+def _print_tests(console: Console, name: str, results: list[DeliveryResult]) -> None:
+    for r in results:
+        outcome = "ok" if r.ok else f"FAILED: {r.error}"
+        tries = f" after {len(r.attempts)} attempts" if len(r.attempts) > 1 else ""
+        console.print(f"  {r.route:<8} {r.target}: {outcome}{tries}")
+    passed = sum(r.ok for r in results)
+    console.print(f"{name}: {passed} of {len(results)} alert routes delivered the test alert")

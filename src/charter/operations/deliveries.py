@@ -1,0 +1,139 @@
+"""The record of alert deliveries: sending through a route for a workspace, storing the outcome.
+
+Kept apart from :mod:`charter.operations.alerts` because alerts and test fires share it: both
+send through :func:`send` and store with :func:`record_deliveries`, which writes one
+``alert_deliveries`` row (with every attempt) and one ledger entry per route, in one transaction:
+``alert.delivered``, ``alert.delivery_failed`` or, for a test fire, ``alert.route_tested``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import overload
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from charter.operations.routes import (
+    Attempt,
+    DeliveryResult,
+    Notice,
+    RetryPolicy,
+    deliver,
+    logger,
+)
+from charter.spec.model import AlertRoute
+from charter.store.tables import AlertDelivery
+from charter.workspace import Workspace
+
+
+def send(
+    ws: Workspace, route: AlertRoute, notice: Notice, policy: RetryPolicy | None = None
+) -> DeliveryResult:
+    """Deliver with the workspace's SMTP and retry settings; a failure is logged, not raised."""
+    chosen = policy or RetryPolicy.from_settings(ws.settings.alerts)
+    result = deliver(route, notice, policy=chosen, smtp=ws.settings.smtp)
+    if not result.ok:
+        what = f"alert #{notice.alert_id}" if notice.alert_id is not None else "test alert"
+        logger.warning(
+            "%s for %s: %s delivery to %s failed: %s",
+            *(what, notice.charter, result.route, result.target, result.error),
+        )
+    return result
+
+
+def record_deliveries(
+    ws: Workspace, name: str, alert_id: int | None, results: Sequence[DeliveryResult]
+) -> None:
+    """Store each result with its attempts, and its ledger entry, in one transaction."""
+    if not results:
+        return
+    with ws.db.session() as session:
+        for result in results:
+            session.add(_row(name, alert_id, result))
+            action = "alert.delivered" if result.ok else "alert.delivery_failed"
+            if result.test:
+                action = "alert.route_tested"
+            entry = {"alert_id": alert_id, **result.to_dict()}
+            del entry["attempt_log"]  # kept in the row; the ledger keeps the outcome
+            ws.ledger.append(session, action, entry, actor=ws.actor, charter=name)
+
+
+def deliveries_of(session: Session, alert_ids: Sequence[int]) -> dict[int, list[DeliveryResult]]:
+    """The deliveries of each alert, oldest first, in one query."""
+    found: dict[int, list[DeliveryResult]] = {i: [] for i in alert_ids}
+    if not alert_ids:
+        return found
+    query = (
+        sa.select(AlertDelivery)
+        .where(AlertDelivery.alert_id.in_(alert_ids))
+        .order_by(AlertDelivery.id)
+    )
+    for row in session.execute(query).scalars():
+        assert row.alert_id is not None
+        found[row.alert_id].append(_result(row))
+    return found
+
+
+def last_successful_test(ws: Workspace, name: str) -> datetime | None:
+    """When a route of the charter last delivered a test alert successfully, if ever."""
+    ws.charter_path(name)
+    query = sa.select(sa.func.max(AlertDelivery.finished_at)).where(
+        AlertDelivery.charter == name, AlertDelivery.test.is_(True), AlertDelivery.ok.is_(True)
+    )
+    with ws.db.read() as session:
+        return aware(session.execute(query).scalar_one_or_none())
+
+
+def _row(name: str, alert_id: int | None, result: DeliveryResult) -> AlertDelivery:
+    return AlertDelivery(
+        alert_id=alert_id,
+        charter=name,
+        test=result.test,
+        route=result.route,
+        target=result.target,
+        ok=result.ok,
+        status=result.status,
+        error=result.error,
+        attempts=len(result.attempts),
+        attempt_log=[a.to_dict() for a in result.attempts],
+        started_at=result.started_at,
+        finished_at=result.finished_at,
+    )
+
+
+def _result(row: AlertDelivery) -> DeliveryResult:
+    attempts = tuple(
+        Attempt(
+            number=a["number"],
+            at=datetime.fromisoformat(a["at"]),
+            seconds=a["seconds"],
+            ok=a["ok"],
+            status=a["status"],
+            error=a["error"],
+        )
+        for a in row.attempt_log
+    )
+    return DeliveryResult(
+        route=row.route,
+        target=row.target,
+        ok=row.ok,
+        status=row.status,
+        error=row.error,
+        attempts=attempts,
+        started_at=aware(row.started_at),
+        finished_at=aware(row.finished_at),
+        test=row.test,
+    )
+
+
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if moment is None or moment.tzinfo:
+        return moment
+    return moment.replace(tzinfo=UTC)
