@@ -322,3 +322,63 @@ class AlertDelivery(Base):
     attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime]
+
+
+# -- operations: promotion decisions --------------------------------------------------------------
+class Decision(Base):
+    """A promotion decision: opened with its evidence, closed by an approval or a rejection.
+
+    ``open_key`` holds ``charter:version`` while the decision is open and is cleared when it
+    closes; being unique, it lets the database itself refuse a second open decision for one
+    version. ``readiness`` is the gate's checklist when the decision opened and
+    ``decided_readiness`` the one the decider saw, so the record shows what evidence stood
+    behind the decision. ``stalled_at`` and ``escalations`` make each stalled-decision alert and
+    each escalation step happen once.
+    """
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    version: Mapped[int]
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    open_key: Mapped[str | None] = mapped_column(sa.String(240), unique=True)
+    opened_at: Mapped[datetime]
+    opened_by: Mapped[str] = mapped_column(sa.String(320))
+    readiness: Mapped[dict[str, Any]]
+    waiver: Mapped[str | None] = mapped_column(sa.Text)
+    waiver_by: Mapped[str | None] = mapped_column(sa.String(320))
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(sa.String(320))
+    accepted_risk: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    decided_readiness: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    authorization_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("promotion_authorizations.id")
+    )
+    stalled_at: Mapped[datetime | None]
+    escalations: Mapped[int]
+    alert_ids: Mapped[list[int]] = mapped_column(sa.JSON)
+
+
+class PromotionAuthorization(Base):
+    """The owner's standing decision that a version passing the gate may go live unattended.
+
+    It holds only while the charter still names ``granted_by`` as owner, still says
+    ``approval: auto_if_sufficient``, and its sufficiency contract and promotion policy still
+    hash to ``terms_sha256``: editing the charter file can narrow it, never widen it.
+    """
+
+    __tablename__ = "promotion_authorizations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    granted_by: Mapped[str] = mapped_column(sa.String(320))
+    granted_at: Mapped[datetime]
+    terms_sha256: Mapped[str] = mapped_column(sa.String(64))
+    terms: Mapped[dict[str, Any]]
+    charter_sha256: Mapped[str] = mapped_column(sa.String(64))
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(320))
+    revoke_note: Mapped[str | None] = mapped_column(sa.Text)
