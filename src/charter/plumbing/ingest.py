@@ -39,7 +39,7 @@ from charter.errors import CharterError, DataError
 from charter.plumbing import predictions as log
 from charter.plumbing.ingest_batch import Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import IngestReport
-from charter.plumbing.predictions import Scorer
+from charter.plumbing.scoring import Scorer
 from charter.plumbing.sources import (
     DEFAULT_CHUNK_ROWS,
     LandingFile,

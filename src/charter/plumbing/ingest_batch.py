@@ -24,7 +24,7 @@ from charter.errors import CharterError
 from charter.plumbing import predictions as log
 from charter.plumbing.contract import VIOLATIONS, BatchRuleResult, ValidationResult, validate
 from charter.plumbing.ingest_report import BatchSummary, IngestReport, merge_batch_rules
-from charter.plumbing.predictions import Scorer
+from charter.plumbing.scoring import Scorer
 from charter.registry.charters import record_charter
 from charter.spec.loader import LoadedCharter
 from charter.store.tables import IngestBatch
