@@ -136,7 +136,11 @@ def validate(
     typed, early = _convert(df, plans)
     rules = _row_rules(plans, contract, typed, _seen_lookup(seen_keys, contract.key))
     late = typed.select([expr.alias(name) for name, expr in rules if name not in early])
-    masks = pl.DataFrame([*late.get_columns(), *early.get_columns()]).select(n for n, _ in rules)
+    if early.width:
+        masks = pl.DataFrame([*late.get_columns(), *early.get_columns()])
+        masks = masks.select(name for name, _ in rules)
+    else:
+        masks = late
     batch = _batch_rules(df, typed, plans, contract, now)
     valid, failed = _split(df, typed, masks)
     absent = [p for p in plans if not p.present and p.dtype is not None]
@@ -230,10 +234,11 @@ def _value_rules(name: str, spec: FieldSpec, dtype: pl.DataType) -> list[tuple[s
         if bound is None:
             continue
         limit = _bound(bound, rule, spec.type, dtype)
+        # Polars orders NaN above every number, so NaN is already "> max"; below min it is not.
         broken = (col < limit) if rule == "min" else (col > limit)
-        rules.append(
-            (f"{name}.{rule}", (broken | nan if nan is not None else broken).fill_null(False))
-        )
+        if nan is not None and rule == "min":
+            broken = broken | nan
+        rules.append((f"{name}.{rule}", broken.fill_null(False)))
     if spec.allowed is not None:
         rules.append(
             (f"{name}.allowed", (~_one_of(col, _allowed(name, spec, dtype))).fill_null(False))
