@@ -35,8 +35,12 @@ typecheck: install
 unit: install
 	$(BIN)/pytest -q
 
+## Every benchmark (long: peers are installed into benchmarks/.venv; results go to benchmarks/RESULTS.md).
 bench: install
 	$(BIN)/python -m benchmarks.ledger
+	$(BIN)/python -m benchmarks.validation
+	$(BIN)/python -m benchmarks.drift
+	$(BIN)/python -m benchmarks.cbpe
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_WORKSPACE)
