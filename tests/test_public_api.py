@@ -27,6 +27,8 @@ EXPECTED = {
     "WorkspaceError",
     "__version__",
     "get_version",
+    "ingest",
+    "ingest_labels",
     "list_versions",
     "load_charter_file",
     "load_model",

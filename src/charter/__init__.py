@@ -29,6 +29,8 @@ from charter.errors import (
     VersionNotFoundError,
     WorkspaceError,
 )
+from charter.plumbing.ingest import ingest
+from charter.plumbing.labels import ingest_labels
 from charter.registry import (
     Predictor,
     VersionInfo,
@@ -66,6 +68,8 @@ __all__ = [
     "WorkspaceError",
     "__version__",
     "get_version",
+    "ingest",
+    "ingest_labels",
     "list_versions",
     "load_charter_file",
     "load_model",
