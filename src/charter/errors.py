@@ -16,6 +16,9 @@ The hierarchy, and when each is raised::
     ├── AuditError                    the audit ledger cannot be written, read or exported
     ├── DataError                     live data cannot be read or does not fit the contract at all
     ├── ExpressionError               a segment/filter expression does not parse or names no column
+    ├── AlertError                    an alert operation was refused (bad argument, no routes)
+    │   ├── AlertNotFoundError        the charter has no alert with that id
+    │   └── AlertStateError           the alert's status forbids the change (e.g. ack a resolved one)
     └── UserCodeError                 user code (an entrypoint, a training function) raised;
                                        ``__cause__`` holds the original exception
 
@@ -118,6 +121,18 @@ class ExpressionError(CharterError):
         self.position = position
         where = f" at position {position}" if position is not None else ""
         super().__init__(f"expression {expression!r}: {message}{where}")
+
+
+class AlertError(CharterError):
+    """An alert operation was refused: a bad argument, or no routes to test."""
+
+
+class AlertNotFoundError(AlertError):
+    """The charter has no alert with that id."""
+
+
+class AlertStateError(AlertError):
+    """The alert's status forbids the change, e.g. acknowledging a resolved alert."""
 
 
 class UserCodeError(CharterError):

@@ -29,7 +29,12 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from charter.errors import CharterError, CharterFileError
+from charter.errors import (
+    AlertError,
+    AlertNotFoundError,
+    AlertStateError,
+    CharterFileError,
+)
 from charter.operations.deliveries import (
     aware,
     deliveries_of,
@@ -64,18 +69,6 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)
 EVENTS: tuple[str, ...] = get_args(AlertEvent)
 STATUS_FILTERS: tuple[str, ...] = get_args(StatusFilter)
 TEST_EVENT = "test"
-
-
-class AlertError(CharterError):
-    """An alert operation was refused: a bad argument, or no routes to test."""
-
-
-class AlertNotFoundError(AlertError):
-    """The charter has no alert with that id."""
-
-
-class AlertStateError(AlertError):
-    """The alert's status forbids the change, e.g. acknowledging a resolved alert."""
 
 
 @dataclass(frozen=True)
