@@ -69,6 +69,14 @@ def register(
         list[str] | None,
         typer.Option("--meta", metavar="KEY=VALUE", help="Free metadata key=value (repeatable)."),
     ] = None,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="FILE",
+            help="Labelled data (the model's inputs and labels.target) to summarise as the "
+            "monitoring reference, scored by this version.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Store a model as the charter's next version, by SHA-256, with its lineage."""
@@ -81,6 +89,7 @@ def register(
         training_data=training_data,
         params=params,
         metadata=metadata,
+        reference=reference,
     )
 
     def human(console: Console) -> None:
@@ -96,6 +105,8 @@ def register(
         if data:
             shape = f", {data['rows']:,} rows" if "rows" in data else ""
             console.print(f"  training data: {data['path']} (sha256 {data['sha256'][:12]}…{shape})")
+        if reference is not None:
+            console.print(f"  monitoring reference: {reference}")
 
     emit(info.to_dict(), as_json=as_json, human=human)
 

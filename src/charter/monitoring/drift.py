@@ -45,6 +45,7 @@ apply to the column's kind) gives a result with status ``not_computable`` and th
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -245,7 +246,10 @@ def wasserstein(reference: ColumnSummary, current: ColumnSummary) -> Measurement
     assert isinstance(std, float)  # reference.count > 0 was checked above
     scale = std if std > 0 else (abs(reference.total / reference.count) or 1.0)
     bound = (_binning_error(reference) + _binning_error(current)) / 2
-    return Measurement(distance / scale, distance, detail={"bound": bound, "scale": scale})
+    # A subnormal scale (a constant reference of 1e-309) would overflow the ratio to inf:
+    # saturate at the largest float, which is still judged a breach, never a silent inf.
+    value = min(distance / scale, sys.float_info.max)
+    return Measurement(value, distance, detail={"bound": bound, "scale": scale})
 
 
 def _atoms(summary: NumericSummary) -> tuple[FloatArray, FloatArray]:

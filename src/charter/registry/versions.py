@@ -119,13 +119,23 @@ def register_version(
     training_data: str | Path | None = None,
     params: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
+    reference: str | Path | None = None,
 ) -> VersionInfo:
-    """Store ``model`` (a file, an MLflow folder or ``module:function``) as the next version."""
+    """Store ``model`` (a file, an MLflow folder or ``module:function``) as the next version.
+
+    ``reference`` is labelled data summarised as the version's monitoring reference, scored by
+    this model before anything is stored and recorded in the same transaction as the version.
+    """
     loaded_charter = ws.load(name)
     name = loaded_charter.charter.name
     search = _search_paths(ws)
     candidate = prepare(str(model), flavor, search=search)
     loaded = load_artifact(candidate.flavor, candidate.format, candidate.local, search=search)
+    summarised = None
+    if reference is not None:  # monitoring builds on the registry: imported only when asked
+        from charter.monitoring.reference import summarise_file
+
+        summarised = summarise_file(loaded_charter.charter, reference, loaded.predictor)
     lineage = build_lineage(
         candidate, loaded, training_data=training_data, params=params, metadata=metadata
     )
@@ -164,6 +174,10 @@ def register_version(
             "lineage": lineage,
         }
         ws.ledger.append(session, "version.registered", payload, actor=ws.actor, charter=name)
+        if summarised is not None:
+            from charter.monitoring.reference import store_reference
+
+            store_reference(ws, session, name, str(row.version), summarised)
     return VersionInfo.from_row(row)
 
 

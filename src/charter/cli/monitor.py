@@ -1,0 +1,171 @@
+"""``charter monitor``, ``status``, ``report`` and ``reference``: thin over :mod:`charter.monitoring`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from charter.cli.app import JsonOption, app, workspace
+from charter.cli.output import emit
+from charter.monitoring.reference import set_reference
+from charter.monitoring.report import write_report
+from charter.monitoring.service import WindowResult, latest_windows
+from charter.monitoring.service import monitor as run_monitor
+
+WindowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--window",
+        metavar="DURATION",
+        help="Window size, e.g. 1d or 7d (default: the charter's sufficiency.window).",
+    ),
+]
+NameArgument = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
+STYLE = {"pass": "green", "warn": "yellow", "breach": "bold red", "insufficient_evidence": "dim"}
+
+
+@app.command()
+def monitor(
+    ctx: typer.Context,
+    name: NameArgument,
+    since: Annotated[
+        str | None,
+        typer.Option(metavar="WHEN", help="First window: the one holding this ISO date/time."),
+    ] = None,
+    until: Annotated[
+        str | None,
+        typer.Option(metavar="WHEN", help="Only windows starting before this ISO date/time."),
+    ] = None,
+    window: WindowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate every window of every version: quality, drift, performance, verdict; store it."""
+    result = run_monitor(workspace(ctx), name, since=since, until=until, window=window)
+
+    def human(console: Console) -> None:
+        if not result.windows:
+            console.print(f"{result.charter}: no logged predictions in range; nothing to monitor")
+            return
+        title = f"{result.charter}: {len(result.windows)} windows"
+        console.print(_table(title, result.windows), soft_wrap=False)
+        console.print(f"{result.verdicts_changed} verdicts new or changed (recorded in the ledger)")
+
+    emit(result.to_dict(), as_json=as_json, human=human)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    name: NameArgument,
+    window: WindowOption = None,
+    last: Annotated[int, typer.Option(min=1, metavar="N", help="Windows to show per version.")] = 1,
+    as_json: JsonOption = False,
+) -> None:
+    """Show the latest stored windows of each version (run `charter monitor` to update them)."""
+    found = latest_windows(workspace(ctx), name, window=window, count=last)
+
+    def human(console: Console) -> None:
+        if not found:
+            console.print(f"{name}: no windows yet; run `charter monitor {name}`")
+            return
+        console.print(_table(f"{name}: latest windows", found), soft_wrap=False)
+
+    emit({"charter": name, "windows": [w.to_dict() for w in found]}, as_json=as_json, human=human)
+
+
+@app.command()
+def report(
+    ctx: typer.Context,
+    name: NameArgument,
+    html: Annotated[
+        Path, typer.Option("--html", metavar="FILE", help="Where to write the HTML report.")
+    ],
+    window: WindowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Write a self-contained HTML report (inline SVG charts, no network) of the stored windows."""
+    written = write_report(workspace(ctx), name, html, window=window)
+
+    def human(console: Console) -> None:
+        console.print(
+            f"Wrote {written['file']}: {written['windows']} windows of "
+            f"{len(written['versions'])} versions"
+        )
+
+    emit(dict(written), as_json=as_json, human=human)
+
+
+@app.command()
+def reference(
+    ctx: typer.Context,
+    name: NameArgument,
+    version: Annotated[
+        str, typer.Argument(metavar="VERSION", help="Version number, or 'external'.")
+    ],
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", help="Labelled data (Parquet, CSV, JSON Lines)."),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Summarise labelled data as a version's monitoring reference (scored by that version)."""
+    ref = set_reference(workspace(ctx), name, version, file)
+    body = {"charter": name, "version": version, "fingerprint": ref.fingerprint, **ref.describe()}
+
+    def human(console: Console) -> None:
+        console.print(
+            f"Reference of {name} version {version}: {ref.rows} rows, {ref.labelled} labelled, "
+            f"CBPE {body['cbpe']}"
+        )
+
+    emit(body, as_json=as_json, human=human)
+
+
+# -- the terminal table -------------------------------------------------------------------------
+def _rule_text(rule: dict[str, Any]) -> str:
+    sign, threshold = (
+        ("≥", rule["at_least"]) if rule["at_least"] is not None else ("≤", rule["at_most"])
+    )
+    value = rule["value"]
+    shown = f"{value:.3f}" if isinstance(value, int | float) else "n/a"
+    segment = f" [{rule['segment']}]" if rule.get("segment") else ""
+    text = f"{rule['metric']}{segment} {shown} ({sign}{threshold})"
+    estimate = rule.get("estimate") or {}
+    if isinstance(estimate.get("value"), int | float):
+        text += f" est {estimate['value']:.3f}"
+    return text
+
+
+def _span(w: WindowResult) -> str:
+    """``2024-02-29 → 03-07`` for whole days; with times otherwise."""
+    if (w.start.hour, w.start.minute, w.end.hour, w.end.minute) == (0, 0, 0, 0):
+        end = f"{w.end:%m-%d}" if w.end.year == w.start.year else f"{w.end:%Y-%m-%d}"
+        return f"{w.start:%Y-%m-%d} → {end}"
+    return f"{w.start:%Y-%m-%d %H:%M} → {w.end:%m-%d %H:%M}"
+
+
+def _table(title: str, windows: list[WindowResult]) -> Table:
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    for column in ("version", "window", "verdict"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("rules vs thresholds")
+    table.add_column("labels", no_wrap=True)
+    table.add_column("drifted")
+    for w in windows:
+        data = w.data
+        labels = data["labels"]
+        shown = "insufficient" if w.verdict == "insufficient_evidence" else w.verdict
+        table.add_row(
+            f"{w.version} {data['status']}",
+            _span(w),
+            f"[{STYLE.get(w.verdict, '')}]{shown}[/]",
+            "\n".join(_rule_text(r) for r in data["rules"]),
+            f"{labels['labelled']}/{labels['rows']}",
+            ", ".join(data["drifted"]) or "-",
+        )
+    return table

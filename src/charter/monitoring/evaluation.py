@@ -1,0 +1,304 @@
+"""One window's numbers: data quality, drift, realized and estimated performance, the verdict.
+
+Quality and drift come from the window's merged summary (:class:`.windows.WindowSummary`);
+performance from its rows as read from the prediction log joined with labels (ranking metrics
+have no exact mergeable summary, see :mod:`.performance`). The output is plain JSON data:
+every number is finite, and anything that cannot be computed is ``{"not_computable": reason}``.
+
+Drift: every method that applies to a column's kind is reported; the charter's method
+(``operations.monitor.drift.method``) is judged against the charter's ``warn``/``breach`` levels
+and marked ``"judged": true``. The others are judged against their own default levels (see
+:mod:`.drift`) and shown for context. When the charter's method does not apply to a column's kind
+(``ks`` on a categorical column), that column is judged by PSI at PSI's default levels.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from charter.errors import ExpressionError
+from charter.monitoring import performance as perf
+from charter.monitoring.cbpe import CBPE, ESTIMATED, Estimate
+from charter.monitoring.drift import DEFAULT_METHOD, METHODS, DriftResult, MethodName, measure_drift
+from charter.monitoring.reference import Reference
+from charter.monitoring.summaries import (
+    CategoricalSummary,
+    ColumnSummary,
+    NotComputable,
+    NumericSummary,
+)
+from charter.monitoring.verdict import (
+    RuleVerdict,
+    contract_verdict,
+    estimated_status,
+    judge_rule,
+)
+from charter.monitoring.windows import INPUT_PREFIX, UNSCORED, WindowSummary, from_us
+from charter.plumbing.expressions import compile_segment, to_polars
+from charter.spec.model import Charter, DriftPolicy, MetricRule
+
+DRIFT_ORDER = {"not_computable": -1, "pass": 0, "warn": 1, "breach": 2}
+
+
+def nc(reason: str) -> dict[str, str]:
+    return {"not_computable": reason}
+
+
+def finite(value: Any) -> Any:
+    """JSON-safe data: a non-finite float anywhere becomes ``not computable`` (never NaN)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return nc(f"the value is not finite ({value})")
+    if isinstance(value, NotComputable | Estimate):
+        return finite(value.to_dict())
+    if isinstance(value, Mapping):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    if isinstance(value, np.floating | np.integer):
+        return finite(value.item())
+    return value
+
+
+def _fraction(part: int, whole: int, empty: str) -> Any:
+    return part / whole if whole else nc(empty)
+
+
+# -- quality ------------------------------------------------------------------------------------
+def column_quality(summary: ColumnSummary) -> dict[str, Any]:
+    """Nulls, range and unseen categories of one column in one window."""
+    rows = summary.rows
+    body: dict[str, Any] = {
+        "rows": rows,
+        "nulls": summary.null_count,
+        "null_fraction": _fraction(summary.null_count, rows, "the window has no rows"),
+    }
+    if isinstance(summary, NumericSummary):
+        lo, hi = summary.valid_range
+        outside = summary.below_range + summary.above_range
+        body["out_of_range"] = outside
+        body["out_of_range_fraction"] = (
+            _fraction(outside, summary.count, "no non-null values")
+            if lo is not None or hi is not None
+            else nc("the contract sets no min or max")
+        )
+        body.update(mean=summary.mean, std=summary.std, min=summary.minimum, max=summary.maximum)
+    else:
+        assert isinstance(summary, CategoricalSummary)
+        body["distinct"] = len(summary.counts) + (1 if summary.other_count else 0)
+        body["unseen"] = summary.unseen_count
+        body["unseen_fraction"] = (
+            nc("no reference categories to compare with")
+            if summary.known is None
+            else _fraction(summary.unseen_count, summary.count, "no non-null values")
+        )
+        if summary.known is not None:
+            body["unseen_values"] = sorted(set(summary.counts) - summary.known)[:20]
+    return body
+
+
+def quality(summary: WindowSummary) -> dict[str, Any]:
+    fresh = summary.freshness
+    return {
+        "rows": fresh.rows,
+        "late": fresh.late,
+        "late_fraction": _fraction(fresh.late, fresh.rows, "the window has no rows"),
+        "mean_delay_seconds": (
+            fresh.delay_sum_s / fresh.rows if fresh.rows else nc("the window has no rows")
+        ),
+        "max_delay_seconds": fresh.delay_max_s
+        if fresh.delay_max_s is not None
+        else nc("the window has no rows"),
+        "first_event": None if fresh.first_us is None else from_us(fresh.first_us).isoformat(),
+        "last_event": None if fresh.last_us is None else from_us(fresh.last_us).isoformat(),
+        "columns": {name: column_quality(s) for name, s in summary.columns.items()},
+        "score": column_quality(summary.score),
+    }
+
+
+# -- drift --------------------------------------------------------------------------------------
+def _drift_entry(result: DriftResult, judged: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"value": result.value, "status": result.status, "judged": judged}
+    if result.reason is not None:
+        body["reason"] = result.reason
+    body.update(warn=result.warn, breach=result.breach, p_value=result.p_value)
+    return body
+
+
+def column_drift(
+    reference: ColumnSummary | None, current: ColumnSummary, policy: DriftPolicy
+) -> dict[str, dict[str, Any]]:
+    """Every applicable method on one column (see the module docstring for which is judged)."""
+    methods = [m for m in METHODS.values() if current.kind in m.kinds]
+    judged: MethodName = policy.method
+    if current.kind not in METHODS[judged].kinds:
+        judged = DEFAULT_METHOD[current.kind]
+    out: dict[str, dict[str, Any]] = {}
+    for method in methods:
+        is_judged = method.name == judged
+        if reference is None:
+            body = {"value": None, "status": "not_computable", "judged": is_judged}
+            out[method.name] = {**body, "reason": "no reference for this version and column"}
+            continue
+        levels = (
+            {"warn": policy.warn, "breach": policy.breach}
+            if is_judged and judged == policy.method
+            else {}
+        )
+        out[method.name] = _drift_entry(
+            measure_drift(reference, current, method.name, **levels), is_judged
+        )
+    return out
+
+
+def drift(
+    summary: WindowSummary, reference: Reference | None, policy: DriftPolicy
+) -> tuple[dict[str, Any], dict[str, Any], list[str], str]:
+    """Per-input drift, score drift, the drifted inputs (judged warn or breach) and the worst
+    judged status over inputs and score."""
+    columns = {
+        name: column_drift(reference.columns.get(name) if reference else None, s, policy)
+        for name, s in summary.columns.items()
+    }
+    score = column_drift(reference.score if reference else None, summary.score, policy)
+    drifted, worst = [], "not_computable"
+    for name, methods in [*columns.items(), ("", score)]:
+        status = next(m["status"] for m in methods.values() if m["judged"])
+        worst = max(worst, status, key=DRIFT_ORDER.__getitem__)
+        if name and status in ("warn", "breach"):
+            drifted.append(name)
+    return columns, score, drifted, worst
+
+
+# -- performance --------------------------------------------------------------------------------
+def _segment_mask(rows: pl.DataFrame, rule: MetricRule, inputs: Sequence[str]) -> pl.Series:
+    assert rule.segment is not None
+    expr = compile_segment(rule.segment, inputs)
+    frame = rows.select(pl.col(INPUT_PREFIX + c).alias(c) for c in sorted(expr.columns()))
+    if frame.width == 0:
+        frame = pl.DataFrame({"_": [None] * rows.height})
+    return frame.select(to_polars(expr)).to_series()
+
+
+def judge_rules(
+    charter: Charter,
+    rows: pl.DataFrame,
+    cbpe: CBPE | NotComputable | None,
+    inputs: Sequence[str],
+) -> list[RuleVerdict]:
+    min_labels = charter.sufficiency.min_labels
+    verdicts = []
+    for rule in charter.sufficiency.metrics:
+        subset = rows
+        if rule.segment is not None:
+            try:
+                subset = rows.filter(_segment_mask(rows, rule, inputs))
+            except (ExpressionError, pl.exceptions.PolarsError) as exc:
+                message = getattr(exc, "message", None) or str(exc).splitlines()[0]
+                reason = NotComputable(f"segment {rule.segment!r}: {message}")
+                verdicts.append(
+                    RuleVerdict(rule, "insufficient_evidence", 0, reason, reason.reason)
+                )
+                continue
+        labelled = subset.filter(pl.col("label").is_not_null())
+        verdicts.append(
+            judge_rule(
+                rule,
+                labelled["label"].to_numpy(),
+                labelled["score"].to_numpy(),
+                min_labels=min_labels,
+                all_scores=subset["score"].to_numpy(),
+                cbpe=cbpe,
+            )
+        )
+    return verdicts
+
+
+def performance(
+    charter: Charter, version: str, rows: pl.DataFrame, reference: Reference | None
+) -> dict[str, Any]:
+    """Label coverage, realized metrics on the labelled rows, CBPE estimates on all rows."""
+    labelled = rows.filter(pl.col("label").is_not_null())
+    y, s = labelled["label"].to_numpy(), labelled["score"].to_numpy()
+    coverage = {
+        "rows": rows.height,
+        "labelled": labelled.height,
+        "coverage": _fraction(labelled.height, rows.height, "the window has no predictions"),
+    }
+    classifier = charter.task == "binary_classification"
+    if version == UNSCORED:
+        names = list(perf.THRESHOLD_METRICS) + list(perf.SCORE_METRICS)
+        why = nc("no model version scored these rows")
+        realized_metrics: dict[str, Any] = dict.fromkeys(
+            names if classifier else perf.REGRESSION_METRICS, why
+        )
+    elif classifier:
+        realized_metrics = dict(perf.classification_metrics(y, s))
+    else:
+        realized_metrics = dict(perf.regression_metrics(y, s))
+    estimated: dict[str, Any] = {}
+    if classifier:
+        cbpe = window_cbpe(version, reference)
+        if isinstance(cbpe, CBPE):
+            estimated = dict(cbpe.estimate(rows["score"].to_numpy()))
+        else:
+            estimated = dict.fromkeys(ESTIMATED, cbpe)
+    return {"labels": coverage, "metrics": {"realized": realized_metrics, "estimated": estimated}}
+
+
+def window_cbpe(version: str, reference: Reference | None) -> CBPE | NotComputable:
+    if version == UNSCORED:
+        return NotComputable("no model version scored these rows")
+    if reference is None:
+        return NotComputable("no reference for this version: CBPE is calibrated on it")
+    return reference.cbpe
+
+
+def evaluate(
+    charter: Charter,
+    version: str,
+    summary: WindowSummary,
+    rows: pl.DataFrame,
+    reference: Reference | None,
+    inputs: Sequence[str],
+) -> dict[str, Any]:
+    """The window's result body (without its identity: version, start, end)."""
+    columns, score, drifted, drift_status = drift(
+        summary, reference, charter.operations.monitor.drift
+    )
+    perf_body = performance(charter, version, rows, reference)
+    cbpe = window_cbpe(version, reference) if charter.task == "binary_classification" else None
+    rules = judge_rules(charter, rows, cbpe, inputs)
+    verdict = contract_verdict(rules)
+    flags = [
+        f"estimated {r.rule.metric}{_in(r.rule)} is {r.estimate_status}"
+        for r in rules
+        if r.estimate_status in ("warn", "at_risk")
+    ]
+    flags += [f"input drift ({charter.operations.monitor.drift.method}): {n}" for n in drifted]
+    if any(m["judged"] and m["status"] in ("warn", "breach") for m in score.values()):
+        flags.append("score drift")
+    body: dict[str, Any] = finite(
+        {
+            "verdict": verdict,
+            "rules": [r.to_dict() for r in rules],
+            "estimated_status": estimated_status(rules),
+            "flags": flags,
+            **perf_body,
+            "drift": columns,
+            "score_drift": score,
+            "drifted": drifted,
+            "drift_status": drift_status,
+            "quality": quality(summary),
+            "reference": None if reference is None else reference.describe(),
+        }
+    )
+    return body
+
+
+def _in(rule: MetricRule) -> str:
+    return f" [{rule.segment}]" if rule.segment else ""
