@@ -75,3 +75,15 @@ def test_demo_refuses_to_overwrite_a_folder_that_is_not_a_demo(tmp_path: Path) -
     assert run.returncode == 1
     assert "refusing to overwrite" in run.stderr
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_demo_verdict_moves_from_pass_to_warn_to_breach(demo: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    _, report = demo
+    windows = [c for c in report["chapters"] if c["chapter"] == "window"]
+    verdicts = [w["verdict"] for w in windows]
+    assert verdicts[0] == "pass" and verdicts[-1] == "breach"
+    assert "warn" in verdicts
+    assert verdicts.index("warn") < verdicts.index("breach")
+    assert windows[0]["drifted"] == []
+    assert "income" in windows[-1]["drifted"]  # upstream started reporting income in thousands
+    assert windows[-1]["rules"]["roc_auc|"] == "breach"

@@ -34,9 +34,15 @@ def applications(
     start: datetime,
     span: timedelta,
     shift: float = 0.0,
+    concept: float = 0.0,
     id_offset: int = 0,
 ) -> pl.DataFrame:
-    """``rows`` applications submitted uniformly over ``[start, start + span)``, with outcomes."""
+    """``rows`` applications submitted uniformly over ``[start, start + span)``, with outcomes.
+
+    ``shift`` moves the population (covariate drift); ``concept`` in [0, 1] moves what drives
+    default away from what the model learnt (debt matters less, age and region more), which is
+    what erodes a model's ranking power in production.
+    """
     rng = np.random.default_rng(seed)
     income = np.round(rng.lognormal(mean=10.9 - 0.25 * shift, sigma=0.45, size=rows), 2)
     age = rng.integers(21, 76, size=rows)
@@ -50,9 +56,11 @@ def applications(
     region = rng.choice(REGIONS, size=rows, p=[0.3, 0.25, 0.25, 0.2])
     logit = (
         -3.1
-        + 2.1 * debt_ratio
-        - 0.9 * (np.log(income) - 10.9)
-        + 0.45 * late
+        + 2.1 * (1 - concept) * debt_ratio
+        + 1.6 * concept * (age < 30)
+        + 1.0 * concept * (region == "east")
+        - 0.9 * (1 - 0.6 * concept) * (np.log(income) - 10.9)
+        + 0.45 * (1 - 0.5 * concept) * late
         - 0.006 * history
         + 1.2 * (employment == "unemployed")
         + 0.3 * (employment == "self_employed")

@@ -72,6 +72,7 @@ def run_demo(root: Path, narrate: Narrate, *, settings: Settings | None = None) 
         model_path, training_path = _training(ws, report, narrate)
         _registration(ws, report, narrate, model_path, training_path)
         _live_days(ws, report, narrate)
+        _weeks_live(ws, report, narrate)
         _audit(ws, report, narrate)
     finally:
         ws.close()
@@ -114,6 +115,7 @@ def _training(ws: Workspace, report: DemoReport, narrate: Narrate) -> tuple[Path
     training_path = data_dir / "training.parquet"
     frame.write_parquet(training_path)
     pipeline = train(frame)
+    holdout.write_parquet(data_dir / "reference.parquet")
     model_path = model_dir / f"{CHARTER}-v1.joblib"
     joblib.dump(pipeline, model_path)
     offline_auc = auc(pipeline, holdout)
@@ -147,6 +149,14 @@ def _registration(
         f"status {info.status}), with the training data's fingerprint as lineage",
     )
     report.add("registration", version=info.version, sha256=info.sha256, status=info.status)
+    from charter.monitoring.reference import set_reference
+
+    set_reference(ws, CHARTER, info.version, ws.root / "data" / "reference.parquet")
+    narrate(
+        "Reference",
+        "5,000 labelled hold-out applications, scored by version 1 and summarised once: the "
+        "baseline for drift and the calibration for estimated performance",
+    )
 
 
 def _live_days(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
@@ -277,6 +287,68 @@ def _ingest_and_tell(
         **{k: result[k] for k in ("rows_in", "rows_scored", "rows_quarantined", "rows_late")},
         files_failed=result["files_failed"],
     )
+
+
+# Weeks after the first: the population drifts slowly and what drives default moves away from
+# what the model learnt; in the last week an upstream change starts reporting income in thousands.
+WEEKS = [  # (window start, population shift, concept drift, income in thousands)
+    (datetime(2026, 10, 8, tzinfo=UTC), 0.0, 0.0, False),
+    (datetime(2026, 10, 15, tzinfo=UTC), 0.1, 0.15, False),
+    (datetime(2026, 10, 22, tzinfo=UTC), 0.2, 0.3, False),
+    (datetime(2026, 10, 29, tzinfo=UTC), 0.3, 0.45, False),
+    (datetime(2026, 11, 5, tzinfo=UTC), 0.4, 0.5, True),
+]
+
+
+def _weeks_live(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
+    from charter.monitoring.service import monitor
+    from charter.plumbing.ingest import ingest
+    from charter.plumbing.labels import ingest_labels
+
+    landing = ws.root / "landing" / "applications"
+    outcomes = []
+    for week, (start, shift, concept, thousands) in enumerate(WEEKS, start=2):
+        frame = applications(
+            7_000,
+            seed=200 + week,
+            start=start,
+            span=timedelta(days=7),
+            shift=shift,
+            concept=concept,
+            id_offset=2_000_000 + 100_000 * week,
+        )
+        if thousands:
+            frame = frame.with_columns(pl.col("income") / 1000)
+        outcomes.append(frame.select("application_id", "defaulted"))
+        frame.drop("defaulted").write_parquet(landing / f"{start:%Y-%m-%d}-week.parquet")
+        ingest(ws, CHARTER)
+    labels_path = ws.root / "data" / "labels" / "outcomes-2026-11.parquet"
+    pl.concat(outcomes).write_parquet(labels_path)
+    ingest_labels(ws, CHARTER, labels_path)
+    result = monitor(ws, CHARTER)
+    for window in result.windows:
+        data = window.to_dict()
+        rules = "; ".join(
+            f"{r['metric']}{' in ' + r['segment'] if r['segment'] else ''} "
+            f"{_number(r.get('value'))} ({r['status']})"
+            for r in data["rules"]
+        )
+        drifted = ", ".join(data.get("drifted") or []) or "none"
+        narrate(
+            f"Week of {window.start:%d %b}",
+            f"verdict {data['verdict'].upper()}: {rules}; inputs drifted: {drifted}",
+        )
+        report.add(
+            "window",
+            start=data["start"],
+            verdict=data["verdict"],
+            rules={f"{r['metric']}|{r['segment'] or ''}": r["status"] for r in data["rules"]},
+            drifted=data.get("drifted") or [],
+        )
+
+
+def _number(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "n/a"
 
 
 def _audit(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
