@@ -29,6 +29,30 @@ def sql(ws: Workspace, statement: str, **params: Any) -> None:
         conn.execute(sa.text(statement), params)
 
 
+def forge_entry(
+    conn: Any, seq: int, recorded_at: str, actor: str, action: str, charter: str | None, prev: str
+) -> str:
+    """Insert an entry as someone with database access would: correctly chained to ``prev``."""
+    digest = entry_hash(prev, seq, recorded_at, actor, action, charter, "{}")
+    conn.execute(
+        sa.text(
+            "INSERT INTO audit_entries"
+            " (seq, recorded_at, actor, action, charter, payload, prev_hash, hash)"
+            " VALUES (:seq, :at, :actor, :action, :charter, '{}', :prev, :hash)"
+        ),
+        {
+            "seq": seq,
+            "at": recorded_at,
+            "actor": actor,
+            "action": action,
+            "charter": charter,
+            "prev": prev,
+            "hash": digest,
+        },
+    )
+    return digest
+
+
 def test_intact_ledger_verifies(ws: Workspace) -> None:
     append_events(ws, 30, per_transaction=7)
     report = ws.ledger.verify()
@@ -84,13 +108,7 @@ def test_inserted_row_is_caught(ws: Workspace) -> None:
         conn.execute(
             sa.text("UPDATE audit_entries SET prev_hash = :h WHERE seq = 4"), {"h": forged}
         )
-        conn.execute(
-            sa.text(
-                "INSERT INTO audit_entries (seq, recorded_at, actor, action, charter, payload, prev_hash, hash)"
-                " VALUES (3, '2026-01-01T00:00:00+00:00', 'mallory', 'forged', NULL, '{}', :prev, :hash)"
-            ),
-            {"prev": prev, "hash": forged},
-        )
+        forge_entry(conn, 3, "2026-01-01T00:00:00+00:00", "mallory", "forged", None, prev)
     report = ws.ledger.verify()
     assert report.first_bad is not None and report.first_bad.seq == 3
     assert "checkpoint" in report.first_bad.reason  # entry 3 was signed with another head
@@ -161,14 +179,7 @@ def test_forged_entry_at_the_tail_is_caught(ws: Workspace) -> None:
     append_events(ws, 4)
     with ws.db.engine.begin() as conn:
         prev = conn.execute(sa.text("SELECT hash FROM audit_entries WHERE seq = 4")).scalar_one()
-        digest = entry_hash(prev, 5, "t", "mallory", "approve", "c", "{}")
-        conn.execute(
-            sa.text(
-                "INSERT INTO audit_entries (seq, recorded_at, actor, action, charter, payload, prev_hash, hash)"
-                " VALUES (5, 't', 'mallory', 'approve', 'c', '{}', :p, :h)"
-            ),
-            {"p": prev, "h": digest},
-        )
+        forge_entry(conn, 5, "t", "mallory", "approve", "c", prev)
     report = ws.ledger.verify()
     assert report.first_bad is not None and report.first_bad.seq == 5
     assert "never signed" in report.first_bad.reason
