@@ -16,7 +16,7 @@ from collections.abc import Mapping
 
 import typer
 
-from charter.cli import alerts, audit, charters, demo, ingest, labels, monitor, registry  # noqa: F401 - registers commands
+from charter.cli import alerts, audit, charters, demo, ingest, labels, monitor, quarantine, registry  # noqa: F401 - registers commands
 from charter.cli.app import app
 from charter.errors import CharterError
 

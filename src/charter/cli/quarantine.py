@@ -1,0 +1,116 @@
+"""``charter quarantine NAME list|show|replay``: a thin translation of the quarantine service.
+
+The issue spells the charter before the verb; the group class of ``charter alerts`` swaps
+``NAME COMMAND`` into ``COMMAND NAME``, so ``charter quarantine list NAME`` works as well.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from charter.cli.alerts import _NameOrCommandFirst
+from charter.cli.app import JsonOption, app, workspace
+from charter.cli.output import emit
+from charter.plumbing.quarantine import (
+    QuarantineSummary,
+    ReplayReport,
+    quarantine_summary,
+    quarantined_rows,
+    replay,
+)
+
+quarantine_app = typer.Typer(
+    cls=_NameOrCommandFirst,
+    help=(
+        "A charter's quarantined rows: `charter quarantine NAME list|show|replay` — see why "
+        "rows failed, then replay them once the contract or the data is fixed."
+    ),
+    no_args_is_help=True,
+    subcommand_metavar="NAME COMMAND [ARGS]...",
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
+BatchOption = Annotated[
+    str | None,
+    typer.Option("--batch", metavar="ID", help="Only this batch (its id, or a unique prefix)."),
+]
+RuleOption = Annotated[
+    str | None,
+    typer.Option("--rule", metavar="RULE", help="Only rows that broke this rule (amount.max)."),
+]
+
+
+@quarantine_app.command("list")
+def list_command(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
+    """Outstanding quarantined rows, counted by rule and by batch (oldest first)."""
+    summary = quarantine_summary(workspace(ctx), name)
+    emit(summary.to_dict(), as_json=as_json, human=lambda c: _human_list(c, summary))
+
+
+@quarantine_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    name: NameArg,
+    batch: BatchOption = None,
+    rule: RuleOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """The outstanding quarantined rows themselves, with every rule each broke."""
+    rows = quarantined_rows(workspace(ctx), name, batch=batch, rule=rule, limit=limit)
+
+    def human(console: Console) -> None:
+        if not rows:
+            console.print("no quarantined rows outstanding")
+        for row in rows:
+            values = ", ".join(f"{k}={v!r}" for k, v in row["values"].items())
+            console.print(f"{row['batch_id'][:12]} {row['source']} row {row['row']}: {values}")
+            console.print(f"    broke: {', '.join(row['violations'])}")
+
+    emit({"charter": name, "rows": rows}, as_json=as_json, human=human)
+
+
+@quarantine_app.command("replay")
+def replay_command(
+    ctx: typer.Context,
+    name: NameArg,
+    batch: BatchOption = None,
+    rule: RuleOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Re-validate outstanding rows against the current charter and ingest them as a new batch."""
+    report = replay(workspace(ctx), name, batch=batch, rule=rule)
+    emit(report.to_dict(), as_json=as_json, human=lambda c: _human_replay(c, report))
+
+
+def _human_list(console: Console, summary: QuarantineSummary) -> None:
+    if not summary.rows:
+        console.print(f"{summary.charter}: no quarantined rows outstanding")
+        return
+    console.print(f"{summary.charter}: {summary.rows} quarantined rows outstanding")
+    for rule, count in summary.by_rule.items():
+        console.print(f"  {count} x {rule}")
+    for b in summary.batches:
+        console.print(f"  batch {b['batch_id'][:12]} {b['source']}: {b['rows']} rows")
+        for rule, count in b["by_rule"].items():
+            console.print(f"      {count} x {rule}")
+
+
+def _human_replay(console: Console, report: ReplayReport) -> None:
+    b = report.batch
+    if b is None:
+        console.print(f"{report.charter}: nothing to replay")
+    else:
+        console.print(
+            f"{report.charter}: {b.source} (batch {b.batch_id[:12]}): {b.rows_in} in = "
+            f"{b.rows_scored} scored + {b.rows_quarantined} still quarantined"
+            + (f", {b.rows_late} late" if b.rows_late else "")
+        )
+        for rule, count in b.violations.items():
+            console.print(f"      {count} x {rule}")
+    if report.note:
+        console.print(f"note: {report.note}")
