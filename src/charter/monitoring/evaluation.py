@@ -184,12 +184,24 @@ def _segment_mask(rows: pl.DataFrame, rule: MetricRule, inputs: Sequence[str]) -
     return frame.select(to_polars(expr)).to_series()
 
 
+Estimates = Mapping[str, Estimate | NotComputable]
+
+
+def estimate_all(cbpe: CBPE | NotComputable, scores: pl.Series) -> Estimates:
+    """CBPE's estimates of ``scores`` (or why there are none), by metric."""
+    if isinstance(cbpe, NotComputable):
+        return dict.fromkeys(ESTIMATED, cbpe)
+    return cbpe.estimate(scores.to_numpy())
+
+
 def judge_rules(
     charter: Charter,
     rows: pl.DataFrame,
     cbpe: CBPE | NotComputable | None,
     inputs: Sequence[str],
+    window_estimates: Estimates,
 ) -> list[RuleVerdict]:
+    """Each rule on its segment's rows; a rule without segment reuses the window's estimates."""
     min_labels = charter.sufficiency.min_labels
     verdicts = []
     for rule in charter.sufficiency.metrics:
@@ -205,14 +217,17 @@ def judge_rules(
                 )
                 continue
         labelled = subset.filter(pl.col("label").is_not_null())
+        estimate = None
+        if cbpe is not None and rule.metric in ESTIMATED:
+            estimates = window_estimates if rule.segment is None else None
+            estimate = (estimates or estimate_all(cbpe, subset["score"]))[rule.metric]
         verdicts.append(
             judge_rule(
                 rule,
                 labelled["label"].to_numpy(),
                 labelled["score"].to_numpy(),
                 min_labels=min_labels,
-                all_scores=subset["score"].to_numpy(),
-                cbpe=cbpe,
+                estimate=estimate,
             )
         )
     return verdicts
@@ -242,11 +257,7 @@ def performance(
         realized_metrics = dict(perf.regression_metrics(y, s))
     estimated: dict[str, Any] = {}
     if classifier:
-        cbpe = window_cbpe(version, reference)
-        if isinstance(cbpe, CBPE):
-            estimated = dict(cbpe.estimate(rows["score"].to_numpy()))
-        else:
-            estimated = dict.fromkeys(ESTIMATED, cbpe)
+        estimated = dict(estimate_all(window_cbpe(version, reference), rows["score"]))
     return {"labels": coverage, "metrics": {"realized": realized_metrics, "estimated": estimated}}
 
 
@@ -272,7 +283,7 @@ def evaluate(
     )
     perf_body = performance(charter, version, rows, reference)
     cbpe = window_cbpe(version, reference) if charter.task == "binary_classification" else None
-    rules = judge_rules(charter, rows, cbpe, inputs)
+    rules = judge_rules(charter, rows, cbpe, inputs, perf_body["metrics"]["estimated"])
     verdict = contract_verdict(rules)
     flags = [
         f"estimated {r.rule.metric}{_in(r.rule)} is {r.estimate_status}"

@@ -28,6 +28,7 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,7 @@ class Reference:
             source=dict(data.get("source", {})),
         )
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Identifies exactly what windows were binned against (see :mod:`.windows`)."""
         return hashlib.sha256(canonical(self.to_dict()).encode()).hexdigest()
@@ -199,7 +200,7 @@ def canonical(data: Any) -> str:
 
 def pack(data: Any) -> bytes:
     """Summaries are large and repetitive (histogram bins): zlib-compressed JSON in the store."""
-    return zlib.compress(canonical(data).encode(), 6)
+    return zlib.compress(canonical(data).encode(), 1)
 
 
 def unpack(blob: bytes) -> Any:

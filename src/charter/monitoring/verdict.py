@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from charter.monitoring import performance as perf
-from charter.monitoring.cbpe import CBPE, ESTIMATED, Estimate
+from charter.monitoring.cbpe import Estimate
 from charter.monitoring.summaries import NotComputable
 from charter.spec.metrics import METRICS
 from charter.spec.model import MetricRule
@@ -111,15 +111,13 @@ def judge_rule(
     scores: npt.ArrayLike,
     *,
     min_labels: int,
-    all_scores: npt.ArrayLike | None = None,
-    cbpe: CBPE | NotComputable | None = None,
+    estimate: Estimate | NotComputable | None = None,
 ) -> RuleVerdict:
-    """Judge ``rule`` on the labelled pairs of its segment; estimate it from ``all_scores`` (every
-    row of the segment, labelled or not) when a fitted CBPE estimates this metric."""
+    """Judge ``rule`` on the labelled pairs of its segment; ``estimate`` (CBPE on every row of
+    the segment, labelled or not) is shown beside it and never changes the status."""
     y = np.asarray(labels, dtype=np.float64)
     count = int(y.size)
     value = realized(rule.metric, y, scores) if count else NotComputable("no labelled predictions")
-    estimate = _estimate(rule.metric, all_scores, cbpe)
     if count < min_labels:
         reason = f"{count} labels, fewer than min_labels {min_labels}"
         return RuleVerdict(rule, "insufficient_evidence", count, value, reason, estimate)
@@ -132,16 +130,6 @@ def judge_rule(
     else:
         status = "pass"
     return RuleVerdict(rule, status, count, value, None, estimate)
-
-
-def _estimate(
-    metric: str, scores: npt.ArrayLike | None, cbpe: CBPE | NotComputable | None
-) -> Estimate | NotComputable | None:
-    if cbpe is None or scores is None or metric not in ESTIMATED:
-        return None
-    if isinstance(cbpe, NotComputable):
-        return cbpe
-    return cbpe.estimate(scores)[metric]
 
 
 def contract_verdict(rules: Iterable[RuleVerdict]) -> Verdict:

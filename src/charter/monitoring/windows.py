@@ -22,10 +22,12 @@ performance.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -225,10 +227,10 @@ class WindowSummary:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Compact: edges and known categories are the plan's, so they are left out."""
+        """The stored form (see :func:`_compact`)."""
         return {
-            "columns": {n: _strip(s.to_dict()) for n, s in sorted(self.columns.items())},
-            "score": _strip(self.score.to_dict()),
+            "columns": {n: _compact(s) for n, s in sorted(self.columns.items())},
+            "score": _compact(self.score),
             "freshness": self.freshness.__dict__,
         }
 
@@ -244,8 +246,19 @@ class WindowSummary:
         return cls(columns, score, Freshness(**data["freshness"]))
 
 
-def _strip(body: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in body.items() if k not in ("edges", "known")}
+_BINARY = {"counts": "<i8", "bin_sums": "<f8"}
+
+
+def _compact(summary: ColumnSummary) -> dict[str, Any]:
+    """A summary as stored: without the edges and known categories (they are the plan's, put
+    back by :meth:`SummaryPlan.restore`), histogram arrays as base64 of their little-endian
+    bytes: exact, and an order of magnitude faster to write and read than JSON number lists."""
+    body = {k: v for k, v in summary.to_dict().items() if k not in ("edges", "known")}
+    if isinstance(summary, NumericSummary):
+        for name, dtype in _BINARY.items():
+            raw = np.asarray(getattr(summary, name), dtype=dtype).tobytes()
+            body[name] = base64.b64encode(raw).decode("ascii")
+    return body
 
 
 @dataclass(frozen=True)
@@ -261,7 +274,9 @@ class SummaryPlan:
     def names(self) -> frozenset[str]:
         return frozenset(c.name for c in self.columns)
 
+    @cached_property
     def basis(self) -> str:
+        """Fingerprint of what the summaries are binned against (see the module docstring)."""
         parts = {
             "reference": None if self.reference is None else self.reference.fingerprint,
             "columns": [[c.name, c.kind, list(c.valid_range)] for c in self.columns],
@@ -286,7 +301,10 @@ class SummaryPlan:
         """A stored (stripped) summary with the plan's edges or categories put back."""
         full = dict(body)
         if full["kind"] == "numeric":
-            full["edges"] = self._edges(name).tolist()
+            full["edges"] = self._edges(name)
+            for array, dtype in _BINARY.items():
+                if isinstance(full[array], str):
+                    full[array] = np.frombuffer(base64.b64decode(full[array]), dtype=dtype)
         else:
             assert name is not None
             known = self._known(name)
