@@ -150,3 +150,22 @@ def test_a_crashed_replay_is_redone_under_the_same_batch_id(
     assert report.batch is not None and report.batch.rows_scored == 3
     assert kit.predictions().get_column("key").n_unique() == kit.predictions().height == 9
     assert kit.ws.ledger.verify().ok
+
+
+def test_batches_are_listed_oldest_first_and_one_can_be_replayed_alone(cli: Any, kit: Any) -> None:
+    kit.edit(MAX_RULE, WITH_MAX)
+    kit.write("a.parquet", kit.rows(0, 3).with_columns(amount=pl.lit(99.0)))
+    ingest(kit.ws, kit.name)
+    kit.write("b.parquet", kit.rows(3, 2, hours=1).with_columns(amount=pl.lit(99.0)))
+    ingest(kit.ws, kit.name)
+    kit.edit(r"amount:   \{[^}]*\}", FIXED)
+
+    listed = cli("quarantine", "credit-default", "list", "--json").json()
+    assert [b["source"] for b in listed["batches"]] == ["a.parquet", "b.parquet"]
+    second = listed["batches"][1]["batch_id"]
+
+    body = cli("quarantine", "credit-default", "replay", "--batch", second[:10], "--json").json()
+
+    assert (body["rows_replayed"], body["rows_scored"]) == (2, 2)
+    left = cli("quarantine", "credit-default", "list", "--json").json()
+    assert [b["source"] for b in left["batches"]] == ["a.parquet"]
