@@ -87,3 +87,9 @@ def test_demo_verdict_moves_from_pass_to_warn_to_breach(demo: tuple[Path, dict])
     assert windows[0]["drifted"] == []
     assert "income" in windows[-1]["drifted"]  # upstream started reporting income in thousands
     assert windows[-1]["rules"]["roc_auc|"] == "breach"
+
+
+def test_demo_breach_and_drift_raise_alerts(demo: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    _, report = demo
+    events = chapter(report, "alerts")["events"]
+    assert "breach" in events and "drift_breach" in events

@@ -16,6 +16,7 @@ from charter.monitoring.reference import set_reference
 from charter.monitoring.report import write_report
 from charter.monitoring.service import WindowResult, latest_windows
 from charter.monitoring.service import monitor as run_monitor
+from charter.operations.window_alerts import alert_on_windows
 
 WindowOption = Annotated[
     str | None,
@@ -45,7 +46,9 @@ def monitor(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate every window of every version: quality, drift, performance, verdict; store it."""
-    result = run_monitor(workspace(ctx), name, since=since, until=until, window=window)
+    ws = workspace(ctx)
+    result = run_monitor(ws, name, since=since, until=until, window=window)
+    alerts = alert_on_windows(ws, name, result.windows)
 
     def human(console: Console) -> None:
         if not result.windows:
@@ -54,8 +57,16 @@ def monitor(
         title = f"{result.charter}: {len(result.windows)} windows"
         console.print(_table(title, result.windows), soft_wrap=False)
         console.print(f"{result.verdicts_changed} verdicts new or changed (recorded in the ledger)")
+        for alert in alerts:
+            seen = f" (again, {alert.count}x)" if alert.repeated else ""
+            console.print(f"alert {alert.id} [{alert.severity}] {alert.message}{seen}")
 
-    emit(result.to_dict(), as_json=as_json, human=human)
+    body = result.to_dict()
+    body["alerts"] = [
+        {"id": a.id, "event": a.event, "severity": a.severity, "repeated": a.repeated}
+        for a in alerts
+    ]
+    emit(body, as_json=as_json, human=human)
 
 
 @app.command()

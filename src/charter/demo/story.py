@@ -326,6 +326,9 @@ def _weeks_live(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
     pl.concat(outcomes).write_parquet(labels_path)
     ingest_labels(ws, CHARTER, labels_path)
     result = monitor(ws, CHARTER)
+    from charter.operations.window_alerts import alert_on_windows
+
+    alerts = alert_on_windows(ws, CHARTER, result.windows)
     for window in result.windows:
         data = window.to_dict()
         rules = "; ".join(
@@ -345,6 +348,9 @@ def _weeks_live(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
             rules={f"{r['metric']}|{r['segment'] or ''}": r["status"] for r in data["rules"]},
             drifted=data.get("drifted") or [],
         )
+    for alert in alerts:
+        narrate("Alert", f"[{alert.severity}] {alert.message}")
+    report.add("alerts", events=sorted(a.event for a in alerts))
 
 
 def _number(value: Any) -> str:

@@ -280,9 +280,14 @@ def _labels(ws: Workspace, name: str, charter: Charter) -> Done:
 
 def _monitor(ws: Workspace, name: str, charter: Charter) -> Done:
     from charter.monitoring.service import monitor
+    from charter.operations.window_alerts import alert_on_windows
 
     report = monitor(ws, name)
-    summary = f"{len(report.windows)} window(s), {report.verdicts_changed} verdict(s) changed"
+    alerts = [a for a in alert_on_windows(ws, name, report.windows) if not a.repeated]
+    summary = (
+        f"{len(report.windows)} window(s), {report.verdicts_changed} verdict(s) changed, "
+        f"{len(alerts)} new alert(s)"
+    )
     return "ok", summary, None
 
 
