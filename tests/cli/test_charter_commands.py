@@ -85,3 +85,28 @@ def test_schema_is_a_json_schema_that_accepts_the_scaffold(cli: Any, workspace_d
 def test_usage_error_exits_2(cli: Any) -> None:
     result = cli("register")
     assert result.code == 2
+
+
+def test_schema_accepts_json_like_every_command(cli: Any) -> None:
+    result = cli("schema", "--json")
+    assert result.code == 0 and result.json()["title"] == "charter"
+
+
+def test_unreachable_database_is_one_paragraph_and_exit_3(cli: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv(
+        "CHARTER_DATABASE_URL", "postgresql+psycopg://nobody:secret@127.0.0.1:1/none"
+    )
+    result = cli("versions", "credit-default")
+    assert result.code == 3
+    assert result.stderr.startswith(
+        "error: cannot open the database at postgresql+psycopg://nobody:***@127.0.0.1:1/none"
+    )
+    assert "secret" not in result.stderr and "Traceback" not in result.stderr
+    assert cli("audit", "verify", "--json").json()["error"]["type"] == "StoreUnavailableError"
+
+
+def test_malformed_database_url_is_named(cli: Any, monkeypatch: Any) -> None:
+    monkeypatch.setenv("CHARTER_DATABASE_URL", "not a url")
+    result = cli("audit", "verify")
+    assert result.code == 3
+    assert "'not a url' is not a valid SQLAlchemy URL" in result.stderr

@@ -83,8 +83,11 @@ def check(
 
 
 @app.command()
-def schema() -> None:
-    """Print the JSON Schema of charter files (for editor completion and validation)."""
+def schema(as_json: JsonOption = False) -> None:
+    """Print the JSON Schema of charter files (for editor completion and validation).
+
+    The output is JSON either way; ``--json`` is accepted like on every other command.
+    """
     import json
     import sys
 
