@@ -93,3 +93,16 @@ def test_demo_breach_and_drift_raise_alerts(demo: tuple[Path, dict]) -> None:  #
     _, report = demo
     events = chapter(report, "alerts")["events"]
     assert "breach" in events and "drift_breach" in events
+
+
+def test_demo_can_be_rerun_from_inside_its_workspace(demo: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    root, _ = demo
+    run = subprocess.run(
+        [*CHARTER, "demo", "--workspace", str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "Audit:" in run.stdout and "intact" in run.stdout

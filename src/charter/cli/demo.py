@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from charter.cli.app import JsonOption, app
 from charter.cli.output import console, emit
@@ -29,7 +30,7 @@ def demo(
 
     def narrate(title: str, text: str) -> None:
         if not as_json:
-            console.print(f"[bold]{title}[/bold]: {text}")
+            console.print(Text.assemble((title, "bold"), ": ", text))
 
     # The demo keeps all of its state inside its workspace, whatever CHARTER_* says.
     settings = Settings(workspace=workspace, database_url=None, artifacts=None, audit_key_file=None)

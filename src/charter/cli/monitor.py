@@ -9,6 +9,7 @@ import typer
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
@@ -174,7 +175,7 @@ def _table(title: str, windows: list[WindowResult]) -> Table:
         table.add_row(
             f"{w.version} {data['status']}",
             _span(w),
-            f"[{STYLE.get(w.verdict, '')}]{shown}[/]",
+            Text(shown, style=STYLE.get(w.verdict, "")),
             "\n".join(_rule_text(r) for r in data["rules"]),
             f"{labels['labelled']}/{labels['rows']}",
             ", ".join(data["drifted"]) or "-",

@@ -9,8 +9,9 @@ from typing import Any
 
 from rich.console import Console
 
-console = Console(highlight=False, soft_wrap=True)
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup=False: names, values and messages come from users and data, and may contain "[...]".
+console = Console(highlight=False, soft_wrap=True, markup=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def emit(data: Any, *, as_json: bool, human: Callable[[Console], None]) -> None:

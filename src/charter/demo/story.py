@@ -57,7 +57,11 @@ def prepare_workspace(root: Path) -> Path:
                 f"{root} exists and is not a charter demo workspace; refusing to overwrite it",
                 hint="Pass --workspace with an empty or new folder.",
             )
-        shutil.rmtree(root)
+        for child in root.iterdir():  # empty it, but keep the folder: it may be the cwd
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     root.mkdir(parents=True, exist_ok=True)
     (root / MARKER).write_text("created by `charter demo`; safe to delete\n")
     return root
