@@ -32,8 +32,10 @@ EXPECTED = {
     "list_versions",
     "load_charter_file",
     "load_model",
+    "monitor",
     "parse_charter",
     "register_version",
+    "set_reference",
 }
 
 

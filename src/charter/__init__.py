@@ -29,6 +29,8 @@ from charter.errors import (
     VersionNotFoundError,
     WorkspaceError,
 )
+from charter.monitoring.reference import set_reference
+from charter.monitoring.service import monitor
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
 from charter.registry import (
@@ -73,6 +75,8 @@ __all__ = [
     "list_versions",
     "load_charter_file",
     "load_model",
+    "monitor",
     "parse_charter",
     "register_version",
+    "set_reference",
 ]
