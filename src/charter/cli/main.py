@@ -16,7 +16,18 @@ from collections.abc import Mapping
 
 import typer
 
-from charter.cli import alerts, audit, charters, demo, ingest, labels, monitor, quarantine, registry  # noqa: F401 - registers commands
+from charter.cli import (  # noqa: F401 - registers commands
+    alerts,
+    audit,
+    charters,
+    demo,
+    ingest,
+    labels,
+    lifecycle,
+    monitor,
+    quarantine,
+    registry,
+)
 from charter.cli import run as run_commands  # noqa: F401 - registers run, retrain (main.run is the entry point)
 from charter.cli.app import app
 from charter.errors import CharterError

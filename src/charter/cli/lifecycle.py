@@ -1,0 +1,264 @@
+"""``charter shadow|promote|readiness|approve|reject|rollback|authorize|decisions|review``.
+
+A thin translation of :mod:`charter.operations.lifecycle`, :mod:`~charter.operations.gate` and
+:mod:`~charter.operations.decisions`: every rule (who may decide, what the gate requires, what a
+rollback may restore) lives there. A refusal is a :class:`~charter.errors.CharterError`, so it
+prints one clear message and exits 1, after the service recorded it in the audit ledger.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from charter.cli.app import JsonOption, app, workspace
+from charter.cli.output import emit
+from charter.operations.decisions import (
+    DecisionInfo,
+    approve,
+    authorize,
+    list_decisions,
+    promote,
+    reject,
+    revoke_authorization,
+)
+from charter.operations.gate import ApprovalMode, Readiness, readiness
+from charter.operations.lifecycle import RollbackResult, review, rollback, shadow
+
+NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
+VersionArg = Annotated[int, typer.Argument(metavar="VERSION", help="The model version number.")]
+AsOption = Annotated[
+    str,
+    typer.Option(
+        "--as", metavar="EMAIL", help="Who decides: the charter's owner or a named delegate."
+    ),
+]
+WaiverOption = Annotated[
+    str | None,
+    typer.Option(
+        "--first-version-waiver",
+        metavar="REASON",
+        help="No version is live yet, so there is nothing to roll back to: say why this one may "
+        "go live anyway. Recorded on the decision and in the audit ledger.",
+    ),
+]
+
+
+def _print(console: Console, text: str) -> None:
+    console.print(text, markup=False)  # evidence may hold [segments] that are not Rich markup
+
+
+@app.command("shadow")
+def shadow_command(
+    ctx: typer.Context, name: NameArg, version: VersionArg, as_json: JsonOption = False
+) -> None:
+    """Put a registered version in shadow: every ingested batch scores it beside the live one."""
+    info = shadow(workspace(ctx), name, version)
+    emit(
+        info.to_dict(),
+        as_json=as_json,
+        human=lambda c: _print(c, f"{info.charter} version {info.version} is in shadow"),
+    )
+
+
+@app.command("readiness")
+def readiness_command(
+    ctx: typer.Context,
+    name: NameArg,
+    version: Annotated[
+        int | None,
+        typer.Argument(metavar="[VERSION]", help="Default: the newest version in shadow."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """The promotion gate's checklist for a version, each item with its evidence."""
+    result = readiness(workspace(ctx), name, version)
+    emit(result.to_dict(), as_json=as_json, human=lambda c: _show_readiness(c, result))
+
+
+def _show_readiness(console: Console, result: Readiness) -> None:
+    short = len(result.shortfall)
+    verdict = "READY" if result.ready else f"NOT READY ({short} of {len(result.items)} short)"
+    _print(console, f"{result.charter} version {result.version} ({result.status}): {verdict}")
+    for item in result.items:
+        _print(console, f"  {'✓' if item.ok else '✗'} {item.name:<16} {item.evidence}")
+    _show_approval(console, result.approval)
+
+
+def _show_approval(console: Console, mode: ApprovalMode) -> None:
+    _print(console, f"approval: {mode.mode}: {mode.explanation}")
+
+
+@app.command("promote")
+def promote_command(
+    ctx: typer.Context,
+    name: NameArg,
+    version: VersionArg,
+    waiver: WaiverOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask the owner to decide: open a promotion decision with the gate's evidence."""
+    result = promote(workspace(ctx), name, version, waiver=waiver)
+
+    def human(console: Console) -> None:
+        decision = result.decision
+        said = {
+            "opened": f"Opened decision {decision.id}",
+            "already_open": f"Decision {decision.id} was already open",
+            "live": f"Version {version} is live: it passed the gate under the owner's "
+            f"pre-authorisation (decision {decision.id})",
+        }[result.outcome]
+        _print(console, f"{said} for {name} version {version}.")
+        _show_readiness(console, result.readiness)
+        if result.outcome != "live":
+            _print(
+                console,
+                f"The owner decides: charter approve {name} {version} --as EMAIL "
+                f'[--accept-risk "…"] | charter reject {name} {version} --as EMAIL --reason "…"',
+            )
+
+    emit(result.to_dict(), as_json=as_json, human=human)
+
+
+@app.command("approve")
+def approve_command(
+    ctx: typer.Context,
+    name: NameArg,
+    version: VersionArg,
+    by: AsOption,
+    accept_risk: Annotated[
+        str | None,
+        typer.Option(
+            "--accept-risk",
+            metavar="TEXT",
+            help="The shortfall or residual risk you accept, in your words (required when the "
+            "version falls short of the gate); kept verbatim in the audit ledger.",
+        ),
+    ] = None,
+    waiver: WaiverOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Put a version live as its owner (or a delegate); the live version becomes the standby."""
+    info = approve(workspace(ctx), name, version, by=by, accept_risk=accept_risk, waiver=waiver)
+    emit(info.to_dict(), as_json=as_json, human=lambda c: _show_decision(c, info))
+
+
+@app.command("reject")
+def reject_command(
+    ctx: typer.Context,
+    name: NameArg,
+    version: VersionArg,
+    by: AsOption,
+    reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why, for the record.")],
+    as_json: JsonOption = False,
+) -> None:
+    """Refuse a version's open promotion decision as its owner (or a delegate)."""
+    info = reject(workspace(ctx), name, version, by=by, reason=reason)
+    emit(info.to_dict(), as_json=as_json, human=lambda c: _show_decision(c, info))
+
+
+def _show_decision(console: Console, info: DecisionInfo) -> None:
+    what = "is live" if info.status == "approved" else "stays where it was"
+    _print(
+        console,
+        f"Decision {info.id} on {info.charter} version {info.version}: {info.status} by "
+        f"{info.decided_by}; the version {what}.",
+    )
+    if info.accepted_risk:
+        _print(console, f"  risk accepted: {info.accepted_risk}")
+    if info.reason:
+        _print(console, f"  reason: {info.reason}")
+
+
+@app.command("rollback")
+def rollback_command(
+    ctx: typer.Context,
+    name: NameArg,
+    to: Annotated[
+        int | None,
+        typer.Option(
+            "--to", metavar="VERSION", help="Restore this version (it must have been live before)."
+        ),
+    ] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the record.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Restore the standby version (or --to VERSION) at once; the live one becomes rolled_back."""
+    result = rollback(workspace(ctx), name, to=to, reason=reason)
+    emit(result.to_dict(), as_json=as_json, human=lambda c: _show_rollback(c, result))
+
+
+def _show_rollback(console: Console, result: RollbackResult) -> None:
+    _print(
+        console,
+        f"{result.charter}: version {result.restored} is live again; version "
+        f"{result.rolled_back} is rolled_back ({result.reason}).",
+    )
+
+
+@app.command("authorize")
+def authorize_command(
+    ctx: typer.Context,
+    name: NameArg,
+    by: AsOption,
+    auto_if_sufficient: Annotated[
+        bool,
+        typer.Option(
+            "--auto-if-sufficient",
+            help="As the owner, let a version that passes the gate go live without waiting "
+            "(the charter must say operations.promotion.approval: auto_if_sufficient).",
+        ),
+    ] = False,
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Withdraw the pre-authorisation.")
+    ] = False,
+    note: Annotated[
+        str | None, typer.Option("--note", metavar="TEXT", help="Why, for the record.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record (or revoke) the owner's pre-authorisation of promotion: auto_if_sufficient."""
+    if auto_if_sufficient == revoke:
+        raise typer.BadParameter("give exactly one of --auto-if-sufficient or --revoke")
+    ws = workspace(ctx)
+    if revoke:
+        mode = revoke_authorization(ws, name, by=by, note=note)
+    else:
+        mode = authorize(ws, name, by=by, note=note)
+    emit(mode.to_dict(), as_json=as_json, human=lambda c: _show_approval(c, mode))
+
+
+@app.command("decisions")
+def decisions_command(
+    ctx: typer.Context,
+    name: NameArg,
+    show_all: Annotated[bool, typer.Option("--all", help="Closed decisions too.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """List a charter's open promotion decisions (or all of them), oldest first."""
+    found = list_decisions(workspace(ctx), name, status=None if show_all else "open")
+
+    def human(console: Console) -> None:
+        if not found:
+            _print(console, f"{name}: no {'' if show_all else 'open '}decisions")
+        for d in found:
+            by = f" by {d.decided_by}" if d.decided_by else ""
+            _print(
+                console,
+                f"{d.id:>4}  version {d.version:<4} {d.status:<9}{by}  opened "
+                f"{d.opened_at:%Y-%m-%d %H:%M} by {d.opened_by}",
+            )
+
+    emit([d.to_dict() for d in found], as_json=as_json, human=human)
+
+
+@app.command("review")
+def review_command(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
+    """One lifecycle pass (what `charter run` does each cycle): automatic rollback,
+    pre-authorised promotion, stalled decisions and escalation."""
+    report = review(workspace(ctx), name)
+    emit(report.to_dict(), as_json=as_json, human=lambda c: _print(c, f"{name}: {report.summary}"))

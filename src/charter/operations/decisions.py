@@ -1,0 +1,585 @@
+"""Promotion decisions: opened with their evidence, decided by the owner, never left to stall.
+
+The second wall of DESIGN.md is ownership: a version goes live because its accountable owner
+decided so on evidence, not because an engineer ran a command. So:
+
+- :func:`promote` (anyone) opens a decision for a version, with the gate's checklist as evidence;
+- :func:`approve` and :func:`reject` are refused, and the refusal recorded, unless the identity is
+  the charter's owner or a delegate it names. Approving a version that falls short of the gate
+  needs an ``accept_risk`` statement, kept verbatim beside the list of failing items;
+- :func:`authorize` records the owner's standing decision that a version passing the gate may go
+  live unattended. It holds only while the charter says ``approval: auto_if_sufficient``, still
+  names that owner, and its sufficiency contract and promotion policy are unchanged since (see
+  :func:`approval_mode`): an edit of the charter file can narrow it, never grant or widen it;
+- the scheduler's pass (:func:`charter.operations.lifecycle.review`) calls :func:`auto_promote`,
+  :func:`withdraw_moot` and :func:`check_stalled`: a decision open longer than
+  ``decision_deadline`` becomes one ``stalled_decision`` alert, then each escalation step, once
+  each, so that no decision loops forever in "one more validation round".
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from charter.errors import AlertStateError
+from charter.operations.alerts import AlertInfo, raise_alert, resolve_alert
+from charter.operations.deliveries import aware
+from charter.operations.gate import (
+    ApprovalMode,
+    Readiness,
+    Waiver,
+    approval_mode,
+    promotion_terms,
+    readiness,
+    terms_sha256,
+)
+from charter.operations.lifecycle import (
+    LifecycleError,
+    go_live,
+    lock,
+    recording_refusal,
+    statuses,
+)
+from charter.registry.charters import record_charter
+from charter.registry.versions import get_version, list_versions
+from charter.spec.durations import format_duration
+from charter.spec.loader import LoadedCharter
+from charter.spec.model import Charter
+from charter.store.tables import Decision, PromotionAuthorization
+from charter.workspace import Workspace
+
+DECIDABLE = ("shadow", "registered")
+
+
+class DecisionError(LifecycleError):
+    """A decision was refused: the version cannot be decided on, or a statement is missing."""
+
+
+class NotAuthorizedError(DecisionError):
+    """Someone other than the charter's owner (or a delegate it names) tried to decide."""
+
+
+@dataclass(frozen=True)
+class DecisionInfo:
+    """One promotion decision as stored; ``to_dict`` is the JSON scripts rely on."""
+
+    id: int
+    charter: str
+    version: int
+    status: str
+    opened_at: datetime
+    opened_by: str
+    waiver: str | None
+    decided_at: datetime | None
+    decided_by: str | None
+    accepted_risk: str | None
+    reason: str | None
+    automatic: bool
+    stalled_at: datetime | None
+    escalations: int
+    readiness: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: Decision) -> DecisionInfo:
+        stored = {f.name: getattr(row, f.name) for f in fields(cls) if f.name in _STORED}
+        stored = {k: aware(v) if isinstance(v, datetime) else v for k, v in stored.items()}
+        readiness = dict(row.decided_readiness or row.readiness)
+        return cls(**stored, automatic=row.authorization_id is not None, readiness=readiness)
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in body.items()}
+
+
+_STORED = {f for f in DecisionInfo.__dataclass_fields__ if f not in ("automatic", "readiness")}
+
+
+@dataclass(frozen=True)
+class PromotionResult:
+    """What ``promote`` did: ``opened``, ``already_open``, or ``live`` (pre-authorised)."""
+
+    outcome: str
+    decision: DecisionInfo
+    readiness: Readiness
+    approval: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "outcome": self.outcome,
+            "approval": self.approval,
+            "decision": self.decision.to_dict(),
+            "readiness": self.readiness.to_dict(),
+        }
+
+
+# -- opening ------------------------------------------------------------------------------------
+def promote(
+    ws: Workspace, name: str, version: int, *, waiver: str | None = None
+) -> PromotionResult:
+    """Open a decision for ``version`` with its evidence (or return the open one).
+
+    ``waiver`` records a first-version waiver (by the workspace's actor) when no version is live.
+    When the owner pre-authorised ``auto_if_sufficient`` and the version passes the gate, it goes
+    live at once.
+    """
+    loaded = ws.load(name)
+    name = loaded.charter.name
+    request = {"version": version, "action": "promote", "by": ws.actor}
+    with recording_refusal(ws, name, "decision.refused", request):
+        given = _waiver(ws, name, waiver, ws.actor)
+        _check_decidable(name, version, get_version(ws, name, version).status)
+        return _promote(ws, loaded, version, readiness(ws, name, version, waiver=given), given)
+
+
+def _promote(
+    ws: Workspace, loaded: LoadedCharter, version: int, ready: Readiness, given: Waiver | None
+) -> PromotionResult:
+    name, mode = loaded.charter.name, ready.approval
+    with ws.db.session() as session:
+        lock(ws, session, name)
+        _check_decidable(name, version, statuses(session, name).get(version))
+        record_charter(ws, session, loaded)
+        row, outcome = _open_decision(session, name, version), "already_open"
+        if row is None:
+            row, outcome = _new_decision(ws, session, name, version, ready, given), "opened"
+        elif given is not None and row.waiver is None:
+            row.waiver, row.waiver_by = given.reason, given.by
+            entry = {"decision_id": row.id, "version": version, "waiver": given.reason}
+            ws.ledger.append(
+                session, "decision.waiver_recorded", entry, actor=ws.actor, charter=name
+            )
+        if mode.automatic and ready.ready:
+            _close(row, "approved", f"auto_if_sufficient, authorised by {mode.granted_by}", ready)
+            row.authorization_id = mode.authorization_id
+            moved = go_live(
+                ws, session, name, version, reason=f"pre-authorised (decision {row.id})"
+            )
+            _approved_entry(ws, session, row, ready, moved)
+            outcome = "live"
+        info = DecisionInfo.from_row(row)
+    return PromotionResult(outcome, info, ready, mode.mode)
+
+
+def _new_decision(
+    ws: Workspace, session: Session, name: str, version: int, ready: Readiness, given: Waiver | None
+) -> Decision:
+    row = Decision(
+        charter=name,
+        version=version,
+        status="open",
+        open_key=f"{name}:{version}",
+        opened_at=datetime.now(UTC),
+        opened_by=ws.actor,
+        readiness=ready.to_dict(),
+        waiver=given.reason if given else None,
+        waiver_by=given.by if given else None,
+        escalations=0,
+        alert_ids=[],
+    )
+    session.add(row)
+    session.flush()
+    entry = {"decision_id": row.id, "version": version, "readiness": ready.to_dict()}
+    ws.ledger.append(session, "decision.opened", entry, actor=ws.actor, charter=name)
+    return row
+
+
+def _open_decision(session: Session, name: str, version: int) -> Decision | None:
+    return session.scalar(sa.select(Decision).where(Decision.open_key == f"{name}:{version}"))
+
+
+def _check_decidable(name: str, version: int, status: str | None) -> None:
+    if status in DECIDABLE:
+        return
+    hints = {
+        "live": "it is already live",
+        "standby": f"it is the standby; restore it with `charter rollback {name} --to {version}`",
+        "retired": f"it is retired; put it back in shadow first: `charter shadow {name} {version}`",
+        "rolled_back": f"it was rolled back; put it in shadow first: `charter shadow {name} "
+        f"{version}`",
+    }
+    raise DecisionError(
+        f"{name} version {version} cannot be promoted: {hints.get(status or '', status)}"
+    )
+
+
+def _waiver(ws: Workspace, name: str, reason: str | None, by: str) -> Waiver | None:
+    """A first-version waiver, refused when a live version exists (there is a target then)."""
+    if reason is None:
+        return None
+    if not reason.strip():
+        raise DecisionError("a first-version waiver needs a reason: why may it go live alone?")
+    live = [v.version for v in list_versions(ws, name) if v.status == "live"]
+    if live:
+        raise DecisionError(
+            f"{name} version {live[0]} is live and will be the standby: this is not a first "
+            "version, so no waiver is needed or recorded"
+        )
+    return Waiver(reason.strip(), by)
+
+
+# -- deciding -----------------------------------------------------------------------------------
+def approve(
+    ws: Workspace,
+    name: str,
+    version: int,
+    *,
+    by: str,
+    accept_risk: str | None = None,
+    waiver: str | None = None,
+) -> DecisionInfo:
+    """The owner (or a delegate) puts ``version`` live; the live version becomes the standby.
+
+    A version short of the gate needs ``accept_risk``: the shortfall accepted, in the decider's
+    words, recorded verbatim with the failing items. Opens the decision if ``promote`` did not.
+    """
+    loaded = ws.load(name)
+    charter, who = loaded.charter, by.strip().lower()
+    name = charter.name
+    with recording_refusal(ws, name, "decision.refused", _request(version, "approve", who)):
+        _check_decider(charter, who, "approve")
+        given = _waiver(ws, name, waiver, who)
+        _check_decidable(name, version, get_version(ws, name, version).status)
+        ready = readiness(ws, name, version, waiver=given)
+        risk = (accept_risk or "").strip() or None
+        if not ready.ready and risk is None:
+            short = "".join(f"\n  {i.name}: {i.evidence}" for i in ready.shortfall)
+            raise DecisionError(
+                f"{name} version {version} falls short of the gate on:{short}",
+                hint='Approve only by stating the shortfall you accept: --accept-risk "…".',
+            )
+        with ws.db.session() as session:
+            lock(ws, session, name)
+            _check_decidable(name, version, statuses(session, name).get(version))
+            record_charter(ws, session, loaded)
+            row = _open_decision(session, name, version)
+            if row is None:
+                row = _new_decision(ws, session, name, version, ready, given)
+            _close(row, "approved", who, ready, accepted_risk=accept_risk)
+            moved = go_live(ws, session, name, version, reason=f"approved by {who} ({row.id})")
+            _approved_entry(ws, session, row, ready, moved)
+            info = DecisionInfo.from_row(row)
+    resolve_decision_alerts(ws, info, who)
+    return info
+
+
+def reject(ws: Workspace, name: str, version: int, *, by: str, reason: str) -> DecisionInfo:
+    """The owner (or a delegate) refuses the open decision on ``version``, saying why."""
+    loaded = ws.load(name)
+    charter, who = loaded.charter, by.strip().lower()
+    name = charter.name
+    with recording_refusal(ws, name, "decision.refused", _request(version, "reject", who)):
+        _check_decider(charter, who, "reject")
+        get_version(ws, name, version)
+        if not reason.strip():
+            raise DecisionError("a rejection needs a reason, for the record and the team")
+        with ws.db.session() as session:
+            lock(ws, session, name)
+            row = _open_decision(session, name, version)
+            if row is None:
+                raise DecisionError(
+                    f"{name} version {version} has no open decision to reject",
+                    hint=f"Decisions are opened by `charter promote {name} {version}`.",
+                )
+            record_charter(ws, session, loaded)
+            _close(row, "rejected", who, None, reason=reason)
+            entry = {"decision_id": row.id, "version": version, "by": who, "reason": reason}
+            ws.ledger.append(session, "decision.rejected", entry, actor=ws.actor, charter=name)
+            info = DecisionInfo.from_row(row)
+    resolve_decision_alerts(ws, info, who)
+    return info
+
+
+def _request(version: int, action: str, who: str) -> dict[str, Any]:
+    return {"version": version, "action": action, "by": who}
+
+
+def _check_decider(charter: Charter, who: str, action: str) -> None:
+    if who in charter.deciders():
+        return
+    delegates = ", ".join(d.email for d in charter.delegates) or "none named"
+    raise NotAuthorizedError(
+        f"{who or '(nobody)'} may not {action} for {charter.name}: only the owner "
+        f"{charter.owner.email} or a delegate named in the charter ({delegates}) decides",
+        hint="The refusal was recorded in the audit ledger.",
+    )
+
+
+def _close(
+    row: Decision,
+    status: str,
+    by: str,
+    ready: Readiness | None,
+    *,
+    accepted_risk: str | None = None,
+    reason: str | None = None,
+) -> None:
+    row.status, row.open_key, row.decided_at, row.decided_by = status, None, datetime.now(UTC), by
+    row.accepted_risk, row.reason = accepted_risk, reason
+    row.decided_readiness = ready.to_dict() if ready is not None else None
+
+
+def _approved_entry(
+    ws: Workspace, session: Session, row: Decision, ready: Readiness, moved: dict[str, Any]
+) -> None:
+    entry = {
+        "decision_id": row.id,
+        "version": row.version,
+        "by": row.decided_by,
+        "automatic": row.authorization_id is not None,
+        "authorization_id": row.authorization_id,
+        "accepted_risk": row.accepted_risk,
+        "shortfall": [{"name": i.name, "evidence": i.evidence} for i in ready.shortfall],
+        "waiver": row.waiver,
+        "readiness": ready.to_dict(),
+        **moved,
+    }
+    ws.ledger.append(session, "decision.approved", entry, actor=ws.actor, charter=row.charter)
+
+
+# -- pre-authorisation --------------------------------------------------------------------------
+def authorize(ws: Workspace, name: str, *, by: str, note: str | None = None) -> ApprovalMode:
+    """Record the owner's pre-authorisation of ``auto_if_sufficient`` on the charter's current
+    terms. Only the owner may grant it, and only when the charter file asks for it too."""
+    loaded = ws.load(name)
+    charter, who = loaded.charter, by.strip().lower()
+    name = charter.name
+    with recording_refusal(ws, name, "decision.refused", {"action": "authorize", "by": who}):
+        if who != charter.owner.email:
+            raise NotAuthorizedError(
+                f"{who or '(nobody)'} may not pre-authorise promotions of {name}: only its "
+                f"owner {charter.owner.email} can",
+                hint="The refusal was recorded in the audit ledger.",
+            )
+        if charter.operations.promotion.approval != "auto_if_sufficient":
+            raise DecisionError(
+                f"the charter of {name} says promotion approval: owner; set "
+                "operations.promotion.approval: auto_if_sufficient first, so that the charter "
+                "file and the owner's recorded decision agree"
+            )
+        with ws.db.session() as session:
+            lock(ws, session, name)
+            record_charter(ws, session, loaded)
+            now = datetime.now(UTC)
+            for earlier in _active_grants(session, name):
+                earlier.revoked_at, earlier.revoked_by = now, who
+                earlier.revoke_note = "superseded by a new authorisation"
+            grant = PromotionAuthorization(
+                charter=name,
+                granted_by=who,
+                granted_at=now,
+                terms_sha256=terms_sha256(charter),
+                terms=promotion_terms(charter),
+                charter_sha256=loaded.sha256,
+                note=note,
+            )
+            session.add(grant)
+            session.flush()
+            entry = {"authorization_id": grant.id, "by": who, "note": note, "terms": grant.terms}
+            entry["terms_sha256"] = grant.terms_sha256
+            ws.ledger.append(session, "promotion.authorized", entry, actor=ws.actor, charter=name)
+    return approval_mode(ws, charter)
+
+
+def revoke_authorization(
+    ws: Workspace, name: str, *, by: str, note: str | None = None
+) -> ApprovalMode:
+    """Withdraw the pre-authorisation: the owner decides each promotion again. The owner or a
+    delegate may do so, since narrowing what happens unattended is always safe."""
+    loaded = ws.load(name)
+    charter, who = loaded.charter, by.strip().lower()
+    name = charter.name
+    with recording_refusal(ws, name, "decision.refused", {"action": "revoke", "by": who}):
+        _check_decider(charter, who, "revoke the pre-authorisation")
+        with ws.db.session() as session:
+            lock(ws, session, name)
+            grants = _active_grants(session, name)
+            if not grants:
+                raise DecisionError(f"{name} has no pre-authorisation to revoke")
+            for grant in grants:
+                grant.revoked_at, grant.revoked_by = datetime.now(UTC), who
+                grant.revoke_note = note
+            entry = {"authorization_ids": [g.id for g in grants], "by": who, "note": note}
+            ws.ledger.append(
+                session, "promotion.authorization_revoked", entry, actor=ws.actor, charter=name
+            )
+    return approval_mode(ws, charter)
+
+
+def _active_grants(session: Session, name: str) -> Sequence[PromotionAuthorization]:
+    return session.scalars(
+        sa.select(PromotionAuthorization).where(
+            PromotionAuthorization.charter == name, PromotionAuthorization.revoked_at.is_(None)
+        )
+    ).all()
+
+
+# -- reading ------------------------------------------------------------------------------------
+def list_decisions(ws: Workspace, name: str, *, status: str | None = "open") -> list[DecisionInfo]:
+    """The charter's decisions, oldest first; ``status=None`` for all of them."""
+    ws.charter_path(name)
+    query = sa.select(Decision).where(Decision.charter == name).order_by(Decision.id)
+    if status is not None:
+        query = query.where(Decision.status == status)
+    with ws.db.read() as session:
+        return [DecisionInfo.from_row(row) for row in session.scalars(query)]
+
+
+# -- the scheduler's pass -----------------------------------------------------------------------
+def auto_promote(ws: Workspace, name: str) -> PromotionResult | None:
+    """Under the owner's pre-authorisation, put live the newest shadow version newer than the
+    live one that passes the gate and that no decider rejected. None when nothing qualifies."""
+    loaded = ws.load(name)
+    charter = loaded.charter
+    if not approval_mode(ws, charter).automatic:
+        return None
+    versions = list_versions(ws, charter.name)
+    live = max((v.version for v in versions if v.status == "live"), default=0)
+    rejected = {d.version for d in list_decisions(ws, charter.name, status="rejected")}
+    for info in reversed(versions):
+        if info.status != "shadow" or info.version <= live or info.version in rejected:
+            continue
+        ready = readiness(ws, charter.name, info.version)
+        if ready.ready and ready.approval.automatic:
+            try:
+                result = _promote(ws, loaded, info.version, ready, None)
+            except LifecycleError:
+                return None  # its status changed meanwhile: judged again on the next pass
+            return result if result.outcome == "live" else None
+    return None
+
+
+def withdraw_moot(ws: Workspace, name: str) -> list[DecisionInfo]:
+    """Close open decisions whose version left shadow some other way: nothing is left to decide."""
+    withdrawn = []
+    with ws.db.session() as session:
+        lock(ws, session, name)
+        current = statuses(session, name)
+        for row in session.scalars(
+            sa.select(Decision).where(Decision.charter == name, Decision.status == "open")
+        ):
+            if current.get(row.version) in DECIDABLE:
+                continue
+            why = f"version {row.version} is {current.get(row.version)}"
+            _close(row, "withdrawn", ws.actor, None, reason=why)
+            entry = {"decision_id": row.id, "version": row.version, "reason": why}
+            ws.ledger.append(session, "decision.withdrawn", entry, actor=ws.actor, charter=name)
+            withdrawn.append(DecisionInfo.from_row(row))
+    for info in withdrawn:
+        resolve_decision_alerts(ws, info, ws.actor)
+    return withdrawn
+
+
+def check_stalled(ws: Workspace, name: str, *, now: datetime | None = None) -> list[AlertInfo]:
+    """Raise ``stalled_decision`` once per decision open longer than ``decision_deadline``, then
+    each ``escalation`` step once, when the decision has been open for the step's ``after``.
+
+    The alerts go to the charter's routes that listen for ``stalled_decision``, and also by email
+    to the owner and stewards (an escalation: to the step's people) when SMTP is configured.
+    """
+    charter = ws.load(name).charter
+    name, ops = charter.name, charter.operations
+    moment = now or datetime.now(UTC)
+    raised: list[AlertInfo] = []
+    for info in list_decisions(ws, name):
+        age = moment - info.opened_at
+        if age <= ops.decision_deadline:
+            continue
+        stewards = [s.email for s in charter.stewards]
+        open_for = format_duration(timedelta(minutes=int(age.total_seconds() // 60)))
+        facts: dict[str, Any] = {
+            "decision_id": info.id,
+            "version": info.version,
+            "opened_at": info.opened_at.isoformat(),
+            "open_for": open_for,
+            "deadline": format_duration(ops.decision_deadline),
+            "deciders": charter.deciders(),
+            "stewards": stewards,
+        }
+        pending = f"the decision on promoting {name} version {info.version} is open for {open_for}"
+        if info.stalled_at is None:
+            text = (
+                f"{pending}, past its {facts['deadline']} deadline. {charter.owner.name} decides: "
+                f"`charter approve|reject {name} {info.version} --as EMAIL`"
+            )
+            people = [charter.owner.email, *stewards]
+            alert = _alert(ws, info, "decision.stalled", "warning", text, facts, people)
+            raised.append(_mark(ws, info, alert, stalled_at=moment))
+        steps = list(enumerate(ops.escalation, 1))[info.escalations :]
+        for number, step in steps:
+            if age < step.after:
+                break
+            text = f"escalation {number}: {pending}; {charter.owner.email} has not decided"
+            details = {**facts, "step": number, "to": list(step.to)}
+            rule = f"decision.escalation.{number}"
+            alert = _alert(ws, info, rule, "critical", text, details, step.to)
+            raised.append(_mark(ws, info, alert, escalations=number))
+    return raised
+
+
+def _alert(
+    ws: Workspace,
+    info: DecisionInfo,
+    rule: str,
+    severity: str,
+    message: str,
+    details: dict[str, Any],
+    people: Sequence[str],
+) -> AlertInfo:
+    return raise_alert(
+        ws,
+        info.charter,
+        event="stalled_decision",
+        rule=rule,
+        window=f"decision {info.id}",
+        severity=severity,
+        message=message,
+        details=details,
+        notify=list(people) if ws.settings.smtp.host else [],
+    )
+
+
+def _mark(
+    ws: Workspace,
+    info: DecisionInfo,
+    alert: AlertInfo,
+    *,
+    stalled_at: datetime | None = None,
+    escalations: int | None = None,
+) -> AlertInfo:
+    """Remember on the decision that ``alert`` was raised, so no later pass raises it again."""
+    with ws.db.session() as session:
+        lock(ws, session, info.charter)
+        row = session.get(Decision, info.id)
+        if row is None:
+            return alert
+        entry: dict[str, Any] = {
+            "decision_id": row.id,
+            "version": row.version,
+            "alert_id": alert.id,
+        }
+        if stalled_at is not None and row.stalled_at is None:
+            row.stalled_at, action = stalled_at, "decision.stalled"
+        elif escalations is not None and row.escalations < escalations:
+            row.escalations, action, entry["step"] = escalations, "decision.escalated", escalations
+        else:
+            return alert  # a concurrent pass recorded it first; the alert was folded into one
+        row.alert_ids = [*row.alert_ids, alert.id]
+        ws.ledger.append(session, action, entry, actor=ws.actor, charter=info.charter)
+    return alert
+
+
+def resolve_decision_alerts(ws: Workspace, info: DecisionInfo, by: str) -> None:
+    """A decided (or withdrawn) decision no longer stalls: resolve the alerts it raised."""
+    with ws.db.read() as session:
+        row = session.get(Decision, info.id)
+        ids = list(row.alert_ids) if row is not None else []
+    for alert_id in ids:
+        with contextlib.suppress(AlertStateError):  # someone resolved it already
+            resolve_alert(ws, info.charter, alert_id, by=by, note=f"decision {info.status}")

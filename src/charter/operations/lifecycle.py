@@ -1,0 +1,369 @@
+"""Moving model versions between statuses: into shadow, live (with a standby), and back.
+
+The transitions this module makes::
+
+    registered | retired | rolled_back ──shadow──▶ shadow
+    shadow | registered ──approved──▶ live   (old live ──▶ standby, old standby ──▶ retired)
+    live ──rollback──▶ rolled_back           (the standby, or a version live before ──▶ live)
+
+Going live happens only through :mod:`charter.operations.decisions`, which calls
+:func:`go_live` inside its own transaction after the owner (or the owner's pre-authorisation)
+decided. Every change takes the charter's lifecycle lock first (:func:`lock`), so two approvals
+or an approval and a rollback can never interleave and leave two versions live, and each status
+change is written with its ledger entries in one transaction.
+
+A refused request (a version already live, nothing to roll back to, ...) is an answer to a person,
+so it is recorded too: :func:`recording_refusal` appends ``<action>.refused`` in a transaction of
+its own, because the one that was refused is rolled back.
+
+:func:`review` is the scheduler's pass over one charter: automatic rollback first, then the
+decision duties of :mod:`charter.operations.decisions` (pre-authorised promotion, moot and
+stalled decisions)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import pairwise
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from charter.errors import CharterError, VersionNotFoundError
+from charter.monitoring.service import WindowResult, stored_windows
+from charter.operations.alerts import raise_alert
+from charter.registry.charters import record_charter
+from charter.registry.versions import VersionInfo, get_version, set_status
+from charter.store.tables import AuditEntry, ModelVersion
+from charter.workspace import Workspace
+
+SHADOW_FROM = ("registered", "retired", "rolled_back")
+
+
+class LifecycleError(CharterError):
+    """A status change or a decision was refused; the message says why and nothing changed."""
+
+
+class NoRollbackTargetError(LifecycleError):
+    """A rollback was asked for but there is no standby (or named version) to restore."""
+
+
+@dataclass(frozen=True)
+class RollbackResult:
+    """What a rollback did, and why; ``to_dict`` is the ``rollback --json`` shape."""
+
+    charter: str
+    rolled_back: int
+    restored: int
+    automatic: bool
+    reason: str
+    evidence: Sequence[Mapping[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "charter": self.charter,
+            "rolled_back": self.rolled_back,
+            "restored": self.restored,
+            "automatic": self.automatic,
+            "reason": self.reason,
+            "evidence": [dict(e) for e in self.evidence],
+        }
+
+
+# -- shared machinery --------------------------------------------------------------------------
+def lock(ws: Workspace, session: Session, name: str) -> None:
+    """Serialise every status change of ``name`` for the rest of ``session``'s transaction."""
+    ws.db.serialize(session, f"lifecycle:{name}")
+
+
+@contextlib.contextmanager
+def recording_refusal(
+    ws: Workspace, name: str, action: str, payload: Mapping[str, Any]
+) -> Iterator[None]:
+    """Record a refused request (``action`` with ``payload`` and the reason), then re-raise."""
+    try:
+        yield
+    except (LifecycleError, VersionNotFoundError) as exc:
+        with ws.db.session() as session:
+            entry = {**payload, "refused": exc.message}
+            ws.ledger.append(session, action, entry, actor=ws.actor, charter=name)
+        raise
+
+
+def statuses(session: Session, name: str) -> dict[int, str]:
+    """Every version of ``name`` and its status, read inside the caller's transaction."""
+    rows = session.execute(
+        sa.select(ModelVersion.version, ModelVersion.status).where(ModelVersion.charter == name)
+    ).all()
+    return {int(r.version): str(r.status) for r in rows}
+
+
+def was_live(session: Session, name: str, version: int) -> bool:
+    """Whether the ledger shows ``version`` ever going live: only such a version is restorable."""
+    payloads = session.scalars(
+        sa.select(AuditEntry.payload).where(
+            AuditEntry.charter == name,
+            AuditEntry.action == "version.status_changed",
+            AuditEntry.payload.like('%"to":"live"%'),
+        )
+    )
+    return any(json.loads(p).get("version") == version for p in payloads)
+
+
+# -- shadow -------------------------------------------------------------------------------------
+def shadow(ws: Workspace, name: str, version: int) -> VersionInfo:
+    """Put ``version`` in shadow: every ingested batch scores it beside the live version."""
+    loaded = ws.load(name)
+    name = loaded.charter.name
+    with recording_refusal(ws, name, "shadow.refused", {"version": version}):
+        get_version(ws, name, version)
+        with ws.db.session() as session:
+            lock(ws, session, name)
+            current = statuses(session, name).get(version)
+            if current not in SHADOW_FROM:
+                raise LifecycleError(_not_shadowable(name, version, current))
+            record_charter(ws, session, loaded)
+            reason = "put in shadow: scored on every live batch beside the live version"
+            return set_status(ws, session, name, version, "shadow", reason=reason)
+
+
+def _not_shadowable(name: str, version: int, status: str | None) -> str:
+    if status == "shadow":
+        return f"{name} version {version} is already in shadow"
+    if status == "live":
+        return f"{name} version {version} is live; a live version is not put back in shadow"
+    return (
+        f"{name} version {version} is {status}; only a registered, retired or rolled-back "
+        "version can be put in shadow (the standby is kept ready for a rollback)"
+    )
+
+
+# -- live ---------------------------------------------------------------------------------------
+def go_live(
+    ws: Workspace, session: Session, name: str, version: int, *, reason: str
+) -> dict[str, Any]:
+    """Make ``version`` live in the caller's locked transaction; the old live becomes standby.
+
+    The old standby, no longer the fallback, is retired. Returns what moved, for the ledger.
+    """
+    current = statuses(session, name)
+    live = [v for v, s in current.items() if s == "live" and v != version]
+    standby = [v for v, s in current.items() if s == "standby" and v != version]
+    retired = standby if live else []
+    for old in retired:
+        set_status(ws, session, name, old, "retired", reason=f"replaced as standby: {reason}")
+    for old in live:
+        set_status(ws, session, name, old, "standby", reason=f"kept as rollback target: {reason}")
+    set_status(ws, session, name, version, "live", reason=reason)
+    return {"version": version, "previous_live": live[0] if live else None, "retired": retired}
+
+
+# -- rollback -----------------------------------------------------------------------------------
+def rollback(
+    ws: Workspace, name: str, *, to: int | None = None, reason: str | None = None
+) -> RollbackResult:
+    """Restore the standby (or ``to``, a version that was live before) at once; the live version
+    becomes ``rolled_back``. Refused, and recorded, when there is nothing to restore."""
+    loaded = ws.load(name)
+    name = loaded.charter.name
+    why = reason or "rolled back by hand"
+    with recording_refusal(ws, name, "rollback.refused", {"to": to, "reason": why}):
+        if to is not None:
+            get_version(ws, name, to)
+        with ws.db.session() as session:
+            lock(ws, session, name)
+            record_charter(ws, session, loaded)
+            current = statuses(session, name)
+            live = _the_live_version(name, current)
+            target = _target(session, name, current, live, to)
+            return _restore(ws, session, name, live, target, why, automatic=False, evidence=[])
+
+
+def _the_live_version(name: str, current: Mapping[int, str]) -> int:
+    live = [v for v, s in current.items() if s == "live"]
+    if not live:
+        raise NoRollbackTargetError(f"{name} has no live version: there is nothing to roll back")
+    return live[0]
+
+
+def _target(
+    session: Session, name: str, current: Mapping[int, str], live: int, to: int | None
+) -> int:
+    if to is None:
+        standby = [v for v, s in current.items() if s == "standby"]
+        if not standby:
+            raise NoRollbackTargetError(
+                f"{name} has no standby version to roll back to; version {live} stays live",
+                hint="Name a version that was live before: "
+                f"`charter rollback {name} --to VERSION`.",
+            )
+        return standby[-1]
+    if to == live:
+        raise LifecycleError(f"{name} version {to} is the live version; roll back to another one")
+    if current[to] != "standby" and not was_live(session, name, to):
+        raise LifecycleError(
+            f"{name} version {to} ({current[to]}) was never live, so it cannot be restored by a "
+            f"rollback; version {live} stays live",
+            hint=f"A version that never went live goes through the gate: `charter promote {name} "
+            f"{to}`.",
+        )
+    return to
+
+
+def _restore(
+    ws: Workspace,
+    session: Session,
+    name: str,
+    live: int,
+    target: int,
+    reason: str,
+    *,
+    automatic: bool,
+    evidence: Sequence[Mapping[str, Any]],
+) -> RollbackResult:
+    set_status(ws, session, name, live, "rolled_back", reason=reason)
+    set_status(ws, session, name, target, "live", reason=f"restored by rollback: {reason}")
+    result = RollbackResult(name, live, target, automatic, reason, list(evidence))
+    ws.ledger.append(session, "version.rolled_back", result.to_dict(), actor=ws.actor, charter=name)
+    return result
+
+
+# -- automatic rollback -------------------------------------------------------------------------
+def automatic_rollback(ws: Workspace, name: str) -> RollbackResult | None:
+    """Roll back when the charter allows it and the evidence says so; raise a ``rollback`` alert.
+
+    The evidence: the live version's latest ``after_breaches`` windows with a verdict are
+    consecutive breaches, and the standby passed every one of the same windows (a standby that
+    was not judged there proves nothing, so nothing happens).
+    """
+    charter = ws.load(name).charter
+    name, policy = charter.name, charter.operations.rollback
+    if not policy.automatic:
+        return None
+    with ws.db.read() as session:
+        current = statuses(session, name)
+    live = [v for v, s in current.items() if s == "live"]
+    standby = [v for v, s in current.items() if s == "standby"]
+    if not live or not standby:
+        return None
+    evidence = breach_evidence(
+        stored_windows(ws, name), live[0], standby[-1], policy.after_breaches
+    )
+    if evidence is None:
+        return None
+    reason = (
+        f"automatic: version {live[0]} breached the sufficiency contract on "
+        f"{len(evidence)} consecutive windows where standby version {standby[-1]} passed"
+    )
+    with ws.db.session() as session:
+        lock(ws, session, name)
+        now = statuses(session, name)
+        if now.get(live[0]) != "live" or now.get(standby[-1]) != "standby":
+            return None  # someone else changed the versions since: judge again next pass
+        result = _restore(
+            ws, session, name, live[0], standby[-1], reason, automatic=True, evidence=evidence
+        )
+    raise_alert(
+        ws,
+        name,
+        event="rollback",
+        rule="rollback.automatic",
+        window=f"version {live[0]}",
+        severity="critical",
+        message=f"{name}: rolled back from version {live[0]} to {standby[-1]}. {reason}.",
+        details=result.to_dict(),
+    )
+    return result
+
+
+def breach_evidence(
+    windows: Sequence[WindowResult], live: int, standby: int, after: int
+) -> list[dict[str, Any]] | None:
+    """The windows that justify an automatic rollback, or None when they do not.
+
+    Trailing windows of the live version still waiting for labels are skipped: missing evidence
+    is not a verdict. The ``after`` windows before them must follow one another without a gap.
+    """
+    mine = sorted((w for w in windows if w.version == str(live)), key=lambda w: w.start)
+    while mine and mine[-1].verdict == "insufficient_evidence":
+        mine.pop()
+    last = mine[-after:]
+    if len(last) < after or any(w.verdict != "breach" for w in last):
+        return None
+    if any(a.end != b.start for a, b in pairwise(last)):
+        return None
+    theirs = {(w.start, w.end): w.verdict for w in windows if w.version == str(standby)}
+    if any(theirs.get((w.start, w.end)) != "pass" for w in last):
+        return None
+    return [
+        {
+            "start": w.start.isoformat(),
+            "end": w.end.isoformat(),
+            "live": w.verdict,
+            "standby": "pass",
+        }
+        for w in last
+    ]
+
+
+# -- the scheduler's pass -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class ReviewReport:
+    """What one :func:`review` pass did for a charter."""
+
+    charter: str
+    rolled_back: RollbackResult | None
+    promoted: int | None
+    withdrawn: list[int]
+    alerts: list[int]
+
+    @property
+    def summary(self) -> str:
+        done = []
+        if self.rolled_back is not None:
+            done.append(f"rolled back {self.rolled_back.rolled_back} → {self.rolled_back.restored}")
+        if self.promoted is not None:
+            done.append(f"version {self.promoted} live (pre-authorised)")
+        if self.withdrawn:
+            done.append(f"{len(self.withdrawn)} moot decision(s) withdrawn")
+        if self.alerts:
+            done.append(f"{len(self.alerts)} stalled-decision alert(s)")
+        return "; ".join(done) or "nothing to do"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "charter": self.charter,
+            "rolled_back": None if self.rolled_back is None else self.rolled_back.to_dict(),
+            "promoted": self.promoted,
+            "withdrawn": self.withdrawn,
+            "alerts": self.alerts,
+            "summary": self.summary,
+        }
+
+
+def review(ws: Workspace, name: str, *, now: datetime | None = None) -> ReviewReport:
+    """One pass of the lifecycle's own duties, for the scheduler (or cron) to call.
+
+    In order: automatic rollback (safety first); then, unless it rolled back, promotion of a
+    pre-authorised version that passes the gate; closing decisions that became moot; and the
+    stalled-decision alerts and escalations due at ``now`` (default: the current time).
+    """
+    # decisions builds on this module's transitions, so it is imported here, not at the top.
+    from charter.operations import decisions
+
+    name = ws.load(name).charter.name
+    rolled = automatic_rollback(ws, name)
+    promoted = decisions.auto_promote(ws, name) if rolled is None else None
+    withdrawn = decisions.withdraw_moot(ws, name)
+    alerts = decisions.check_stalled(ws, name, now=now)
+    return ReviewReport(
+        name,
+        rolled,
+        promoted.decision.version if promoted is not None else None,
+        [d.id for d in withdrawn],
+        [a.id for a in alerts],
+    )
