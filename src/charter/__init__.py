@@ -8,6 +8,10 @@ The public Python API — the same operations as the CLI, for notebooks and orch
     loaded = ws.load("credit-default")                     # validated charter file
     charter.register_version(ws, "credit-default", "model.joblib", training_data="train.parquet")
     report = charter.ingest(ws, "credit-default")          # validate, score, log exactly once
+    charter.monitor(ws, "credit-default")                  # windows, verdicts, alerts
+    print(charter.readiness(ws, "credit-default", 1).ready)
+    charter.approve(ws, "credit-default", 1, by="owner@example.com", accept_risk="...")
+    charter.review(ws, "credit-default")                   # automatic rollback, stalled decisions
     assert ws.ledger.verify().ok
 
 Everything not listed in ``__all__`` is internal and may change without notice.
@@ -20,8 +24,12 @@ from charter.errors import (
     CharterFileError,
     CharterNotFoundError,
     DataError,
+    DecisionError,
     ExpressionError,
+    LifecycleError,
     ModelFileError,
+    NoRollbackTargetError,
+    NotAuthorizedError,
     RegistryError,
     StoreError,
     StoreUnavailableError,
@@ -31,6 +39,19 @@ from charter.errors import (
 )
 from charter.monitoring.reference import set_reference
 from charter.monitoring.service import monitor
+from charter.operations.alerts import ack_alert, list_alerts, resolve_alert, test_routes
+from charter.operations.decisions import (
+    approve,
+    authorize,
+    list_decisions,
+    promote,
+    reject,
+    revoke_authorization,
+)
+from charter.operations.gate import readiness
+from charter.operations.lifecycle import review, rollback, shadow
+from charter.operations.retrain import retrain
+from charter.operations.scheduler import Scheduler
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
 from charter.registry import (
@@ -55,11 +76,16 @@ __all__ = [
     "CharterFileError",
     "CharterNotFoundError",
     "DataError",
+    "DecisionError",
     "ExpressionError",
+    "LifecycleError",
     "LoadedCharter",
     "ModelFileError",
+    "NoRollbackTargetError",
+    "NotAuthorizedError",
     "Predictor",
     "RegistryError",
+    "Scheduler",
     "Settings",
     "StoreError",
     "StoreUnavailableError",
@@ -69,14 +95,29 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "__version__",
+    "ack_alert",
+    "approve",
+    "authorize",
     "get_version",
     "ingest",
     "ingest_labels",
+    "list_alerts",
+    "list_decisions",
     "list_versions",
     "load_charter_file",
     "load_model",
     "monitor",
     "parse_charter",
+    "promote",
+    "readiness",
     "register_version",
+    "reject",
+    "resolve_alert",
+    "retrain",
+    "review",
+    "revoke_authorization",
+    "rollback",
     "set_reference",
+    "shadow",
+    "test_routes",
 ]

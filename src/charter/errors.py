@@ -137,3 +137,23 @@ class AlertStateError(AlertError):
 
 class UserCodeError(CharterError):
     """User code (a model entrypoint, a training function) raised; ``__cause__`` is the original."""
+
+
+class LifecycleError(CharterError):
+    """A status change or a decision was refused; the message says why and nothing changed."""
+
+
+class NoRollbackTargetError(LifecycleError):
+    """A rollback was asked for but there is no standby (or named version) to restore."""
+
+
+class DecisionError(LifecycleError):
+    """A decision was refused: the version cannot be decided on, or a statement is missing."""
+
+
+class NotAuthorizedError(DecisionError):
+    """Someone other than the charter's owner (or a delegate it names) tried to decide."""
+
+
+class SchedulerLockError(CharterError):
+    """Another scheduler holds the store's scheduler lock, or this one lost it."""

@@ -12,10 +12,8 @@ from typing import Any
 
 import pytest
 
-from charter.errors import CharterError
+from charter.errors import CharterError, DecisionError, NotAuthorizedError
 from charter.operations.decisions import (
-    DecisionError,
-    NotAuthorizedError,
     approve,
     list_decisions,
     promote,

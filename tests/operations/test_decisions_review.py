@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
+from charter.errors import DecisionError, NotAuthorizedError
 from charter.operations.alerts import list_alerts
 from charter.operations.decisions import (
-    DecisionError,
-    NotAuthorizedError,
     approve,
     authorize,
     list_decisions,

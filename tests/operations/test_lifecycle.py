@@ -7,14 +7,9 @@ from typing import Any
 
 import pytest
 
-from charter.errors import VersionNotFoundError
+from charter.errors import LifecycleError, NoRollbackTargetError, VersionNotFoundError
 from charter.operations.decisions import approve
-from charter.operations.lifecycle import (
-    LifecycleError,
-    NoRollbackTargetError,
-    rollback,
-    shadow,
-)
+from charter.operations.lifecycle import rollback, shadow
 from charter.workspace import Workspace
 
 from .test_lifecycle_support import NAME, OWNER, Lab

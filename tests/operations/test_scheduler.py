@@ -20,9 +20,10 @@ import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from charter.errors import SchedulerLockError
 from charter.operations import scheduler as scheduler_module
 from charter.operations.alerts import list_alerts
-from charter.operations.locks import SchedulerLock, SchedulerLockError
+from charter.operations.locks import SchedulerLock
 from charter.operations.scheduler import PassReport, Scheduler
 from charter.registry.versions import list_versions, register_version, set_status
 from charter.workspace import Workspace

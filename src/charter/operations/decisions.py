@@ -12,9 +12,9 @@ decided so on evidence, not because an engineer ran a command. So:
   names that owner, and its sufficiency contract and promotion policy are unchanged since (see
   :func:`approval_mode`): an edit of the charter file can narrow it, never grant or widen it;
 - the scheduler's pass (:func:`charter.operations.lifecycle.review`) calls :func:`auto_promote`,
-  :func:`withdraw_moot` and :func:`check_stalled`: a decision open longer than
-  ``decision_deadline`` becomes one ``stalled_decision`` alert, then each escalation step, once
-  each, so that no decision loops forever in "one more validation round".
+  :func:`withdraw_moot` and :func:`charter.operations.stalled.check_stalled`: a decision open
+  longer than ``decision_deadline`` becomes one ``stalled_decision`` alert, then each escalation
+  step, once each, so that no decision loops forever in "one more validation round".
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from charter.errors import AlertStateError
-from charter.operations.alerts import AlertInfo, raise_alert, resolve_alert
+from charter.errors import AlertStateError, DecisionError, LifecycleError, NotAuthorizedError
+from charter.operations.alerts import resolve_alert
 from charter.operations.deliveries import aware
 from charter.operations.gate import (
     ApprovalMode,
@@ -41,7 +41,6 @@ from charter.operations.gate import (
     terms_sha256,
 )
 from charter.operations.lifecycle import (
-    LifecycleError,
     go_live,
     lock,
     recording_refusal,
@@ -49,21 +48,12 @@ from charter.operations.lifecycle import (
 )
 from charter.registry.charters import record_charter
 from charter.registry.versions import get_version, list_versions
-from charter.spec.durations import format_duration
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import Charter
 from charter.store.tables import Decision, PromotionAuthorization
 from charter.workspace import Workspace
 
 DECIDABLE = ("shadow", "registered")
-
-
-class DecisionError(LifecycleError):
-    """A decision was refused: the version cannot be decided on, or a statement is missing."""
-
-
-class NotAuthorizedError(DecisionError):
-    """Someone other than the charter's owner (or a delegate it names) tried to decide."""
 
 
 @dataclass(frozen=True)
@@ -474,105 +464,6 @@ def withdraw_moot(ws: Workspace, name: str) -> list[DecisionInfo]:
     for info in withdrawn:
         resolve_decision_alerts(ws, info, ws.actor)
     return withdrawn
-
-
-def check_stalled(ws: Workspace, name: str, *, now: datetime | None = None) -> list[AlertInfo]:
-    """Raise ``stalled_decision`` once per decision open longer than ``decision_deadline``, then
-    each ``escalation`` step once, when the decision has been open for the step's ``after``.
-
-    The alerts go to the charter's routes that listen for ``stalled_decision``, and also by email
-    to the owner and stewards (an escalation: to the step's people) when SMTP is configured.
-    """
-    charter = ws.load(name).charter
-    name, ops = charter.name, charter.operations
-    moment = now or datetime.now(UTC)
-    raised: list[AlertInfo] = []
-    for info in list_decisions(ws, name):
-        age = moment - info.opened_at
-        if age <= ops.decision_deadline:
-            continue
-        stewards = [s.email for s in charter.stewards]
-        open_for = format_duration(timedelta(minutes=int(age.total_seconds() // 60)))
-        facts: dict[str, Any] = {
-            "decision_id": info.id,
-            "version": info.version,
-            "opened_at": info.opened_at.isoformat(),
-            "open_for": open_for,
-            "deadline": format_duration(ops.decision_deadline),
-            "deciders": charter.deciders(),
-            "stewards": stewards,
-        }
-        pending = f"the decision on promoting {name} version {info.version} is open for {open_for}"
-        if info.stalled_at is None:
-            text = (
-                f"{pending}, past its {facts['deadline']} deadline. {charter.owner.name} decides: "
-                f"`charter approve|reject {name} {info.version} --as EMAIL`"
-            )
-            people = [charter.owner.email, *stewards]
-            alert = _alert(ws, info, "decision.stalled", "warning", text, facts, people)
-            raised.append(_mark(ws, info, alert, stalled_at=moment))
-        steps = list(enumerate(ops.escalation, 1))[info.escalations :]
-        for number, step in steps:
-            if age < step.after:
-                break
-            text = f"escalation {number}: {pending}; {charter.owner.email} has not decided"
-            details = {**facts, "step": number, "to": list(step.to)}
-            rule = f"decision.escalation.{number}"
-            alert = _alert(ws, info, rule, "critical", text, details, step.to)
-            raised.append(_mark(ws, info, alert, escalations=number))
-    return raised
-
-
-def _alert(
-    ws: Workspace,
-    info: DecisionInfo,
-    rule: str,
-    severity: str,
-    message: str,
-    details: dict[str, Any],
-    people: Sequence[str],
-) -> AlertInfo:
-    return raise_alert(
-        ws,
-        info.charter,
-        event="stalled_decision",
-        rule=rule,
-        window=f"decision {info.id}",
-        severity=severity,
-        message=message,
-        details=details,
-        notify=list(people) if ws.settings.smtp.host else [],
-    )
-
-
-def _mark(
-    ws: Workspace,
-    info: DecisionInfo,
-    alert: AlertInfo,
-    *,
-    stalled_at: datetime | None = None,
-    escalations: int | None = None,
-) -> AlertInfo:
-    """Remember on the decision that ``alert`` was raised, so no later pass raises it again."""
-    with ws.db.session() as session:
-        lock(ws, session, info.charter)
-        row = session.get(Decision, info.id)
-        if row is None:
-            return alert
-        entry: dict[str, Any] = {
-            "decision_id": row.id,
-            "version": row.version,
-            "alert_id": alert.id,
-        }
-        if stalled_at is not None and row.stalled_at is None:
-            row.stalled_at, action = stalled_at, "decision.stalled"
-        elif escalations is not None and row.escalations < escalations:
-            row.escalations, action, entry["step"] = escalations, "decision.escalated", escalations
-        else:
-            return alert  # a concurrent pass recorded it first; the alert was folded into one
-        row.alert_ids = [*row.alert_ids, alert.id]
-        ws.ledger.append(session, action, entry, actor=ws.actor, charter=info.charter)
-    return alert
 
 
 def resolve_decision_alerts(ws: Workspace, info: DecisionInfo, by: str) -> None:

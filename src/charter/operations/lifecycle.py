@@ -33,7 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from charter.errors import CharterError, VersionNotFoundError
+from charter.errors import LifecycleError, NoRollbackTargetError, VersionNotFoundError
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.operations.alerts import raise_alert
 from charter.registry.charters import record_charter
@@ -42,14 +42,6 @@ from charter.store.tables import AuditEntry, ModelVersion
 from charter.workspace import Workspace
 
 SHADOW_FROM = ("registered", "retired", "rolled_back")
-
-
-class LifecycleError(CharterError):
-    """A status change or a decision was refused; the message says why and nothing changed."""
-
-
-class NoRollbackTargetError(LifecycleError):
-    """A rollback was asked for but there is no standby (or named version) to restore."""
 
 
 @dataclass(frozen=True)
@@ -353,13 +345,13 @@ def review(ws: Workspace, name: str, *, now: datetime | None = None) -> ReviewRe
     stalled-decision alerts and escalations due at ``now`` (default: the current time).
     """
     # decisions builds on this module's transitions, so it is imported here, not at the top.
-    from charter.operations import decisions
+    from charter.operations import decisions, stalled
 
     name = ws.load(name).charter.name
     rolled = automatic_rollback(ws, name)
     promoted = decisions.auto_promote(ws, name) if rolled is None else None
     withdrawn = decisions.withdraw_moot(ws, name)
-    alerts = decisions.check_stalled(ws, name, now=now)
+    alerts = stalled.check_stalled(ws, name, now=now)
     return ReviewReport(
         name,
         rolled,

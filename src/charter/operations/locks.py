@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
-from charter.errors import CharterError
+from charter.errors import SchedulerLockError
 from charter.store.database import redact_url
 from charter.workspace import Workspace
 
@@ -44,10 +44,6 @@ FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND l.classid = :k1 AND l.objid = :k2
   AND l.objsubid = 2 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
 """
-
-
-class SchedulerLockError(CharterError):
-    """Another scheduler holds the store's scheduler lock, or this one lost it."""
 
 
 def holder_identity() -> dict[str, Any]:

@@ -1,9 +1,10 @@
-"""Scoring during ingestion: the live version and every shadow version, or the rows' own prediction.
+"""Scoring during ingestion: the live, standby and shadow versions, or the rows' own prediction.
 
 Shadow versions are scored on every batch beside the live one and logged, never acted on: that is
-the pilot running on the production path. Which versions score is read from
-``model_versions.status`` once per ingest run; each model is loaded (hash-checked, by the
-registry) at most once per run.
+the pilot running on the production path. The standby is scored too, so that its windows are
+judged beside the live version's: automatic rollback needs that evidence. Which versions score
+is read from ``model_versions.status`` once per ingest run; each model is loaded (hash-checked,
+by the registry) at most once per run.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ from charter.spec.model import DataContract
 from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
 
+SCORED = ("live", "standby", "shadow")
+
 
 class Scorer:
-    """Scores valid rows with the charter's live and every shadow version.
+    """Scores valid rows with the charter's live, standby and every shadow version.
 
     When the charter says its rows already carry the prediction (``data.prediction.column``), that
     column is logged as the score with ``model_version = "external"`` and no model is loaded.
@@ -42,7 +45,7 @@ class Scorer:
                     sa.select(ModelVersion.version, ModelVersion.status)
                     .where(
                         ModelVersion.charter == charter,
-                        ModelVersion.status.in_(("live", "shadow")),
+                        ModelVersion.status.in_(SCORED),
                     )
                     .order_by(ModelVersion.version)
                 ).all()
