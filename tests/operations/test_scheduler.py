@@ -9,7 +9,6 @@ import os
 import socket
 import threading
 import time
-import types
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,6 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from charter.errors import SchedulerLockError
-from charter.operations import scheduler as scheduler_module
 from charter.operations.alerts import list_alerts
 from charter.operations.locks import SchedulerLock
 from charter.operations.scheduler import PassReport, Scheduler
@@ -164,39 +162,37 @@ def test_charter_option_limits_the_pass(two: Workspace, cli: Any) -> None:
     assert unknown.code == 1 and "no charter named 'nope'" in unknown.stderr
 
 
-def test_review_is_called_each_pass_when_the_lifecycle_provides_it(
+def test_review_runs_each_pass_and_a_failing_review_is_alerted(
     two: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[str] = []
-    fake = types.ModuleType("fake_lifecycle")
+    from charter.operations import lifecycle
 
-    def review(ws: Workspace, name: str, now: datetime | None = None) -> dict[str, Any]:
+    calls: list[str] = []
+    real = lifecycle.review
+
+    def review(ws: Workspace, name: str, *, now: datetime | None = None) -> Any:
         calls.append(name)
         if name == "beta":
             raise RuntimeError("decision table is locked")
-        return {"stalled": 0}
+        return real(ws, name, now=now)
 
-    fake.review = review  # type: ignore[attr-defined]
-    monkeypatch.setitem(__import__("sys").modules, "fake_lifecycle", fake)
-    monkeypatch.setattr(scheduler_module, "LIFECYCLE_MODULE", "fake_lifecycle")
+    monkeypatch.setattr(lifecycle, "review", review)
     report = Scheduler(two).run_once()
     assert calls == ["alpha", "beta"]
     got = {(s.charter, s.step): s for s in report.steps}
     assert got[("alpha", "review")].status == "ok"
+    assert got[("alpha", "review")].summary == "nothing to do"
+    assert got[("alpha", "review")].details == {
+        "charter": "alpha",
+        "rolled_back": None,
+        "promoted": None,
+        "withdrawn": [],
+        "alerts": [],
+        "summary": "nothing to do",
+    }
     assert got[("beta", "review")].status == "failed"
     assert "RuntimeError: decision table is locked" in got[("beta", "review")].summary
     assert [a.rule for a in list_alerts(two, "beta")] == ["scheduler.review"]
-
-
-def test_review_is_skipped_with_a_log_line_while_the_lifecycle_is_missing(
-    two: Workspace, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setattr(scheduler_module, "LIFECYCLE_MODULE", "charter.operations.not_yet")
-    with caplog.at_level("INFO", logger="charter.scheduler"):
-        report = Scheduler(two, charters=["alpha"]).run_once()
-    review = next(s for s in report.steps if s.step == "review")
-    assert review.status == "skipped" and report.ok
-    assert "review skipped" in caplog.text
 
 
 def test_a_breach_seen_by_the_pass_retrains_in_the_same_pass(ws: Workspace, tmp_path: Path) -> None:

@@ -24,7 +24,8 @@ def demo(
     ] = Path("charter-demo"),
     as_json: JsonOption = False,
 ) -> None:
-    """Run the whole story: charter, training, registration, live data, audit."""
+    """Run the whole story: pilot in shadow, owner approval, drift and breach, retraining,
+    promotion, an automatic rollback, and the audit, on generated data."""
 
     from charter.demo.story import run_demo  # scikit-learn is slow to import: only when asked
 

@@ -1,9 +1,10 @@
 """Generated consumer-loan applications with a realistic default mechanism.
 
 Defaults follow a logistic model of debt ratio, income, late payments, credit history and
-employment, so a trained model reaches a ROC AUC near 0.8 — the level a credit team would argue
-about. A ``shift`` moves the applicant population (lower incomes, higher debt), which later
-chapters of the demo use to show drift and degradation.
+employment, so a trained model reaches a ROC AUC near 0.72 — the level a credit team would argue
+about. A ``shift`` moves the applicant population (lower incomes, higher debt); a ``concept``
+change moves what drives default (young applicants and one region become riskier, debt matters
+less), so the first model degrades while a model retrained on recent outcomes recovers.
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ def applications(
     logit = (
         -3.1
         + 2.1 * (1 - concept) * debt_ratio
-        + 1.6 * concept * (age < 30)
-        + 1.0 * concept * (region == "east")
+        + 4.0 * concept * (age < 30)
+        + 2.0 * concept * (region == "east")
         - 0.9 * (1 - 0.6 * concept) * (np.log(income) - 10.9)
         + 0.45 * (1 - 0.5 * concept) * late
         - 0.006 * history

@@ -1,22 +1,23 @@
-"""The demo story, one chapter per step of a model's life. Later chapters grow with the product.
+"""The demo story, one chapter per step of a model's life, from charter to audit.
 
 Everything runs through the same Python API a user calls; nothing here is demo-only logic beyond
-generating the data and the model.
+generating the data, the model and the decisions people make. The chapters: the charter and the
+team's training code; training and registration (version 1 starts in shadow); the pilot on the
+live pipeline and the owner's approval (:mod:`.pilot`); weeks in production with degradation,
+retraining, promotion and an automatic rollback (:mod:`.operating`); the audit.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import joblib
-import polars as pl
 
+from charter.demo import operating, pilot
+from charter.demo.common import CHARTER, TRAINING_START, DemoReport, Narrate
 from charter.demo.data import FEATURES, applications
 from charter.demo.model import auc, train
 from charter.errors import WorkspaceError
@@ -24,28 +25,17 @@ from charter.settings import Settings
 from charter.workspace import Workspace
 
 MARKER = ".charter-demo"
-CHARTER = "credit-default"
-TRAINING_START = datetime(2026, 8, 1, tzinfo=UTC)
-LIVE_START = datetime(2026, 10, 1, tzinfo=UTC)
+TRAINING_CODE = '''"""The credit team's training code. charter calls fit() when a retraining trigger fires."""
 
-Narrate = Callable[[str, str], None]
+import polars as pl
+
+from charter.demo.model import train
 
 
-@dataclass
-class DemoReport:
-    """What the demo did, for the summary and for scripts (``charter demo --json``)."""
-
-    workspace: str
-    charter: str = CHARTER
-    chapters: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, title: str, **facts: Any) -> dict[str, Any]:
-        chapter = {"chapter": title, **facts}
-        self.chapters.append(chapter)
-        return chapter
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"workspace": self.workspace, "charter": self.charter, "chapters": self.chapters}
+def fit(window: pl.DataFrame):
+    """Given the latest labelled window (inputs and `defaulted`), return a fitted pipeline."""
+    return train(window)
+'''
 
 
 def prepare_workspace(root: Path) -> Path:
@@ -75,8 +65,13 @@ def run_demo(root: Path, narrate: Narrate, *, settings: Settings | None = None) 
         _charter(ws, report, narrate)
         model_path, training_path = _training(ws, report, narrate)
         _registration(ws, report, narrate, model_path, training_path)
-        _live_days(ws, report, narrate)
-        _weeks_live(ws, report, narrate)
+        pilot.live_days(ws, report, narrate)
+        pilot.pilot_decision(ws, report, narrate)
+        operating.weeks_live(ws, report, narrate)
+        operating.retraining(ws, report, narrate, expected=2)
+        operating.challenger_and_promotion(ws, report, narrate)
+        operating.upstream_unit_change(ws, report, narrate)
+        operating.unit_fixed(ws, report, narrate)
         _audit(ws, report, narrate)
     finally:
         ws.close()
@@ -89,6 +84,7 @@ def _charter(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
     ws.charters_dir.mkdir(parents=True, exist_ok=True)
     path = ws.charters_dir / f"{CHARTER}.yaml"
     path.write_text(text)
+    (ws.root / "training.py").write_text(TRAINING_CODE)
     loaded = ws.load(CHARTER)
     charter = loaded.charter
     rules = ", ".join(
@@ -161,204 +157,6 @@ def _registration(
         "5,000 labelled hold-out applications, scored by version 1 and summarised once: the "
         "baseline for drift and the calibration for estimated performance",
     )
-
-
-def _live_days(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
-    """Five days of live applications, with what real pipelines deliver: a clean day, late rows,
-    resent rows and broken values, a truncated file, and an upstream column rename."""
-    from charter.plumbing.ingest import ingest
-
-    landing = ws.root / "landing" / "applications"
-    landing.mkdir(parents=True, exist_ok=True)
-    labels_dir = ws.root / "data" / "labels"
-    labels_dir.mkdir(parents=True, exist_ok=True)
-    days = [
-        applications(
-            2_000,
-            seed=100 + d,
-            start=LIVE_START + timedelta(days=d),
-            span=timedelta(days=1),
-            id_offset=1_000_000 + 10_000 * d,
-        )
-        for d in range(5)
-    ]
-    outcomes = pl.concat([d.select("application_id", "defaulted") for d in days])
-    outcomes.write_parquet(labels_dir / "outcomes-2026-10.parquet")
-    live = [d.drop("defaulted") for d in days]
-
-    live[0].write_parquet(landing / "2026-10-01.parquet")
-    _ingest_and_tell(ws, narrate, report, ingest, "Day 1", "a clean day")
-
-    late = (
-        live[0]
-        .head(40)
-        .with_columns(
-            pl.col("application_id").str.replace("APP-01", "APP-91"),
-        )
-    )
-    pl.concat([live[1], late]).write_parquet(landing / "2026-10-02.parquet")
-    _ingest_and_tell(
-        ws, narrate, report, ingest, "Day 2", "40 applications submitted a day earlier arrive late"
-    )
-
-    resent = live[1].slice(100, 25)
-    broken = (
-        live[2]
-        .head(30)
-        .with_columns(
-            income=pl.when(pl.int_range(pl.len()) < 10).then(-1.0).otherwise(pl.col("income")),
-            employment=pl.when(pl.int_range(pl.len()).is_between(10, 19))
-            .then(pl.lit("student"))
-            .otherwise(pl.col("employment")),
-            age=pl.when(pl.int_range(pl.len()) >= 20).then(150).otherwise(pl.col("age")),
-        )
-    )
-    pl.concat([live[2].slice(30), broken, resent]).write_parquet(landing / "2026-10-03.parquet")
-    _ingest_and_tell(
-        ws,
-        narrate,
-        report,
-        ingest,
-        "Day 3",
-        "25 rows of day 2 are sent again and 30 carry impossible values",
-    )
-
-    live[3].write_parquet(landing / "2026-10-04.parquet")
-    (landing / "2026-10-04.parquet").write_bytes(
-        (landing / "2026-10-04.parquet").read_bytes()[:4096]
-    )
-    _ingest_and_tell(
-        ws,
-        narrate,
-        report,
-        ingest,
-        "Day 4",
-        "the upstream job dies halfway through writing its file",
-    )
-
-    live[4].rename({"debt_ratio": "dti"}).write_parquet(landing / "2026-10-05.parquet")
-    _ingest_and_tell(
-        ws,
-        narrate,
-        report,
-        ingest,
-        "Day 5",
-        "upstream renames debt_ratio to dti without telling anyone",
-    )
-
-    from charter.plumbing.labels import ingest_labels
-
-    labelled = ingest_labels(ws, CHARTER, labels_dir / "outcomes-2026-10.parquet").to_dict()
-    narrate(
-        "Ground truth",
-        f"{labelled['rows_in']:,} outcomes arrive weeks later and are recorded; "
-        f"{labelled['unknown_keys']:,} belong to applications with no logged prediction "
-        f"(quarantined or in the unreadable file) and wait for them; "
-        f"{labelled['coverage']:.0%} of logged predictions now have their outcome",
-    )
-    report.add(
-        "labels", **{k: labelled[k] for k in ("rows_in", "labels_new", "unknown_keys", "coverage")}
-    )
-
-
-def _ingest_and_tell(
-    ws: Workspace,
-    narrate: Narrate,
-    report: DemoReport,
-    ingest: Callable[..., Any],
-    day: str,
-    what: str,
-) -> None:
-    result = ingest(ws, CHARTER).to_dict()
-    told = [f"{what}:"]
-    for batch in result["batches"]:
-        told.append(
-            f"{batch['rows_in']:,} in = {batch['rows_scored']:,} scored + "
-            f"{batch['rows_quarantined']:,} quarantined ({batch['rows_late']:,} late)"
-        )
-        rules = batch.get("violations") or {}
-        if rules:
-            told.append(
-                "broken rules: " + ", ".join(f"{rule} x{count}" for rule, count in rules.items())
-            )
-        for change in batch.get("schema_changes") or []:
-            told.append(f"schema {change['kind']}: {change['column']}")
-    for failed in result["files_failed"]:
-        told.append(f"file failed and kept for retry: {failed['error']}")
-    narrate(day, " ".join(told))
-    report.add(
-        day.lower().replace(" ", "_"),
-        **{k: result[k] for k in ("rows_in", "rows_scored", "rows_quarantined", "rows_late")},
-        files_failed=result["files_failed"],
-    )
-
-
-# Weeks after the first: the population drifts slowly and what drives default moves away from
-# what the model learnt; in the last week an upstream change starts reporting income in thousands.
-WEEKS = [  # (window start, population shift, concept drift, income in thousands)
-    (datetime(2026, 10, 8, tzinfo=UTC), 0.0, 0.0, False),
-    (datetime(2026, 10, 15, tzinfo=UTC), 0.1, 0.15, False),
-    (datetime(2026, 10, 22, tzinfo=UTC), 0.2, 0.3, False),
-    (datetime(2026, 10, 29, tzinfo=UTC), 0.3, 0.45, False),
-    (datetime(2026, 11, 5, tzinfo=UTC), 0.4, 0.5, True),
-]
-
-
-def _weeks_live(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
-    from charter.monitoring.service import monitor
-    from charter.plumbing.ingest import ingest
-    from charter.plumbing.labels import ingest_labels
-
-    landing = ws.root / "landing" / "applications"
-    outcomes = []
-    for week, (start, shift, concept, thousands) in enumerate(WEEKS, start=2):
-        frame = applications(
-            7_000,
-            seed=200 + week,
-            start=start,
-            span=timedelta(days=7),
-            shift=shift,
-            concept=concept,
-            id_offset=2_000_000 + 100_000 * week,
-        )
-        if thousands:
-            frame = frame.with_columns(pl.col("income") / 1000)
-        outcomes.append(frame.select("application_id", "defaulted"))
-        frame.drop("defaulted").write_parquet(landing / f"{start:%Y-%m-%d}-week.parquet")
-        ingest(ws, CHARTER)
-    labels_path = ws.root / "data" / "labels" / "outcomes-2026-11.parquet"
-    pl.concat(outcomes).write_parquet(labels_path)
-    ingest_labels(ws, CHARTER, labels_path)
-    result = monitor(ws, CHARTER)
-    from charter.operations.window_alerts import alert_on_windows
-
-    alerts = alert_on_windows(ws, CHARTER, result.windows)
-    for window in result.windows:
-        data = window.to_dict()
-        rules = "; ".join(
-            f"{r['metric']}{' in ' + r['segment'] if r['segment'] else ''} "
-            f"{_number(r.get('value'))} ({r['status']})"
-            for r in data["rules"]
-        )
-        drifted = ", ".join(data.get("drifted") or []) or "none"
-        narrate(
-            f"Week of {window.start:%d %b}",
-            f"verdict {data['verdict'].upper()}: {rules}; inputs drifted: {drifted}",
-        )
-        report.add(
-            "window",
-            start=data["start"],
-            verdict=data["verdict"],
-            rules={f"{r['metric']}|{r['segment'] or ''}": r["status"] for r in data["rules"]},
-            drifted=data.get("drifted") or [],
-        )
-    for alert in alerts:
-        narrate("Alert", f"[{alert.severity}] {alert.message}")
-    report.add("alerts", events=sorted(a.event for a in alerts))
-
-
-def _number(value: Any) -> str:
-    return f"{value:.3f}" if isinstance(value, int | float) else "n/a"
 
 
 def _audit(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:

@@ -30,7 +30,6 @@ batch is re-read on the next run, exactly once). Either way the lock is released
 
 from __future__ import annotations
 
-import importlib
 import logging
 import signal
 import threading
@@ -50,7 +49,6 @@ from charter.workspace import Workspace
 logger = logging.getLogger("charter.scheduler")
 
 STEPS = ("ingest", "labels", "monitor", "retrain", "review")
-LIFECYCLE_MODULE = "charter.operations.lifecycle"
 
 
 class Abandoned(BaseException):
@@ -302,20 +300,10 @@ def _retrain(ws: Workspace, name: str, charter: Charter) -> Done:
 
 
 def _review(ws: Workspace, name: str, charter: Charter) -> Done:
-    try:
-        lifecycle = importlib.import_module(LIFECYCLE_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != LIFECYCLE_MODULE:
-            raise
-        logger.info("%s: review skipped: %s is not installed", name, LIFECYCLE_MODULE)
-        return "skipped", f"{LIFECYCLE_MODULE} is not available", None
-    review = getattr(lifecycle, "review", None)
-    if review is None:
-        logger.info("%s: review skipped: %s has no review()", name, LIFECYCLE_MODULE)
-        return "skipped", f"{LIFECYCLE_MODULE} has no review()", None
+    from charter.operations.lifecycle import review
+
     result = review(ws, name)
-    details = result.to_dict() if hasattr(result, "to_dict") else None
-    return "ok", _describe(result), details
+    return "ok", result.summary, result.to_dict()
 
 
 def _with_failures(summary: str, failures: Sequence[dict[str, str]]) -> Done:
@@ -323,16 +311,6 @@ def _with_failures(summary: str, failures: Sequence[dict[str, str]]) -> Done:
         return "ok", summary, None
     listed = "; ".join(f"{f.get('file')}: {f.get('error')}" for f in failures)
     return "failed", f"{summary}; {len(failures)} failed: {listed}", {"failed": list(failures)}
-
-
-def _describe(result: Any) -> str:
-    if result is None:
-        return "nothing to do"
-    if hasattr(result, "summary") and isinstance(result.summary, str):
-        return result.summary
-    if hasattr(result, "to_dict"):
-        result = result.to_dict()
-    return str(result)
 
 
 _STEP_FUNCTIONS: dict[str, Callable[[Workspace, str, Charter], Done]] = {
