@@ -101,6 +101,14 @@ def test_approval_makes_the_version_live_the_old_live_standby_and_the_old_standb
     assert (approved["previous_live"], approved["retired"]) == (second, [first])
 
 
+def test_the_standby_keeps_being_scored_so_a_rollback_has_evidence(lab: Lab) -> None:
+    first, second = live_with_standby(lab)
+    lab.batch()
+    scored = lab.entries("batch.ingested")[-1]["scored_by"]
+    assert {"version": str(first), "status": "standby"} in scored
+    assert {"version": str(second), "status": "live"} in scored
+
+
 # -- rollback -----------------------------------------------------------------------------------
 def test_rollback_restores_the_standby_at_once(lab: Lab, cli: Any) -> None:
     first, second = live_with_standby(lab)
