@@ -19,10 +19,15 @@ The hierarchy, and when each is raised::
     ├── AlertError                    an alert operation was refused (bad argument, no routes)
     │   ├── AlertNotFoundError        the charter has no alert with that id
     │   └── AlertStateError           the alert's status forbids the change (e.g. ack a resolved one)
+    ├── LifecycleError                a status change or decision was refused; nothing changed
+    │   ├── NoRollbackTargetError     a rollback with no standby (or named version) to restore
+    │   └── DecisionError             a decision cannot be taken (version, missing statement)
+    │       └── NotAuthorizedError    someone other than the owner or a named delegate decided
+    ├── SchedulerLockError            another scheduler holds the store's lock (or this one lost it)
     └── UserCodeError                 user code (an entrypoint, a training function) raised;
                                        ``__cause__`` holds the original exception
 
-Translation to exit codes happens in :mod:`charter.cli.main`; to HTTP status in the server.
+Translation to exit codes happens in :mod:`charter.cli.main`.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ For each batch (a landing file, or a cursor range of a SQL source):
 1. its fingerprint gives a deterministic ``batch_id``; a batch already committed is skipped;
 2. it is read in chunks; each chunk is validated against the data contract
    (:func:`charter.plumbing.contract.validate`), its valid rows flagged late or not and scored by
-   the live and every shadow version (or their own ``data.prediction.column``), and written to the
-   prediction log; its failed rows are written to quarantine with their violations;
+   the live, the standby and every shadow version (or their own ``data.prediction.column``), and
+   written to the prediction log; its failed rows are written to quarantine with their violations;
 3. the two Parquet files are put in place under the batch id, *then* one database transaction
    inserts the batch record, the source checkpoint and the ledger entries.
 

@@ -6,7 +6,7 @@ batch). A row is *outstanding* until a committed replay batch has taken it.
 
 A replay is a new batch through the very path of ingestion (:class:`~charter.plumbing.ingest_batch
 .Batch`): validation against the *current* charter, cross-batch key uniqueness, late flags,
-scoring by the live and shadow versions, the prediction log, and one transaction for the batch
+scoring by the live, standby and shadow versions, the prediction log, and one transaction for the batch
 record and its ledger entries. Rows that pass are logged; rows that fail again are quarantined
 under the replay batch with their new reasons, and are the ones outstanding from then on.
 
