@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python -m benchmarks.validation
 	$(BIN)/python -m benchmarks.drift
 	$(BIN)/python -m benchmarks.cbpe
+	$(BIN)/python -m benchmarks.ingest
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_WORKSPACE)

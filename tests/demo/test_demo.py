@@ -117,6 +117,10 @@ def test_demo_promotes_the_challenger_on_evidence_then_under_pre_authorisation(
     _, report = demo
     promotion = chapter(report, "promotion")
     assert promotion["ready"] is True and promotion["decided_by"] == "dana.ruiz@bank.example"
+    # While the owner was away, the decision stalled past its deadline, then escalated; her
+    # decision resolved both alerts.
+    assert promotion["stalled_alerts"] == ["decision.stalled", "decision.escalation.1"]
+    assert promotion["stalled_alerts_after"] == ["resolved", "resolved"]
     assert promotion["statuses"] == {"1": "standby", "2": "live"}
     assert chapter(report, "authorization")["automatic"] is True
     automatic = chapter(report, "auto_promotion")
@@ -204,7 +208,7 @@ def test_demo_breach_drift_and_rollback_raise_alerts(
 ) -> None:
     _, report = demo
     events = set(chapter(report, "alerts")["events"])
-    assert {"warn", "breach", "drift_breach", "rollback"} <= events
+    assert {"warn", "breach", "drift_breach", "rollback", "stalled_decision"} <= events
 
 
 def test_demo_can_be_rerun_from_inside_its_workspace(demo: tuple[Path, dict]) -> None:  # type: ignore[type-arg]

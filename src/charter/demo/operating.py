@@ -5,8 +5,10 @@ the weeks are judged, and the lifecycle does what a scheduler pass would do. The
 
 1. version 1 is live; what drives default moves away from what it learnt: pass, warn, breach;
 2. the breach triggers retraining on the latest labelled week; version 2 runs in shadow beside it;
-3. the owner reads the gate's evidence, approves; version 1 becomes the standby; she then
-   pre-authorises versions that pass the gate (``auto_if_sufficient``);
+3. the owner is on leave: past the 5-day deadline the scheduler raises the stalled decision to her
+   and the stewards, after 8 days it escalates; back, she reads the gate's evidence and approves
+   (resolving those alerts); version 1 becomes the standby; she then pre-authorises versions that
+   pass the gate (``auto_if_sufficient``);
 4. upstream starts reporting income in thousands: the drift alert fires and triggers retraining;
    version 3, trained on those weeks, passes the gate and goes live under the pre-authorisation;
 5. upstream fixes the unit: version 3, which learnt the broken one, breaches two weeks running
@@ -35,7 +37,7 @@ from charter.demo.pilot import describe
 from charter.errors import CharterError, NotAuthorizedError
 from charter.monitoring.results import WindowResult
 from charter.monitoring.service import monitor
-from charter.operations.alerts import list_alerts
+from charter.operations.alerts import get_alert, list_alerts
 from charter.operations.decisions import approve, authorize, promote
 from charter.operations.lifecycle import review
 from charter.operations.retrain import retrain
@@ -151,10 +153,13 @@ def challenger_and_promotion(ws: Workspace, report: DemoReport, narrate: Narrate
         approve(ws, CHARTER, 2, by=ENGINEER)
     except NotAuthorizedError as refused:
         narrate("Refused", f"{refused.message} (recorded in the audit ledger)")
+    stalled = _owner_away(ws, narrate, opened.decision.opened_at)
     decision = approve(ws, CHARTER, 2, by=OWNER)
+    resolved = [get_alert(ws, CHARTER, a).status for a in stalled]
     narrate(
         "Owner approves",
-        f"{decision.decided_by} puts version 2 live on the evidence; {_statuses(ws)}",
+        f"back from leave, {decision.decided_by} puts version 2 live on the evidence, which "
+        f"resolves the {len(stalled)} stalled-decision alerts; {_statuses(ws)}",
     )
     report.add(
         "promotion",
@@ -162,6 +167,8 @@ def challenger_and_promotion(ws: Workspace, report: DemoReport, narrate: Narrate
         ready=opened.readiness.ready,
         decided_by=decision.decided_by,
         statuses=_status_map(ws),
+        stalled_alerts=[get_alert(ws, CHARTER, a).rule for a in stalled],
+        stalled_alerts_after=resolved,
     )
     path = ws.charter_path(CHARTER)
     path.write_text(
@@ -175,6 +182,23 @@ def challenger_and_promotion(ws: Workspace, report: DemoReport, narrate: Narrate
         f"“{note}”. {mode.explanation}",
     )
     report.add("authorization", mode=mode.mode, automatic=mode.automatic)
+
+
+def _owner_away(ws: Workspace, narrate: Narrate, opened_at: datetime) -> list[int]:
+    """The owner is on leave: the scheduler's passes 6 and 9 days later (the demo moves their
+    clock) raise the stalled decision past the 5-day deadline, then escalate it after 8 days."""
+    raised: list[int] = []
+    for days in (6, 9):
+        later = review(ws, CHARTER, now=opened_at + timedelta(days=days))
+        for alert_id in later.alerts:
+            alert = get_alert(ws, CHARTER, alert_id)
+            told = alert.details.get("to") or [OWNER, *alert.details.get("stewards", [])]
+            narrate(
+                f"Day {days}, no decision",
+                f"[{alert.severity}] {alert.message} (to {', '.join(told)})",
+            )
+        raised += later.alerts
+    return raised
 
 
 def upstream_unit_change(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
