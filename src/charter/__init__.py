@@ -40,14 +40,8 @@ from charter.errors import (
 from charter.monitoring.reference import set_reference
 from charter.monitoring.service import monitor
 from charter.operations.alerts import ack_alert, list_alerts, resolve_alert, test_routes
-from charter.operations.decisions import (
-    approve,
-    authorize,
-    list_decisions,
-    promote,
-    reject,
-    revoke_authorization,
-)
+from charter.operations.authorization import authorize, revoke_authorization
+from charter.operations.decisions import approve, list_decisions, promote, reject
 from charter.operations.gate import readiness
 from charter.operations.lifecycle import review, rollback, shadow
 from charter.operations.retrain import retrain

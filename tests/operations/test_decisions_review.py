@@ -14,12 +14,8 @@ import pytest
 
 from charter.errors import DecisionError, NotAuthorizedError
 from charter.operations.alerts import list_alerts
-from charter.operations.decisions import (
-    approve,
-    authorize,
-    list_decisions,
-    promote,
-)
+from charter.operations.authorization import authorize
+from charter.operations.decisions import approve, list_decisions, promote
 from charter.operations.gate import readiness
 from charter.operations.lifecycle import review
 from charter.workspace import Workspace

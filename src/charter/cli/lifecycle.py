@@ -1,8 +1,8 @@
 """``charter shadow|promote|readiness|approve|reject|rollback|authorize|decisions|review``.
 
-A thin translation of :mod:`charter.operations.lifecycle`, :mod:`~charter.operations.gate` and
-:mod:`~charter.operations.decisions`: every rule (who may decide, what the gate requires, what a
-rollback may restore) lives there. A refusal is a :class:`~charter.errors.CharterError`, so it
+A thin translation of :mod:`charter.operations.lifecycle`, :mod:`~charter.operations.gate`,
+:mod:`~charter.operations.decisions` and :mod:`~charter.operations.authorization`: every rule (who
+may decide, what the gate requires, what a rollback may restore) lives there. A refusal is a :class:`~charter.errors.CharterError`, so it
 prints one clear message and exits 1, after the service recorded it in the audit ledger.
 """
 
@@ -15,15 +15,8 @@ from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.operations.decisions import (
-    DecisionInfo,
-    approve,
-    authorize,
-    list_decisions,
-    promote,
-    reject,
-    revoke_authorization,
-)
+from charter.operations.authorization import authorize, revoke_authorization
+from charter.operations.decisions import DecisionInfo, approve, list_decisions, promote, reject
 from charter.operations.gate import ApprovalMode, Readiness, readiness
 from charter.operations.lifecycle import RollbackResult, review, rollback, shadow
 

@@ -38,7 +38,8 @@ from charter.errors import CharterError, NotAuthorizedError
 from charter.monitoring.results import WindowResult
 from charter.monitoring.service import monitor
 from charter.operations.alerts import get_alert, list_alerts
-from charter.operations.decisions import approve, authorize, promote
+from charter.operations.authorization import authorize
+from charter.operations.decisions import approve, promote
 from charter.operations.lifecycle import review
 from charter.operations.retrain import retrain
 from charter.operations.window_alerts import alert_on_windows

@@ -7,10 +7,9 @@ decided so on evidence, not because an engineer ran a command. So:
 - :func:`approve` and :func:`reject` are refused, and the refusal recorded, unless the identity is
   the charter's owner or a delegate it names. Approving a version that falls short of the gate
   needs an ``accept_risk`` statement, kept verbatim beside the list of failing items;
-- :func:`authorize` records the owner's standing decision that a version passing the gate may go
-  live unattended. It holds only while the charter says ``approval: auto_if_sufficient``, still
-  names that owner, and its sufficiency contract and promotion policy are unchanged since (see
-  :func:`approval_mode`): an edit of the charter file can narrow it, never grant or widen it;
+- under the owner's pre-authorisation (recorded by :mod:`charter.operations.authorization`, judged
+  by :func:`~charter.operations.gate.approval_mode`), :func:`promote` puts a version that passes
+  the gate live at once, its decision recorded as approved automatically;
 - the scheduler's pass (:func:`charter.operations.lifecycle.review`) calls :func:`auto_promote`,
   :func:`withdraw_moot` and :func:`charter.operations.stalled.check_stalled`: a decision open
   longer than ``decision_deadline`` becomes one ``stalled_decision`` alert, then each escalation
@@ -20,7 +19,6 @@ decided so on evidence, not because an engineer ran a command. So:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -31,15 +29,7 @@ from sqlalchemy.orm import Session
 from charter.errors import AlertStateError, DecisionError, LifecycleError, NotAuthorizedError
 from charter.operations.alerts import resolve_alert
 from charter.operations.deliveries import aware
-from charter.operations.gate import (
-    ApprovalMode,
-    Readiness,
-    Waiver,
-    approval_mode,
-    promotion_terms,
-    readiness,
-    terms_sha256,
-)
+from charter.operations.gate import Readiness, Waiver, approval_mode, readiness
 from charter.operations.lifecycle import (
     go_live,
     lock,
@@ -50,7 +40,7 @@ from charter.registry.charters import record_charter
 from charter.registry.versions import get_version, list_versions
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import Charter
-from charter.store.tables import Decision, PromotionAuthorization
+from charter.store.tables import Decision
 from charter.workspace import Workspace
 
 DECIDABLE = ("shadow", "registered")
@@ -233,7 +223,7 @@ def approve(
     charter, who = loaded.charter, by.strip().lower()
     name = charter.name
     with recording_refusal(ws, name, "decision.refused", _request(version, "approve", who)):
-        _check_decider(charter, who, "approve")
+        check_decider(charter, who, "approve")
         given = _waiver(ws, name, waiver, who)
         _check_decidable(name, version, get_version(ws, name, version).status)
         ready = readiness(ws, name, version, waiver=given)
@@ -265,7 +255,7 @@ def reject(ws: Workspace, name: str, version: int, *, by: str, reason: str) -> D
     charter, who = loaded.charter, by.strip().lower()
     name = charter.name
     with recording_refusal(ws, name, "decision.refused", _request(version, "reject", who)):
-        _check_decider(charter, who, "reject")
+        check_decider(charter, who, "reject")
         get_version(ws, name, version)
         if not reason.strip():
             raise DecisionError("a rejection needs a reason, for the record and the team")
@@ -290,7 +280,8 @@ def _request(version: int, action: str, who: str) -> dict[str, Any]:
     return {"version": version, "action": action, "by": who}
 
 
-def _check_decider(charter: Charter, who: str, action: str) -> None:
+def check_decider(charter: Charter, who: str, action: str) -> None:
+    """Refuse ``action`` unless ``who`` is the charter's owner or a delegate it names."""
     if who in charter.deciders():
         return
     delegates = ", ".join(d.email for d in charter.delegates) or "none named"
@@ -331,83 +322,6 @@ def _approved_entry(
         **moved,
     }
     ws.ledger.append(session, "decision.approved", entry, actor=ws.actor, charter=row.charter)
-
-
-# -- pre-authorisation --------------------------------------------------------------------------
-def authorize(ws: Workspace, name: str, *, by: str, note: str | None = None) -> ApprovalMode:
-    """Record the owner's pre-authorisation of ``auto_if_sufficient`` on the charter's current
-    terms. Only the owner may grant it, and only when the charter file asks for it too."""
-    loaded = ws.load(name)
-    charter, who = loaded.charter, by.strip().lower()
-    name = charter.name
-    with recording_refusal(ws, name, "decision.refused", {"action": "authorize", "by": who}):
-        if who != charter.owner.email:
-            raise NotAuthorizedError(
-                f"{who or '(nobody)'} may not pre-authorise promotions of {name}: only its "
-                f"owner {charter.owner.email} can",
-                hint="The refusal was recorded in the audit ledger.",
-            )
-        if charter.operations.promotion.approval != "auto_if_sufficient":
-            raise DecisionError(
-                f"the charter of {name} says promotion approval: owner; set "
-                "operations.promotion.approval: auto_if_sufficient first, so that the charter "
-                "file and the owner's recorded decision agree"
-            )
-        with ws.db.session() as session:
-            lock(ws, session, name)
-            record_charter(ws, session, loaded)
-            now = datetime.now(UTC)
-            for earlier in _active_grants(session, name):
-                earlier.revoked_at, earlier.revoked_by = now, who
-                earlier.revoke_note = "superseded by a new authorisation"
-            grant = PromotionAuthorization(
-                charter=name,
-                granted_by=who,
-                granted_at=now,
-                terms_sha256=terms_sha256(charter),
-                terms=promotion_terms(charter),
-                charter_sha256=loaded.sha256,
-                note=note,
-            )
-            session.add(grant)
-            session.flush()
-            entry = {"authorization_id": grant.id, "by": who, "note": note, "terms": grant.terms}
-            entry["terms_sha256"] = grant.terms_sha256
-            ws.ledger.append(session, "promotion.authorized", entry, actor=ws.actor, charter=name)
-    return approval_mode(ws, charter)
-
-
-def revoke_authorization(
-    ws: Workspace, name: str, *, by: str, note: str | None = None
-) -> ApprovalMode:
-    """Withdraw the pre-authorisation: the owner decides each promotion again. The owner or a
-    delegate may do so, since narrowing what happens unattended is always safe."""
-    loaded = ws.load(name)
-    charter, who = loaded.charter, by.strip().lower()
-    name = charter.name
-    with recording_refusal(ws, name, "decision.refused", {"action": "revoke", "by": who}):
-        _check_decider(charter, who, "revoke the pre-authorisation")
-        with ws.db.session() as session:
-            lock(ws, session, name)
-            grants = _active_grants(session, name)
-            if not grants:
-                raise DecisionError(f"{name} has no pre-authorisation to revoke")
-            for grant in grants:
-                grant.revoked_at, grant.revoked_by = datetime.now(UTC), who
-                grant.revoke_note = note
-            entry = {"authorization_ids": [g.id for g in grants], "by": who, "note": note}
-            ws.ledger.append(
-                session, "promotion.authorization_revoked", entry, actor=ws.actor, charter=name
-            )
-    return approval_mode(ws, charter)
-
-
-def _active_grants(session: Session, name: str) -> Sequence[PromotionAuthorization]:
-    return session.scalars(
-        sa.select(PromotionAuthorization).where(
-            PromotionAuthorization.charter == name, PromotionAuthorization.revoked_at.is_(None)
-        )
-    ).all()
 
 
 # -- reading ------------------------------------------------------------------------------------
