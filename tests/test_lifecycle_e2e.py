@@ -155,7 +155,8 @@ def test_the_whole_lifecycle_through_the_cli(workspace_dir: Path, cli: Any) -> N
     world.week(0, concept=0.0, days=2)
     steps = one_pass(cli)
     assert steps[("credit-default", "ingest")]["status"] == "ok"
-    assert ok(cli("status", "credit-default", "--json"))  # the pilot window is judged
+    judged = ok(cli("status", "credit-default", "--json"))["windows"]
+    assert [(w["version"], w["status"], w["verdict"]) for w in judged] == [("1", "shadow", "pass")]
     assert items(cli) == {
         "owner": True,
         "shadow_batches": False,  # 2 of 3

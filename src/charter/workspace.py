@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import socket
+from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
 
+import filelock
+
 from charter.audit.ledger import Ledger
 from charter.audit.signing import AuditKey
-from charter.errors import CharterNotFoundError, WorkspaceError
+from charter.errors import CharterError, CharterNotFoundError, WorkspaceError
 from charter.settings import Settings
 from charter.spec.loader import LoadedCharter, load_charter_file
 from charter.store.database import Database
@@ -75,6 +79,22 @@ class Workspace:
     def ledger(self) -> Ledger:
         """The audit ledger in this workspace's database."""
         return Ledger(self.db, AuditKey(self.audit_key_file))
+
+    @contextlib.contextmanager
+    def exclusive(self, lock: str, *, busy: str, hint: str) -> Iterator[None]:
+        """Hold ``.charter/locks/<lock>.lock`` for the block, or refuse at once with ``busy``:
+        one run at a time of work that must not interleave (ingest, replay, retraining)."""
+        folder = self.state_dir / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        held = filelock.FileLock(str(folder / f"{lock}.lock"))
+        try:
+            held.acquire(timeout=0)
+        except filelock.Timeout:
+            raise CharterError(busy, hint=hint) from None
+        try:
+            yield
+        finally:
+            held.release()
 
     def close(self) -> None:
         if "db" in self.__dict__:

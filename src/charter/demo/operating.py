@@ -156,7 +156,7 @@ def challenger_and_promotion(ws: Workspace, report: DemoReport, narrate: Narrate
         narrate("Refused", f"{refused.message} (recorded in the audit ledger)")
     stalled = _owner_away(ws, narrate, opened.decision.opened_at)
     decision = approve(ws, CHARTER, 2, by=OWNER)
-    resolved = [get_alert(ws, CHARTER, a).status for a in stalled]
+    after = [get_alert(ws, CHARTER, a) for a in stalled]
     narrate(
         "Owner approves",
         f"back from leave, {decision.decided_by} puts version 2 live on the evidence, which "
@@ -168,8 +168,8 @@ def challenger_and_promotion(ws: Workspace, report: DemoReport, narrate: Narrate
         ready=opened.readiness.ready,
         decided_by=decision.decided_by,
         statuses=_status_map(ws),
-        stalled_alerts=[get_alert(ws, CHARTER, a).rule for a in stalled],
-        stalled_alerts_after=resolved,
+        stalled_alerts=[a.rule for a in after],
+        stalled_alerts_after=[a.status for a in after],
     )
     path = ws.charter_path(CHARTER)
     path.write_text(

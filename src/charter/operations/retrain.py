@@ -38,13 +38,12 @@ import dataclasses
 import json
 import tempfile
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import filelock
 import polars as pl
 import sqlalchemy as sa
 
@@ -155,7 +154,11 @@ def retrain(ws: Workspace, name: str, *, manual: bool = False) -> RetrainOutcome
                 "'train:fit'}` under operations.",
             )
         return RetrainOutcome(charter.name, "not_triggered", "no operations.retrain")
-    with _exclusive(ws, charter.name):
+    with ws.exclusive(
+        f"retrain-{charter.name}",
+        busy=f"another retraining of {charter.name} is running in this workspace",
+        hint="Wait for it to finish; retrainings of one charter never overlap.",
+    ):
         return _Attempt(ws, charter, policy, manual).run()
 
 
@@ -406,25 +409,6 @@ def _newest_labelled(
     newest = max(w.start for w in candidates)
     same = [w for w in candidates if w.start == newest]
     return next((w for w in same if w.version == str(prefer)), same[-1])
-
-
-@contextlib.contextmanager
-def _exclusive(ws: Workspace, name: str) -> Iterator[None]:
-    """One retraining of a charter at a time in this workspace (scheduler and CLI alike)."""
-    folder = ws.state_dir / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(folder / f"retrain-{name}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise CharterError(
-            f"another retraining of {name} is running in this workspace",
-            hint="Wait for it to finish; retrainings of one charter never overlap.",
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 def _stamp(moment: datetime) -> str:

@@ -6,23 +6,23 @@ user's ``module:function`` safely:
 - :func:`training_frame` builds the one argument the function receives (the contract is in its
   docstring and in docs/operations.md);
 - :func:`train` imports the function afresh (from the current folder, then the workspace root,
-  as the registry does for entrypoint models), calls it with stdout sent to stderr (so a chatty
+  with the registry's :func:`~charter.registry.flavors.entrypoint.import_function`), calls it with stdout sent to stderr (so a chatty
   training script cannot corrupt ``--json`` output), and checks that what comes back is a fitted
   model able to score the charter's model inputs: a model that cannot would break ingestion as
   soon as it is in shadow;
 - :func:`save_model` writes it with joblib.
 
 Every failure is a :class:`TrainingError` naming the stage (``import``, ``train``, ``check``,
-``save``) around a :class:`~charter.errors.UserCodeError` whose ``__cause__`` is the original
-exception.
+``save``) around a :class:`~charter.errors.CharterError`: a
+:class:`~charter.errors.ModelFileError` when the function cannot be found, otherwise a
+:class:`~charter.errors.UserCodeError`; its ``__cause__`` is the original exception.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import polars as pl
 
 from charter.errors import CharterError, DataError, UserCodeError
 from charter.plumbing.labels import labelled_predictions
+from charter.registry.flavors.entrypoint import import_function
 from charter.registry.flavors.sklearn import SklearnPredictor
 from charter.spec.model import Charter
 from charter.workspace import Workspace
@@ -155,37 +156,10 @@ def save_model(model: Any, path: Path) -> Path:
 
 
 def _import(reference: str, search: Sequence[Path]) -> Callable[[pl.DataFrame], Any]:
-    module_name, _, attr_path = reference.partition(":")
-    with _importable_from(search):
-        importlib.invalidate_caches()
-        sys.modules.pop(module_name, None)  # import afresh: the code may have been fixed
-        try:
-            target: Any = importlib.import_module(module_name)
-        except (Exception, SystemExit) as exc:
-            error = _user_error(f"the training entrypoint {reference} does not import", exc)
-            error.hint = f"It must be importable from {', '.join(map(str, search))}, or installed."
-            raise TrainingError("import", error) from exc
-    for part in attr_path.split("."):
-        if not hasattr(target, part):
-            message = f"the training entrypoint {reference}: {module_name} has no {attr_path!r}"
-            raise TrainingError("import", UserCodeError(message))
-        target = getattr(target, part)
-    if not callable(target):
-        message = f"the training entrypoint {reference} is not callable"
-        raise TrainingError("import", UserCodeError(message))
-    return target  # type: ignore[no-any-return]
-
-
-@contextlib.contextmanager
-def _importable_from(paths: Sequence[Path]) -> Iterator[None]:
-    added = [str(p) for p in dict.fromkeys(paths) if str(p) not in sys.path]
-    sys.path[:0] = added
     try:
-        yield
-    finally:
-        for entry in added:
-            with contextlib.suppress(ValueError):
-                sys.path.remove(entry)
+        return import_function(reference, search, what="the training entrypoint", fresh=True)
+    except CharterError as exc:
+        raise TrainingError("import", exc) from exc
 
 
 def _user_error(what: str, exc: BaseException) -> UserCodeError:

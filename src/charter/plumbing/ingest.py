@@ -30,12 +30,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-import filelock
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from charter.errors import CharterError, DataError
+from charter.errors import DataError
 from charter.plumbing import predictions as log
 from charter.plumbing.ingest_batch import Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import IngestReport
@@ -69,16 +68,11 @@ def ingest(
 ) -> IngestReport:
     """Ingest everything new in the charter's source; return what was done, batch by batch."""
     loaded = ws.load(name)
-    lock = filelock.FileLock(str(ws.state_dir / "locks" / f"ingest-{loaded.charter.name}.lock"))
-    (ws.state_dir / "locks").mkdir(parents=True, exist_ok=True)
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise CharterError(
-            f"another `charter ingest {name}` is running in this workspace",
-            hint="Wait for it to finish; runs of one charter never overlap.",
-        ) from None
-    try:
+    with ws.exclusive(
+        f"ingest-{loaded.charter.name}",
+        busy=f"another `charter ingest {name}` is running in this workspace",
+        hint="Wait for it to finish; runs of one charter never overlap.",
+    ):
         log.remove_leftovers(ws, loaded.charter.name)
         run = _Run(ws, loaded, chunk_rows)
         source = loaded.charter.data.source
@@ -87,8 +81,6 @@ def ingest(
         else:
             run.ingest_sql(source)
         return run.report
-    finally:
-        lock.release()
 
 
 class _Run:

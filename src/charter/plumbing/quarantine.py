@@ -28,7 +28,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import filelock
 import polars as pl
 import sqlalchemy as sa
 
@@ -238,20 +237,13 @@ def replay(
     """
     loaded = ws.load(name)
     name = loaded.charter.name
-    (ws.state_dir / "locks").mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(ws.state_dir / "locks" / f"ingest-{name}.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        raise CharterError(
-            f"a `charter ingest {name}` or a replay is running in this workspace",
-            hint="Wait for it to finish; runs of one charter never overlap.",
-        ) from None
-    try:
+    with ws.exclusive(
+        f"ingest-{name}",
+        busy=f"a `charter ingest {name}` or a replay is running in this workspace",
+        hint="Wait for it to finish; runs of one charter never overlap.",
+    ):
         log.remove_leftovers(ws, name)
         return _replay(ws, loaded, batch, rule)
-    finally:
-        lock.release()
 
 
 def _replay(

@@ -49,9 +49,9 @@ def is_reference(target: str) -> bool:
 
 
 @contextlib.contextmanager
-def _importable_from(paths: Sequence[Path]) -> Iterator[None]:
+def importable_from(paths: Sequence[Path]) -> Iterator[None]:
     """Let ``paths`` be searched first while importing, as ``python -m`` does for the cwd."""
-    added = [str(p) for p in paths if str(p) not in sys.path]
+    added = [str(p) for p in dict.fromkeys(paths) if str(p) not in sys.path]
     sys.path[:0] = added
     try:
         yield
@@ -67,7 +67,7 @@ def source_of(reference: str, search: Sequence[Path]) -> Path | None:
     if match is None:
         raise ModelFileError(f"{reference!r} is not an entrypoint of the form module.path:function")
     module = match["module"]
-    with _importable_from(search):
+    with importable_from(search):
         try:
             spec = importlib.util.find_spec(module)
         except ModuleNotFoundError as exc:  # a parent package is missing
@@ -116,30 +116,43 @@ def check_source(data: bytes, search: Sequence[Path], *, label: str) -> tuple[st
 def load(data: bytes, search: Sequence[Path], *, label: str) -> LoadedModel:
     """Check the module source against the manifest ``data``, then import the function."""
     reference, source = check_source(data, search, label=label)
-    function = _import(reference, search)
+    function = import_function(reference, search)
     details = {"entrypoint": reference, "source_file": str(source) if source else None}
     predictor = EntrypointPredictor(function, reference)
     return LoadedModel(predictor, "entrypoint", reference, {}, details)
 
 
-def _import(reference: str, search: Sequence[Path]) -> Callable[[pl.DataFrame], Any]:
+def import_function(
+    reference: str, search: Sequence[Path], *, what: str = "the entrypoint", fresh: bool = False
+) -> Callable[..., Any]:
+    """The callable ``module.path:function``, imported with ``search`` first on the path.
+
+    ``what`` names it in errors; ``fresh`` imports the module again even if it was imported
+    before (its code may have been fixed since). A module that does not import or lacks the
+    attribute is a :class:`ModelFileError`; one that raises while importing, a
+    :class:`UserCodeError` (``SystemExit`` included: user code never ends charter).
+    """
     module_name, attr_path = reference.split(":", 1)
-    with _importable_from(search):
+    with importable_from(search):
+        if fresh:
+            importlib.invalidate_caches()
+            sys.modules.pop(module_name, None)
         try:
             target: Any = importlib.import_module(module_name)
         except ImportError as exc:
             raise ModelFileError(
-                f"the entrypoint {reference}: module {module_name!r} does not import: {exc}"
+                f"{what} {reference}: module {module_name!r} does not import: "
+                f"{type(exc).__name__}: {exc}",
+                hint=f"It must be importable from {', '.join(map(str, search))}, or installed.",
             ) from exc
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise UserCodeError(
-                f"the entrypoint {reference}: importing {module_name!r} raised "
-                f"{type(exc).__name__}: {exc}"
+                f"{what} {reference}: importing {module_name!r} raised {type(exc).__name__}: {exc}"
             ) from exc
     for part in attr_path.split("."):
         if not hasattr(target, part):
-            raise ModelFileError(f"the entrypoint {reference}: {module_name} has no {attr_path!r}")
+            raise ModelFileError(f"{what} {reference}: {module_name} has no {attr_path!r}")
         target = getattr(target, part)
     if not callable(target):
-        raise ModelFileError(f"the entrypoint {reference}: {attr_path!r} is not callable")
+        raise ModelFileError(f"{what} {reference}: {attr_path!r} is not callable")
     return target  # type: ignore[no-any-return]
