@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -39,23 +38,20 @@ from charter.plumbing import predictions as log
 from charter.plumbing.file_reading import readable
 from charter.plumbing.ingest_batch import Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import IngestReport
+from charter.plumbing.ingest_sql import SqlIngest
 from charter.plumbing.landing import settle_period, waiting_reason
 from charter.plumbing.scoring import Scorer
 from charter.plumbing.sources import (
     DEFAULT_CHUNK_ROWS,
     LandingFile,
-    SqlReader,
-    decode_cursor,
-    encode_cursor,
     file_fingerprint,
     folder_identity,
     list_landing_files,
     read_file_chunks,
-    sql_identity,
 )
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import FolderSource, SqlSource
-from charter.store.tables import IngestBatch, IngestCursor, IngestFile
+from charter.store.tables import IngestBatch, IngestFile
 from charter.workspace import Workspace
 
 __all__ = ["IngestReport", "batch_id_for", "ingest"]
@@ -253,81 +249,7 @@ class _Run:
 
     # -- SQL --------------------------------------------------------------------------------------
     def ingest_sql(self, source: SqlSource) -> None:
-        identity = sql_identity(source)
-        try:
-            reader = SqlReader(source)
-        except DataError as exc:
-            self._sql_failed(identity, exc.message)
-            return
-        try:
-            with self.ws.db.read() as session:
-                after = decode_cursor(
-                    session.scalar(
-                        sa.select(IngestCursor.high_water).where(
-                            IngestCursor.charter == self.name, IngestCursor.source == identity
-                        )
-                    )
-                )
-            while True:
-                try:
-                    found = reader.next_batch(after)
-                except DataError as exc:
-                    self._sql_failed(identity, exc.message)
-                    return
-                if found is None:
-                    return
-                frm, to = encode_cursor(found.cursor_from), encode_cursor(found.cursor_to)
-                batch_id = batch_id_for(self.name, identity, f"{frm}..{to}:{found.fingerprint}")
-                label = f"{source.cursor} in ({_show(found.cursor_from)}, {_show(found.cursor_to)}]"
-                batch = Batch(
-                    self.state, batch_id, kind="sql", label=label, fingerprint=found.fingerprint
-                )
-                batch.cursor_range = (frm, to)
-
-                def checkpoint(
-                    session: Session, mark: str | None = to, bid: str = batch_id
-                ) -> None:
-                    self._upsert_cursor(session, identity, mark, bid, None)
-
-                self._run_batch(batch, [found.frame], checkpoint)
-                after = found.cursor_to
-        finally:
-            reader.close()
-
-    def _sql_failed(self, identity: str, error: str) -> None:
-        self.report.fail(identity, error)
-        with self.ws.db.session() as session:
-            self.ws.db.serialize(session, f"ingest:{self.name}")
-            self._upsert_cursor(session, identity, None, None, error, keep_mark=True)
-            self.ws.ledger.append(
-                session,
-                "ingest.source_failed",
-                {"source": identity, "error": error},
-                actor=self.ws.actor,
-                charter=self.name,
-            )
-
-    def _upsert_cursor(
-        self,
-        session: Session,
-        identity: str,
-        high_water: str | None,
-        batch_id: str | None,
-        error: str | None,
-        *,
-        keep_mark: bool = False,
-    ) -> None:
-        row = session.scalar(
-            sa.select(IngestCursor).where(
-                IngestCursor.charter == self.name, IngestCursor.source == identity
-            )
-        )
-        if row is None:
-            row = IngestCursor(charter=self.name, source=identity)
-            session.add(row)
-        if not keep_mark:
-            row.high_water, row.batch_id = high_water, batch_id
-        row.error, row.updated_at = error, datetime.now(UTC)
+        SqlIngest(self.state, self._run_batch, source).run()
 
     # -- shared -----------------------------------------------------------------------------------
     def _run_batch(
@@ -366,10 +288,6 @@ class _Run:
                 sa.select(IngestBatch.id).where(IngestBatch.batch_id == batch_id)
             )
         return found is not None
-
-
-def _show(value: Any) -> str:
-    return "start" if value is None else str(value)
 
 
 def _unexpected(file: LandingFile, exc: BaseException) -> str:

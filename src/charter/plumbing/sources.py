@@ -207,8 +207,9 @@ class SqlReader:
     """Reads a table or query in cursor order, ``batch_rows`` rows at a time.
 
     A batch always holds whole groups of equal cursor values, so a cursor that is not unique (a
-    timestamp) never splits rows between a committed batch and the next one. The cursor must be
-    monotonic: rows inserted later with a cursor at or below the high-water mark are not seen.
+    timestamp) never splits rows between a committed batch and the next one. Rows that become
+    visible later below the high-water mark are found by ingestion's look-back window
+    (:mod:`.ingest_sql`), not here.
     """
 
     def __init__(self, source: SqlSource) -> None:
@@ -232,7 +233,9 @@ class SqlReader:
         """The next batch after high-water mark ``after`` (None: from the start), or None."""
         try:
             with self.engine.connect() as conn:
-                since = self.cursor_col > after if after is not None else sa.true()
+                since = (
+                    self.cursor_col > after if after is not None else self.cursor_col.is_not(None)
+                )
                 edge = conn.execute(
                     sa.select(self.cursor_col)
                     .select_from(self.relation)
@@ -259,6 +262,15 @@ class SqlReader:
             )
         cursor_to = frame[self.source.cursor].max()
         return SqlBatch(frame, after, cursor_to, frame_fingerprint(frame))
+
+    def count_null_cursors(self) -> int:
+        """Rows whose cursor is NULL: no cursor range reaches them."""
+        query = sa.select(sa.func.count()).select_from(self.relation)
+        try:
+            with self.engine.connect() as conn:
+                return int(conn.execute(query.where(self.cursor_col.is_(None))).scalar() or 0)
+        except SQLAlchemyError as exc:
+            raise DataError(f"SQL source {self.where}: {first_line(exc)}") from exc
 
     def close(self) -> None:
         self.engine.dispose()
