@@ -87,13 +87,16 @@ def list_landing_files(folder: Path, source: FolderSource) -> list[LandingFile]:
         relative = path.relative_to(folder)
         if any(part.startswith((".", "_")) for part in relative.parts) or path.suffix in skipped:
             continue
+        name = readable(relative.as_posix())
         try:
             stat = path.stat()
         except FileNotFoundError:
             continue
+        except OSError:  # e.g. a symbolic link loop: listed, so that reading it fails it alone
+            files.append(LandingFile(path, name, -1, 0))
+            continue
         if not stat_mode.S_ISREG(stat.st_mode):
             continue
-        name = readable(relative.as_posix())
         files.append(LandingFile(path, name, stat.st_size, stat.st_mtime_ns))
     return sorted(files, key=lambda f: (f.mtime_ns, f.name))
 
