@@ -212,3 +212,21 @@ def test_a_transaction_that_commits_late_on_postgres_loses_no_row(
     assert second["rows_in"] == 1
     assert logged(kit) == ["fast-1", "fast-2", "slow"]
     assert ingest(kit.ws, kit.name).rows_in == 0
+
+
+def test_rows_of_a_query_without_the_key_column_are_quarantined_once(
+    kit: Any, source_db: Any, database_url: str
+) -> None:
+    query = "SELECT seq, at, event_at, amount, channel FROM applications"
+    kit.set_source(f'{{kind: sql, url: "{database_url}", query: "{query}", cursor: seq}}')
+    with source_db.begin() as conn:
+        insert(conn, (1, T0, "k1"), (2, T0, "k2"))
+    first = ingest(kit.ws, kit.name).to_dict()
+    assert first["rows_quarantined"] == 2
+    with source_db.begin() as conn:
+        insert(conn, (3, T0, "k3"))
+
+    again = ingest(kit.ws, kit.name).to_dict()
+
+    assert (again["rows_in"], again["rows_reread"]) == (1, 2)
+    assert kit.quarantine().height == 3

@@ -209,7 +209,8 @@ class SqlIngest:
 
 
 class _Ingested:
-    """The keys (and, for rows without a key, the rows) already ingested from the window."""
+    """The keys already ingested (logged or quarantined) by this source's batches in the window,
+    and the quarantined rows that had no key, to match whole."""
 
     def __init__(self, run: SqlIngest, start: Any) -> None:
         key = run.state.loaded.charter.data.key
@@ -237,9 +238,11 @@ class _Ingested:
         nulls: list[pl.DataFrame] = []
         for path in quarantine:  # one at a time: a schema change makes the files differ
             failed_rows = pl.read_parquet(path)
-            if key in failed_rows.columns:
-                keys.append(failed_rows.select(pl.col(key).cast(pl.String).alias("key")))
-                nulls.append(failed_rows.filter(pl.col(key).is_null()))
+            if key not in failed_rows.columns:  # the batch had no key column at all
+                nulls.append(failed_rows)
+                continue
+            keys.append(failed_rows.select(pl.col(key).cast(pl.String).alias("key")))
+            nulls.append(failed_rows.filter(pl.col(key).is_null()))
         self.keys = (
             pl.concat(keys).get_column("key").drop_nulls().unique()
             if keys
@@ -251,9 +254,12 @@ class _Ingested:
     def drop_reread(self, frame: pl.DataFrame, mark: Any) -> pl.DataFrame:
         """``frame`` without the rows at or below ``mark`` that were ingested already."""
         below = pl.col(self.cursor) <= mark
-        seen = below & pl.col(self.key).cast(pl.String).is_in(self.keys.implode())
-        if self.null_key_rows is not None and frame.get_column(self.key).has_nulls():
-            seen = seen | (below & pl.col(self.key).is_null() & self._same_rows(frame))
+        if self.key not in frame.columns:  # quarantined whole as <key>.missing: match rows
+            seen = below & self._same_rows(frame)
+        else:
+            seen = below & pl.col(self.key).cast(pl.String).is_in(self.keys.implode())
+            if self.null_key_rows is not None and frame.get_column(self.key).has_nulls():
+                seen = seen | (below & pl.col(self.key).is_null() & self._same_rows(frame))
         kept = frame.filter(~seen.fill_null(False))
         self.report.rows_reread += frame.height - kept.height
         return kept
@@ -261,7 +267,8 @@ class _Ingested:
     def _same_rows(self, frame: pl.DataFrame) -> pl.Expr:
         """Rows without a key, matched whole against the rows the window's batches quarantined
         (quarantine keeps rows exactly as they arrived)."""
-        assert self.null_key_rows is not None
+        if self.null_key_rows is None:
+            return pl.lit(False)
         columns = [c for c in frame.columns if c in self.null_key_rows.columns]
         earlier = self.null_key_rows.select(
             [pl.col(c).cast(frame.schema[c], strict=False) for c in columns]
