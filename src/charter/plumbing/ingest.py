@@ -15,8 +15,10 @@ the re-run computes the same batch id and overwrites them. Killed after, the che
 batch is done. Either way every row ends up logged exactly once, and a batch is never committed
 unless ``rows_in == rows_scored + rows_quarantined``.
 
-A file that cannot be read is recorded as failed (``ingest_files``, and the ledger) and retried
-when it changes or with ``retry_failed``; the other files go on. A model that fails stops the run:
+A landing file is read only once complete (:mod:`.landing`: settle period or marker; the others
+are reported as waiting). A file that cannot be read, for whatever reason, is recorded as failed
+(``ingest_files``, and the ledger) and retried when it changes or with ``retry_failed``; the other
+files go on. SQL sources are read by :mod:`.ingest_sql`, with a look-back window. A model that fails stops the run:
 that is not the data's fault, so no file is marked failed for it.
 
 ``CHARTER_TEST_CRASH_AT=<point>[:<n>]`` makes the process exit abruptly (``os._exit(137)``) the
