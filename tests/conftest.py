@@ -85,6 +85,14 @@ def fresh_postgres_database() -> Iterator[str]:
             )
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
+@pytest.fixture(autouse=True)
+def landing_files_settle_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests write a landing file and ingest it at once: no settle period (subprocesses too).
+
+    Tests of the settle period itself unset CHARTER_INGEST_SETTLE or set it again.
+    """
+    monkeypatch.setenv("CHARTER_INGEST_SETTLE", "0")
+
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:

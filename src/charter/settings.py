@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from charter.spec.durations import parse_duration_or_zero
 
 
 class SmtpSettings(BaseSettings):
@@ -44,6 +47,27 @@ class AlertDeliverySettings(BaseSettings):
     max_seconds: float = Field(
         default=60.0, gt=0, description="Most seconds spent delivering to one route."
     )
+
+
+class IngestSettings(BaseSettings):
+    """Overrides of the charters' ingestion settings for this process (``CHARTER_INGEST_<FIELD>``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_INGEST_", extra="ignore")
+
+    settle: float | None = Field(
+        default=None,
+        description=(
+            "Seconds a landing file must stay unchanged before it is read, for every charter "
+            "(e.g. 0 in tests and demos). Unset: each charter's data.source.settle (30s)."
+        ),
+    )
+
+    @field_validator("settle", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() and value.strip()[-1:].isalpha():
+            return parse_duration_or_zero(value).total_seconds()
+        return value
 
 
 class Settings(BaseSettings):
@@ -87,6 +111,10 @@ class Settings(BaseSettings):
     alerts: AlertDeliverySettings = Field(
         default_factory=AlertDeliverySettings,
         description="Retry and timeout policy of alert deliveries; env vars CHARTER_ALERTS_...",
+    )
+    ingest: IngestSettings = Field(
+        default_factory=IngestSettings,
+        description="Process-wide overrides of ingestion; env var CHARTER_INGEST_SETTLE.",
     )
 
     def resolved_workspace(self) -> Path:

@@ -33,6 +33,10 @@ def ingest(
 def _human(console: Console, report: IngestReport) -> None:
     if not report.batches:
         console.print(f"{report.charter}: nothing new to ingest")
+    if report.rows_reread:
+        console.print(
+            f"  look-back: {report.rows_reread} rows read again, already ingested, skipped"
+        )
     for batch in report.batches:
         extra = f", {batch.rows_late} late" if batch.rows_late else ""
         console.print(
@@ -62,6 +66,10 @@ def _human(console: Console, report: IngestReport) -> None:
         console.print(f"scored by: {versions}")
     if report.note:
         console.print(f"note: {report.note}")
+    for waiting in report.files_waiting:
+        console.print(f"waiting {waiting['file']}: {waiting['reason']}")
+    for warning in report.warnings:
+        console.print(f"WARNING {warning['source']}: {warning['warning']}")
     for skipped in report.files_skipped:
         console.print(f"skipped {skipped['file']}: {skipped['reason']}")
     for failed in report.files_failed:

@@ -49,6 +49,7 @@ import polars as pl
 
 from charter.errors import DataError
 from charter.plumbing.schema_drift import ColumnPlan, Reading, SchemaChange, plan_columns
+from charter.plumbing.timestamps import parse_date, parse_timestamp
 from charter.spec.model import DataContract, FieldSpec
 
 VIOLATIONS = "_violations"
@@ -303,11 +304,7 @@ def _allowed_value(declared: str, value: str | int | float | bool) -> Any:
         return float(value) if isinstance(value, int | float) else None
     if not isinstance(value, str):
         return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed.date() if declared == "date" else parsed
+    return parse_date(value) if declared == "date" else parse_timestamp(value)
 
 
 @functools.lru_cache(maxsize=256)

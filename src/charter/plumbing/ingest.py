@@ -15,8 +15,10 @@ the re-run computes the same batch id and overwrites them. Killed after, the che
 batch is done. Either way every row ends up logged exactly once, and a batch is never committed
 unless ``rows_in == rows_scored + rows_quarantined``.
 
-A file that cannot be read is recorded as failed (``ingest_files``, and the ledger) and retried
-when it changes or with ``retry_failed``; the other files go on. A model that fails stops the run:
+A landing file is read only once complete (:mod:`.landing`: settle period or marker; the others
+are reported as waiting). A file that cannot be read, for whatever reason, is recorded as failed
+(``ingest_files``, and the ledger) and retried when it changes or with ``retry_failed``; the other
+files go on. SQL sources are read by :mod:`.ingest_sql`, with a look-back window. A model that fails stops the run:
 that is not the data's fault, so no file is marked failed for it.
 
 ``CHARTER_TEST_CRASH_AT=<point>[:<n>]`` makes the process exit abruptly (``os._exit(137)``) the
@@ -28,7 +30,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -36,24 +37,23 @@ from sqlalchemy.orm import Session
 
 from charter.errors import DataError
 from charter.plumbing import predictions as log
+from charter.plumbing.file_reading import readable
 from charter.plumbing.ingest_batch import Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import IngestReport
+from charter.plumbing.ingest_sql import SqlIngest
+from charter.plumbing.landing import settle_period, waiting_reason
 from charter.plumbing.scoring import Scorer
 from charter.plumbing.sources import (
     DEFAULT_CHUNK_ROWS,
     LandingFile,
-    SqlReader,
-    decode_cursor,
-    encode_cursor,
     file_fingerprint,
     folder_identity,
     list_landing_files,
     read_file_chunks,
-    sql_identity,
 )
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import FolderSource, SqlSource
-from charter.store.tables import IngestBatch, IngestCursor, IngestFile
+from charter.store.tables import IngestBatch, IngestFile
 from charter.workspace import Workspace
 
 __all__ = ["IngestReport", "batch_id_for", "ingest"]
@@ -106,7 +106,7 @@ class _Run:
         try:
             files = list_landing_files(folder, source)
         except DataError as exc:
-            self.report.fail(str(folder), exc.message)
+            self.report.fail(readable(folder), exc.message)
             return
         with self.ws.db.read() as session:
             checkpoints = {
@@ -115,7 +115,8 @@ class _Run:
                     sa.select(IngestFile).where(IngestFile.charter == self.name)
                 )
             }
-        identity = folder_identity(source)
+        settle = settle_period(source, self.ws.settings.ingest.settle)
+        now = datetime.now(UTC)
         for file in files:
             seen = checkpoints.get(file.name)
             if seen is not None and (seen.size, seen.mtime_ns) == (file.size, file.mtime_ns):
@@ -124,36 +125,90 @@ class _Run:
                 if not retry_failed:
                     self.report.skip(file.name, f"failed before and unchanged: {seen.error}")
                     continue
+            reason = waiting_reason(file, source, settle=settle, now=now)
+            if reason is not None:
+                self.report.wait(file.name, reason)
+                continue
+            self._ingest_landing_file(file, source, seen, retry_failed=retry_failed)
+
+    def _ingest_landing_file(
+        self,
+        file: LandingFile,
+        source: FolderSource,
+        seen: IngestFile | None,
+        *,
+        retry_failed: bool,
+    ) -> None:
+        """One file, on its own: whatever goes wrong reading it fails this file only."""
+        try:
             fingerprint = file_fingerprint(file.path)
-            if seen is not None and seen.fingerprint == fingerprint and seen.status == "ingested":
-                self._checkpoint_file(file, fingerprint, "ingested", seen.batch_id, None)
-                continue
-            if seen is not None and seen.fingerprint == fingerprint and not retry_failed:
-                self._checkpoint_file(file, fingerprint, "failed", None, seen.error)
-                self.report.skip(file.name, f"failed before and unchanged: {seen.error}")
-                continue
-            batch_id = batch_id_for(self.name, identity, fingerprint)
-            if self._committed(batch_id):
-                self._checkpoint_file(file, fingerprint, "ingested", batch_id, None)
-                self.report.skip(file.name, f"same bytes as batch {batch_id}, already ingested")
-                continue
-            try:
-                self._ingest_file(file, source, fingerprint, batch_id)
-            except DataError as exc:
-                self._checkpoint_file(file, fingerprint, "failed", None, exc.message)
-                self.report.fail(file.name, exc.message)
+        except FileNotFoundError:
+            where = readable(file.path)
+            self._file_vanished(file, f"{where}: the file was removed before it was read")
+            return
+        except OSError as exc:
+            error = f"{readable(file.path)}: cannot be read: {exc.strerror or exc}"
+            self._checkpoint_file(file, None, "failed", None, error)
+            self.report.fail(file.name, error)
+            return
+        if seen is not None and seen.fingerprint == fingerprint and seen.status == "ingested":
+            self._checkpoint_file(file, fingerprint, "ingested", seen.batch_id, None)
+            return
+        if seen is not None and seen.fingerprint == fingerprint and not retry_failed:
+            self._checkpoint_file(file, fingerprint, "failed", None, seen.error)
+            self.report.skip(file.name, f"failed before and unchanged: {seen.error}")
+            return
+        batch_id = batch_id_for(self.name, folder_identity(source), fingerprint)
+        if self._committed(batch_id):
+            self._checkpoint_file(file, fingerprint, "ingested", batch_id, None)
+            self.report.skip(file.name, f"same bytes as batch {batch_id}, already ingested")
+            return
+        try:
+            self._ingest_file(file, source, fingerprint, batch_id)
+        except (DataError, pl.exceptions.PolarsError, pl.exceptions.PanicException) as exc:
+            message = exc.message if isinstance(exc, DataError) else _unexpected(file, exc)
+            if not file.path.exists():
+                self._file_vanished(file, message)
+                return
+            self._checkpoint_file(file, fingerprint, "failed", None, message)
+            self.report.fail(file.name, message)
+
+    def _file_vanished(self, file: LandingFile, error: str) -> None:
+        """Removed by another job: reported and in the ledger, but not checkpointed as failed,
+        so that the file is read if it comes back."""
+        self.report.fail(file.name, error)
+        with self.ws.db.session() as session:
+            self.ws.db.serialize(session, f"ingest:{self.name}")
+            payload = {"file": file.name, "fingerprint": None, "error": error}
+            self.ws.ledger.append(
+                session, "ingest.file_failed", payload, actor=self.ws.actor, charter=self.name
+            )
 
     def _ingest_file(
         self, file: LandingFile, source: FolderSource, fingerprint: str, batch_id: str
     ) -> None:
         batch = Batch(self.state, batch_id, kind="file", label=file.name, fingerprint=fingerprint)
-        chunks = read_file_chunks(file, source, chunk_rows=self.chunk_rows)
+        renamed: dict[str, str] = {}
+        chunks = read_file_chunks(file, source, chunk_rows=self.chunk_rows, renamed=renamed)
 
         def checkpoint(session: Session) -> None:
             self._upsert_file(session, file, fingerprint, "ingested", batch_id, None)
 
-        if not self._run_batch(batch, chunks, checkpoint, unchanged=lambda: not file.changed()):
+        def unchanged() -> bool:
+            if not file.path.exists():
+                raise DataError(
+                    f"{readable(file.path)}: the file was removed while it was being read "
+                    "(by another job?); nothing of it was committed"
+                )
+            return not file.changed()
+
+        if not self._run_batch(batch, chunks, checkpoint, unchanged=unchanged):
             self.report.skip(file.name, "changed while being read; it is read again next run")
+            return
+        for name, new in renamed.items():
+            self.report.warn(
+                file.name, f"column {name} is reserved by charter; it was read as {new}"
+            )
 
     def _checkpoint_file(
         self,
@@ -196,81 +251,7 @@ class _Run:
 
     # -- SQL --------------------------------------------------------------------------------------
     def ingest_sql(self, source: SqlSource) -> None:
-        identity = sql_identity(source)
-        try:
-            reader = SqlReader(source)
-        except DataError as exc:
-            self._sql_failed(identity, exc.message)
-            return
-        try:
-            with self.ws.db.read() as session:
-                after = decode_cursor(
-                    session.scalar(
-                        sa.select(IngestCursor.high_water).where(
-                            IngestCursor.charter == self.name, IngestCursor.source == identity
-                        )
-                    )
-                )
-            while True:
-                try:
-                    found = reader.next_batch(after)
-                except DataError as exc:
-                    self._sql_failed(identity, exc.message)
-                    return
-                if found is None:
-                    return
-                frm, to = encode_cursor(found.cursor_from), encode_cursor(found.cursor_to)
-                batch_id = batch_id_for(self.name, identity, f"{frm}..{to}:{found.fingerprint}")
-                label = f"{source.cursor} in ({_show(found.cursor_from)}, {_show(found.cursor_to)}]"
-                batch = Batch(
-                    self.state, batch_id, kind="sql", label=label, fingerprint=found.fingerprint
-                )
-                batch.cursor_range = (frm, to)
-
-                def checkpoint(
-                    session: Session, mark: str | None = to, bid: str = batch_id
-                ) -> None:
-                    self._upsert_cursor(session, identity, mark, bid, None)
-
-                self._run_batch(batch, [found.frame], checkpoint)
-                after = found.cursor_to
-        finally:
-            reader.close()
-
-    def _sql_failed(self, identity: str, error: str) -> None:
-        self.report.fail(identity, error)
-        with self.ws.db.session() as session:
-            self.ws.db.serialize(session, f"ingest:{self.name}")
-            self._upsert_cursor(session, identity, None, None, error, keep_mark=True)
-            self.ws.ledger.append(
-                session,
-                "ingest.source_failed",
-                {"source": identity, "error": error},
-                actor=self.ws.actor,
-                charter=self.name,
-            )
-
-    def _upsert_cursor(
-        self,
-        session: Session,
-        identity: str,
-        high_water: str | None,
-        batch_id: str | None,
-        error: str | None,
-        *,
-        keep_mark: bool = False,
-    ) -> None:
-        row = session.scalar(
-            sa.select(IngestCursor).where(
-                IngestCursor.charter == self.name, IngestCursor.source == identity
-            )
-        )
-        if row is None:
-            row = IngestCursor(charter=self.name, source=identity)
-            session.add(row)
-        if not keep_mark:
-            row.high_water, row.batch_id = high_water, batch_id
-        row.error, row.updated_at = error, datetime.now(UTC)
+        SqlIngest(self.state, self._run_batch, source).run()
 
     # -- shared -----------------------------------------------------------------------------------
     def _run_batch(
@@ -311,5 +292,7 @@ class _Run:
         return found is not None
 
 
-def _show(value: Any) -> str:
-    return "start" if value is None else str(value)
+def _unexpected(file: LandingFile, exc: BaseException) -> str:
+    """An error the readers did not foresee, still said about the file (and never a traceback)."""
+    text = str(exc).strip().splitlines()
+    return f"{readable(file.path)}: cannot be processed: {text[0] if text else type(exc).__name__}"

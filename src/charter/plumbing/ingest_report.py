@@ -103,9 +103,20 @@ class IngestReport:
     batches: list[BatchSummary] = field(default_factory=list)
     files_failed: list[dict[str, str]] = field(default_factory=list)
     files_skipped: list[dict[str, str]] = field(default_factory=list)
+    files_waiting: list[dict[str, str]] = field(default_factory=list)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    null_cursor_rows: int | None = None  # SQL sources only: rows no cursor range can reach
+    rows_reread: int = 0  # SQL look-back: rows read again and skipped as already ingested
 
     def add(self, batch: BatchSummary) -> None:
         self.batches.append(batch)
+
+    def wait(self, file: str, reason: str) -> None:
+        """A file not complete yet (settle period or marker): neither read nor failed."""
+        self.files_waiting.append({"file": file, "reason": reason})
+
+    def warn(self, source: str, warning: str) -> None:
+        self.warnings.append({"source": source, "warning": warning})
 
     def fail(self, file: str, error: str) -> None:
         self.files_failed.append({"file": file, "error": error})
@@ -149,6 +160,10 @@ class IngestReport:
             "batches": [b.to_dict() for b in self.batches],
             "files_failed": self.files_failed,
             "files_skipped": self.files_skipped,
+            "files_waiting": self.files_waiting,
+            "warnings": self.warnings,
+            "null_cursor_rows": self.null_cursor_rows,
+            "rows_reread": self.rows_reread,
         }
 
 

@@ -43,6 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
+from charter.plumbing.timestamps import parse_datetimes
 from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 
@@ -60,7 +61,6 @@ LOG_SCHEMA: dict[str, pl.DataType] = {
 LOG_COLUMNS = tuple(LOG_SCHEMA)
 _TMP_MARK = ".tmp-"
 _HASH_BLOCK = 1 << 20
-_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z")
 
 
 def predictions_dir(ws: Workspace, charter: str) -> Path:
@@ -88,12 +88,7 @@ def utc_event_time(frame: pl.DataFrame, column: str | None) -> pl.Series:
         return pl.Series("event_time", [None] * frame.height, dtype=dtype)
     values = frame[column]
     if values.dtype == pl.String:
-        values = frame.select(
-            pl.coalesce(
-                *(pl.col(column).str.to_datetime(f, strict=False) for f in _DATETIME_FORMATS),
-                pl.col(column).str.to_datetime(strict=False, time_unit="us"),
-            )
-        ).to_series()
+        values = frame.select(parse_datetimes(pl.col(column))).to_series()
     elif values.dtype == pl.Date:
         values = values.cast(pl.Datetime("us"))
     if not isinstance(values.dtype, pl.Datetime):

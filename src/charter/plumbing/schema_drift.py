@@ -28,9 +28,10 @@ A column the contract names is *read* as its declared type in one of three ways 
 Text is parsed leniently about surrounding blanks: ``int`` accepts ``"42"`` and ``"42.0"`` (an
 integral float, as pandas writes integer columns with gaps); ``float`` accepts what Polars parses,
 including ``nan`` and ``inf``; ``bool`` accepts ``true``/``false``/``1``/``0`` in any case;
-``datetime`` accepts ISO 8601 (``2024-06-01``, ``2024-06-01 10:00``, ``2024-06-01T10:00:00.5+02:00``,
-``...Z``), read as UTC (an offset is converted; none means UTC already); ``date`` accepts
-``YYYY-MM-DD``.
+``datetime`` accepts ISO 8601 in every form :mod:`charter.plumbing.timestamps` lists
+(``2024-06-01``, ``2024-06-01 10:00``, ``2024-06-01T10:00:00.5+02:00``, ``20240601T100000Z``, ...),
+read as UTC (an offset is converted; none means UTC already); ``date`` accepts the ISO 8601 date
+forms (``2024-06-01``, ``20240601``, ``2024-153``, ``2024-W22-6``).
 
 The key, the event-time column and a ``prediction`` column are contract columns even when they are
 not listed under ``fields``: they are then required but untyped.
@@ -44,6 +45,7 @@ from typing import Literal
 
 import polars as pl
 
+from charter.plumbing.timestamps import parse_dates, parse_datetimes
 from charter.spec.model import DataContract, FieldSpec
 
 ChangeKind = Literal["new_column", "missing_column", "type_changed"]
@@ -56,12 +58,6 @@ DECLARED_DTYPES: dict[str, pl.DataType] = {
     "datetime": pl.Datetime("us"),
     "date": pl.Date(),
 }
-_DATETIME_FORMATS = (
-    "%Y-%m-%d %H:%M:%S%.f%#z",
-    "%Y-%m-%d %H:%M:%S%.f",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%d",
-)
 _TRUTH = {"true": True, "false": False, "1": True, "0": False}
 
 
@@ -205,15 +201,8 @@ def _parse(col: pl.Expr, declared: str, dtype: pl.DataType) -> pl.Expr:
         lowered = text.str.to_lowercase()
         return lowered.replace_strict(_TRUTH, default=None, return_dtype=pl.Boolean)
     if declared == "datetime":
-        # One format per expression: Polars would otherwise infer a single format from the first
-        # value and fail every row written differently.
-        spaced = text.str.replace("T", " ", literal=True, n=1)
-        formats = [
-            spaced.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
-            for f in _DATETIME_FORMATS
-        ]
-        return pl.coalesce(formats)
-    return text.str.to_date("%Y-%m-%d", strict=False)
+        return parse_datetimes(text)
+    return parse_dates(text)
 
 
 def _integral(floats: pl.Expr) -> pl.Expr:

@@ -5,10 +5,12 @@ A *batch* is one landing file, or one cursor range of a SQL source. Every batch 
 deterministic batch id, so a re-run after a crash recognises the work it already did.
 
 Reading never loads a whole file: files are streamed in chunks of ``chunk_rows`` rows, so a landing
-file larger than memory is processed in bounded memory. Anything unreadable (a truncated Parquet
-file, a CSV quote that never closes, bytes that are not UTF-8, an empty file, an unreachable
-database) raises :class:`~charter.errors.DataError` with a message naming the file and what is
-wrong, in words rather than a reader's internals.
+file larger than memory is processed in bounded memory (:mod:`.file_reading`: Parquet page
+checksums, file names that are not UTF-8, reserved column names). Anything unreadable (a truncated
+or corrupt Parquet file, a CSV quote that never closes, a ragged row, bytes that are not UTF-8, an
+empty file, an unreachable database) raises :class:`~charter.errors.DataError` with a message
+naming the file and what is wrong, in words rather than a reader's internals
+(:mod:`.read_errors`). When a file is complete enough to read is :mod:`.landing`'s concern.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import hashlib
 import json
 import os
 import re
+import stat as stat_mode
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +32,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from charter.errors import DataError
+from charter.plumbing.file_reading import parquet_chunks, readable, rename_reserved, utf8_path
+from charter.plumbing.read_errors import explain_read_error, first_line
 from charter.spec.model import FolderSource, SqlSource
 from charter.store.database import redact_url
 
@@ -67,23 +72,32 @@ def list_landing_files(folder: Path, source: FolderSource) -> list[LandingFile]:
     """The folder's data files in arrival order (mtime, then name).
 
     Names starting with ``.`` or ``_`` (``_SUCCESS``, ``.part`` files of writers in progress) and
-    names ending in ``.tmp`` are skipped: landing writers should write elsewhere and rename.
+    names ending in ``.tmp`` (or ``.done``, with ``marker: done``) are skipped: landing writers
+    should write elsewhere and rename. A file that vanishes while the folder is listed is left out.
     """
     if not folder.is_dir():
         raise DataError(
-            f"landing folder {folder} does not exist",
+            f"landing folder {readable(folder)} does not exist",
             hint="Create it, or fix data.source.path in the charter.",
         )
     pattern = source.pattern or DEFAULT_PATTERNS[source.kind]
+    skipped = (".tmp", ".done") if source.marker == "done" else (".tmp",)
     files = []
     for path in folder.glob(pattern):
         relative = path.relative_to(folder)
-        if any(part.startswith((".", "_")) for part in relative.parts) or path.suffix == ".tmp":
+        if any(part.startswith((".", "_")) for part in relative.parts) or path.suffix in skipped:
             continue
-        if not path.is_file():
+        name = readable(relative.as_posix())
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
             continue
-        stat = path.stat()
-        files.append(LandingFile(path, relative.as_posix(), stat.st_size, stat.st_mtime_ns))
+        except OSError:  # e.g. a symbolic link loop: listed, so that reading it fails it alone
+            files.append(LandingFile(path, name, -1, 0))
+            continue
+        if not stat_mode.S_ISREG(stat.st_mode):
+            continue
+        files.append(LandingFile(path, name, stat.st_size, stat.st_mtime_ns))
     return sorted(files, key=lambda f: (f.mtime_ns, f.name))
 
 
@@ -97,32 +111,57 @@ def file_fingerprint(path: Path) -> str:
 
 
 def read_file_chunks(
-    file: LandingFile, source: FolderSource, *, chunk_rows: int = DEFAULT_CHUNK_ROWS
+    file: LandingFile,
+    source: FolderSource,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    renamed: dict[str, str] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Stream the file as frames of at most ``chunk_rows`` rows.
 
     CSV values are read as text: turning text into the contract's types is validation's job, so a
     bad value quarantines its row instead of failing the file. A file with a header and no rows
-    yields one empty frame.
+    yields one empty frame. Reserved column names are renamed (recorded in ``renamed``). Any
+    error while reading is a :class:`~charter.errors.DataError` naming the file.
     """
+    where = readable(file.path)
     if file.size == 0:
-        raise DataError(f"{file.path}: the file is empty (0 bytes)")
+        raise DataError(f"{where}: the file is empty (0 bytes)")
     try:
-        scan = _scan(file.path, source)
-        empty = True
-        for chunk in scan.collect_batches(chunk_size=chunk_rows):
-            if chunk.height:
-                empty = False
-                yield chunk
-        if empty:  # a header and no rows: still one (empty) batch, so its rules are judged
-            yield scan.head(0).collect()
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        raise DataError(f"{file.path}: {explain_read_error(exc, file.path, source)}") from exc
+        with utf8_path(file.path) as path:
+            for chunk in _chunks(path, source, chunk_rows):
+                frame, renames = rename_reserved(chunk)
+                if renamed is not None:
+                    renamed.update(renames)
+                yield frame
+    except DataError:
+        raise
+    except FileNotFoundError as exc:
+        raise DataError(
+            f"{where}: the file was removed while it was being read (by another job?); "
+            "nothing of it was committed"
+        ) from exc
+    except (Exception, pl.exceptions.PanicException) as exc:
+        with utf8_path(file.path) as path:
+            problem = explain_read_error(exc, path, source)
+        raise DataError(f"{where}: {problem}") from exc
+
+
+def _chunks(path: Path, source: FolderSource, chunk_rows: int) -> Iterator[pl.DataFrame]:
+    if source.kind == "parquet_dir":
+        yield from parquet_chunks(path, chunk_rows)
+        return
+    scan = _scan(path, source)
+    empty = True
+    for chunk in scan.collect_batches(chunk_size=chunk_rows):
+        if chunk.height:
+            empty = False
+            yield chunk
+    if empty:  # a header and no rows: still one (empty) batch, so its rules are judged
+        yield scan.head(0).collect()
 
 
 def _scan(path: Path, source: FolderSource) -> pl.LazyFrame:
-    if source.kind == "parquet_dir":
-        return pl.scan_parquet(path)
     if source.kind == "csv_dir":
         return pl.scan_csv(
             path, separator=source.delimiter, infer_schema=False, encoding=source.encoding
@@ -171,8 +210,9 @@ class SqlReader:
     """Reads a table or query in cursor order, ``batch_rows`` rows at a time.
 
     A batch always holds whole groups of equal cursor values, so a cursor that is not unique (a
-    timestamp) never splits rows between a committed batch and the next one. The cursor must be
-    monotonic: rows inserted later with a cursor at or below the high-water mark are not seen.
+    timestamp) never splits rows between a committed batch and the next one. Rows that become
+    visible later below the high-water mark are found by ingestion's look-back window
+    (:mod:`.ingest_sql`), not here.
     """
 
     def __init__(self, source: SqlSource) -> None:
@@ -196,7 +236,9 @@ class SqlReader:
         """The next batch after high-water mark ``after`` (None: from the start), or None."""
         try:
             with self.engine.connect() as conn:
-                since = self.cursor_col > after if after is not None else sa.true()
+                since = (
+                    self.cursor_col > after if after is not None else self.cursor_col.is_not(None)
+                )
                 edge = conn.execute(
                     sa.select(self.cursor_col)
                     .select_from(self.relation)
@@ -214,7 +256,7 @@ class SqlReader:
                 )
                 frame = pl.read_database(query, conn, infer_schema_length=None)
         except SQLAlchemyError as exc:
-            raise DataError(f"SQL source {self.where}: {_first_line(exc)}") from exc
+            raise DataError(f"SQL source {self.where}: {first_line(exc)}") from exc
         if frame.height == 0:
             return None
         if self.source.cursor not in frame.columns:
@@ -223,6 +265,15 @@ class SqlReader:
             )
         cursor_to = frame[self.source.cursor].max()
         return SqlBatch(frame, after, cursor_to, frame_fingerprint(frame))
+
+    def count_null_cursors(self) -> int:
+        """Rows whose cursor is NULL: no cursor range reaches them."""
+        query = sa.select(sa.func.count()).select_from(self.relation)
+        try:
+            with self.engine.connect() as conn:
+                return int(conn.execute(query.where(self.cursor_col.is_(None))).scalar() or 0)
+        except SQLAlchemyError as exc:
+            raise DataError(f"SQL source {self.where}: {first_line(exc)}") from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -260,74 +311,3 @@ def decode_cursor(text: str | None) -> Any:
     if kind == "decimal":
         return Decimal(value)
     return value
-
-
-def _first_line(exc: BaseException) -> str:
-    orig = getattr(exc, "orig", None) or exc
-    text = str(orig).strip()
-    return text.splitlines()[0] if text else type(orig).__name__
-
-
-# -- read errors in words -----------------------------------------------------------------------
-def explain_read_error(exc: BaseException, path: Path, source: FolderSource) -> str:
-    """What is wrong with an unreadable file, said plainly, with the line where it can be found.
-
-    Runs only after a read failed, so it may re-read the file to locate the problem.
-    """
-    message = _first_line(exc)
-    if source.kind == "parquet_dir":
-        if "PAR1" in message or "footer" in message or "out of specification" in message:
-            return "not a readable Parquet file: it is truncated or not Parquet (no valid footer)"
-        return f"cannot be read as Parquet: {message}"
-    if source.kind == "csv_dir":
-        if "utf-8" in message.lower() or "utf8" in message.lower():
-            return _utf8_problem(path)
-        if isinstance(exc, pl.exceptions.NoDataError):
-            return "the file has no header line"
-        line = _unclosed_quote_line(path)
-        if line is not None:
-            return f"a quoted field opened on line {line} is never closed (broken quote)"
-        return f"cannot be read as CSV: {message}"
-    line_problem = _bad_json_line(path)
-    return line_problem or f"cannot be read as JSON Lines: {message}"
-
-
-def _utf8_problem(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        return (
-            f"not UTF-8 text: byte 0x{data[exc.start]:02x} at offset {exc.start} (line {line}); "
-            "re-encode the file as UTF-8, or set data.source.encoding: utf8-lossy"
-        )
-    return "not UTF-8 text"
-
-
-def _unclosed_quote_line(path: Path) -> int | None:
-    """The line where a quoted field starts that is still open at the end of the file."""
-    opened_at, inside = None, False
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            for char in raw.decode("utf-8", "replace"):
-                if char == '"':
-                    inside = not inside
-                    opened_at = number if inside else opened_at
-    return opened_at if inside else None
-
-
-def _bad_json_line(path: Path) -> str | None:
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                value = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                return f"line {number} is not valid JSON ({exc.msg})"
-            except UnicodeDecodeError:
-                return f"line {number} is not UTF-8 text"
-            if not isinstance(value, dict):
-                return f"line {number} is not a JSON object"
-    return None

@@ -50,6 +50,15 @@ def format_duration(value: timedelta) -> str:
     return "".join(parts) or "0s"
 
 
+def parse_duration_or_zero(value: Any) -> timedelta:
+    """A duration, or zero written as ``0``, ``0s`` (any unit): for waits that may be skipped."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+        return timedelta(0)
+    if isinstance(value, str) and re.fullmatch(r"\s*0+(\.0*)?\s*[smhdw]?\s*", value):
+        return timedelta(0)
+    return parse_duration(value)
+
+
 Duration = Annotated[
     timedelta,
     BeforeValidator(parse_duration),
@@ -58,3 +67,11 @@ Duration = Annotated[
         {"type": "string", "pattern": PATTERN, "examples": ["30m", "2h", "7d", "1d12h"]}
     ),
 ]
+
+SettleDuration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration_or_zero),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": PATTERN, "examples": ["0s", "30s", "10m"]}),
+]
+"""A :data:`Duration` that may also be zero (``0s``): a settle period or a look-back window."""

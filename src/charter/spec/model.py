@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from charter.spec.durations import Duration
+from charter.spec.durations import Duration, SettleDuration
 from charter.spec.metrics import METRICS, Task
 
 FIELD_TYPES = ("int", "float", "string", "bool", "datetime", "date")
@@ -161,6 +161,21 @@ class FolderSource(Strict):
     )
     delimiter: str = Field(default=",", max_length=1, description="CSV delimiter.")
     encoding: Literal["utf8", "utf8-lossy"] = Field(default="utf8", description="CSV encoding.")
+    settle: SettleDuration = Field(
+        default=timedelta(seconds=30),
+        description=(
+            "A file is read only once its size and modification time have not changed for this "
+            "long (0s: at once, for producers that rename files into place). Env override: "
+            "CHARTER_INGEST_SETTLE."
+        ),
+    )
+    marker: Literal["success", "done"] | None = Field(
+        default=None,
+        description=(
+            "Read only files the producer marked complete: success = a _SUCCESS file in the "
+            "file's folder; done = a FILE.done file beside it. Unset: the settle period decides."
+        ),
+    )
 
 
 class SqlSource(Strict):
@@ -172,6 +187,14 @@ class SqlSource(Strict):
     query: str | None = Field(default=None, description="SELECT to read (or give table).")
     cursor: str = Field(description="Monotonic column (id or timestamp) read incrementally.")
     batch_rows: int = Field(default=100_000, ge=1, description="Rows per batch.")
+    lookback: SettleDuration = Field(
+        default=timedelta(minutes=10),
+        description=(
+            "Each run reads again the rows of this window before the high-water mark, so rows "
+            "committed late (or at the last cursor value) are not missed; keys already ingested "
+            "are skipped. 0s: no look-back."
+        ),
+    )
 
     @model_validator(mode="after")
     def _table_or_query(self) -> SqlSource:
