@@ -320,6 +320,7 @@ AlertEvent = Literal[
     "retrain_failed",
     "step_failed",
     "insufficient_evidence",
+    "version_failed",
 ]
 
 
