@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from charter.attention import Attention, exit_code, from_ingest, to_json
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
 from charter.plumbing.ingest import ingest as run_ingest
@@ -23,14 +24,20 @@ def ingest(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest new batches exactly once: validate, quarantine, score, log. Exit 1 if a file failed."""
+    """Ingest new batches exactly once: validate, quarantine, score, log.
+
+    Exit 5 when it ran but needs attention: rows were quarantined, a file failed or a model
+    version failed on some rows (each listed under "attention" in --json).
+    """
     report = run_ingest(workspace(ctx), name, retry_failed=retry_failed)
-    emit(report.to_dict(), as_json=as_json, human=lambda console: _human(console, report))
-    if report.files_failed:
-        raise typer.Exit(1)
+    facts = from_ingest(report)
+    body = {**report.to_dict(), "attention": to_json(facts)}
+    emit(body, as_json=as_json, human=lambda console: _human(console, report, facts))
+    if exit_code(facts):
+        raise typer.Exit(exit_code(facts))
 
 
-def _human(console: Console, report: IngestReport) -> None:
+def _human(console: Console, report: IngestReport, facts: list[Attention]) -> None:
     if not report.batches:
         console.print(f"{report.charter}: nothing new to ingest")
     for batch in report.batches:
@@ -71,3 +78,12 @@ def _human(console: Console, report: IngestReport) -> None:
             "Failed files are recorded; they are read again when they change, or with "
             "--retry-failed."
         )
+    for batch in report.batches:
+        for failure in batch.scoring_failures:
+            console.print(
+                f"VERSION FAILED {failure['version']} ({failure['status']}) on "
+                f"{failure['rows']} row(s) of {batch.source}: {failure['error']}",
+                markup=False,
+            )
+    if facts:
+        console.print(f"needs attention: {len(facts)} finding(s) (exit code 5)")
