@@ -173,3 +173,25 @@ def test_alert_routes_accept_the_version_failed_event(kit: Any) -> None:
     ingest(kit.ws, kit.name)
     (alert,) = list_alerts(kit.ws, kit.name)
     assert [d.route for d in alert.deliveries] == ["log"]
+
+
+def test_status_and_readiness_show_the_failed_version(kit: Any, cli: Any) -> None:
+    register(kit, "return frame['amount'] / 100", "live")
+    shadow = register(kit, "return frame['income']", "shadow")
+    kit.write("a.parquet", kit.rows(0, 4))
+    kit.write("b.parquet", kit.rows(4, 2))
+    ingest(kit.ws, kit.name)
+
+    status = cli("status", kit.name, "--json")
+    readiness = cli("readiness", kit.name, str(shadow), "--json")
+
+    assert status.code == 0, status.stderr
+    (entry,) = status.json()["scoring_failures"]
+    assert (entry["version"], entry["batches"], entry["rows"]) == ("2", 2, 6)
+    assert entry["last"]["file"] == "b.parquet" and "income" in entry["last"]["error"]
+    (note,) = readiness.json()["notes"]
+    assert note.startswith("version 2 failed to score 6 row(s) in 2 batch(es); latest: b.parquet")
+    assert "FAILED version 2 failed to score 6 row(s)" in cli("status", kit.name).stdout
+    assert "note: version 2 failed" in cli("readiness", kit.name, str(shadow)).stdout
+    live = cli("readiness", kit.name, "1", "--json").json()
+    assert live["notes"] == []

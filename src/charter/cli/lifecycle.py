@@ -77,6 +77,8 @@ def _show_readiness(console: Console, result: Readiness) -> None:
     _print(console, f"{result.charter} version {result.version} ({result.status}): {verdict}")
     for item in result.items:
         _print(console, f"  {'✓' if item.ok else '✗'} {item.name:<16} {item.evidence}")
+    for note in result.notes:
+        _print(console, f"  note: {note}")
     _show_approval(console, result.approval)
 
 
