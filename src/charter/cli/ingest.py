@@ -1,4 +1,5 @@
-"""``charter ingest NAME``: a thin translation of :func:`charter.plumbing.ingest.ingest`."""
+"""``charter ingest NAME`` and ``charter rescore NAME``: thin translations of
+:func:`charter.plumbing.ingest.ingest` and :func:`charter.plumbing.rescore.rescore`."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from rich.console import Console
 from charter.attention import Attention, exit_code, from_ingest, to_json
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
+from charter.monitoring.reference import parse_moment
 from charter.plumbing.ingest import ingest as run_ingest
 from charter.plumbing.ingest_report import IngestReport
+from charter.plumbing.rescore import rescore as run_rescore
 
 
 @app.command()
@@ -30,6 +33,31 @@ def ingest(
     version failed on some rows (each listed under "attention" in --json).
     """
     report = run_ingest(workspace(ctx), name, retry_failed=retry_failed)
+    facts = from_ingest(report)
+    body = {**report.to_dict(), "attention": to_json(facts)}
+    emit(body, as_json=as_json, human=lambda console: _human(console, report, facts))
+    if exit_code(facts):
+        raise typer.Exit(exit_code(facts))
+
+
+@app.command()
+def rescore(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The charter whose logged rows to rescore.")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="TIMESTAMP",
+            help="Only rows ingested at or after this ISO date or time (UTC unless it says).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score logged rows that no current version scored (e.g. ingested before any version
+    existed), exactly once, as a batch of kind rescore. Exit 5 if it needs attention."""
+    moment = parse_moment(since, "--since") if since is not None else None
+    report = run_rescore(workspace(ctx), name, since=moment)
     facts = from_ingest(report)
     body = {**report.to_dict(), "attention": to_json(facts)}
     emit(body, as_json=as_json, human=lambda console: _human(console, report, facts))
