@@ -16,8 +16,8 @@ batch is done. Either way every row ends up logged exactly once, and a batch is 
 unless ``rows_in == rows_scored + rows_quarantined``.
 
 A file that cannot be read is recorded as failed (``ingest_files``, and the ledger) and retried
-when it changes or with ``retry_failed``; the other files go on. A model that fails stops the run:
-that is not the data's fault, so no file is marked failed for it.
+when it changes or with ``retry_failed``; the other files go on. A model version that fails fails
+alone (:mod:`.isolation`): that is not the data's fault, so no file is marked failed for it.
 
 ``CHARTER_TEST_CRASH_AT=<point>[:<n>]`` makes the process exit abruptly (``os._exit(137)``) the
 n-th time it reaches ``after_outputs`` (files in place, nothing committed), ``before_commit``
