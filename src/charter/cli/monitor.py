@@ -18,7 +18,7 @@ from charter.monitoring.report import write_report
 from charter.monitoring.service import WindowResult, latest_windows
 from charter.monitoring.service import monitor as run_monitor
 from charter.operations.window_alerts import alert_on_windows
-from charter.plumbing.isolation import failure_note, failure_summary
+from charter.plumbing.scoring_failures import failure_note, failure_summary
 
 WindowOption = Annotated[
     str | None,

@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from charter.errors import CharterError
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.operations.alerts import last_successful_test
-from charter.plumbing.isolation import failure_note, failure_summary
+from charter.plumbing.scoring_failures import failure_note, failure_summary
 from charter.registry.versions import VersionInfo, get_version, list_versions
 from charter.spec.durations import format_duration
 from charter.spec.model import Charter
