@@ -50,7 +50,7 @@ class VersionScores:
 
     version: str
     status: str
-    values: np.ndarray[Any, Any]
+    values: np.ndarray[Any, Any] | pl.Series  # a Series for a prediction column (keeps nulls)
     failed: np.ndarray[Any, Any]
     errors: dict[int, str] = field(default_factory=dict)  # position in the chunk -> error
 

@@ -87,8 +87,8 @@ class Scorer:
                     "not numbers",
                     hint=f"declare fields.{self.external} with type: float to quarantine them",
                 ) from None
-            nothing_failed = np.zeros(valid.height, dtype=bool)
-            return [VersionScores("external", "external", values.to_numpy(), nothing_failed)]
+            nothing_failed = np.zeros(valid.height, dtype=bool)  # nulls stay null: a Series
+            return [VersionScores("external", "external", values, nothing_failed)]
         return [self._score_version(version, status, valid) for version, status in self.models]
 
     def _score_version(self, version: int, status: str, valid: pl.DataFrame) -> VersionScores:
