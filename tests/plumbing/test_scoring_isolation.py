@@ -10,12 +10,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pytest
 import sqlalchemy as sa
 
 from charter.operations.alerts import list_alerts
 from charter.plumbing.ingest import ingest
+from charter.plumbing.isolation import score_isolating
 from charter.registry.versions import register_version, set_status
 from charter.store.tables import ModelVersion, ScoringFailure
 
@@ -195,3 +197,42 @@ def test_status_and_readiness_show_the_failed_version(kit: Any, cli: Any) -> Non
     assert "note: version 2 failed" in cli("readiness", kit.name, str(shadow)).stdout
     live = cli("readiness", kit.name, "1", "--json").json()
     assert live["notes"] == []
+
+
+def _predict_failing_on(bad: set[int], calls: list[int]) -> Any:
+    def predict(part: pl.DataFrame) -> Any:
+        calls.append(part.height)
+        if set(part["n"].to_list()) & bad:
+            raise ValueError("cannot take it")
+        return part["n"].to_numpy() / 10
+
+    return predict
+
+
+def test_bisection_finds_exactly_the_failing_rows_and_scores_the_rest() -> None:
+    frame = pl.DataFrame({"n": list(range(1000))})
+    bad = {0, 1, 517, 998}
+    calls: list[int] = []
+
+    found = score_isolating("3", "live", _predict_failing_on(bad, calls), frame)
+
+    assert set(np.flatnonzero(found.failed).tolist()) == bad
+    assert set(found.errors) == bad and found.first_error() == "ValueError: cannot take it"
+    good = ~found.failed
+    assert np.allclose(found.values[good], frame["n"].to_numpy()[good] / 10)
+    assert len(calls) < 100  # far fewer calls than rows
+
+
+def test_a_version_failing_everywhere_is_not_bisected_row_by_row() -> None:
+    frame = pl.DataFrame({"n": list(range(10_000))})
+    calls: list[int] = []
+
+    found = score_isolating("3", "shadow", _predict_failing_on(set(range(10_000)), calls), frame)
+
+    assert found.failures == 10_000
+    assert len(calls) == 4  # the chunk, then three single rows
+    budget: list[int] = []
+    every_other = score_isolating(
+        "3", "shadow", _predict_failing_on(set(range(0, 10_000, 2)), budget), frame, budget=64
+    )
+    assert len(budget) <= 66 and every_other.failures >= 5_000  # the budget holds
