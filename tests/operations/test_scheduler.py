@@ -118,12 +118,12 @@ def test_once_runs_every_step_of_every_charter(two: Workspace, cli: Any) -> None
     assert ingested and all(summary.startswith("0 batch(es)") for summary in ingested)
 
 
-def test_once_survives_failing_steps_and_exits_1(two: Workspace, cli: Any) -> None:
+def test_once_survives_failing_steps_and_exits_5(two: Workspace, cli: Any) -> None:
     write_charter(two, "gamma")  # its landing folder was never created
     (two.root / "labels" / "gamma").mkdir(parents=True)
     (two.root / "labels" / "alpha" / "broken.parquet").write_bytes(b"PAR1 this is not parquet")
     result = cli("run", "--once", "--json")
-    assert result.code == 1
+    assert result.code == 5  # every failure is a file that failed: ran, but needs attention
     report = result.json()
     got = steps(report)
     assert got[("alpha", "labels")] == "failed"
@@ -142,7 +142,7 @@ def test_once_survives_failing_steps_and_exits_1(two: Workspace, cli: Any) -> No
     assert [(a.event, a.rule) for a in gamma] == [("step_failed", "scheduler.ingest")]
     assert "broken.parquet" in alpha[0].message
     human = cli("run", "--once")  # the broken file is recorded and not re-read; the folder
-    assert human.code == 1  # is still missing, and its alert is repeated, not raised again
+    assert human.code == 5  # is still missing, and its alert is repeated, not raised again
     assert "pass finished: 15 steps, 1 failed" in human.stdout
     assert "FAILED" in human.stdout and "does not exist" in human.stdout
     assert [a.count for a in list_alerts(two, "gamma")] == [2]

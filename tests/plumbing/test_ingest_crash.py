@@ -91,7 +91,8 @@ def test_a_crash_at_any_step_then_a_rerun_logs_every_row_exactly_once(
     assert crashed.returncode == 137, crashed.stderr
 
     rerun = run_ingest(kit.ws.root)
-    assert rerun.returncode == 0, rerun.stderr
+    # 5: the batches this run committed quarantined rows (they need attention); 0: nothing new
+    assert rerun.returncode == (0 if crash_at == "after_commit:3" else 5), rerun.stderr
     assert ("holds for every batch" in rerun.stdout) != (crash_at == "after_commit:3")
     assert_exactly_once(kit, keys, files=3)
 
@@ -100,7 +101,7 @@ def test_crashing_again_and_again_still_converges(kit: Any) -> None:
     keys = land(kit, files=3, rows=300)
     for point in ("before_commit:1", "after_outputs:1", "after_commit:1"):
         assert run_ingest(kit.ws.root, point).returncode == 137
-    assert run_ingest(kit.ws.root).returncode == 0
+    assert run_ingest(kit.ws.root).returncode in (0, 5)  # 5: it quarantined rows
     assert_exactly_once(kit, keys, files=3)
 
 
@@ -140,7 +141,7 @@ def test_sigkill_at_random_moments_during_a_multi_file_ingest(kit: Any) -> None:
     assert killed_mid_run >= 1, f"seed {seed}: every run finished before it could be killed"
 
     final = run_ingest(kit.ws.root)
-    assert final.returncode == 0, f"seed {seed}: {final.stderr}"
+    assert final.returncode in (0, 5), f"seed {seed}: {final.stderr}"  # 5: rows quarantined
     assert_exactly_once(kit, keys, files=files)
 
 
@@ -157,7 +158,7 @@ def test_a_sql_source_killed_before_commit_resumes_from_its_high_water_mark(
 
     assert run_ingest(kit.ws.root, "before_commit:2").returncode == 137
     assert run_ingest(kit.ws.root, "after_outputs:1").returncode == 137
-    assert run_ingest(kit.ws.root).returncode == 0
+    assert run_ingest(kit.ws.root).returncode == 0  # every row is valid: nothing needs attention
 
     log = kit.predictions()
     assert log.height == 1_000

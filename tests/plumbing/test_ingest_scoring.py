@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from charter.errors import UserCodeError
 from charter.plumbing.ingest import ingest
+from charter.plumbing.quarantine import replay
 from charter.registry.versions import register_version, set_status
 from charter.store.tables import IngestBatch
 
@@ -57,20 +57,34 @@ def test_rows_are_scored_by_the_live_and_every_shadow_version(kit: Any) -> None:
     assert same_row["model_version"].to_list() == [["1", "2"]] * 3
 
 
-def test_a_model_that_fails_stops_the_run_without_blaming_the_file(kit: Any) -> None:
+def test_a_live_model_that_fails_everywhere_quarantines_the_rows_and_holds_back_nothing(
+    kit: Any,
+) -> None:
+    # Until issue 9 a failing model stopped the run; now its rows are quarantined as model_error
+    # (nothing lost: they replay once a working version is live) and later files go on.
     broken = register(kit, "raise ValueError('boom')", "live")
     kit.write("a.parquet", kit.rows(0, 3))
 
-    with pytest.raises(UserCodeError, match="boom"):
-        ingest(kit.ws, kit.name)
+    report = ingest(kit.ws, kit.name).to_dict()
 
+    (batch,) = report["batches"]
+    assert (batch["rows_scored"], batch["rows_quarantined"]) == (0, 3)
+    ((rule, count),) = batch["violations"].items()
+    assert rule.startswith("model_error: version 1: ") and rule.endswith("ValueError: boom")
+    assert count == 3
+    (failure,) = batch["scoring_failures"]
+    assert (failure["version"], failure["status"], failure["rows"]) == ("1", "live", 3)
     with kit.ws.db.read() as session:
-        assert session.scalar(sa.select(sa.func.count()).select_from(IngestBatch)) == 0
+        assert session.scalar(sa.select(sa.func.count()).select_from(IngestBatch)) == 1
     with kit.ws.db.session() as session:
         set_status(kit.ws, session, kit.name, broken, "retired")
     register(kit, "return frame['amount'] * 0", "live")
-    report = ingest(kit.ws, kit.name).to_dict()
-    assert [b["file"] for b in report["batches"]] == ["a.parquet"]
+    kit.write("b.parquet", kit.rows(3, 2))
+    later = ingest(kit.ws, kit.name).to_dict()
+    assert [b["file"] for b in later["batches"]] == ["b.parquet"]
+    replayed = replay(kit.ws, kit.name).to_dict()
+    assert replayed["rows_scored"] == 3
+    assert sorted(kit.predictions()["key"].to_list()) == ["k0", "k1", "k2", "k3", "k4"]
     assert kit.predictions()["model_version"].unique().to_list() == ["2"]
 
 

@@ -23,6 +23,31 @@ from charter.workspace import Workspace
 FEATURES = ["amount", "tenure", "ratio"]
 
 
+def declare_model_inputs(path: Path) -> None:
+    """Add the inputs these models read (``tenure``, ``ratio``) to a scaffold charter's fields:
+    registration refuses a model reading inputs the charter does not give it."""
+    text = path.read_text()
+    anchor = (
+        "    channel:  {type: string, allowed: [web, branch, phone], max_null_fraction: 0.05}\n"
+    )
+    assert anchor in text
+    extra = "    tenure:   {type: float}\n    ratio:    {type: float}\n"
+    path.write_text(text.replace(anchor, anchor + extra))
+
+
+@pytest.fixture
+def model_inputs() -> Callable[[Path], None]:
+    """:func:`declare_model_inputs`, for tests that write another charter."""
+    return declare_model_inputs
+
+
+@pytest.fixture
+def workspace_dir(workspace_dir: Path) -> Path:
+    """The shared workspace, its charter declaring the inputs these models read."""
+    declare_model_inputs(workspace_dir / "charters" / "credit-default.yaml")
+    return workspace_dir
+
+
 @pytest.fixture(scope="session")
 def training_frame() -> pl.DataFrame:
     """Features plus a binary ``outcome`` that depends on them (so models learn something)."""

@@ -48,11 +48,16 @@ def test_artifact_is_stored_under_its_sha256(
 
 
 def test_versions_are_numbered_per_charter(
-    ws: Workspace, workspace_dir: Path, model_file: Path, other_model_file: Path
+    ws: Workspace,
+    workspace_dir: Path,
+    model_file: Path,
+    other_model_file: Path,
+    model_inputs: Any,
 ) -> None:
     write_scaffold(
         workspace_dir / "charters", "claims-triage", owner_name="A", owner_email="a@b.example"
     )
+    model_inputs(workspace_dir / "charters" / "claims-triage.yaml")
     assert register_version(ws, CHARTER, model_file).version == 1
     assert register_version(ws, CHARTER, other_model_file).version == 2
     assert register_version(ws, "claims-triage", other_model_file).version == 1
@@ -83,11 +88,12 @@ def test_same_bytes_twice_is_refused_naming_the_existing_version(
 
 
 def test_same_bytes_may_serve_another_charter(
-    ws: Workspace, workspace_dir: Path, model_file: Path
+    ws: Workspace, workspace_dir: Path, model_file: Path, model_inputs: Any
 ) -> None:
     write_scaffold(
         workspace_dir / "charters", "claims-triage", owner_name="A", owner_email="a@b.example"
     )
+    model_inputs(workspace_dir / "charters" / "claims-triage.yaml")
     first = register_version(ws, CHARTER, model_file)
     second = register_version(ws, "claims-triage", model_file)
     assert first.sha256 == second.sha256 and first.artifact_uri == second.artifact_uri

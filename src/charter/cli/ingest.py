@@ -1,4 +1,5 @@
-"""``charter ingest NAME``: a thin translation of :func:`charter.plumbing.ingest.ingest`."""
+"""``charter ingest NAME`` and ``charter rescore NAME``: thin translations of
+:func:`charter.plumbing.ingest.ingest` and :func:`charter.plumbing.rescore.rescore`."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from charter.attention import Attention, exit_code, from_ingest, to_json
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
+from charter.monitoring.reference import parse_moment
 from charter.plumbing.ingest import ingest as run_ingest
 from charter.plumbing.ingest_report import IngestReport
+from charter.plumbing.rescore import rescore as run_rescore
 
 
 @app.command()
@@ -23,14 +27,45 @@ def ingest(
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Ingest new batches exactly once: validate, quarantine, score, log. Exit 1 if a file failed."""
+    """Ingest new batches exactly once: validate, quarantine, score, log.
+
+    Exit 5 when it ran but needs attention: rows were quarantined, a file failed or a model
+    version failed on some rows (each listed under "attention" in --json).
+    """
     report = run_ingest(workspace(ctx), name, retry_failed=retry_failed)
-    emit(report.to_dict(), as_json=as_json, human=lambda console: _human(console, report))
-    if report.files_failed:
-        raise typer.Exit(1)
+    facts = from_ingest(report)
+    body = {**report.to_dict(), "attention": to_json(facts)}
+    emit(body, as_json=as_json, human=lambda console: _human(console, report, facts))
+    if exit_code(facts):
+        raise typer.Exit(exit_code(facts))
 
 
-def _human(console: Console, report: IngestReport) -> None:
+@app.command()
+def rescore(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The charter whose logged rows to rescore.")],
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="TIMESTAMP",
+            help="Only rows ingested at or after this ISO date or time (UTC unless it says).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score logged rows that no current version scored (e.g. ingested before any version
+    existed), exactly once, as a batch of kind rescore. Exit 5 if it needs attention."""
+    moment = parse_moment(since, "--since") if since is not None else None
+    report = run_rescore(workspace(ctx), name, since=moment)
+    facts = from_ingest(report)
+    body = {**report.to_dict(), "attention": to_json(facts)}
+    emit(body, as_json=as_json, human=lambda console: _human(console, report, facts))
+    if exit_code(facts):
+        raise typer.Exit(exit_code(facts))
+
+
+def _human(console: Console, report: IngestReport, facts: list[Attention]) -> None:
     if not report.batches:
         console.print(f"{report.charter}: nothing new to ingest")
     if report.rows_reread:
@@ -79,3 +114,12 @@ def _human(console: Console, report: IngestReport) -> None:
             "Failed files are recorded; they are read again when they change, or with "
             "--retry-failed."
         )
+    for batch in report.batches:
+        for failure in batch.scoring_failures:
+            console.print(
+                f"VERSION FAILED {failure['version']} ({failure['status']}) on "
+                f"{failure['rows']} row(s) of {batch.source}: {failure['error']}",
+                markup=False,
+            )
+    if facts:
+        console.print(f"needs attention: {len(facts)} finding(s) (exit code 5)")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from charter.attention import exit_code, from_labels, to_json
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
 from charter.plumbing.labels import LabelReport, ingest_labels
@@ -25,11 +26,14 @@ def labels(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Record ground truth and join it to predictions by key. Exit 1 if a delivery failed."""
+    """Record ground truth and join it to predictions by key. Exit 5 if a delivery failed
+    (it ran, but needs attention: listed under "attention" in --json)."""
     report = ingest_labels(workspace(ctx), name, file)
-    emit(report.to_dict(), as_json=as_json, human=lambda console: _human(console, report))
-    if report.files_failed:
-        raise typer.Exit(1)
+    facts = from_labels(report)
+    body = {**report.to_dict(), "attention": to_json(facts)}
+    emit(body, as_json=as_json, human=lambda console: _human(console, report))
+    if exit_code(facts):
+        raise typer.Exit(exit_code(facts))
 
 
 def _human(console: Console, report: LabelReport) -> None:

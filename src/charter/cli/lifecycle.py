@@ -1,4 +1,4 @@
-"""``charter shadow|promote|readiness|approve|reject|rollback|authorize|decisions|review``.
+"""``charter shadow|promote|readiness|approve|reject|rollback|retire|authorize|decisions|review``.
 
 A thin translation of :mod:`charter.operations.lifecycle`, :mod:`~charter.operations.gate`,
 :mod:`~charter.operations.decisions` and :mod:`~charter.operations.authorization`: every rule (who
@@ -18,7 +18,7 @@ from charter.cli.output import emit
 from charter.operations.authorization import authorize, revoke_authorization
 from charter.operations.decisions import DecisionInfo, approve, list_decisions, promote, reject
 from charter.operations.gate import ApprovalMode, Readiness, readiness
-from charter.operations.lifecycle import RollbackResult, review, rollback, shadow
+from charter.operations.lifecycle import RollbackResult, retire, review, rollback, shadow
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
 VersionArg = Annotated[int, typer.Argument(metavar="VERSION", help="The model version number.")]
@@ -77,6 +77,8 @@ def _show_readiness(console: Console, result: Readiness) -> None:
     _print(console, f"{result.charter} version {result.version} ({result.status}): {verdict}")
     for item in result.items:
         _print(console, f"  {'✓' if item.ok else '✗'} {item.name:<16} {item.evidence}")
+    for note in result.notes:
+        _print(console, f"  note: {note}")
     _show_approval(console, result.approval)
 
 
@@ -190,6 +192,33 @@ def _show_rollback(console: Console, result: RollbackResult) -> None:
         console,
         f"{result.charter}: version {result.restored} is live again; version "
         f"{result.rolled_back} is rolled_back ({result.reason}).",
+    )
+
+
+@app.command("retire")
+def retire_command(
+    ctx: typer.Context,
+    name: NameArg,
+    version: VersionArg,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--as", metavar="EMAIL", help="Who retires it: the owner, a delegate or a steward."
+        ),
+    ],
+    reason: Annotated[
+        str | None, typer.Option("--reason", metavar="TEXT", help="Why, for the record.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Take a shadow or standby version out of scoring (status retired); never the live one."""
+    info = retire(workspace(ctx), name, version, by=by, reason=reason)
+    emit(
+        info.to_dict(),
+        as_json=as_json,
+        human=lambda c: _print(
+            c, f"{info.charter} version {info.version} is retired: it is no longer scored"
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from charter.monitoring.report import write_report
 from charter.monitoring.service import WindowResult, latest_windows
 from charter.monitoring.service import monitor as run_monitor
 from charter.operations.window_alerts import alert_on_windows
+from charter.plumbing.scoring_failures import failure_note, failure_summary
 
 WindowOption = Annotated[
     str | None,
@@ -79,15 +80,20 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Show the latest stored windows of each version (run `charter monitor` to update them)."""
-    found = latest_windows(workspace(ctx), name, window=window, count=last)
+    ws = workspace(ctx)
+    found = latest_windows(ws, name, window=window, count=last)
+    failed = failure_summary(ws, name)
 
     def human(console: Console) -> None:
         if not found:
             console.print(f"{name}: no windows yet; run `charter monitor {name}`")
-            return
-        console.print(_table(f"{name}: latest windows", found), soft_wrap=False)
+        else:
+            console.print(_table(f"{name}: latest windows", found), soft_wrap=False)
+        for entry in failed:
+            console.print(f"FAILED {failure_note(name, entry)}", markup=False)
 
-    emit({"charter": name, "windows": [w.to_dict() for w in found]}, as_json=as_json, human=human)
+    body = {"charter": name, "windows": [w.to_dict() for w in found], "scoring_failures": failed}
+    emit(body, as_json=as_json, human=human)
 
 
 @app.command()

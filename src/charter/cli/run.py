@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from charter.attention import human_lines, pass_exit_code
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
 from charter.operations.locks import SchedulerLock
@@ -55,8 +56,9 @@ def run(
     """Ingest, label, monitor, retrain and review every charter on its cadence.
 
     One scheduler per store: a second `charter run` is refused. SIGTERM or SIGINT stops after the
-    current step and exits 0. With --once: one pass, exit 0 if every step succeeded, 1 if any
-    failed (or the pass was interrupted).
+    current step and exits 0. With --once: one pass, exit 0 if every step succeeded, 5 if it ran
+    but needs attention (rows quarantined, a file or a model version failed), 1 if a step failed
+    otherwise (or the pass was interrupted).
     """
     every = _interval(interval)
     ws = workspace(ctx)
@@ -66,8 +68,9 @@ def run(
         if once:
             report = scheduler.run_once()
             emit(report.to_dict(), as_json=as_json, human=lambda c: _human_pass(c, report))
-            if not report.ok:
-                raise typer.Exit(1)
+            code = pass_exit_code(report)
+            if code:
+                raise typer.Exit(code)
             return
         if every is not None:
             logging.getLogger("charter.scheduler").info(
@@ -120,9 +123,11 @@ def _human_pass(console: Console, report: PassReport) -> None:
         console.print(f"{step.charter:<24} {step.step:<8} {mark:<7} {step.summary}")
     failed = len(report.failed)
     state = "interrupted" if report.interrupted else "finished"
+    for line in human_lines(report.attention):
+        console.print(line, markup=False)
     console.print(
         f"pass {state}: {len(report.steps)} steps, {failed} failed"
-        + ("" if report.ok else "; see the step_failed alerts (`charter alerts NAME list`)")
+        + ("" if report.ok else "; see the alerts (`charter alerts NAME list`)")
     )
 
 

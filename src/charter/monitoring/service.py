@@ -310,9 +310,38 @@ class _Run:
 def stored_windows(
     ws: Workspace, name: str, *, window: timedelta | str | None = None
 ) -> list[WindowResult]:
-    """Every stored window of the charter's window size (or ``window``), oldest first."""
+    """Every stored window of the charter's window size (or ``window``), oldest first.
+
+    Each window's ``status`` is its version's status in the registry *now* (a rollback since the
+    last ``monitor`` run shows at once); the status when it was evaluated stays in
+    ``status_at_evaluation``.
+    """
     charter = ws.load(name).charter
-    return read_windows(ws, charter.name, size=_as_size(window, charter))
+    found = read_windows(ws, charter.name, size=_as_size(window, charter))
+    return with_current_status(found, current_statuses(ws, charter.name))
+
+
+def current_statuses(ws: Workspace, name: str) -> dict[str, str]:
+    """Every version of ``name`` and its status in the registry, read now."""
+    with ws.db.read() as session:
+        rows = session.execute(
+            sa.select(ModelVersion.version, ModelVersion.status).where(ModelVersion.charter == name)
+        ).all()
+    return {str(r.version): str(r.status) for r in rows}
+
+
+def with_current_status(
+    results: Sequence[WindowResult], statuses: dict[str, str]
+) -> list[WindowResult]:
+    """``results`` with each numbered version's status replaced by ``statuses`` (the registry's)."""
+    out = []
+    for r in results:
+        data = dict(r.data)
+        then = data.get("status")
+        data["status_at_evaluation"] = then
+        data["status"] = statuses.get(r.version, then)
+        out.append(WindowResult(r.version, r.start, r.end, r.verdict, data))
+    return out
 
 
 def latest_windows(

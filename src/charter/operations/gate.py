@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from charter.errors import CharterError
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.operations.alerts import last_successful_test
+from charter.plumbing.scoring_failures import failure_note, failure_summary
 from charter.registry.versions import VersionInfo, get_version, list_versions
 from charter.spec.durations import format_duration
 from charter.spec.model import Charter
@@ -84,6 +85,7 @@ class Readiness:
     status: str
     items: tuple[Item, ...]
     approval: ApprovalMode
+    notes: tuple[str, ...] = ()  # not items: facts the owner should read (a version that failed)
 
     @property
     def ready(self) -> bool:
@@ -101,6 +103,7 @@ class Readiness:
             "ready": self.ready,
             "items": [item.to_dict() for item in self.items],
             "approval": self.approval.to_dict(),
+            "notes": list(self.notes),
         }
 
 
@@ -125,7 +128,9 @@ def readiness(
         _alert_route(ws, charter),
         _rollback_target(versions, info, waiver or recorded_waiver(ws, name, info.version)),
     )
-    return Readiness(name, info.version, info.status, items, approval_mode(ws, charter))
+    failed = failure_summary(ws, name, str(info.version))
+    notes = tuple(failure_note(name, entry) for entry in failed)
+    return Readiness(name, info.version, info.status, items, approval_mode(ws, charter), notes)
 
 
 def _candidate(

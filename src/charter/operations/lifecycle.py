@@ -5,6 +5,7 @@ The transitions this module makes::
     registered | retired | rolled_back ──shadow──▶ shadow
     shadow | registered ──approved──▶ live   (old live ──▶ standby, old standby ──▶ retired)
     live ──rollback──▶ rolled_back           (the standby, or a version live before ──▶ live)
+    shadow | standby ──retire──▶ retired      (by the owner, a delegate or a steward; never live)
 
 Going live happens only through :mod:`charter.operations.decisions`, which calls
 :func:`go_live` inside its own transaction after the owner (or the owner's pre-authorisation)
@@ -33,7 +34,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from charter.errors import LifecycleError, NoRollbackTargetError, VersionNotFoundError
+from charter.errors import (
+    LifecycleError,
+    NoRollbackTargetError,
+    NotAuthorizedError,
+    VersionNotFoundError,
+)
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.operations.alerts import raise_alert
 from charter.registry.charters import record_charter
@@ -131,6 +137,54 @@ def _not_shadowable(name: str, version: int, status: str | None) -> str:
     return (
         f"{name} version {version} is {status}; only a registered, retired or rolled-back "
         "version can be put in shadow (the standby is kept ready for a rollback)"
+    )
+
+
+# -- retire -------------------------------------------------------------------------------------
+RETIRE_FROM = ("shadow", "standby")
+
+
+def retire(
+    ws: Workspace, name: str, version: int, *, by: str, reason: str | None = None
+) -> VersionInfo:
+    """Take a shadow or standby version out of scoring (status ``retired``), as ``by``.
+
+    ``by`` must be the owner, a delegate or a steward (who operates the model); the live version
+    is refused: roll back or promote another one first. Recorded in the ledger, refusals too.
+    """
+    loaded = ws.load(name)
+    charter, name = loaded.charter, loaded.charter.name
+    why = reason or "retired by hand"
+    with recording_refusal(ws, name, "retire.refused", {"version": version, "by": by}):
+        operators = [*charter.deciders(), *(s.email for s in charter.stewards)]
+        if by not in operators:
+            raise NotAuthorizedError(
+                f"{by or '(nobody)'} may not retire a version of {name}: only the owner "
+                f"{charter.owner.email}, a delegate or a steward named in the charter does",
+                hint="The refusal was recorded in the audit ledger.",
+            )
+        get_version(ws, name, version)
+        with ws.db.session() as session:
+            lock(ws, session, name)
+            current = statuses(session, name).get(version)
+            if current not in RETIRE_FROM:
+                raise LifecycleError(_not_retirable(name, version, current))
+            record_charter(ws, session, loaded)
+            info = set_status(ws, session, name, version, "retired", reason=f"{why} ({by})")
+            entry = {"version": version, "from": current, "by": by, "reason": why}
+            ws.ledger.append(session, "version.retired", entry, actor=ws.actor, charter=name)
+            return info
+
+
+def _not_retirable(name: str, version: int, status: str | None) -> str:
+    if status == "live":
+        return (
+            f"{name} version {version} is the live version and cannot be retired; roll back "
+            f"(`charter rollback {name}`) or promote another version first"
+        )
+    return (
+        f"{name} version {version} is {status}; only a shadow or standby version is retired "
+        "(it is not being scored)"
     )
 
 

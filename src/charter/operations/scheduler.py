@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
+from charter import attention
 from charter.errors import CharterError
 from charter.operations.locks import SchedulerLock
 from charter.spec.model import Charter
@@ -97,6 +98,10 @@ class PassReport:
     def ok(self) -> bool:
         return not self.failed and not self.interrupted
 
+    @property
+    def attention(self) -> list[attention.Attention]:
+        return attention.from_pass(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
@@ -106,6 +111,7 @@ class PassReport:
             "charters": list(dict.fromkeys(s.charter for s in self.steps)),
             "failed": len(self.failed),
             "steps": [s.to_dict() for s in self.steps],
+            "attention": attention.to_json(self.attention),
         }
 
 
@@ -213,7 +219,8 @@ class Scheduler:
         result = StepResult(name, step, status, summary, time.monotonic() - began, None, details)
         if status == "failed":
             result.error = {"type": "StepFailed", "message": summary}
-            self._alert(result, alert=step != "retrain")  # retrain raised its own alert
+            # retrain raised its own alert; so did ingestion for a version that failed
+            self._alert(result, alert=step != "retrain" and not (details or {}).get("alerted"))
         else:
             logger.info("%s: %s %s: %s", name, step, status, summary)
         return result
@@ -263,7 +270,7 @@ def _ingest(ws: Workspace, name: str, charter: Charter) -> Done:
         f"{len(report.batches)} batch(es), {report.rows_in} rows in, "
         f"{report.rows_quarantined} quarantined"
     )
-    return _with_failures(summary, report.files_failed)
+    return _with_failures(summary, report.files_failed, attention.from_ingest(report))
 
 
 def _labels(ws: Workspace, name: str, charter: Charter) -> Done:
@@ -273,7 +280,7 @@ def _labels(ws: Workspace, name: str, charter: Charter) -> Done:
 
     report = ingest_labels(ws, name)
     summary = f"{len(report.batches)} deliveries, {report.total('labels_new')} new labels"
-    return _with_failures(summary, report.files_failed)
+    return _with_failures(summary, report.files_failed, attention.from_labels(report))
 
 
 def _monitor(ws: Workspace, name: str, charter: Charter) -> Done:
@@ -306,11 +313,20 @@ def _review(ws: Workspace, name: str, charter: Charter) -> Done:
     return "ok", result.summary, result.to_dict()
 
 
-def _with_failures(summary: str, failures: Sequence[dict[str, str]]) -> Done:
+def _with_failures(
+    summary: str, failures: Sequence[dict[str, str]], facts: Sequence[attention.Attention] = ()
+) -> Done:
+    """A step that read files or scored versions fails when one of them failed (the others went
+    on); its attention facts ride in ``details["attention"]``."""
+    versions = [f.message for f in facts if f.kind == "version_failed"]
+    details: dict[str, Any] | None = {"attention": attention.to_json(facts)} if facts else None
+    if not failures and not versions:
+        return "ok", summary, details
+    listed = "; ".join([*(f"{f.get('file')}: {f.get('error')}" for f in failures), *versions])
+    details = {"failed": list(failures), **(details or {})}
     if not failures:
-        return "ok", summary, None
-    listed = "; ".join(f"{f.get('file')}: {f.get('error')}" for f in failures)
-    return "failed", f"{summary}; {len(failures)} failed: {listed}", {"failed": list(failures)}
+        details["alerted"] = True  # ingestion raised its version_failed alerts already
+    return "failed", f"{summary}; {len(failures) + len(versions)} failed: {listed}", details
 
 
 _STEP_FUNCTIONS: dict[str, Callable[[Workspace, str, Charter], Done]] = {

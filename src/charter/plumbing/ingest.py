@@ -18,8 +18,9 @@ unless ``rows_in == rows_scored + rows_quarantined``.
 A landing file is read only once complete (:mod:`.landing`: settle period or marker; the others
 are reported as waiting). A file that cannot be read, for whatever reason, is recorded as failed
 (``ingest_files``, and the ledger) and retried when it changes or with ``retry_failed``; the other
-files go on. SQL sources are read by :mod:`.ingest_sql`, with a look-back window. A model that fails stops the run:
-that is not the data's fault, so no file is marked failed for it.
+files go on. SQL sources are read by :mod:`.ingest_sql`, with a look-back window. A model version
+that fails fails alone (:mod:`.isolation`): that is not the data's fault, so no file is marked
+failed for it.
 
 ``CHARTER_TEST_CRASH_AT=<point>[:<n>]`` makes the process exit abruptly (``os._exit(137)``) the
 n-th time it reaches ``after_outputs`` (files in place, nothing committed), ``before_commit``

@@ -24,6 +24,13 @@ from charter.errors import CharterError
 from charter.plumbing import predictions as log
 from charter.plumbing.contract import VIOLATIONS, BatchRuleResult, ValidationResult, validate
 from charter.plumbing.ingest_report import BatchSummary, IngestReport, merge_batch_rules
+from charter.plumbing.isolation import (
+    FailureTally,
+    alert_failures,
+    log_scored,
+    quarantine_model_errors,
+    record_failures,
+)
 from charter.plumbing.scoring import Scorer
 from charter.registry.charters import record_charter
 from charter.spec.loader import LoadedCharter
@@ -143,6 +150,7 @@ class Batch:
         self.predictions = log.PartWriter(log.predictions_dir(run.ws, run.name), batch_id)
         self.quarantine = log.PartWriter(log.quarantine_dir(run.ws, run.name), batch_id)
         self.outputs: dict[str, list[tuple[str, str]]] = {}
+        self.failures = FailureTally()
 
     def process(self, chunks: Iterable[pl.DataFrame]) -> None:
         for chunk in chunks:
@@ -163,18 +171,27 @@ class Batch:
             if change.column != ROW:
                 self.changes.setdefault((change.kind, change.column), change.to_dict())
         self.rules.append((chunk.height, result.batch_rules))
-        s.count_violations(ValidationResult(valid, failed).violation_counts())
         event_time = log.utc_event_time(valid, contract.event_time)
         late = _late(event_time, run.watermark, contract.freshness.max_lateness)
+        scored = run.scorer.score(valid, self.label)
+        for version in scored:
+            self.failures.add(version)
+        rejected = quarantine_model_errors(chunk, valid, scored)
+        if rejected is not None:  # the live version could not score these rows
+            keep = ~rejected.mask
+            valid, event_time, late = valid.filter(keep), event_time.filter(keep), late.filter(keep)
+            scored = [v.only(keep) for v in scored]
+            failed = pl.concat([failed, rejected.rows], how="diagonal_relaxed").sort(ROW)
+        s.count_violations(ValidationResult(valid, failed).violation_counts())
         self.predictions.write(
-            log.log_rows(
+            log_scored(
                 valid,
+                scored,
                 batch_id=self.batch_id,
                 key=contract.key,
                 event_time=event_time,
                 late=late,
                 features=run.scorer.logged_inputs(valid),
-                scores=run.scorer.score(valid, self.label),
                 ingested_at=self.ingested_at,
             )
         )
@@ -225,6 +242,7 @@ class Batch:
         s.batch_rules = merge_batch_rules(self.rules)
         s.schema_changes = list(self.changes.values())
         s.scored_by = run.scorer.versions()
+        s.scoring_failures = self.failures.as_list()
         preds, quar = self.outputs.get("predictions", []), self.outputs.get("quarantine", [])
         s.predictions, s.quarantine = [p for p, _ in preds], [p for p, _ in quar]
         s.cursor_from, s.cursor_to = self.cursor_range
@@ -251,6 +269,9 @@ class Batch:
                 ingested_at=self.ingested_at,
             )
         )
+        record_failures(
+            session, run.name, self.batch_id, self.label, s.scoring_failures, self.ingested_at
+        )
         session.flush()
         payload = s.ledger_payload(preds, quar)
         ws.ledger.append(session, "batch.ingested", payload, actor=ws.actor, charter=run.name)
@@ -261,6 +282,7 @@ class Batch:
         """After the transaction: the run now counts this batch's keys and event times."""
         crash_point("after_commit")
         self.run.report.add(self.summary)
+        alert_failures(self.run.ws, self.run.name, self.label, self.summary.scoring_failures)
         self.run.keys.add(self.keys)
         newest, mark = self.max_event_time, self.run.watermark
         if newest is not None and (mark is None or newest > mark):

@@ -34,6 +34,8 @@ class BatchSummary:
     schema_changes: list[dict[str, str]] = field(default_factory=list)
     predictions: list[str] = field(default_factory=list)  # relative to the state folder
     quarantine: list[str] = field(default_factory=list)
+    # versions that failed on rows of this batch: version, status, rows, error (see isolation)
+    scoring_failures: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def balanced(self) -> bool:
@@ -59,6 +61,7 @@ class BatchSummary:
             "schema_changes": self.schema_changes,
             "predictions": self.predictions,
             "quarantine": self.quarantine,
+            "scoring_failures": self.scoring_failures,
         }
         if self.kind == "sql":
             body["cursor_from"], body["cursor_to"] = self.cursor_from, self.cursor_to
@@ -71,6 +74,7 @@ class BatchSummary:
             "violations": self.violations,
             "batch_rules": self.batch_rules,
             "schema_changes": self.schema_changes,
+            "scoring_failures": self.scoring_failures,
         }
 
     def ledger_payload(
@@ -90,6 +94,7 @@ class BatchSummary:
             "failed_batch_rules": [r["rule"] for r in self.batch_rules if not r["ok"]],
             "predictions": [{"path": p, "sha256": d} for p, d in predictions],
             "quarantine": [{"path": p, "sha256": d} for p, d in quarantine],
+            "scoring_failures": self.scoring_failures,
         }
 
 

@@ -5,6 +5,9 @@ the pilot running on the production path. The standby is scored too, so that its
 judged beside the live version's: automatic rollback needs that evidence. Which versions score
 is read from ``model_versions.status`` once per ingest run; each model is loaded (hash-checked,
 by the registry) at most once per run.
+
+A version that fails, to load or on some rows, fails alone (:mod:`.isolation`): the others, and
+the version's own other rows, are scored as usual.
 """
 
 from __future__ import annotations
@@ -15,8 +18,13 @@ import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
-from charter.errors import CharterError, DataError, UserCodeError
-from charter.plumbing.predictions import Scores
+from charter.errors import DataError, UserCodeError
+from charter.plumbing.isolation import (
+    VersionScores,
+    describe,
+    failed_everywhere,
+    score_isolating,
+)
 from charter.registry.flavors.base import Predictor
 from charter.registry.versions import load_model
 from charter.spec.model import DataContract
@@ -50,7 +58,7 @@ class Scorer:
                     .order_by(ModelVersion.version)
                 ).all()
             self.models = [(row.version, row.status) for row in rows]
-        self._predictors: dict[int, Predictor] = {}
+        self._predictors: dict[int, Predictor | str] = {}
 
     def versions(self) -> list[dict[str, str]]:
         if self.external is not None:
@@ -65,7 +73,11 @@ class Scorer:
     def logged_inputs(self, valid: pl.DataFrame) -> list[str]:
         return [name for name in self.features if name in valid.columns]
 
-    def score(self, valid: pl.DataFrame, where: str) -> list[Scores]:
+    def score(self, valid: pl.DataFrame, where: str) -> list[VersionScores]:
+        """Every scoring version's scores for ``valid``; a version's failure is in its ``failed``.
+
+        A model that raises is never let out of here (see :mod:`.isolation`): it fails alone.
+        """
         if self.external is not None:
             try:
                 values = valid.get_column(self.external).cast(pl.Float64)
@@ -75,31 +87,38 @@ class Scorer:
                     "not numbers",
                     hint=f"declare fields.{self.external} with type: float to quarantine them",
                 ) from None
-            return [Scores("external", "external", values)]
-        return [
-            Scores(str(version), status, self._predict(version, valid, where))
-            for version, status in self.models
-        ]
+            nothing_failed = np.zeros(valid.height, dtype=bool)  # nulls stay null: a Series
+            return [VersionScores("external", "external", values, nothing_failed)]
+        return [self._score_version(version, status, valid) for version, status in self.models]
 
-    def _predict(self, version: int, valid: pl.DataFrame, where: str) -> np.ndarray[Any, Any]:
-        if valid.height == 0:
-            return np.empty(0, dtype=np.float64)
-        predictor = self._predictors.get(version)
-        if predictor is None:
-            predictor = self._predictors[version] = load_model(self.ws, self.charter, version)
-        try:
-            out = np.asarray(predictor.predict(valid.select(self.logged_inputs(valid))))
-        except CharterError:
-            raise
-        except Exception as exc:
-            raise UserCodeError(
-                f"model version {version} of {self.charter} failed on {where}: {exc}"
-            ) from exc
-        if out.ndim == 2 and out.shape[1] in (1, 2):
-            out = out[:, -1]
-        if out.ndim != 1 or out.shape[0] != valid.height:
-            raise UserCodeError(
-                f"model version {version} of {self.charter} returned an array of shape "
-                f"{out.shape} for {valid.height} rows on {where}; expected one score per row"
-            )
-        return out
+    def _score_version(self, version: int, status: str, valid: pl.DataFrame) -> VersionScores:
+        predictor = self._load(version)
+        if isinstance(predictor, str):
+            return failed_everywhere(str(version), status, valid.height, predictor)
+        inputs = self.logged_inputs(valid)
+
+        def predict(part: pl.DataFrame) -> np.ndarray[Any, Any]:
+            return _one_score_per_row(predictor.predict(part.select(inputs)), part.height)
+
+        return score_isolating(str(version), status, predict, valid)
+
+    def _load(self, version: int) -> Predictor | str:
+        """The version's model, or why it cannot be loaded (remembered for the rest of the run)."""
+        if version not in self._predictors:
+            try:
+                self._predictors[version] = load_model(self.ws, self.charter, version)
+            except Exception as exc:  # a tampered or unloadable artifact fails this version only
+                self._predictors[version] = f"cannot load the model: {describe(exc)}"
+        return self._predictors[version]
+
+
+def _one_score_per_row(out: Any, rows: int) -> np.ndarray[Any, Any]:
+    array = np.asarray(out)
+    if array.ndim == 2 and array.shape[1] in (1, 2):
+        array = array[:, -1]
+    if array.ndim != 1 or array.shape[0] != rows:
+        raise UserCodeError(
+            f"the model returned an array of shape {array.shape} for {rows} rows; expected one "
+            "score per row"
+        )
+    return array.astype(np.float64)

@@ -1,7 +1,8 @@
 """Model versions: register with lineage, list, look up, load (hash-checked), change status.
 
 Registration does everything that can fail *before* it touches the database: the charter must
-load, the model must load as its flavor, the training data must be readable, and the artifact is
+load, the model must load as its flavor and read only inputs the charter gives it
+(:mod:`.inputs`), the training data must be readable, and the artifact is
 written to the store. Only then does one transaction number the version, insert it and append
 ``version.registered`` (with the full lineage) to the audit ledger. A failure at any step leaves
 no row and no ledger entry; at worst an artifact written just before a failed commit stays in the
@@ -42,6 +43,7 @@ from charter.registry.flavors import (
     load_artifact,
     prepare,
 )
+from charter.registry.inputs import check_inputs
 from charter.registry.lineage import build_lineage
 from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
@@ -131,6 +133,7 @@ def register_version(
     search = _search_paths(ws)
     candidate = prepare(str(model), flavor, search=search)
     loaded = load_artifact(candidate.flavor, candidate.format, candidate.local, search=search)
+    check_inputs(loaded_charter.charter, loaded.predictor, model=str(model))
     summarised = None
     if reference is not None:  # monitoring builds on the registry: imported only when asked
         from charter.monitoring.reference import summarise_file

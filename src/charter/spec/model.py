@@ -343,6 +343,7 @@ AlertEvent = Literal[
     "retrain_failed",
     "step_failed",
     "insufficient_evidence",
+    "version_failed",
 ]
 
 

@@ -382,3 +382,29 @@ class PromotionAuthorization(Base):
     revoked_at: Mapped[datetime | None]
     revoked_by: Mapped[str | None] = mapped_column(sa.String(320))
     revoke_note: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ScoringFailure(Base):
+    """A model version that failed on rows of one committed batch (isolated: nothing else stopped).
+
+    Written in the batch's own transaction, so a failure is recorded exactly once per version and
+    batch. ``rows`` is how many of the batch's valid rows the version could not score; for the
+    live version those rows were quarantined with a ``model_error`` rule.
+    """
+
+    __tablename__ = "scoring_failures"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "charter", "version", "batch_id", name="uq_scoring_failures_charter_version_batch"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    version: Mapped[str] = mapped_column(sa.String(40))
+    status: Mapped[str] = mapped_column(sa.String(20))
+    batch_id: Mapped[str] = mapped_column(sa.String(64), index=True)
+    file: Mapped[str] = mapped_column(sa.Text)
+    error: Mapped[str] = mapped_column(sa.Text)
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    at: Mapped[datetime]

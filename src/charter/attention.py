@@ -1,0 +1,136 @@
+"""What a run that finished still needs a person for: quarantined rows, failed files, failed versions.
+
+``charter ingest``, ``labels``, ``rescore`` and ``run --once`` exit **5** ("ran, but needs
+attention") when any of these facts is true, and list them under ``"attention"`` in ``--json``::
+
+    kind               when                                                  names
+    rows_quarantined   a batch quarantined rows (the contract, or model_error) file, rows
+    file_failed        a landing file, label file or source could not be read file
+    version_failed     a model version could not score some rows of a batch    file, version, rows
+
+The exit codes, in one place (the CLI's own are in :mod:`charter.cli.main`)::
+
+    0  done, nothing needs attention        3  the store is unreachable
+    1  an error: nothing (more) was done    4  a tampered artifact
+    2  a usage error                        5  done, but needs attention (the facts above)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the scheduler builds on this module, so its type is imported for checking only
+    from charter.operations.scheduler import PassReport
+    from charter.plumbing.ingest_report import IngestReport
+    from charter.plumbing.labels import LabelReport
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_ATTENTION = 5
+KINDS = ("rows_quarantined", "file_failed", "version_failed")
+
+
+@dataclass(frozen=True)
+class Attention:
+    """One fact that needs a person; :meth:`to_dict` leaves out what does not apply."""
+
+    kind: str
+    charter: str
+    message: str
+    file: str | None = None
+    version: str | None = None
+    rows: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"kind": self.kind, "charter": self.charter}
+        for name in ("file", "version", "rows"):
+            if getattr(self, name) is not None:
+                body[name] = getattr(self, name)
+        body["message"] = self.message
+        return body
+
+
+def from_ingest(report: IngestReport) -> list[Attention]:
+    """An ingest (or rescore) report's quarantined rows, failed files and failed versions."""
+    name, found = report.charter, []
+    for batch in report.batches:
+        if batch.rows_quarantined:
+            found.append(
+                Attention(
+                    "rows_quarantined",
+                    name,
+                    f"{batch.rows_quarantined} row(s) of {batch.source} were quarantined; see "
+                    f"`charter quarantine {name}`",
+                    file=batch.source,
+                    rows=batch.rows_quarantined,
+                )
+            )
+        found += version_failures(name, batch.source, batch.scoring_failures)
+    return found + files_failed(name, report.files_failed)
+
+
+def from_labels(report: LabelReport) -> list[Attention]:
+    return files_failed(report.charter, report.files_failed)
+
+
+def version_failures(
+    charter: str, file: str, failures: Iterable[Mapping[str, Any]]
+) -> list[Attention]:
+    return [
+        Attention(
+            "version_failed",
+            charter,
+            f"{f['status']} version {f['version']} could not score {f['rows']} row(s) of "
+            f"{file}: {f['error']}",
+            file=file,
+            version=str(f["version"]),
+            rows=int(f["rows"]),
+        )
+        for f in failures
+    ]
+
+
+def files_failed(charter: str, failures: Iterable[Mapping[str, str]]) -> list[Attention]:
+    return [
+        Attention(
+            "file_failed",
+            charter,
+            f"{f.get('file')} could not be read: {f.get('error')}",
+            file=f.get("file"),
+        )
+        for f in failures
+    ]
+
+
+def to_json(facts: Sequence[Attention]) -> list[dict[str, Any]]:
+    return [fact.to_dict() for fact in facts]
+
+
+def exit_code(facts: Sequence[Attention]) -> int:
+    """0 when nothing needs attention, else 5."""
+    return EXIT_ATTENTION if facts else EXIT_OK
+
+
+def pass_exit_code(report: PassReport) -> int:
+    """``run --once``: 1 if a step failed for any other reason (or the pass was interrupted),
+    5 if every failure is an attention fact (or only attention was raised), else 0."""
+    if report.interrupted:
+        return EXIT_ERROR
+    if any(not (step.details or {}).get("attention") for step in report.failed):
+        return EXIT_ERROR
+    return exit_code(from_pass(report))
+
+
+def from_pass(report: PassReport) -> list[Attention]:
+    """The facts each step of a scheduler pass reported (in its ``details["attention"]``)."""
+    return [
+        Attention(**fact)
+        for step in report.steps
+        for fact in (step.details or {}).get("attention", [])
+    ]
+
+
+def human_lines(facts: Sequence[Attention]) -> list[str]:
+    return [f"needs attention: {fact.charter}: {fact.message}" for fact in facts]

@@ -1,0 +1,49 @@
+"""A model must read only what the charter gives it: its input names against the data contract.
+
+At scoring time a version is handed the charter's feature columns (``data.features``, or every
+``data.fields`` entry but the key, the event time and the prediction column) and nothing else. A
+model that names an input the charter does not give it would fail on every row of every batch,
+so :func:`check_inputs` refuses it at registration instead, naming the missing inputs.
+
+The names come from the model itself: scikit-learn's ``feature_names_in_``, the ONNX graph's
+input names (one input per column), the MLflow signature's input names. A model that does not
+name its inputs (an entrypoint, one ONNX matrix input, an unnamed signature) is not checked.
+"""
+
+from __future__ import annotations
+
+from charter.errors import RegistryError
+from charter.registry.flavors import Predictor
+from charter.spec.model import Charter
+
+_WHERE = {
+    "sklearn": "its feature_names_in_",
+    "onnx": "its ONNX input names",
+    "mlflow": "its MLflow signature",
+}
+
+
+def missing_inputs(charter: Charter, predictor: Predictor) -> list[str]:
+    """The inputs the model names that the charter does not give it, in the model's order."""
+    wanted = predictor.features
+    if wanted is None:
+        return []
+    given = set(charter.data.feature_columns())
+    return [name for name in wanted if name not in given]
+
+
+def check_inputs(charter: Charter, predictor: Predictor, *, model: str) -> None:
+    """Raise :class:`RegistryError` naming every input of ``model`` the charter lacks."""
+    missing = missing_inputs(charter, predictor)
+    if not missing:
+        return
+    given = charter.data.feature_columns()
+    where = _WHERE.get(predictor.flavor, "its input names")
+    declared = "data.features" if charter.data.features is not None else "data.fields"
+    raise RegistryError(
+        f"{model} reads {len(missing)} input(s) that charter {charter.name} does not give it: "
+        f"{', '.join(missing)} (from {where}); the charter's features ({declared}) are "
+        f"{', '.join(given) or 'none'}",
+        hint=f"Declare {', '.join(missing)} in the charter's {declared}, or register a model "
+        "trained on the charter's features. Nothing was stored.",
+    )
