@@ -16,6 +16,7 @@ from sklearn.metrics import roc_auc_score
 from charter.monitoring.service import monitor
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels, read_labels
+from charter.plumbing.sources import file_fingerprint
 
 pytestmark = pytest.mark.usefixtures("kit")
 
@@ -127,3 +128,30 @@ def test_a_corrected_label_changes_the_realized_metric(kit: Any, tmp_path: Path)
     expected = roc_auc_score(corrected, scores)
     assert expected != pytest.approx(roc_auc_score(truth, scores), abs=1e-3)
     assert after.data["metrics"]["realized"]["roc_auc"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_a_run_that_lost_the_race_to_commit_skips_the_delivery(
+    kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from charter.plumbing import label_delivery
+
+    path = _write(tmp_path / "l.csv", ["k0", "k1"], [0, 1])
+    charter = kit.ws.load(kit.name).charter
+    stale = label_delivery.LabelState(kit.ws, kit.name)  # read before the other run committed
+    assert ingest_labels(kit.ws, kit.name, path).total("labels_new") == 2
+    real, looks = label_delivery._recorded, []
+
+    def recorded(*args: Any) -> bool:
+        looks.append(args)  # the first look (outside the commit) misses the other run's commit
+        return len(looks) > 1 and real(*args)
+
+    monkeypatch.setattr(label_delivery, "_recorded", recorded)
+    delivery = label_delivery.Delivery(
+        f"file:{path.resolve()}", file_fingerprint(path), lambda: pl.read_csv(path)
+    )
+
+    assert label_delivery.record(kit.ws, charter, stale, delivery) is None
+    assert len(looks) == 2  # the second look, inside the commit's lock, found it
+
+    assert dict(read_labels(kit.ws, kit.name).iter_rows()) == {"k0": 0.0, "k1": 1.0}
+    assert kit.ws.ledger.verify().ok

@@ -3,14 +3,17 @@ only the two values of ``labels.values``, and a delivery coded otherwise is refu
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 
 from charter.errors import CharterFileError
 from charter.plumbing.labels import ingest_labels, read_labels
+from charter.store.tables import AuditEntry
 
 pytestmark = pytest.mark.usefixtures("kit")
 
@@ -53,6 +56,12 @@ def test_yes_and_no_for_a_0_1_target_are_quarantined_with_rows_values_and_reason
         (5, "k5", "", "label.missing"),
     ]
     assert dict(read_labels(kit.ws, kit.name).iter_rows()) == {"k0": 1.0, "k2": 0.0, "k6": 1.0}
+    with kit.ws.db.read() as session:
+        payload = session.scalars(
+            sa.select(AuditEntry.payload).where(AuditEntry.action == "labels.ingested")
+        ).one()
+    entry = json.loads(payload)
+    assert (entry["quarantined"], entry["invalid_by_reason"]["key.missing"]) == (4, 1)
 
     human = cli("labels", kit.name, str(_csv(tmp_path, "m.csv", ["k9"], ["maybe"]))).stdout
     assert "quarantined 1 invalid labels: 1 x label.not_allowed" in human

@@ -20,6 +20,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -159,8 +160,8 @@ def _batch_id(name: str, delivery: Delivery, earlier: int) -> str:
 
 
 def _write(
-    folder: Any, batch_id: str, frame: pl.DataFrame, now: datetime
-) -> tuple[Any, str] | None:
+    folder: Path, batch_id: str, frame: pl.DataFrame, now: datetime
+) -> tuple[Path, str] | None:
     writer = BatchFileWriter(folder, batch_id)
     try:
         writer.write(frame.with_columns(received_at=pl.lit(now)))
