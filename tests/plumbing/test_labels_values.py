@@ -176,3 +176,33 @@ def test_labels_values_are_checked_in_the_charter(
     with pytest.raises(CharterFileError) as caught:
         kit.ws.load(kit.name)
     assert any(p.startswith(problem) for p in caught.value.problems), caught.value.problems
+
+
+def test_a_refused_sql_batch_keeps_the_cursor_before_it(kit: Any, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'outcomes.db'}"
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE outcomes (seq INTEGER, id TEXT, outcome TEXT)"))
+        conn.execute(sa.text("INSERT INTO outcomes VALUES (1, 'k0', '1'), (2, 'k1', 'yes')"))
+    source = f"{{kind: sql, url: '{url}', table: outcomes, cursor: seq, batch_rows: 2}}"
+    kit.edit(
+        r"labels: \{key: id, target: outcome\}",
+        f"labels: {{key: id, target: outcome, source: {source}}}",
+    )
+    first = ingest_labels(kit.ws, kit.name).to_dict()
+    assert (first["labels_new"], first["quarantined"]) == (1, 1)
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO outcomes VALUES (3, 'k2', '2'), (4, 'k3', '0')"))
+        conn.execute(sa.text("INSERT INTO outcomes VALUES (5, 'k4', '1')"))
+    refused = ingest_labels(kit.ws, kit.name).to_dict()
+    assert refused["deliveries_refused"] == 1 and refused["batches"] == []
+    assert "holds the values 2 x 1, 0 x 1" in refused["files_failed"][0]["error"]
+
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE outcomes SET outcome = '1' WHERE seq = 3"))
+    fixed = ingest_labels(kit.ws, kit.name).to_dict()
+    engine.dispose()
+    assert fixed["files_failed"] == [] and fixed["labels_new"] == 3  # k2, k3, then k4
+    labels = dict(read_labels(kit.ws, kit.name).iter_rows())
+    assert labels == {"k0": 1.0, "k2": 1.0, "k3": 0.0, "k4": 1.0}
