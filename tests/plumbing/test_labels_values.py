@@ -206,3 +206,21 @@ def test_a_refused_sql_batch_keeps_the_cursor_before_it(kit: Any, tmp_path: Path
     assert fixed["files_failed"] == [] and fixed["labels_new"] == 3  # k2, k3, then k4
     labels = dict(read_labels(kit.ws, kit.name).iter_rows())
     assert labels == {"k0": 1.0, "k2": 1.0, "k3": 0.0, "k4": 1.0}
+
+
+def test_a_refused_landing_file_waits_for_new_content_or_an_explicit_send(
+    kit: Any, tmp_path: Path
+) -> None:
+    folder = kit.ws.root / "landing" / "labels"
+    folder.mkdir(parents=True)
+    kit.edit(
+        r"labels: \{key: id, target: outcome\}",
+        "labels: {key: id, target: outcome, source: {kind: csv_dir, path: landing/labels/}}",
+    )
+    path = _csv(folder, "w1.csv", ["k0", "k1"], ["0", "2"])
+    assert len(ingest_labels(kit.ws, kit.name).files_failed) == 1
+    assert ingest_labels(kit.ws, kit.name).to_dict()["files_failed"] == []  # not re-read
+
+    kit.edit(r"target: outcome, source", "target: outcome, values: [0, 2], source")
+    assert ingest_labels(kit.ws, kit.name, path).total("labels_new") == 2
+    assert dict(read_labels(kit.ws, kit.name).iter_rows()) == {"k0": 0.0, "k1": 1.0}

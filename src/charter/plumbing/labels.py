@@ -189,8 +189,8 @@ class _Run:
             fingerprint = file_fingerprint(landing.path)  # by content: a rewrite is new
             with self.ws.db.read() as session:
                 done = _checkpoint_row(session, self.name, key)
-            if done is not None and (done.status, done.fingerprint) == ("ingested", fingerprint):
-                continue
+            if done is not None and done.fingerprint == fingerprint:
+                continue  # recorded, or failed and unchanged (as ingestion, not re-read)
             identity = f"{folder_identity(source)}/{landing.name}"
             checkpoint = _file_checkpoint(self.name, key, landing, fingerprint)
             self.record(Delivery(identity, fingerprint, _reader(landing.path), checkpoint))
