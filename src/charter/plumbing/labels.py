@@ -3,32 +3,41 @@
 ``charter labels NAME [FILE]`` reads a file, or the charter's ``labels.source`` (a landing folder
 read incrementally, or a SQL table/query read by its cursor), and records each delivery once:
 
-- rows whose key or label is missing or not a number are counted as ``invalid``;
+- invalid rows (no key, no label, a label that is not one of ``labels.values``) are counted as
+  ``invalid`` and quarantined with their reason (:mod:`charter.plumbing.label_values`); a binary
+  delivery holding numbers outside ``labels.values`` (a 0/2 target) is refused whole;
 - a key delivered again with the same label is a ``duplicate`` (counted, ignored); with a
-  different label it is ``changed`` (the newest label wins, the old one stays in the history);
+  different label it is ``changed``: the newest label wins, the old one stays in the log, and
+  ``charter label-history NAME KEY`` shows both (:mod:`charter.plumbing.labels_store`);
 - a key no prediction was logged for is counted in ``unknown_keys`` but kept, so a prediction
   logged later still finds its label.
 
-Each delivery writes a Parquet file of its new and changed labels, then commits its
-``label_batches`` record, its checkpoint and a ``labels.ingested`` ledger entry in one
-transaction, the same exactly-once pattern as ingestion. Joins with predictions happen at read time.
+A delivery is known by its content (SHA-256), so a file corrected and sent again under the same
+path is a new delivery (:mod:`charter.plumbing.label_delivery`). Runs of one charter take turns:
+a run waits (``wait`` seconds) for the one in progress, then sees what it recorded. Joins with
+predictions happen at read time.
 """
 
 from __future__ import annotations
 
-import hashlib
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import filelock
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from charter.errors import CharterError, DataError
-from charter.plumbing.predictions import BatchFileWriter, read_predictions, seen_keys
+from charter.plumbing.label_delivery import Delivery, LabelBatchReport, LabelState, record
+from charter.plumbing.labels_store import read_labels
+from charter.plumbing.predictions import read_predictions, seen_keys
 from charter.plumbing.sources import (
+    LandingFile,
     SqlReader,
     decode_cursor,
     encode_cursor,
@@ -37,23 +46,30 @@ from charter.plumbing.sources import (
     list_landing_files,
     sql_identity,
 )
-from charter.spec.model import FolderSource, LabelSpec
-from charter.store.tables import IngestCursor, IngestFile, LabelBatch
+from charter.spec.model import Charter, FolderSource, SqlSource
+from charter.store.tables import IngestCursor, IngestFile
 from charter.workspace import Workspace
 
+__all__ = [
+    "LOCK_WAIT_SECONDS",
+    "LabelBatchReport",
+    "LabelReport",
+    "ingest_labels",
+    "labelled_predictions",
+    "read_labels",
+]
+
+LOCK_WAIT_SECONDS = 300.0
 _CHECKPOINT_PREFIX = "labels:"
-
-
-@dataclass
-class LabelBatchReport:
-    source: str
-    batch_id: str
-    rows_in: int = 0
-    labels_new: int = 0
-    labels_changed: int = 0
-    duplicates: int = 0
-    unknown_keys: int = 0
-    invalid: int = 0
+_COUNTS = (
+    "rows_in",
+    "labels_new",
+    "labels_changed",
+    "duplicates",
+    "unknown_keys",
+    "invalid",
+    "quarantined",
+)
 
 
 @dataclass
@@ -66,172 +82,187 @@ class LabelReport:
     def total(self, name: str) -> int:
         return sum(int(getattr(b, name)) for b in self.batches)
 
+    def invalid_by_reason(self) -> dict[str, int]:
+        totals: dict[str, int] = {}
+        for batch in self.batches:
+            for reason, n in batch.invalid_by_reason.items():
+                totals[reason] = totals.get(reason, 0) + n
+        return dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
+
     def to_dict(self) -> dict[str, Any]:
-        counts = (
-            "rows_in",
-            "labels_new",
-            "labels_changed",
-            "duplicates",
-            "unknown_keys",
-            "invalid",
-        )
         return {
             "charter": self.charter,
-            **{name: self.total(name) for name in counts},
+            **{name: self.total(name) for name in _COUNTS},
+            "invalid_by_reason": self.invalid_by_reason(),
+            "deliveries_refused": len(self.files_failed),
             "coverage": self.coverage,
             "batches": [asdict(b) for b in self.batches],
             "files_failed": self.files_failed,
         }
 
 
-Delivery = tuple[str, str, Callable[[], pl.DataFrame]]  # identity, fingerprint, reader
+def ingest_labels(
+    ws: Workspace, name: str, file: Path | None = None, *, wait: float = LOCK_WAIT_SECONDS
+) -> LabelReport:
+    """Record new ground truth for charter ``name`` from ``file`` or the charter's label source.
 
-
-def ingest_labels(ws: Workspace, name: str, file: Path | None = None) -> LabelReport:
-    """Record new ground truth for charter ``name`` from ``file`` or the charter's label source."""
+    Waits up to ``wait`` seconds for another labels run of the charter in this workspace to end.
+    """
     charter = ws.load(name).charter
     if charter.labels is None:
         raise CharterError(
             f"charter {name!r} has no labels section, so labels cannot be joined to predictions",
             hint="Add e.g. `labels: {key: application_id, target: defaulted}` to the charter.",
         )
-    spec = charter.labels
-    report = LabelReport(charter=name)
-    state = _LabelState(ws, name)
-    if file is not None:
-        path = Path(file)
-        if not path.is_file():
-            raise DataError(f"label file {path} does not exist")
-        deliveries: Iterator[Delivery] = iter(
-            [(f"file:{path.resolve()}", file_fingerprint(path), lambda: _read_file(path))]
-        )
-        _run(ws, name, spec, state, deliveries, report, checkpoint=None)
-    elif spec.source is None:
+    source = charter.labels.source
+    if file is not None and not Path(file).is_file():
+        raise DataError(f"label file {file} does not exist")
+    if file is None and source is None:
         raise CharterError(
             f"no label file given and charter {name!r} declares no labels.source",
             hint=f"Run `charter labels {name} FILE`, or add labels.source to the charter.",
         )
-    elif isinstance(spec.source, FolderSource):
-        _from_folder(ws, name, spec, spec.source, state, report)
-    else:
-        _from_sql(ws, name, spec, state, report)
-    report.coverage = _coverage(ws, name)
+    report = LabelReport(charter=name)
+    with _one_run_at_a_time(ws, charter.name, wait):
+        run = _Run(ws, charter, report)
+        if file is not None:
+            path = Path(file)
+            run.record(Delivery(f"file:{path.resolve()}", file_fingerprint(path), _reader(path)))
+        elif isinstance(source, FolderSource):
+            run.from_folder(source)
+        elif isinstance(source, SqlSource):
+            run.from_sql(source)
+        report.coverage = _coverage(ws, charter.name)
     return report
 
 
-# -- sources ------------------------------------------------------------------------------------
-def _from_folder(
-    ws: Workspace,
-    name: str,
-    spec: LabelSpec,
-    source: FolderSource,
-    state: _LabelState,
-    report: LabelReport,
-) -> None:
-    folder = ws.resolve(source.path)
-    for landing in list_landing_files(folder, source):
-        key = _CHECKPOINT_PREFIX + landing.name
-        with ws.db.read() as session:
-            done = session.scalar(
-                sa.select(IngestFile).where(IngestFile.charter == name, IngestFile.path == key)
-            )
-        if done is not None and (done.size, done.mtime_ns) == (landing.size, landing.mtime_ns):
-            continue
-        fingerprint = file_fingerprint(landing.path)
-        identity = f"{folder_identity(source)}/{landing.name}"
-
-        def checkpoint(
-            session: Any,
-            batch_id: str | None,
-            error: str | None,
-            landing: Any = landing,
-            key: str = key,
-            fingerprint: str = fingerprint,
-        ) -> None:
-            row = session.scalar(
-                sa.select(IngestFile).where(IngestFile.charter == name, IngestFile.path == key)
-            )
-            if row is None:
-                row = IngestFile(charter=name, path=key, attempts=0)
-                session.add(row)
-            row.size, row.mtime_ns, row.fingerprint = landing.size, landing.mtime_ns, fingerprint
-            row.status, row.batch_id, row.error = (
-                ("failed" if error else "ingested"),
-                batch_id,
-                error,
-            )
-            row.attempts = (row.attempts or 0) + (1 if error else 0)
-            row.updated_at = datetime.now(UTC)
-
-        reader = _file_reader(landing.path)
-        _run(
-            ws,
-            name,
-            spec,
-            state,
-            iter([(identity, fingerprint, reader)]),
-            report,
-            checkpoint=checkpoint,
-        )
-
-
-def _from_sql(
-    ws: Workspace, name: str, spec: LabelSpec, state: _LabelState, report: LabelReport
-) -> None:
-    from charter.spec.model import SqlSource
-
-    source = spec.source
-    assert isinstance(source, SqlSource)
-    identity = _CHECKPOINT_PREFIX + sql_identity(source)
-    with ws.db.read() as session:
-        cursor = session.scalar(
-            sa.select(IngestCursor).where(
-                IngestCursor.charter == name, IngestCursor.source == identity
-            )
-        )
-        high_water = decode_cursor(cursor.high_water) if cursor is not None else None
-    reader = SqlReader(source)
+@contextlib.contextmanager
+def _one_run_at_a_time(ws: Workspace, name: str, wait: float) -> Iterator[None]:
+    """Hold ``.charter/locks/labels-<name>.lock``, waiting up to ``wait`` seconds for it: two
+    runs that overlapped would both judge a delivery new against the same old labels."""
+    folder = ws.state_dir / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(folder / f"labels-{name}.lock"))
     try:
-        while (batch := reader.next_batch(high_water)) is not None:
-            upto = batch.cursor_to
-
-            def checkpoint(
-                session: Any, batch_id: str | None, error: str | None, upto: Any = upto
-            ) -> None:
-                row = session.scalar(
-                    sa.select(IngestCursor).where(
-                        IngestCursor.charter == name, IngestCursor.source == identity
-                    )
-                )
-                if row is None:
-                    row = IngestCursor(charter=name, source=identity)
-                    session.add(row)
-                if error is None:
-                    row.high_water, row.batch_id = encode_cursor(upto), batch_id
-                row.error, row.updated_at = error, datetime.now(UTC)
-
-            frame = batch.frame
-            _run(
-                ws,
-                name,
-                spec,
-                state,
-                iter([(identity, batch.fingerprint, _constant(frame))]),
-                report,
-                checkpoint=checkpoint,
-            )
-            high_water = upto
-    except DataError as exc:
-        report.files_failed.append({"file": reader.where, "error": exc.message})
+        lock.acquire(timeout=max(wait, 0))
+    except filelock.Timeout:
+        waited = f" (waited {wait:g}s)" if wait > 0 else ""
+        raise CharterError(
+            f"another `charter labels {name}` run is in progress in this workspace{waited}",
+            hint="Nothing was recorded by this run. Run it again when the other one has "
+            "finished, or pass --wait SECONDS to wait longer.",
+        ) from None
+    try:
+        yield
     finally:
-        reader.close()
+        lock.release()
+
+
+class _Run:
+    """One labels run of one charter: the labels known so far and the report."""
+
+    def __init__(self, ws: Workspace, charter: Charter, report: LabelReport) -> None:
+        self.ws, self.charter, self.report = ws, charter, report
+        self.name = charter.name
+        self.state = LabelState(ws, self.name)
+
+    def record(self, delivery: Delivery) -> bool:
+        """Record one delivery; False when it failed (reported in ``files_failed``)."""
+        try:
+            batch = record(self.ws, self.charter, self.state, delivery)
+        except DataError as exc:
+            self.report.files_failed.append({"file": delivery.identity, "error": exc.message})
+            return False
+        if batch is not None:
+            self.report.batches.append(batch)
+        return True
+
+    def from_folder(self, source: FolderSource) -> None:
+        folder = self.ws.resolve(source.path)
+        try:
+            files = list_landing_files(folder, source)
+        except DataError as exc:
+            self.report.files_failed.append({"file": str(folder), "error": exc.message})
+            return
+        for landing in files:
+            key = _CHECKPOINT_PREFIX + landing.name
+            fingerprint = file_fingerprint(landing.path)  # by content: a rewrite is new
+            with self.ws.db.read() as session:
+                done = _checkpoint_row(session, self.name, key)
+            if done is not None and done.fingerprint == fingerprint:
+                continue  # recorded, or failed and unchanged (as ingestion, not re-read)
+            identity = f"{folder_identity(source)}/{landing.name}"
+            checkpoint = _file_checkpoint(self.name, key, landing, fingerprint)
+            self.record(Delivery(identity, fingerprint, _reader(landing.path), checkpoint))
+
+    def from_sql(self, source: SqlSource) -> None:
+        identity = _CHECKPOINT_PREFIX + sql_identity(source)
+        with self.ws.db.read() as session:
+            cursor = _cursor_row(session, self.name, identity)
+            high_water = decode_cursor(cursor.high_water) if cursor is not None else None
+        reader = SqlReader(source)
+        try:
+            while (batch := reader.next_batch(high_water)) is not None:
+                checkpoint = _sql_checkpoint(self.name, identity, batch.cursor_to)
+                delivery = Delivery(identity, batch.fingerprint, _constant(batch.frame), checkpoint)
+                if not self.record(delivery):
+                    return  # the cursor stays before the refused batch
+                high_water = batch.cursor_to
+        except DataError as exc:
+            self.report.files_failed.append({"file": reader.where, "error": exc.message})
+        finally:
+            reader.close()
+
+
+# -- checkpoints: committed in the delivery's own transaction -----------------------------------
+def _checkpoint_row(session: Session, name: str, key: str) -> IngestFile | None:
+    return session.scalar(
+        sa.select(IngestFile).where(IngestFile.charter == name, IngestFile.path == key)
+    )
+
+
+def _cursor_row(session: Session, name: str, identity: str) -> IngestCursor | None:
+    return session.scalar(
+        sa.select(IngestCursor).where(IngestCursor.charter == name, IngestCursor.source == identity)
+    )
+
+
+def _file_checkpoint(
+    name: str, key: str, landing: LandingFile, fingerprint: str
+) -> Callable[[Session, str | None, str | None], None]:
+    def checkpoint(session: Session, batch_id: str | None, error: str | None) -> None:
+        row = _checkpoint_row(session, name, key)
+        if row is None:
+            row = IngestFile(charter=name, path=key, attempts=0)
+            session.add(row)
+        row.size, row.mtime_ns, row.fingerprint = landing.size, landing.mtime_ns, fingerprint
+        row.status, row.batch_id, row.error = ("failed" if error else "ingested"), batch_id, error
+        row.attempts = (row.attempts or 0) + (1 if error else 0)
+        row.updated_at = datetime.now(UTC)
+
+    return checkpoint
+
+
+def _sql_checkpoint(
+    name: str, identity: str, upto: Any
+) -> Callable[[Session, str | None, str | None], None]:
+    def checkpoint(session: Session, batch_id: str | None, error: str | None) -> None:
+        row = _cursor_row(session, name, identity)
+        if row is None:
+            row = IngestCursor(charter=name, source=identity)
+            session.add(row)
+        if error is None:
+            row.high_water, row.batch_id = encode_cursor(upto), batch_id
+        row.error, row.updated_at = error, datetime.now(UTC)
+
+    return checkpoint
 
 
 def _constant(frame: pl.DataFrame) -> Callable[[], pl.DataFrame]:
     return lambda: frame
 
 
-def _file_reader(path: Path) -> Callable[[], pl.DataFrame]:
+def _reader(path: Path) -> Callable[[], pl.DataFrame]:
     return lambda: _read_file(path)
 
 
@@ -249,133 +280,7 @@ def _read_file(path: Path) -> pl.DataFrame:
     raise DataError(f"{path}: unknown label file type {suffix!r}; use .parquet, .csv or .jsonl")
 
 
-# -- one delivery -------------------------------------------------------------------------------
-class _LabelState:
-    """The labels and prediction keys known so far, extended as deliveries commit."""
-
-    def __init__(self, ws: Workspace, name: str) -> None:
-        self.labels = read_labels(ws, name)
-        self.keys = seen_keys(ws, name)
-
-
-def _run(
-    ws: Workspace,
-    name: str,
-    spec: LabelSpec,
-    state: _LabelState,
-    deliveries: Iterator[Delivery],
-    report: LabelReport,
-    *,
-    checkpoint: Callable[[Any, str | None, str | None], None] | None,
-) -> None:
-    for identity, fingerprint, read in deliveries:
-        batch_id = hashlib.sha256(f"{name}|labels|{identity}|{fingerprint}".encode()).hexdigest()[
-            :32
-        ]
-        with ws.db.read() as session:
-            if session.scalar(sa.select(LabelBatch.id).where(LabelBatch.batch_id == batch_id)):
-                continue  # this exact delivery is already recorded
-        try:
-            frame = _clean(read(), spec, identity)
-        except DataError as exc:
-            report.files_failed.append({"file": identity, "error": exc.message})
-            if checkpoint is not None:
-                with ws.db.session() as session:
-                    checkpoint(session, None, exc.message)
-            continue
-        batch, changes = _compare(frame, state, identity, batch_id)
-        writer = BatchFileWriter(ws.state_dir / "labels" / name, batch_id)
-        now = datetime.now(UTC)
-        writer.write(changes.with_columns(label_batch_id=pl.lit(batch_id), received_at=pl.lit(now)))
-        written = writer.finish()
-        with ws.db.session() as session:
-            session.add(
-                LabelBatch(
-                    batch_id=batch_id,
-                    charter=name,
-                    source=identity,
-                    fingerprint=fingerprint,
-                    rows_in=batch.rows_in,
-                    labels_new=batch.labels_new,
-                    labels_changed=batch.labels_changed,
-                    duplicates=batch.duplicates,
-                    unknown_keys=batch.unknown_keys,
-                    invalid=batch.invalid,
-                    path=str(written[0].relative_to(ws.state_dir)) if written else None,
-                    sha256=written[1] if written else None,
-                    received_at=now,
-                )
-            )
-            if checkpoint is not None:
-                checkpoint(session, batch_id, None)
-            ws.ledger.append(
-                session, "labels.ingested", asdict(batch), actor=ws.actor, charter=name
-            )
-        state.labels = pl.concat([state.labels, changes]).unique(
-            "key", keep="last", maintain_order=True
-        )
-        report.batches.append(batch)
-
-
-def _clean(frame: pl.DataFrame, spec: LabelSpec, where: str) -> pl.DataFrame:
-    """``key`` (text) and ``label`` (number) of valid rows; the rest counted via ``rows_in``."""
-    missing = [c for c in (spec.key, spec.target) if c not in frame.columns]
-    if missing:
-        raise DataError(
-            f"{where}: no column {', '.join(map(repr, missing))} in the labels "
-            f"(columns: {', '.join(frame.columns) or 'none'})"
-        )
-    target = frame[spec.target]
-    if target.dtype == pl.String:
-        lowered = target.str.strip_chars().str.to_lowercase()
-        target = lowered.replace_strict({"true": "1", "false": "0"}, default=lowered).cast(
-            pl.Float64, strict=False
-        )
-    else:
-        target = target.cast(pl.Float64, strict=False)
-    return pl.DataFrame({"key": frame[spec.key].cast(pl.String), "label": target})
-
-
-def _compare(
-    frame: pl.DataFrame, state: _LabelState, identity: str, batch_id: str
-) -> tuple[LabelBatchReport, pl.DataFrame]:
-    rows_in = frame.height
-    valid = frame.filter(
-        pl.col("key").is_not_null() & pl.col("label").is_not_null() & pl.col("label").is_finite()
-    )
-    latest = valid.select("key", "label").unique("key", keep="last", maintain_order=True)
-    joined = latest.join(state.labels.rename({"label": "_old"}), on="key", how="left")
-    new = joined.filter(pl.col("_old").is_null())
-    changed = joined.filter(pl.col("_old").is_not_null() & (pl.col("_old") != pl.col("label")))
-    unknown = latest.filter(~pl.col("key").is_in(state.keys.implode())).height
-    batch = LabelBatchReport(
-        source=identity,
-        batch_id=batch_id,
-        rows_in=rows_in,
-        labels_new=new.height,
-        labels_changed=changed.height,
-        duplicates=valid.height - new.height - changed.height,
-        unknown_keys=unknown,
-        invalid=rows_in - valid.height,
-    )
-    return batch, pl.concat([new, changed]).select("key", "label")
-
-
 # -- reading ------------------------------------------------------------------------------------
-def read_labels(ws: Workspace, name: str) -> pl.DataFrame:
-    """The newest label per key, from committed deliveries only."""
-    with ws.db.read() as session:
-        paths = session.scalars(
-            sa.select(LabelBatch.path)
-            .where(LabelBatch.charter == name, LabelBatch.path.is_not(None))
-            .order_by(LabelBatch.id)
-        ).all()
-    if not paths:
-        return pl.DataFrame(schema={"key": pl.String, "label": pl.Float64})
-    frames = [pl.read_parquet(ws.state_dir / p, columns=["key", "label"]) for p in paths if p]
-    return pl.concat(frames).unique("key", keep="last", maintain_order=True)
-
-
 def labelled_predictions(ws: Workspace, name: str) -> pl.LazyFrame:
     """The prediction log with a ``label`` column (null while the label has not arrived)."""
     return read_predictions(ws, name).join(read_labels(ws, name).lazy(), on="key", how="left")

@@ -306,6 +306,39 @@ class LabelSpec(Strict):
     )
     key: str = Field(min_length=1, description="Column matching the data contract's key.")
     target: str = Field(min_length=1, description="Column holding the true outcome.")
+    values: list[str | int | float | bool] | None = Field(
+        default=None,
+        description=(
+            "The two allowed labels of a binary classification, [negative, positive], recorded "
+            "as 0 and 1 (default [0, 1], also true/false). Not for regression."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _two_values(self) -> LabelSpec:
+        if self.values is None:
+            return self
+        if len(self.values) != 2:
+            raise _FieldProblemError(
+                "values", f"give exactly two values, [negative, positive], not {self.values}"
+            )
+        if label_text(self.values[0]) == label_text(self.values[1]):
+            raise _FieldProblemError("values", f"the two values must differ, not {self.values}")
+        return self
+
+    def allowed_values(self) -> list[str | int | float | bool]:
+        """The binary labels as written, [negative, positive]; [0, 1] unless declared."""
+        return list(self.values) if self.values is not None else [0, 1]
+
+
+def label_text(value: str | int | float | bool) -> str:
+    """How a label value is compared: booleans as true/false, integral numbers without ``.0``,
+    text stripped and lower-cased (so ``Yes`` matches ``yes``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip().lower()
 
 
 # -- operations ---------------------------------------------------------------------------------
@@ -449,6 +482,14 @@ class Charter(Strict):
                     f"sufficiency.metrics[{i}].metric",
                     f"{rule.metric} is a {info.task} metric but task is {self.task}",
                 )
+        if (
+            self.labels is not None
+            and self.labels.values is not None
+            and self.task != ("binary_classification")
+        ):
+            raise _FieldProblemError(
+                "labels.values", f"applies to binary_classification only, not {self.task}"
+            )
         return self
 
     def deciders(self) -> list[str]:

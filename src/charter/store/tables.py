@@ -157,11 +157,13 @@ class IngestCursor(Base):
 class LabelBatch(Base):
     """One delivery of ground truth: where it came from, what it changed, and its Parquet file.
 
-    The file holds one row per distinct key of the delivery (``key``, ``label``); reads take the
-    newest label per key across committed batches, so a corrected label supersedes the old one.
+    The file holds one row per new or corrected key of the delivery (``key``, ``label``, and
+    since 0009 ``previous``, ``change``, ``row``); reads take the newest label per key across
+    committed batches, so a corrected label supersedes the old one, which stays in the log.
     """
 
     __tablename__ = "label_batches"
+    __table_args__ = (sa.Index("ix_label_batches_source", "charter", "source"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     batch_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -177,6 +179,11 @@ class LabelBatch(Base):
     path: Mapped[str | None] = mapped_column(sa.Text)
     sha256: Mapped[str | None] = mapped_column(sa.String(64))
     received_at: Mapped[datetime]
+    # The delivery's invalid rows (row, key, value, reason), kept in their own Parquet file.
+    quarantined: Mapped[int] = mapped_column(sa.BigInteger, server_default="0", default=0)
+    invalid_by_reason: Mapped[dict[str, int] | None] = mapped_column(sa.JSON)
+    quarantine_path: Mapped[str | None] = mapped_column(sa.Text)
+    quarantine_sha256: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 # -- monitoring -----------------------------------------------------------------------------------
