@@ -71,12 +71,12 @@ class BoundedLoader(_Yaml12Loader):
 
     def where(self, node: Node, detail: str) -> YamlProblem:
         path = format_path(self.paths.get(id(node), ()))
-        line = f"(line {node.start_mark.line + 1})"
-        return YamlProblem(f"{path}: {detail} {line}" if path else f"line {line[6:-1]}: {detail}")
+        line = node.start_mark.line + 1
+        return YamlProblem(f"{path}: {detail} (line {line})" if path else f"line {line}: {detail}")
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(yaml.AliasEvent):
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         if isinstance(index, ScalarNode):
             label: Any = index.value
         elif isinstance(index, int):
@@ -86,12 +86,12 @@ class BoundedLoader(_Yaml12Loader):
         if label is not None:
             self._path.append(label)
         if len(self._path) > MAX_DEPTH:
-            mark = self.peek_event().start_mark
+            mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
             where = format_path(self._path[:MAX_DEPTH])
             raise YamlProblem(
                 f"{where}: nested more than {MAX_DEPTH} levels deep (line {mark.line + 1})"
             )
-        node: Node = super().compose_node(parent, index)
+        node = super().compose_node(parent, index)
         self.paths[id(node)] = tuple(self._path)
         if label is not None:
             self._path.pop()
