@@ -11,18 +11,25 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from charter.errors import InvalidIdentityError
+from charter.identity import NAME_PATTERN as NAME_PATTERN
+from charter.identity import check_identity, confusable_with
 from charter.spec.durations import Duration
 from charter.spec.metrics import METRICS, Task
 
 FIELD_TYPES = ("int", "float", "string", "bool", "datetime", "date")
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _check_email(value: str) -> str:
-    if not _EMAIL.match(value):
+    """An email identity in canonical form (NFKC, casefold); look-alike characters refused."""
+    try:
+        identity = check_identity(value, what="the email")
+    except InvalidIdentityError as exc:
+        raise ValueError(exc.message) from None
+    if not _EMAIL.match(identity):
         raise ValueError(f"{value!r} is not an email address")
-    return value.lower()
+    return identity
 
 
 def _check_metric(value: str) -> str:
@@ -425,7 +432,22 @@ class Charter(Strict):
                     f"sufficiency.metrics[{i}].metric",
                     f"{rule.metric} is a {info.task} metric but task is {self.task}",
                 )
+        self._no_lookalikes()
         return self
+
+    def _no_lookalikes(self) -> None:
+        """Refuse a delegate or steward whose email looks like another's without being it."""
+        people = [("owner", self.owner)]
+        people += [(f"delegates[{i}]", p) for i, p in enumerate(self.delegates)]
+        people += [(f"stewards[{i}]", p) for i, p in enumerate(self.stewards)]
+        for n, (where, person) in enumerate(people):
+            twin = confusable_with(person.email, [p.email for _, p in people[:n]])
+            if twin is not None:
+                raise _FieldProblemError(
+                    f"{where}.email",
+                    f"{person.email!r} looks like {twin!r} but is a different identity "
+                    "(look-alike characters)",
+                )
 
     def deciders(self) -> list[str]:
         """Identities allowed to approve or reject: the owner and the owner's delegates."""
