@@ -78,8 +78,8 @@ def label(text: str) -> str:
         ch if unicodedata.category(ch) not in _INVISIBLE else f"\\u{ord(ch):04x}" for ch in text
     )
     if len(shown) <= _LABEL_CHARS:
-        return repr(shown)
-    return repr(shown[:_LABEL_CHARS]) + f"… ({len(text)} characters)"
+        return f"'{shown}'"
+    return f"'{shown[:_LABEL_CHARS]}'… ({len(text)} characters)"
 
 
 def check_actor(text: str, *, what: str = "the actor") -> str:
