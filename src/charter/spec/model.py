@@ -32,6 +32,27 @@ def _check_email(value: str) -> str:
     return identity
 
 
+def _check_webhook_url(value: str) -> str:
+    """An http(s) URL with a host and a numeric port; ``${ENV}`` references are allowed."""
+    from urllib.parse import urlsplit
+
+    from charter.redaction import ENV_REFERENCE, describe_webhook
+
+    candidate = ENV_REFERENCE.sub("0", value.strip())
+    shown = describe_webhook(value)
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        raise ValueError(f"{shown} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{shown} is not an http(s) URL with a host")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        raise ValueError(f"{shown}: the port is not a number from 0 to 65535") from None
+    return value
+
+
 def _check_metric(value: str) -> str:
     if value not in METRICS:
         raise ValueError(f"unknown metric {value!r}; expected one of {', '.join(METRICS)}")
@@ -77,6 +98,7 @@ FieldType = Annotated[str, AfterValidator(_check_field_type)]
 Regex = Annotated[str, AfterValidator(_check_regex)]
 Segment = Annotated[str, AfterValidator(_check_segment)]
 Entrypoint = Annotated[str, AfterValidator(_check_entrypoint)]
+WebhookUrl = Annotated[str, AfterValidator(_check_webhook_url)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -174,7 +196,10 @@ class SqlSource(Strict):
     """A table or query reached through any SQLAlchemy URL, read incrementally by a cursor column."""
 
     kind: Literal["sql"] = Field(description="A SQL table or query.")
-    url: str = Field(min_length=1, description="SQLAlchemy URL; ${ENV_VAR} is expanded.")
+    url: str = Field(
+        min_length=1,
+        description="SQLAlchemy URL; ${ENV_VAR} is expanded when connecting, never stored.",
+    )
     table: str | None = Field(default=None, description="Table to read (or give query).")
     query: str | None = Field(default=None, description="SELECT to read (or give table).")
     cursor: str = Field(description="Monotonic column (id or timestamp) read incrementally.")
@@ -336,7 +361,11 @@ def _default_alert_events() -> list[AlertEvent]:
 
 class AlertRoute(Strict):
     route: Literal["webhook", "email", "log"] = Field(description="Where alerts go.")
-    url: str | None = Field(default=None, description="Webhook URL (Slack-compatible JSON body).")
+    url: WebhookUrl | None = Field(
+        default=None,
+        description="Webhook URL (Slack-compatible JSON body); ${ENV_VAR} is expanded when "
+        "sending, so the token can stay out of the file.",
+    )
     to: list[Email] = Field(default_factory=list, description="Email recipients.")
     on: list[AlertEvent] = Field(
         default_factory=_default_alert_events,
