@@ -41,7 +41,9 @@ _PAIR_CREDENTIAL = re.compile(
     rf"(\b(?:{_CREDENTIAL_NAMES})\s*=\s*)('[^']*'|\"[^\"]*\"|[^\s&;,)]+)", re.IGNORECASE
 )
 _SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
-_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:/?/[^\s'\"<>]+|[^\s'\"<>/@]+:[^\s'\"<>/@]*@[^\s'\"<>]+")
+_URL_IN_TEXT = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:/?/[^\s'\"<>]+|[^\s'\"<>/@]+:[^\s'\"<>/@]*@[^\s'\"<>]+"
+)
 
 
 class MissingEnvironmentError(CharterError):

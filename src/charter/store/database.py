@@ -29,8 +29,6 @@ __all__ = ["Database", "redact_url"]
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
-
-
 class Database:
     """A migrated metadata database and its session factory."""
 
