@@ -59,7 +59,43 @@ def charter_file_reference() -> str:
     ]
     seen: set[type[BaseModel]] = set()
     _document(Charter, "", lines, seen)
+    lines += _limits()
     return "\n".join(lines) + "\n"
+
+
+def _limits() -> list[str]:
+    """The input limits section, from the constants that enforce them."""
+    from charter import identity
+    from charter.plumbing import expression_parser as segments
+    from charter.spec import durations, yaml_reader
+
+    rows = [
+        ("file size", f"{yaml_reader.MAX_FILE_BYTES:,} bytes (1 MiB)"),
+        ("nesting", f"{yaml_reader.MAX_DEPTH} levels of mappings and lists"),
+        ("values", f"{yaml_reader.MAX_NODES:,} once YAML aliases are expanded; no alias may "
+         "contain itself"),
+        ("keys", "each key at most once per mapping (a repeated key names both lines)"),
+        ("integers", "from -10**18 to 10**18"),
+        ("durations", f"longer than zero, at most {durations.MAX_DAYS:,}d (100 years)"),
+        ("segments", f"{segments.MAX_LENGTH:,} characters, {segments.MAX_DEPTH} levels of "
+         f"parentheses and `not`, {segments.MAX_TERMS:,} terms (conditions and list values)"),
+        ("identities", f"emails at most {identity.MAX_IDENTITY} characters, no invisible or "
+         "compatibility characters (e.g. U+212A KELVIN SIGN), none a look-alike of another "
+         "person's in the charter"),
+        ("name", "a lower-case slug (`[a-z0-9][a-z0-9_-]*`, at most 100 characters), equal to "
+         "the file name"),
+    ]  # fmt: skip
+    out = [
+        "## Limits",
+        "",
+        "A charter file is input, so reading it is bounded. Past a limit, `charter check` reports",
+        "a problem naming the field path and line (never an unexpected error); see",
+        "[security.md](security.md) for why.",
+        "",
+        "| what | limit |",
+        "| --- | --- |",
+    ]
+    return out + [f"| {what} | {limit} |" for what, limit in rows]
 
 
 def _document(

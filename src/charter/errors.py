@@ -23,6 +23,8 @@ The hierarchy, and when each is raised::
     │   ├── NoRollbackTargetError     a rollback with no standby (or named version) to restore
     │   └── DecisionError             a decision cannot be taken (version, missing statement)
     │       └── NotAuthorizedError    someone other than the owner or a named delegate decided
+    │           └── InvalidIdentityError  an actor or identity that cannot be recorded (empty, too
+    │                                      long, invisible characters) or is a look-alike
     ├── SchedulerLockError            another scheduler holds the store's lock (or this one lost it)
     └── UserCodeError                 user code (an entrypoint, a training function) raised;
                                        ``__cause__`` holds the original exception
@@ -158,6 +160,10 @@ class DecisionError(LifecycleError):
 
 class NotAuthorizedError(DecisionError):
     """Someone other than the charter's owner (or a delegate it names) tried to decide."""
+
+
+class InvalidIdentityError(NotAuthorizedError):
+    """An actor or identity is empty, too long, has invisible characters, or is a look-alike."""
 
 
 class SchedulerLockError(CharterError):

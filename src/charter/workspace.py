@@ -13,7 +13,8 @@ import filelock
 
 from charter.audit.ledger import Ledger
 from charter.audit.signing import AuditKey
-from charter.errors import CharterError, CharterNotFoundError, WorkspaceError
+from charter.errors import CharterError, CharterNotFoundError, InvalidIdentityError, WorkspaceError
+from charter.identity import check_actor, check_charter_name, label
 from charter.settings import Settings
 from charter.spec.loader import LoadedCharter, load_charter_file
 from charter.store.database import Database
@@ -56,6 +57,19 @@ class Workspace:
 
     @property
     def actor(self) -> str:
+        """Who this process acts as (CHARTER_ACTOR, else $USER@host), bounded and printable."""
+        return check_actor(self._raw_actor(), what="the actor (CHARTER_ACTOR)")
+
+    @property
+    def actor_for_record(self) -> str:
+        """:attr:`actor`, or a bounded rendering of it when it is invalid: a refusal is always
+        recorded, even one refused because of who asked."""
+        try:
+            return self.actor
+        except InvalidIdentityError:
+            return f"invalid actor {label(self._raw_actor())}"
+
+    def _raw_actor(self) -> str:
         if self.settings.actor:
             return self.settings.actor
         try:
@@ -108,21 +122,33 @@ class Workspace:
             return []
         return sorted(p.stem for p in self.charters_dir.iterdir() if p.suffix in (".yaml", ".yml"))
 
-    def charter_path(self, name_or_file: str) -> Path:
-        """The file for a charter name, or the path itself when given a file."""
-        as_path = Path(name_or_file)
-        if as_path.suffix in (".yaml", ".yml") and (as_path.exists() or len(as_path.parts) > 1):
-            return as_path if as_path.is_absolute() else Path.cwd() / as_path
+    def charter_files(self) -> list[Path]:
+        """Every charter file in ``charters/``, whatever its name (``charter check`` judges it)."""
+        if not self.charters_dir.is_dir():
+            return []
+        found = (p for p in self.charters_dir.iterdir() if p.suffix in (".yaml", ".yml"))
+        return sorted(found, key=lambda p: (p.stem, p.suffix))
+
+    def charter_path(self, name: str) -> Path:
+        """The file of the charter called ``name`` in ``charters/``; a name is never a path."""
+        check_charter_name(name)
         for suffix in (".yaml", ".yml"):
-            candidate = self.charters_dir / f"{name_or_file}{suffix}"
+            candidate = self.charters_dir / f"{name}{suffix}"
             if candidate.exists():
                 return candidate
         known = ", ".join(self.charter_names()) or "none yet; create one with `charter init NAME`"
         raise CharterNotFoundError(
-            f"no charter named {name_or_file!r} in {self.charters_dir}",
+            f"no charter named {name!r} in {self.charters_dir}",
             hint=f"Charters here: {known}.",
         )
 
-    def load(self, name_or_file: str) -> LoadedCharter:
-        """Load and validate a charter by name or file."""
-        return load_charter_file(self.charter_path(name_or_file))
+    def charter_file(self, name_or_file: str) -> Path:
+        """For ``charter check`` only: a FILE (a path, or a name ending .yaml/.yml) or a name."""
+        as_path = Path(name_or_file)
+        if as_path.suffix in (".yaml", ".yml") or len(as_path.parts) > 1:
+            return as_path if as_path.is_absolute() else Path.cwd() / as_path
+        return self.charter_path(name_or_file)
+
+    def load(self, name: str) -> LoadedCharter:
+        """Load and validate the charter called ``name`` (in ``charters/``, never elsewhere)."""
+        return load_charter_file(self.charter_path(name))

@@ -48,9 +48,7 @@ def check(
 ) -> None:
     """Validate charters; one line per problem naming the field path and what is wrong."""
     ws = workspace(ctx)
-    paths = (
-        [ws.charter_path(target)] if target else [ws.charter_path(n) for n in ws.charter_names()]
-    )
+    paths = [ws.charter_file(target)] if target else ws.charter_files()
     if not paths:
         raise CharterError(
             f"no charters in {ws.charters_dir}", hint="Create one with `charter init NAME`."

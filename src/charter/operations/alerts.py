@@ -34,7 +34,9 @@ from charter.errors import (
     AlertNotFoundError,
     AlertStateError,
     CharterFileError,
+    InvalidIdentityError,
 )
+from charter.identity import check_actor
 from charter.operations.deliveries import (
     aware,
     deliveries_of,
@@ -319,6 +321,10 @@ def _get_for_change(ws: Workspace, session: Session, name: str, alert_id: int, b
     """The alert, with alert writers serialised so that two people cannot both change it."""
     if not by.strip():
         raise AlertError("say who is acting: `by` (--as) is empty")
+    try:
+        check_actor(by, what="--as")
+    except InvalidIdentityError as exc:
+        raise AlertError(exc.message) from None
     ws.db.serialize(session, "alerts")
     return _get(ws, session, name, alert_id)
 

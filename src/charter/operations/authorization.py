@@ -28,7 +28,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from charter.errors import DecisionError, NotAuthorizedError
-from charter.operations.decisions import check_decider
+from charter.identity import canonical
+from charter.identity import check_decider as check_decider_identity
+from charter.operations.decisions import check_decider, recordable
 from charter.operations.gate import ApprovalMode, approval_mode, promotion_terms, terms_sha256
 from charter.operations.lifecycle import lock, recording_refusal
 from charter.registry.charters import record_charter
@@ -40,15 +42,19 @@ def authorize(ws: Workspace, name: str, *, by: str, note: str | None = None) -> 
     """Record the owner's pre-authorisation of ``auto_if_sufficient`` on the charter's current
     terms. Only the owner may grant it, and only when the charter file asks for it too."""
     loaded = ws.load(name)
-    charter, who = loaded.charter, by.strip().lower()
+    charter = loaded.charter
     name = charter.name
-    with recording_refusal(ws, name, "decision.refused", {"action": "authorize", "by": who}):
-        if who != charter.owner.email:
+    with recording_refusal(
+        ws, name, "decision.refused", {"action": "authorize", "by": recordable(by)}
+    ):
+        found = check_decider_identity(by, [charter.owner.email], what="--as")
+        if found is None:
             raise NotAuthorizedError(
-                f"{who or '(nobody)'} may not pre-authorise promotions of {name}: only its "
+                f"{canonical(by) or '(nobody)'} may not pre-authorise promotions of {name}: only its "
                 f"owner {charter.owner.email} can",
                 hint="The refusal was recorded in the audit ledger.",
             )
+        who = found
         if charter.operations.promotion.approval != "auto_if_sufficient":
             raise DecisionError(
                 f"the charter of {name} says promotion approval: owner; set "
@@ -85,10 +91,12 @@ def revoke_authorization(
     """Withdraw the pre-authorisation: the owner decides each promotion again. The owner or a
     delegate may do so, since narrowing what happens unattended is always safe."""
     loaded = ws.load(name)
-    charter, who = loaded.charter, by.strip().lower()
+    charter = loaded.charter
     name = charter.name
-    with recording_refusal(ws, name, "decision.refused", {"action": "revoke", "by": who}):
-        check_decider(charter, who, "revoke the pre-authorisation")
+    with recording_refusal(
+        ws, name, "decision.refused", {"action": "revoke", "by": recordable(by)}
+    ):
+        who = check_decider(charter, by, "revoke the pre-authorisation")
         with ws.db.session() as session:
             lock(ws, session, name)
             grants = _active_grants(session, name)

@@ -26,7 +26,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from charter.errors import AlertStateError, DecisionError, LifecycleError, NotAuthorizedError
+from charter.errors import (
+    AlertStateError,
+    DecisionError,
+    InvalidIdentityError,
+    LifecycleError,
+    NotAuthorizedError,
+)
+from charter.identity import canonical, check_actor, label
+from charter.identity import check_decider as identity_check_decider
 from charter.operations.alerts import resolve_alert
 from charter.operations.deliveries import aware
 from charter.operations.gate import Readiness, Waiver, approval_mode, readiness
@@ -220,10 +228,10 @@ def approve(
     words, recorded verbatim with the failing items. Opens the decision if ``promote`` did not.
     """
     loaded = ws.load(name)
-    charter, who = loaded.charter, by.strip().lower()
+    charter = loaded.charter
     name = charter.name
-    with recording_refusal(ws, name, "decision.refused", _request(version, "approve", who)):
-        check_decider(charter, who, "approve")
+    with recording_refusal(ws, name, "decision.refused", _request(version, "approve", by)):
+        who = check_decider(charter, by, "approve")
         given = _waiver(ws, name, waiver, who)
         _check_decidable(name, version, get_version(ws, name, version).status)
         ready = readiness(ws, name, version, waiver=given)
@@ -252,10 +260,10 @@ def approve(
 def reject(ws: Workspace, name: str, version: int, *, by: str, reason: str) -> DecisionInfo:
     """The owner (or a delegate) refuses the open decision on ``version``, saying why."""
     loaded = ws.load(name)
-    charter, who = loaded.charter, by.strip().lower()
+    charter = loaded.charter
     name = charter.name
-    with recording_refusal(ws, name, "decision.refused", _request(version, "reject", who)):
-        check_decider(charter, who, "reject")
+    with recording_refusal(ws, name, "decision.refused", _request(version, "reject", by)):
+        who = check_decider(charter, by, "reject")
         get_version(ws, name, version)
         if not reason.strip():
             raise DecisionError("a rejection needs a reason, for the record and the team")
@@ -276,17 +284,32 @@ def reject(ws: Workspace, name: str, version: int, *, by: str, reason: str) -> D
     return info
 
 
-def _request(version: int, action: str, who: str) -> dict[str, Any]:
-    return {"version": version, "action": action, "by": who}
+def _request(version: int, action: str, by: str) -> dict[str, Any]:
+    return {"version": version, "action": action, "by": recordable(by)}
 
 
-def check_decider(charter: Charter, who: str, action: str) -> None:
-    """Refuse ``action`` unless ``who`` is the charter's owner or a delegate it names."""
-    if who in charter.deciders():
-        return
+def recordable(by: str) -> str:
+    """``by`` as a refusal records it: canonical when it is a valid identity, else a label."""
+    try:
+        check_actor(by)
+    except InvalidIdentityError:
+        return label(by)
+    return canonical(by)
+
+
+def check_decider(charter: Charter, by: str, action: str) -> str:
+    """The canonical identity of ``by`` if it is the charter's owner or a delegate it names.
+
+    Otherwise refuse ``action``: :class:`InvalidIdentityError` for an identity that cannot be
+    recorded or looks like a decider's (see :mod:`charter.identity`), else
+    :class:`NotAuthorizedError`.
+    """
+    who = identity_check_decider(by, charter.deciders(), what="--as")
+    if who is not None:
+        return who
     delegates = ", ".join(d.email for d in charter.delegates) or "none named"
     raise NotAuthorizedError(
-        f"{who or '(nobody)'} may not {action} for {charter.name}: only the owner "
+        f"{canonical(by) or '(nobody)'} may not {action} for {charter.name}: only the owner "
         f"{charter.owner.email} or a delegate named in the charter ({delegates}) decides",
         hint="The refusal was recorded in the audit ledger.",
     )

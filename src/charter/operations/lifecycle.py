@@ -88,7 +88,7 @@ def recording_refusal(
     except (LifecycleError, VersionNotFoundError) as exc:
         with ws.db.session() as session:
             entry = {**payload, "refused": exc.message}
-            ws.ledger.append(session, action, entry, actor=ws.actor, charter=name)
+            ws.ledger.append(session, action, entry, actor=ws.actor_for_record, charter=name)
         raise
 
 

@@ -15,7 +15,6 @@ sends, and nothing else uses them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import smtplib
@@ -28,10 +27,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
+from charter.errors import CharterError
+from charter.redaction import describe_webhook, expand_env, redact_text
 from charter.settings import AlertDeliverySettings, SmtpSettings
 from charter.spec.model import AlertRoute
 
@@ -151,21 +151,25 @@ def deliver(
     try:
         if route.route == "webhook":
             assert route.url is not None  # the charter model requires it
-            attempts = _webhook(route.url, slack_payload(notice), policy)
+            url = expand_env(route.url, what="the webhook URL")  # at use: never stored expanded
+            attempts = _webhook(url, slack_payload(notice), policy)
         elif route.route == "email":
             attempts = _email(smtp, email_message(notice, smtp.sender, route.to), policy)
         else:
             attempts = [_log(notice)]
+    except CharterError as exc:
+        failed = _Outcome(False, None, redact_text(exc.message))
+        attempts = [_attempt(1, started, time.monotonic(), failed)]
     except Exception as exc:  # a bug in a route must not lose the alert or the other routes
-        failed = _Outcome(False, None, f"{type(exc).__name__}: {exc}")
+        failed = _Outcome(False, None, redact_text(f"{type(exc).__name__}: {exc}"))
         attempts = [_attempt(1, started, time.monotonic(), failed)]
     last = attempts[-1] if attempts else None
     if last is None:
         error: str | None = "no attempt made: max_seconds left no time"
     elif last.ok or len(attempts) == 1:
-        error = last.error
+        error = None if last.error is None else redact_text(last.error)
     else:
-        error = f"{last.error} (gave up after {len(attempts)} attempts)"
+        error = redact_text(f"{last.error} (gave up after {len(attempts)} attempts)")
     return DeliveryResult(
         route=route.route,
         target=target,
@@ -182,10 +186,7 @@ def deliver(
 def describe_target(route: AlertRoute) -> str:
     """Where a route sends, safe to store and show: a webhook URL is a secret, so it is masked."""
     if route.route == "webhook" and route.url:
-        parts = urlsplit(route.url)
-        port = f":{parts.port}" if parts.port else ""
-        digest = hashlib.sha256(route.url.encode()).hexdigest()[:8]
-        return f"{parts.scheme}://{parts.hostname or '?'}{port}/… (#{digest})"
+        return describe_webhook(route.url)
     if route.route == "email":
         return ", ".join(route.to)
     return f"logger {logger.name}"
@@ -214,7 +215,8 @@ def _retrying(policy: RetryPolicy, attempt: Callable[[float], _Outcome]) -> list
 
 def _attempt(number: int, at: datetime, began: float, outcome: _Outcome) -> Attempt:
     seconds = time.monotonic() - began
-    return Attempt(number, at, seconds, outcome.ok, outcome.status, outcome.error)
+    error = None if outcome.error is None else redact_text(outcome.error)
+    return Attempt(number, at, seconds, outcome.ok, outcome.status, error)
 
 
 # -- webhook ------------------------------------------------------------------------------------

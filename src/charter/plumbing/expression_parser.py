@@ -28,7 +28,8 @@ column. A list holds values of one kind: all text, or all numbers and booleans.
 ``null`` itself is only allowed in ``is null`` / ``is not null``, since ``x == null`` could never
 be true (how nulls behave is in :mod:`charter.plumbing.expression_eval`).
 
-Input is limited to 10,000 characters and 64 levels of nesting (parentheses and ``not``).
+Input is limited to 10,000 characters, 64 levels of nesting (parentheses and ``not``) and 2,000
+terms (conditions plus values in lists).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from charter.plumbing.expression_tree import (
 
 MAX_LENGTH = 10_000
 MAX_DEPTH = 64
+MAX_TERMS = 2_000
 _MISTAKES = {"=": "'=='", "<>": "'!='", "=>": "'>='", "=<": "'<='", "!": "'!=' or 'not'"}
 _MISTAKES |= {"&&": "'and'", "&": "'and'", "||": "'or'", "|": "'or'"}
 _NUMBER = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
@@ -153,6 +155,7 @@ def _read_quoted(text: str, start: int) -> tuple[str, int]:
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text, self.tokens, self.index, self.depth = text, _tokenize(text), 0, 0
+        self.terms = 0
 
     def peek(self) -> _Token:
         return self.tokens[self.index]
@@ -184,6 +187,11 @@ class _Parser:
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise self.fail(f"nested too deeply (more than {MAX_DEPTH} levels)", token)
+
+    def count(self, token: _Token) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise self.fail(f"too many terms (more than {MAX_TERMS} conditions and values)", token)
 
     def parse(self) -> Expression:
         if self.peek().kind == "end":
@@ -224,6 +232,7 @@ class _Parser:
                 raise self.fail(f"unclosed '(': expected ')', {self.found}")
             self.depth -= 1
             return inner
+        self.count(opening)
         left = self.operand("a column, 'not' or '('")
         if self.peek().kind == "op":
             op = self.advance().text
@@ -273,7 +282,9 @@ class _Parser:
             raise self.fail(f"expected a list like ['a', 'b'] after 'in', {self.found}")
         close, items = ("]" if opening.value == "[" else ")"), list[Literal]()
         while True:
-            token, item = self.peek(), self.operand("a value in the list")
+            token = self.peek()
+            self.count(token)
+            item = self.operand("a value in the list")
             if isinstance(item, Column):
                 message = f"a list holds values, not columns (quote text: '{item.name}')"
                 raise self.fail(message, token)

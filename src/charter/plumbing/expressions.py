@@ -23,7 +23,7 @@ from collections.abc import Iterable
 
 from charter.errors import ExpressionError
 from charter.plumbing.expression_eval import evaluate_row, to_polars, to_spark
-from charter.plumbing.expression_parser import MAX_DEPTH, MAX_LENGTH, parse
+from charter.plumbing.expression_parser import MAX_DEPTH, MAX_LENGTH, MAX_TERMS, parse
 from charter.plumbing.expression_tree import (
     COMPARISONS,
     KEYWORDS,
@@ -46,6 +46,7 @@ __all__ = [
     "KEYWORDS",
     "MAX_DEPTH",
     "MAX_LENGTH",
+    "MAX_TERMS",
     "And",
     "Between",
     "Column",

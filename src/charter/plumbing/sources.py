@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import re
 import stat as stat_mode
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,16 +29,16 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from charter import redaction
 from charter.errors import DataError
 from charter.plumbing.file_reading import parquet_chunks, readable, rename_reserved, utf8_path
 from charter.plumbing.read_errors import explain_read_error, first_line
+from charter.redaction import MissingEnvironmentError, redact_text, redact_url
 from charter.spec.model import FolderSource, SqlSource
-from charter.store.database import redact_url
 
 DEFAULT_CHUNK_ROWS = 1_000_000
 DEFAULT_PATTERNS = {"parquet_dir": "**/*.parquet", "csv_dir": "**/*.csv", "jsonl_dir": "**/*.jsonl"}
 _HASH_BLOCK = 1 << 20
-_ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 # -- landing folders ----------------------------------------------------------------------------
@@ -189,21 +187,18 @@ def sql_identity(source: SqlSource) -> str:
         if source.table
         else f"query={hashlib.sha256((source.query or '').encode()).hexdigest()[:16]}"
     )
-    return f"sql:{redact_url(expand_env(source.url, strict=False))}:{what}:cursor={source.cursor}"
+    return f"sql:{redact_url(source.url)}:{what}:cursor={source.cursor}"
 
 
 def expand_env(url: str, *, strict: bool = True) -> str:
-    """Replace ``${NAME}`` with the environment variable, so passwords stay out of charter files."""
+    """Replace ``${NAME}`` with the environment variable, so passwords stay out of charter files.
 
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name in os.environ:
-            return os.environ[name]
-        if strict:
-            raise DataError(f"the SQL source URL needs the environment variable {name}, unset")
-        return match.group(0)
-
-    return _ENV_VAR.sub(value, url)
+    Called only where the URL is used to connect; what is shown or stored keeps the reference.
+    """
+    try:
+        return redaction.expand_env(url, what="the SQL source URL", strict=strict)
+    except MissingEnvironmentError as exc:
+        raise DataError(exc.message) from None
 
 
 class SqlReader:
@@ -217,11 +212,13 @@ class SqlReader:
 
     def __init__(self, source: SqlSource) -> None:
         self.source = source
-        self.where = redact_url(expand_env(source.url, strict=False))
+        self.where = redact_url(source.url)
         try:
             self.engine = sa.create_engine(expand_env(source.url))
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-            raise DataError(f"SQL source {self.where}: not a usable SQLAlchemy URL: {exc}") from exc
+            raise DataError(
+                f"SQL source {self.where}: not a usable SQLAlchemy URL: {redact_text(str(exc))}"
+            ) from exc
         if source.table:
             schema, _, name = source.table.rpartition(".")
             self.relation: sa.FromClause = sa.table(
@@ -256,7 +253,7 @@ class SqlReader:
                 )
                 frame = pl.read_database(query, conn, infer_schema_length=None)
         except SQLAlchemyError as exc:
-            raise DataError(f"SQL source {self.where}: {first_line(exc)}") from exc
+            raise DataError(f"SQL source {self.where}: {redact_text(first_line(exc))}") from exc
         if frame.height == 0:
             return None
         if self.source.cursor not in frame.columns:

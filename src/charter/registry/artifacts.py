@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import fsspec
 
 from charter.errors import ModelFileError, RegistryError
+from charter.redaction import redact_text, redact_url
 
 if TYPE_CHECKING:
     from charter.workspace import Workspace
@@ -77,11 +78,13 @@ def _filesystem(url: str) -> tuple[Any, str]:
         fs, path = fsspec.core.url_to_fs(url)
     except ImportError as exc:
         raise RegistryError(
-            f"the artifact store {url!r} needs a package that is not installed: {exc}",
+            f"the artifact store {redact_url(url)!r} needs a package that is not installed: {exc}",
             hint="Install the fsspec implementation for that URL (e.g. s3fs, gcsfs, adlfs).",
         ) from exc
     except ValueError as exc:
-        raise RegistryError(f"the artifact store URL {url!r} is not usable: {exc}") from exc
+        raise RegistryError(
+            f"the artifact store URL {redact_url(url)!r} is not usable: {redact_text(str(exc))}"
+        ) from exc
     return fs, str(path)
 
 
@@ -114,7 +117,7 @@ class ArtifactStore:
                 self._write(key, data)
         except OSError as exc:
             raise RegistryError(
-                f"cannot write {name} to the artifact store {self.url}: {exc}"
+                f"cannot write {name} to the artifact store {redact_url(self.url)}: {exc}"
             ) from exc
         return self.uri(key)
 
@@ -126,7 +129,7 @@ class ArtifactStore:
                 self._write(f"{key}/{relative}", path.read_bytes())
         except OSError as exc:
             raise RegistryError(
-                f"cannot copy {source} to the artifact store {self.url}: {exc}"
+                f"cannot copy {source} to the artifact store {redact_url(self.url)}: {exc}"
             ) from exc
         return self.uri(key)
 

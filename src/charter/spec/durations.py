@@ -12,6 +12,9 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([smhdw])")
 _WHOLE = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[smhdw]\s*)+$")
 PATTERN = r"^\s*(\d+(\.\d+)?\s*[smhdw]\s*)+$"
+MAX_DAYS = 36_525
+"""The longest duration a charter may give: 100 years (a longer one overflows ``timedelta``)."""
+_MAX_TEXT = 100
 
 
 def parse_duration(value: Any) -> timedelta:
@@ -25,6 +28,8 @@ def parse_duration(value: Any) -> timedelta:
     if isinstance(value, int | float):
         raise ValueError(f"{value!r} has no unit; write e.g. {value}h or {value}d")
     text = value.strip().lower()
+    if len(text) > _MAX_TEXT:
+        raise ValueError(f"a duration of {len(text)} characters is too long; write e.g. 7d")
     if not _WHOLE.match(text):
         raise ValueError(
             f"{value!r} is not a duration; write a number and a unit (s, m, h, d, w), "
@@ -33,6 +38,8 @@ def parse_duration(value: Any) -> timedelta:
     seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(text))
     if seconds <= 0:
         raise ValueError(f"{value!r} must be longer than zero")
+    if seconds > MAX_DAYS * 86400:
+        raise ValueError(f"{value!r} is longer than the limit of 100 years ({MAX_DAYS}d)")
     return timedelta(seconds=seconds)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,17 @@ from pydantic import BaseModel, ValidationError
 
 from charter.errors import CharterFileError
 from charter.spec.model import Charter
+from charter.spec.yaml_reader import MAX_FILE_BYTES, YamlProblem, format_path, load_yaml, read_yaml
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "LoadedCharter",
+    "charter_json_schema",
+    "charter_json_schema_text",
+    "load_charter_file",
+    "parse_charter",
+    "read_yaml",
+]
 
 _MESSAGES = {
     "missing": "required field is missing",
@@ -32,24 +42,6 @@ _MESSAGES = {
 }
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans: only true/false, so ``on:`` and ``no`` stay strings."""
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
-
-
-def read_yaml(text: str) -> Any:
-    """Parse YAML the way charter does (YAML 1.2 booleans, safe constructors only)."""
-    return yaml.load(text, Loader=_Yaml12Loader)
-
-
 class LoadedCharter(BaseModel):
     """A validated charter with where it came from and the hash of its exact text."""
 
@@ -62,6 +54,9 @@ class LoadedCharter(BaseModel):
 def load_charter_file(path: Path) -> LoadedCharter:
     """Read and validate ``path``; raise :class:`CharterFileError` listing every problem."""
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise CharterFileError(str(path), [_too_large(size)])
         raw = path.read_bytes()
     except FileNotFoundError:
         raise CharterFileError(str(path), ["file does not exist"]) from None
@@ -83,9 +78,12 @@ def load_charter_file(path: Path) -> LoadedCharter:
 
 def parse_charter(text: str, *, source: str = "<charter>") -> LoadedCharter:
     """Validate charter YAML text."""
+    if len(text) > MAX_FILE_BYTES:
+        raise CharterFileError(source, [_too_large(len(text.encode()))])
     try:
-        data = read_yaml(text)
-        node = yaml.compose(text, Loader=_Yaml12Loader)
+        data, node = load_yaml(text)
+    except YamlProblem as exc:
+        raise CharterFileError(source, [exc.problem]) from None
     except yaml.YAMLError as exc:
         raise CharterFileError(source, [_yaml_problem(exc)]) from None
     if not isinstance(data, dict):
@@ -110,6 +108,10 @@ def charter_json_schema_text() -> str:
 
 
 # -- problem formatting -----------------------------------------------------------------------
+def _too_large(size: int) -> str:
+    return f"the file is {size:,} bytes, over the limit of {MAX_FILE_BYTES:,} bytes (1 MiB)"
+
+
 def _yaml_problem(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -165,10 +167,7 @@ def _split_path(field: str) -> list[str | int]:
 
 
 def _format_path(loc: list[Any]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+    return format_path(loc)
 
 
 def _suggest(exc: ValidationError, loc: list[Any]) -> str:

@@ -11,18 +11,46 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from charter.errors import InvalidIdentityError
+from charter.identity import NAME_PATTERN as NAME_PATTERN
+from charter.identity import check_identity, confusable_with
 from charter.spec.durations import Duration, SettleDuration
 from charter.spec.metrics import METRICS, Task
 
 FIELD_TYPES = ("int", "float", "string", "bool", "datetime", "date")
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _check_email(value: str) -> str:
-    if not _EMAIL.match(value):
+    """An email identity in canonical form (NFKC, casefold); look-alike characters refused."""
+    try:
+        identity = check_identity(value, what="the email")
+    except InvalidIdentityError as exc:
+        raise ValueError(exc.message) from None
+    if not _EMAIL.match(identity):
         raise ValueError(f"{value!r} is not an email address")
-    return value.lower()
+    return identity
+
+
+def _check_webhook_url(value: str) -> str:
+    """An http(s) URL with a host and a numeric port; ``${ENV}`` references are allowed."""
+    from urllib.parse import urlsplit
+
+    from charter.redaction import ENV_REFERENCE, describe_webhook
+
+    candidate = ENV_REFERENCE.sub("0", value.strip())
+    shown = describe_webhook(value)
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        raise ValueError(f"{shown} is not a URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{shown} is not an http(s) URL with a host")
+    try:
+        parts.port  # noqa: B018 - raises for a port that is not a number in range
+    except ValueError:
+        raise ValueError(f"{shown}: the port is not a number from 0 to 65535") from None
+    return value
 
 
 def _check_metric(value: str) -> str:
@@ -70,6 +98,7 @@ FieldType = Annotated[str, AfterValidator(_check_field_type)]
 Regex = Annotated[str, AfterValidator(_check_regex)]
 Segment = Annotated[str, AfterValidator(_check_segment)]
 Entrypoint = Annotated[str, AfterValidator(_check_entrypoint)]
+WebhookUrl = Annotated[str, AfterValidator(_check_webhook_url)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
 
 
@@ -182,7 +211,10 @@ class SqlSource(Strict):
     """A table or query reached through any SQLAlchemy URL, read incrementally by a cursor column."""
 
     kind: Literal["sql"] = Field(description="A SQL table or query.")
-    url: str = Field(min_length=1, description="SQLAlchemy URL; ${ENV_VAR} is expanded.")
+    url: str = Field(
+        min_length=1,
+        description="SQLAlchemy URL; ${ENV_VAR} is expanded when connecting, never stored.",
+    )
     table: str | None = Field(default=None, description="Table to read (or give query).")
     query: str | None = Field(default=None, description="SELECT to read (or give table).")
     cursor: str = Field(description="Monotonic column (id or timestamp) read incrementally.")
@@ -386,7 +418,11 @@ def _default_alert_events() -> list[AlertEvent]:
 
 class AlertRoute(Strict):
     route: Literal["webhook", "email", "log"] = Field(description="Where alerts go.")
-    url: str | None = Field(default=None, description="Webhook URL (Slack-compatible JSON body).")
+    url: WebhookUrl | None = Field(
+        default=None,
+        description="Webhook URL (Slack-compatible JSON body); ${ENV_VAR} is expanded when "
+        "sending, so the token can stay out of the file.",
+    )
     to: list[Email] = Field(default_factory=list, description="Email recipients.")
     on: list[AlertEvent] = Field(
         default_factory=_default_alert_events,
@@ -490,7 +526,22 @@ class Charter(Strict):
             raise _FieldProblemError(
                 "labels.values", f"applies to binary_classification only, not {self.task}"
             )
+        self._no_lookalikes()
         return self
+
+    def _no_lookalikes(self) -> None:
+        """Refuse a delegate or steward whose email looks like another's without being it."""
+        people = [("owner", self.owner)]
+        people += [(f"delegates[{i}]", p) for i, p in enumerate(self.delegates)]
+        people += [(f"stewards[{i}]", p) for i, p in enumerate(self.stewards)]
+        for n, (where, person) in enumerate(people):
+            twin = confusable_with(person.email, [p.email for _, p in people[:n]])
+            if twin is not None:
+                raise _FieldProblemError(
+                    f"{where}.email",
+                    f"{person.email!r} looks like {twin!r} but is a different identity "
+                    "(look-alike characters)",
+                )
 
     def deciders(self) -> list[str]:
         """Identities allowed to approve or reject: the owner and the owner's delegates."""

@@ -22,16 +22,11 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from charter.errors import StoreUnavailableError
+from charter.redaction import redact_text, redact_url
+
+__all__ = ["Database", "redact_url"]
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password hidden, safe to print in an error message."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
 
 
 class Database:
@@ -43,7 +38,7 @@ class Database:
             parsed = make_url(url)
         except ArgumentError as exc:
             raise StoreUnavailableError(
-                f"database URL {url!r} is not a valid SQLAlchemy URL",
+                f"database URL {redact_url(url)!r} is not a valid SQLAlchemy URL",
                 hint="Set CHARTER_DATABASE_URL to e.g. sqlite:///path/charter.db or "
                 "postgresql+psycopg://user@host:5432/dbname.",
             ) from exc
@@ -68,7 +63,7 @@ class Database:
             engine = sa.create_engine(parsed, **kwargs)
         except (NoSuchModuleError, ImportError) as exc:
             raise StoreUnavailableError(
-                f"no driver for database URL {redact_url(self.url)}: {exc}"
+                f"no driver for database URL {redact_url(self.url)}: {redact_text(str(exc))}"
             ) from exc
         if self.dialect == "sqlite":
             _tune_sqlite(engine)
@@ -144,7 +139,8 @@ def _lock_key(name: str) -> int:
 
 def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
-    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    text = str(orig).strip()
+    return redact_text(text.splitlines()[0]) if text else type(orig).__name__
 
 
 def _tune_sqlite(engine: Engine) -> None:

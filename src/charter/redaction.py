@@ -1,0 +1,130 @@
+"""Keeping secrets out of what charter shows and keeps: URLs redacted, ``${ENV}`` expanded late.
+
+A URL in a charter file or a setting may carry a secret: a database password
+(``postgresql://alice:S3CRET@db/prod``), a query-string credential (``?password=…``, ``&token=…``)
+or, for a webhook, the whole path (Slack's ``/services/T…/B…/XXXX`` *is* the token). So:
+
+- :func:`redact_url` masks the user-info of any URL, even one that does not parse (everything
+  between ``//`` and the last ``@``, or before the ``@`` when ``//`` is missing), and the value of
+  every query-string credential. It is used wherever a URL is printed, logged, written to the
+  ledger or stored (a batch id, a cursor key).
+- :func:`redact_text` does the same to URLs and ``password=`` pairs inside free text (a driver's
+  error message may quote its connection string).
+- :func:`describe_webhook` shows a webhook as scheme, host and port plus a short digest of the
+  full URL, so two routes can be told apart without showing either token.
+- :func:`expand_env` replaces ``${NAME}`` references with environment variables. Charter text
+  keeps the references (that is what the store and the ledger hold); a URL is expanded only at
+  the moment it is used to connect or send.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from charter.errors import CharterError
+
+MASK = "***"
+ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_CREDENTIAL_NAMES = (
+    r"pass(?:word|wd)?|pwd|secret|client_secret|token|access_token|refresh_token|id_token|"
+    r"api_?key|key|sig|signature|auth|authorization|credentials?|private_key|sas|code"
+)
+_QUERY_CREDENTIAL = re.compile(
+    rf"([?&;](?:[\w.-]*[_.-])?(?:{_CREDENTIAL_NAMES})=)([^&#;\s]*)", re.IGNORECASE
+)
+_PAIR_CREDENTIAL = re.compile(
+    rf"(\b(?:{_CREDENTIAL_NAMES})\s*=\s*)('[^']*'|\"[^\"]*\"|[^\s&;,)]+)", re.IGNORECASE
+)
+_SCHEME = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:")
+_URL_IN_TEXT = re.compile(
+    r"[A-Za-z][A-Za-z0-9+.-]*:/?/[^\s'\"<>]+|[^\s'\"<>/@]+:[^\s'\"<>/@]*@[^\s'\"<>]+"
+)
+
+
+class MissingEnvironmentError(CharterError):
+    """A ``${NAME}`` reference in a URL names an environment variable that is not set."""
+
+
+def redact_url(url: str) -> str:
+    """``url`` safe to show or store: user-info and query-string credentials masked.
+
+    A URL SQLAlchemy parses keeps its familiar rendering (user name shown, password ``***``), so
+    cursor keys made from it stay what they were; any other text falls back to masking all of
+    the user-info.
+    """
+    shown = None
+    if url.count("@") <= 1:
+        try:
+            shown = make_url(url).render_as_string(hide_password=True)
+        except (ArgumentError, ValueError, TypeError):
+            shown = None
+    return _mask_query(shown if shown is not None else _mask_userinfo(url))
+
+
+def redact_text(text: str) -> str:
+    """Free text (an error message) with every URL in it redacted and ``password=`` masked."""
+    masked = _URL_IN_TEXT.sub(_redact_match, text)
+    return _PAIR_CREDENTIAL.sub(lambda m: m.group(1) + MASK, masked)
+
+
+def describe_webhook(url: str) -> str:
+    """A webhook as ``scheme://host[:port]/… (#digest)``: never the path or query (the token)."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:8]
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        return f"(not a URL) (#{digest})"
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0].rpartition("@")[2]
+    return f"{scheme}://{authority or '?'}/… (#{digest})"
+
+
+def expand_env(text: str, *, what: str = "the URL", strict: bool = True) -> str:
+    """``text`` with each ``${NAME}`` replaced by that environment variable (at use, never stored).
+
+    ``strict``: an unset variable is a :class:`MissingEnvironmentError`; otherwise it stays as
+    written.
+    """
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in os.environ:
+            return os.environ[name]
+        if strict:
+            raise MissingEnvironmentError(
+                f"{what} needs the environment variable {name}, which is not set"
+            )
+        return match.group(0)
+
+    return ENV_REFERENCE.sub(value, text)
+
+
+def env_references(text: str) -> list[str]:
+    """The environment variables ``text`` refers to with ``${NAME}``."""
+    return ENV_REFERENCE.findall(text)
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    found = match.group()
+    url = found.rstrip(".,:;)]}")
+    return redact_url(url) + found[len(url) :]
+
+
+def _mask_userinfo(url: str) -> str:
+    head, sep, tail = url.partition("//")
+    if sep:
+        userinfo, at, host = tail.rpartition("@")
+        return f"{head}//{MASK}@{host}" if at and userinfo else url
+    before, at, after = url.rpartition("@")
+    if not at or not before:
+        return url
+    scheme = _SCHEME.match(before)
+    prefix = scheme.group() if scheme else ""
+    return f"{prefix}{MASK}@{after}"
+
+
+def _mask_query(url: str) -> str:
+    return _QUERY_CREDENTIAL.sub(lambda m: m.group(1) + MASK, url)
