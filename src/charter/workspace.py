@@ -56,6 +56,12 @@ class Workspace:
         return self.settings.audit_key_file or self.state_dir / "keys" / "audit.key"
 
     @property
+    def trusted_types(self) -> list[str]:
+        """``CHARTER_TRUSTED_TYPES``: what pickle files may import beyond the allow-list."""
+        text = self.settings.trusted_types or ""
+        return [name.strip() for name in text.split(",") if name.strip()]
+
+    @property
     def actor(self) -> str:
         """Who this process acts as (CHARTER_ACTOR, else $USER@host), bounded and printable."""
         return check_actor(self._raw_actor(), what="the actor (CHARTER_ACTOR)")
@@ -92,7 +98,13 @@ class Workspace:
     @cached_property
     def ledger(self) -> Ledger:
         """The audit ledger in this workspace's database."""
-        return Ledger(self.db, AuditKey(self.audit_key_file))
+        key = AuditKey(
+            self.audit_key_file,
+            algorithm=self.settings.audit_algorithm,
+            command=self.settings.audit_key_command,
+            public_key=self.settings.audit_public_key,
+        )
+        return Ledger(self.db, key)
 
     @contextlib.contextmanager
     def exclusive(self, lock: str, *, busy: str, hint: str) -> Iterator[None]:

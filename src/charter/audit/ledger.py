@@ -13,6 +13,8 @@ and ``prev_hash`` is unique, so the chain can never fork.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from charter.audit.keys import verifiers
 from charter.audit.signing import AuditKey, checkpoint_message
 from charter.store.database import Database
 from charter.store.tables import AuditCheckpoint, AuditEntry
@@ -60,10 +63,18 @@ class BadEntry:
 
 @dataclass(frozen=True)
 class VerifyReport:
+    """``ok`` only when the chain, the checkpoints and every bound state row are as written.
+
+    ``state_problems`` holds one ``{binding, key, reason}`` per row (version, pre-authorisation)
+    that no longer matches its binding in the ledger; ``state_rows`` is how many were checked.
+    """
+
     ok: bool
     entries: int
     checkpoints: int
     first_bad: BadEntry | None
+    state_rows: int = 0
+    state_problems: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         bad = (
@@ -76,6 +87,8 @@ class VerifyReport:
             "entries": self.entries,
             "checkpoints": self.checkpoints,
             "first_bad": bad,
+            "state_rows": self.state_rows,
+            "state_problems": [dict(p) for p in self.state_problems],
         }
 
 
@@ -94,6 +107,25 @@ def entry_hash(
 ) -> str:
     body = canonical_json([seq, recorded_at, actor, action, charter, payload])
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _iter_entries(session: Session) -> Iterator[AuditEntry]:
+    """Every entry in seq order, read in chunks inside ``session``'s transaction."""
+    last = 0
+    while True:
+        chunk = list(
+            session.scalars(
+                sa.select(AuditEntry)
+                .where(AuditEntry.seq > last)
+                .order_by(AuditEntry.seq)
+                .limit(_VERIFY_CHUNK)
+            )
+        )
+        if not chunk:
+            return
+        yield from chunk
+        session.expunge_all()
+        last = chunk[-1].seq
 
 
 def _now() -> str:
@@ -167,13 +199,17 @@ class Ledger:
             sa.select(AuditCheckpoint.signature).order_by(AuditCheckpoint.seq.desc()).limit(1)
         ).scalar()
         signed_at = _now()
-        signature = self.key.sign(checkpoint_message(seq, head_hash, signed_at, previous or ""))
+        # A key is created only for the very first checkpoint: once there are checkpoints, a
+        # missing key is an error, never silently replaced (every old checkpoint would fail).
+        create = previous is None
+        message = checkpoint_message(seq, head_hash, signed_at, previous or "")
+        signature = self.key.sign(message, create=create)
         session.flush()  # pending ORM changes of the caller go first
         session.execute(
             sa.insert(AuditCheckpoint).values(
                 seq=seq,
                 head_hash=head_hash,
-                key_id=self.key.key_id(create=True),
+                key_id=self.key.key_id(create=create),
                 signed_at=signed_at,
                 signature=signature,
             )
@@ -201,17 +237,47 @@ class Ledger:
             last = chunk[-1].seq
 
     # -- verifying ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """One consistent read of the whole store: REPEATABLE READ on PostgreSQL, one read
+        transaction on SQLite (WAL readers see the database as of their first read). Writers that
+        commit meanwhile are invisible, so a verification never sees an entry without its
+        checkpoint."""
+        options: dict[str, Any] = {"charter_read_only": True}
+        if self.db.dialect == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        engine = self.db.engine.execution_options(**options)
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            if self.db.dialect == "postgresql":
+                session.execute(sa.text("SET TRANSACTION READ ONLY"))
+            yield session
+
     def verify(self) -> VerifyReport:
-        """Walk the chain and the checkpoints; report the first entry that is not as written."""
-        with self.db.read() as session:
-            checkpoints = list(
-                session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
-            )
+        """Walk the chain and the checkpoints, and check every bound state row against its
+        latest binding, all in one snapshot; report the first entry that is not as written."""
+        # state.py builds on this module (hashing, canonical JSON), so it is imported here.
+        from charter.audit.state import audit_state
+
+        with self.snapshot() as session:
+            chain = self.verify_in(session)
+            rows, found = audit_state(session)
+        return dataclasses.replace(
+            chain,
+            ok=chain.ok and not found,
+            state_rows=rows,
+            state_problems=tuple(p.to_dict() for p in found),
+        )
+
+    def verify_in(self, session: Session) -> VerifyReport:
+        """:meth:`verify` inside the caller's (snapshot) transaction."""
+        checkpoints = list(
+            session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
+        )
         count = 0
-        bad = self._check_checkpoints(checkpoints)
+        bad = self._check_checkpoints(session, checkpoints)
         signed = {c.seq: c.head_hash for c in checkpoints}
         expected_seq, prev = 1, GENESIS
-        for entry in self.iter_all():
+        for entry in _iter_entries(session):
             count += 1
             if bad is not None:
                 continue
@@ -259,13 +325,23 @@ class Ledger:
             )
         return None
 
-    def _check_checkpoints(self, checkpoints: list[AuditCheckpoint]) -> BadEntry | None:
+    def _check_checkpoints(
+        self, session: Session, checkpoints: list[AuditCheckpoint]
+    ) -> BadEntry | None:
+        lookup = verifiers(self.key, session)
         previous = ""
         for checkpoint in checkpoints:
             message = checkpoint_message(
                 checkpoint.seq, checkpoint.head_hash, checkpoint.signed_at, previous
             )
-            if not self.key.valid(message, checkpoint.signature):
+            check = lookup(checkpoint.key_id, checkpoint.seq)
+            if check is None:
+                return BadEntry(
+                    checkpoint.seq,
+                    f"the checkpoint signed at entry {checkpoint.seq} names key "
+                    f"{checkpoint.key_id}, which is neither the audit key nor a retired one",
+                )
+            if not check(message, checkpoint.signature):
                 return BadEntry(
                     checkpoint.seq,
                     f"the checkpoint signed at entry {checkpoint.seq} is not valid: it was forged, "

@@ -16,7 +16,7 @@ approvals and rollbacks ambiguous. Other charters may register the same bytes.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.audit import state
 from charter.errors import ArtifactTamperedError, RegistryError, VersionNotFoundError
 from charter.registry.artifacts import (
     ArtifactStore,
@@ -122,17 +123,23 @@ def register_version(
     params: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
     reference: str | Path | None = None,
+    trust: Sequence[str] = (),
 ) -> VersionInfo:
     """Store ``model`` (a file, an MLflow folder or ``module:function``) as the next version.
 
     ``reference`` is labelled data summarised as the version's monitoring reference, scored by
     this model before anything is stored and recorded in the same transaction as the version.
+    ``trust`` names classes a pickle/joblib file may import beyond the allow-list (with those
+    of ``CHARTER_TRUSTED_TYPES``); they are recorded in the lineage and trusted again at load.
     """
     loaded_charter = ws.load(name)
     name = loaded_charter.charter.name
     search = _search_paths(ws)
     candidate = prepare(str(model), flavor, search=search)
-    loaded = load_artifact(candidate.flavor, candidate.format, candidate.local, search=search)
+    trusted = sorted({*trust, *ws.trusted_types})
+    loaded = load_artifact(
+        candidate.flavor, candidate.format, candidate.local, search=search, trust=trusted
+    )
     check_inputs(loaded_charter.charter, loaded.predictor, model=str(model))
     summarised = None
     if reference is not None:  # monitoring builds on the registry: imported only when asked
@@ -142,6 +149,8 @@ def register_version(
     lineage = build_lineage(
         candidate, loaded, training_data=training_data, params=params, metadata=metadata
     )
+    if trusted and candidate.format == "joblib":
+        lineage["artifact"]["trusted"] = trusted
     with ws.db.read() as session:  # cheap early refusal, before writing any artifact
         _refuse_duplicate(session, name, candidate.sha256)
     uri = _store(ArtifactStore.for_workspace(ws), candidate)
@@ -168,7 +177,7 @@ def register_version(
             status_changed_at=now,
         )
         session.add(row)
-        payload = {
+        payload: dict[str, Any] = {
             "version": row.version,
             "status": row.status,
             "sha256": row.sha256,
@@ -176,6 +185,7 @@ def register_version(
             "artifact_uri": uri,
             "lineage": lineage,
         }
+        payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
         ws.ledger.append(session, "version.registered", payload, actor=ws.actor, charter=name)
         if summarised is not None:
             from charter.monitoring.reference import store_reference
@@ -212,6 +222,7 @@ def list_versions(ws: Workspace, name: str) -> list[VersionInfo]:
             .where(ModelVersion.charter == name)
             .order_by(ModelVersion.version)
         ).all()
+        state.check(session, state.MODEL_VERSION, rows)
         versions = [VersionInfo.from_row(row) for row in rows]
     if not versions:
         ws.charter_path(name)  # raises CharterNotFoundError for a name nobody knows
@@ -226,6 +237,7 @@ def get_version(ws: Workspace, name: str, version: int) -> VersionInfo:
             )
         )
         if row is not None:
+            state.check(session, state.MODEL_VERSION, [row])
             return VersionInfo.from_row(row)
     known = [v.version for v in list_versions(ws, name)]
     listing = ", ".join(str(v) for v in known) if known else "none yet"
@@ -241,7 +253,10 @@ def load_model(ws: Workspace, name: str, version: int) -> Predictor:
     info = get_version(ws, name, version)
     artifact = _fetch_verified(ws, info)
     fmt = str(info.lineage.get("artifact", {}).get("format", info.flavor))
-    return load_artifact(info.flavor, fmt, artifact, search=_search_paths(ws)).predictor
+    trusted = [*info.lineage.get("artifact", {}).get("trusted", []), *ws.trusted_types]
+    return load_artifact(
+        info.flavor, fmt, artifact, search=_search_paths(ws), trust=trusted
+    ).predictor
 
 
 def verify_version(ws: Workspace, name: str, version: int) -> VersionInfo:
@@ -300,7 +315,9 @@ def set_status(
     )
     if row is None:
         raise VersionNotFoundError(f"{name} has no version {version}")
+    state.check(session, state.MODEL_VERSION, [row])  # a change never builds on a forged row
     previous, row.status, row.status_changed_at = row.status, status, datetime.now(UTC)
     payload = {"version": version, "from": previous, "to": status, "reason": reason}
+    payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
     ws.ledger.append(session, "version.status_changed", payload, actor=ws.actor, charter=name)
     return VersionInfo.from_row(row)
