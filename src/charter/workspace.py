@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -21,6 +22,8 @@ from charter.store.database import Database
 CHARTERS_DIR = "charters"
 STATE_DIR = ".charter"
 
+_log = logging.getLogger("charter.governance")
+
 
 class Workspace:
     """Where charters live and where their state is kept. Cheap to create; opens the store lazily."""
@@ -32,6 +35,9 @@ class Workspace:
         )
         if self.root.exists() and not self.root.is_dir():
             raise WorkspaceError(f"workspace {self.root} is a file, not a folder")
+        #: Where notices go (the CLI prints them on stderr); each is given once per workspace.
+        self.on_notice: Callable[[str], None] = _log.warning
+        self._noticed: set[str] = set()
 
     # -- paths ----------------------------------------------------------------------------
     @property
@@ -124,5 +130,19 @@ class Workspace:
         )
 
     def load(self, name_or_file: str) -> LoadedCharter:
-        """Load and validate a charter by name or file."""
+        """The charter by name or file, validated, as the **terms in force**: the file when it
+        matches the accepted text, else the accepted text while a change waits for the owner.
+        Every change of the file is recorded here, at once (:mod:`charter.governance.terms`)."""
+        from charter.governance.terms import terms_in_force  # governance stands on the workspace
+
+        return terms_in_force(self, self.load_file(name_or_file))
+
+    def load_file(self, name_or_file: str) -> LoadedCharter:
+        """The charter file as written now, validated, without change control."""
         return load_charter_file(self.charter_path(name_or_file))
+
+    def notify(self, message: str) -> None:
+        """Tell the person running charter something they must know, once."""
+        if message not in self._noticed:
+            self._noticed.add(message)
+            self.on_notice(message)
