@@ -13,6 +13,7 @@ from rich.text import Text
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
+from charter.governance.changes import list_changes
 from charter.monitoring.reference import set_reference
 from charter.monitoring.report import write_report
 from charter.monitoring.service import WindowResult, latest_windows
@@ -87,7 +88,9 @@ def status(
             return
         console.print(_table(f"{name}: latest windows", found), soft_wrap=False)
 
-    emit({"charter": name, "windows": [w.to_dict() for w in found]}, as_json=as_json, human=human)
+    pending = [c.to_dict() for c in list_changes(workspace(ctx), name)]
+    body = {"charter": name, "windows": [w.to_dict() for w in found], "pending_changes": pending}
+    emit(body, as_json=as_json, human=human)
 
 
 @app.command()

@@ -97,7 +97,9 @@ def accept_terms(
 
 def has_live_version(session: Session, name: str) -> bool:
     found = session.scalar(
-        sa.select(ModelVersion.id).where(ModelVersion.charter == name, ModelVersion.status == "live")
+        sa.select(ModelVersion.id).where(
+            ModelVersion.charter == name, ModelVersion.status == "live"
+        )
     )
     return found is not None
 
@@ -108,7 +110,9 @@ def close_change(
     """Close ``row`` as ``status`` and append ``charter.change_<status>``."""
     row.status, row.decided_by, row.decided_at, row.reason = status, by, datetime.now(UTC), reason
     entry = {"change_id": row.id, "sha256": row.to_sha256, "by": by, "reason": reason}
-    ws.ledger.append(session, f"charter.change_{status}", entry, actor=ws.actor, charter=row.charter)
+    ws.ledger.append(
+        session, f"charter.change_{status}", entry, actor=ws.actor, charter=row.charter
+    )
 
 
 # -- reading ------------------------------------------------------------------------------------
