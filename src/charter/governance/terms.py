@@ -4,7 +4,8 @@
 file with the accepted text (table ``charter_terms``) and records every difference at once as a
 change (table ``charter_changes``) with its field-level diff:
 
-* no accepted text yet (first sight): the file becomes the terms in force;
+* no accepted text yet (first sight): the file becomes the terms in force (the ledger gets
+  ``charter.created`` with its sha256 when a command first acts under it);
 * the file equals the terms: they are in force; a change still pending is withdrawn;
 * the file differs in a governed field (:data:`~charter.governance.diff.GOVERNED`) while a
   version is live: the change is **pending** and the accepted text stays in force, with a
@@ -156,8 +157,17 @@ def _reconcile(ws: Workspace, session: Session, loaded: LoadedCharter) -> None:
     name, file_sha = loaded.charter.name, loaded.sha256
     seen = _look(session, name, file_sha)
     if seen.terms is None:
-        accept_terms(
-            ws, session, name, loaded.text, file_sha, by=ws.actor, how="first_sight", change_id=None
+        # No ledger entry of its own: the first command acting under the charter appends
+        # ``charter.created`` with this sha256, and every later change names it as its origin.
+        session.add(
+            CharterTerms(
+                charter=name,
+                sha256=file_sha,
+                content=loaded.text,
+                accepted_by=f"first sight ({ws.actor})",
+                accepted_at=datetime.now(UTC),
+                change_id=None,
+            )
         )
         return
     keep = seen.match.id if seen.match is not None else None
