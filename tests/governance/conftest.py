@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from tests.operations.test_lifecycle_support import Lab
 
 from charter.workspace import Workspace
-from tests.operations.test_lifecycle_support import Lab
 
 
 @pytest.fixture

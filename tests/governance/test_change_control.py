@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.operations.test_lifecycle_support import DELEGATE, NAME, OWNER, Lab
 
 from charter.errors import NotAuthorizedError
 from charter.governance.changes import accept_change, list_changes, reject_change
 from charter.operations.decisions import approve
 from charter.store.tables import CharterTerms
 from charter.workspace import Workspace
-from tests.operations.test_lifecycle_support import DELEGATE, NAME, OWNER, Lab
 
 pytestmark = pytest.mark.postgres
 MALLORY = "mallory@bank.example"
