@@ -156,6 +156,11 @@ def _decide(
         row = _pending(session, name, change_id)
         terms = accepted_terms(ws, session, name)
         assert terms is not None  # a change is always recorded against accepted terms
+        if terms.sha256 != row.from_sha256:
+            raise DecisionError(
+                f"change {row.id} of {name} was made to terms no longer in force",
+                hint=f"See the changes pending now: `charter changes {name}`.",
+            )
         check_change_decider(terms.charter, row, by, action)
         close_change(ws, session, row, "accepted" if accept else "rejected", by, reason)
         if accept:
