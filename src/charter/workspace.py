@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
 
@@ -22,6 +23,8 @@ from charter.store.database import Database
 CHARTERS_DIR = "charters"
 STATE_DIR = ".charter"
 
+_log = logging.getLogger("charter.governance")
+
 
 class Workspace:
     """Where charters live and where their state is kept. Cheap to create; opens the store lazily."""
@@ -33,6 +36,9 @@ class Workspace:
         )
         if self.root.exists() and not self.root.is_dir():
             raise WorkspaceError(f"workspace {self.root} is a file, not a folder")
+        #: Where notices go (the CLI prints them on stderr); each is given once per workspace.
+        self.on_notice: Callable[[str], None] = _log.warning
+        self._noticed: set[str] = set()
 
     # -- paths ----------------------------------------------------------------------------
     @property
@@ -162,5 +168,20 @@ class Workspace:
         return self.charter_path(name_or_file)
 
     def load(self, name: str) -> LoadedCharter:
-        """Load and validate the charter called ``name`` (in ``charters/``, never elsewhere)."""
+        """The charter called ``name`` (in ``charters/``, never elsewhere), validated, as the
+        **terms in force**: the file when it matches the accepted text, else the accepted text
+        while a change waits for the owner. Every change of the file is recorded here, at once
+        (:mod:`charter.governance.terms`)."""
+        from charter.governance.terms import terms_in_force  # governance stands on the workspace
+
+        return terms_in_force(self, self.load_file(name))
+
+    def load_file(self, name: str) -> LoadedCharter:
+        """The charter file called ``name`` as written now, validated, without change control."""
         return load_charter_file(self.charter_path(name))
+
+    def notify(self, message: str) -> None:
+        """Tell the person running charter something they must know, once."""
+        if message not in self._noticed:
+            self._noticed.add(message)
+            self.on_notice(message)

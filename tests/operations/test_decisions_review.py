@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from charter.errors import DecisionError, NotAuthorizedError
+from charter.governance.changes import accept_change
 from charter.operations.alerts import list_alerts
 from charter.operations.authorization import authorize
 from charter.operations.decisions import approve, list_decisions, promote
@@ -90,6 +91,9 @@ def test_changing_the_sufficiency_contract_lapses_the_pre_authorisation(lab: Lab
     authorize(lab.ws, NAME, by=OWNER)
 
     lab.charter(auc=0.6)  # someone lowers the bar in the file
+    # change control: the edit is not in force (so cannot lapse anything) until accepted
+    assert readiness(lab.ws, NAME, candidate).approval.automatic
+    accept_change(lab.ws, NAME, None, by=OWNER)
     result = promote(lab.ws, NAME, candidate)
 
     assert result.outcome == "opened"

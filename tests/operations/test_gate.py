@@ -94,7 +94,7 @@ def test_batches_count_only_while_the_version_was_in_shadow(lab: Lab) -> None:
     found = readiness(lab.ws, NAME, candidate)
 
     shadow = {i.name: i for i in found.items}["shadow_batches"]
-    assert shadow.facts == {"batches": 1, "required": 2}
+    assert shadow.facts == {"batches": 1, "required": 2, "unscored_batches": 0}
     assert {i.name: i.ok for i in found.items}["rollback_target"]
     assert (
         f"version {live} is live and becomes the standby"
@@ -153,7 +153,9 @@ def test_readiness_prints_a_checklist_for_people(lab: Lab, cli: Any) -> None:
 
     assert result.code == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == f"{NAME} version 1 (shadow): NOT READY (4 of 6 short)"
+    assert (
+        lines[0] == f"{NAME} version 1 (shadow): NOT READY (4 of 7 short)"
+    )  # champion_challenger holds: none live
     assert lines[1].startswith("  ✓ owner")
     assert any(line.startswith("  ✗ sufficiency      breach on window") for line in lines)
     assert "roc_auc [[bold] == 'x'] = 0.55" in result.stdout

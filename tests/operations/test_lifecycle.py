@@ -123,6 +123,7 @@ def test_rollback_restores_the_standby_at_once(lab: Lab, cli: Any) -> None:
         "automatic": False,
         "reason": "complaints from branches",
         "evidence": [],
+        "for_cause": True,  # a reason given: the version goes live again only by a decision
     }
     assert lab.statuses() == {first: "live", second: "rolled_back"}
     (entry,) = lab.entries("version.rolled_back")

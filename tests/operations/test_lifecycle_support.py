@@ -164,12 +164,28 @@ class Lab:
         assert all(r.ok for r in results)
 
     def ready(self, version: int, *, weeks: int = 1) -> None:
-        """Give ``version`` everything the gate asks for except a rollback target."""
+        """Give ``version`` everything the gate asks for except a rollback target; the live
+        version, if any, passes the same weeks equally (the champion/challenger comparison)."""
         while self.batches < 2:
             self.batch()
+        champions = [v for v in self.live() if v != version]
         for week in range(weeks):
             self.window(version, week, "pass")
+            for champion in champions:
+                if not self.has_window(champion, week):
+                    self.window(champion, week, "pass")
         self.routes_tested()
+
+    def has_window(self, version: int, week: int) -> bool:
+        with self.ws.db.read() as session:
+            found = session.scalar(
+                sa.select(MonitorWindow.id).where(
+                    MonitorWindow.charter == NAME,
+                    MonitorWindow.version == str(version),
+                    MonitorWindow.window_start == WEEK0 + week * WEEK,
+                )
+            )
+        return found is not None
 
     def statuses(self) -> dict[int, str]:
         with self.ws.db.read() as session:

@@ -20,6 +20,7 @@ import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from charter.governance.changes import accept_change, list_changes
 from charter.monitoring.service import monitor
 from charter.operations.alerts import list_alerts
 from charter.operations.retrain import retrain, training_frame
@@ -29,6 +30,7 @@ from charter.plumbing.predictions import read_predictions
 from charter.registry.versions import get_version, list_versions, register_version, set_status
 from charter.workspace import Workspace
 
+OWNER = "dana.ruiz@bank.example"
 NAME = "credit-default"
 WEEK0 = datetime(2024, 2, 29, tzinfo=UTC)  # a 7-day window start (epoch-aligned)
 CHARTER = """\
@@ -85,6 +87,12 @@ class RetrainKit:
     def charter(self, when: str = "[sufficiency_breach]") -> None:
         text = CHARTER.format(when=when, module=self.module)
         (self.ws.charters_dir / f"{NAME}.yaml").write_text(text)
+        self.accept_terms()
+
+    def accept_terms(self) -> None:
+        """The owner accepts the file's pending change, if any (change control, live charter)."""
+        if list_changes(self.ws, NAME):
+            accept_change(self.ws, NAME, None, by=OWNER)
 
     def trainer(self, source: str) -> None:
         (self.ws.root / f"{self.module}.py").write_text(source)
@@ -253,6 +261,7 @@ def test_bad_entrypoints_are_refused_clearly(
     if entrypoint is not None:
         path = rkit.ws.charters_dir / f"{NAME}.yaml"
         path.write_text(path.read_text().replace(f"{rkit.module}:fit", entrypoint))
+        rkit.accept_terms()
     rkit.breached_week()
     outcome = retrain(rkit.ws, NAME)
     assert outcome.status == "failed"

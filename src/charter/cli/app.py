@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from charter.cli.output import err_console
 from charter.settings import Settings
 from charter.workspace import Workspace
 
@@ -41,6 +42,11 @@ def _global(
     """charter: an owner, a sufficiency contract, a data contract and operations for every model."""
     settings = Settings()
     ctx.obj = Workspace(workspace or settings.workspace, settings=settings)
+    ctx.obj.on_notice = _notice
+
+
+def _notice(message: str) -> None:
+    err_console.print(message)
 
 
 def workspace(ctx: typer.Context) -> Workspace:

@@ -21,6 +21,7 @@ from charter.cli import (  # noqa: F401 - registers commands
     audit,
     charters,
     demo,
+    governance,
     ingest,
     labels,
     lifecycle,

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
+from charter.governance.changes import list_changes
 from charter.monitoring.reference import set_reference
 from charter.monitoring.report import write_report
 from charter.monitoring.service import WindowResult, latest_windows
@@ -92,7 +93,13 @@ def status(
         for entry in failed:
             console.print(f"FAILED {failure_note(name, entry)}", markup=False)
 
-    body = {"charter": name, "windows": [w.to_dict() for w in found], "scoring_failures": failed}
+    pending = [c.to_dict() for c in list_changes(workspace(ctx), name)]
+    body = {
+        "charter": name,
+        "windows": [w.to_dict() for w in found],
+        "scoring_failures": failed,
+        "pending_changes": pending,
+    }
     emit(body, as_json=as_json, human=human)
 
 

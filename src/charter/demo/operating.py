@@ -35,6 +35,7 @@ from charter.demo.common import (
 from charter.demo.data import applications
 from charter.demo.pilot import describe
 from charter.errors import CharterError, NotAuthorizedError
+from charter.governance.changes import accept_change
 from charter.monitoring.results import WindowResult
 from charter.monitoring.service import monitor
 from charter.operations.alerts import get_alert, list_alerts
@@ -175,12 +176,13 @@ def challenger_and_promotion(ws: Workspace, report: DemoReport, narrate: Narrate
     path.write_text(
         path.read_text().replace("approval: owner}", "approval: auto_if_sufficient}", 1)
     )
+    change = accept_change(ws, CHARTER, None, by=OWNER)  # a live charter's terms: her call
     note = "a retrained version that passes the whole gate may go live without waiting for me"
     mode = authorize(ws, CHARTER, by=OWNER, note=note)
     narrate(
         "Pre-authorisation",
-        f"the charter now says approval: auto_if_sufficient and {OWNER} records her decision: "
-        f"“{note}”. {mode.explanation}",
+        f"the charter file now says approval: auto_if_sufficient; {OWNER} accepts the change "
+        f"({change.summary}) and records her decision: “{note}”. {mode.explanation}",
     )
     report.add("authorization", mode=mode.mode, automatic=mode.automatic)
 

@@ -9,12 +9,16 @@ Items, in order (the names are stable; scripts and the dashboard rely on them):
 ``owner``
     the charter names an accountable owner (and who may decide in the owner's place);
 ``shadow_batches``
-    live batches the version was scored on in shadow, against ``promotion.shadow_min_batches``;
+    live batches that scored rows with the version in shadow, against
+    ``promotion.shadow_min_batches`` (a batch that scored no row is shown, not counted);
 ``sufficiency``
     the owner's sufficiency contract on the version's latest window that has a verdict: ``pass``,
     or the shortfall (which rule, what value, against what threshold). Recent windows still
     waiting for labels (``insufficient_evidence``) neither help nor hurt while an older window
     has a verdict; with none, the evidence is missing and the item fails;
+``champion_challenger``
+    on the windows both were judged, the version is not worse than the live one beyond
+    ``promotion.challenger_margin``, per sufficiency rule (:mod:`charter.operations.challenger`);
 ``monitoring``
     monitoring has evaluated the version's windows (cadence, drift method and reference shown);
 ``alert_route``
@@ -40,6 +44,8 @@ from charter.audit import state
 from charter.errors import CharterError
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.operations.alerts import last_successful_test
+from charter.operations.cause import rolled_back_for_cause
+from charter.operations.challenger import champion_challenger
 from charter.plumbing.scoring_failures import failure_note, failure_summary
 from charter.registry.versions import VersionInfo, get_version, list_versions
 from charter.spec.durations import format_duration
@@ -47,7 +53,15 @@ from charter.spec.model import Charter
 from charter.store.tables import Decision, IngestBatch, PromotionAuthorization
 from charter.workspace import Workspace
 
-ITEMS = ("owner", "shadow_batches", "sufficiency", "monitoring", "alert_route", "rollback_target")
+ITEMS = (
+    "owner",
+    "shadow_batches",
+    "sufficiency",
+    "champion_challenger",
+    "monitoring",
+    "alert_route",
+    "rollback_target",
+)
 DECISIVE = ("pass", "warn", "breach")
 
 
@@ -120,18 +134,33 @@ def readiness(
     name = charter.name
     versions = list_versions(ws, name)
     info = _candidate(ws, name, versions, version)
-    windows = [w for w in stored_windows(ws, name) if w.version == str(info.version)]
+    every = stored_windows(ws, name)
+    windows = [w for w in every if w.version == str(info.version)]
     items = (
         owner_item(charter),
         _shadow_batches(ws, charter, info.version),
         _sufficiency(charter, windows),
+        Item("champion_challenger", *champion_challenger(charter, every, versions, info.version)),
         _monitoring(charter, windows),
         _alert_route(ws, charter),
         _rollback_target(versions, info, waiver or recorded_waiver(ws, name, info.version)),
     )
     failed = failure_summary(ws, name, str(info.version))
     notes = tuple(failure_note(name, entry) for entry in failed)
-    return Readiness(name, info.version, info.status, items, approval_mode(ws, charter), notes)
+    approval = _approval(ws, charter, info)
+    return Readiness(name, info.version, info.status, items, approval, notes)
+
+
+def _approval(ws: Workspace, charter: Charter, info: VersionInfo) -> ApprovalMode:
+    """The approval mode, but never the pre-authorisation for a version rolled back for cause."""
+    mode = approval_mode(ws, charter)
+    if not mode.automatic:
+        return mode
+    with ws.db.read() as session:
+        cause = rolled_back_for_cause(session, charter.name, info.version)
+    if cause is None:
+        return mode
+    return ApprovalMode("owner", f"{cause.sentence(charter.name)}, not the pre-authorisation")
 
 
 def _candidate(
@@ -163,25 +192,38 @@ def owner_item(charter: Charter) -> Item:
 
 
 def shadow_batch_count(ws: Workspace, name: str, version: int) -> int:
-    """Committed input batches this version was scored on while in shadow.
+    """Committed input batches that scored rows with this version while it was in shadow."""
+    return _shadow_batches_seen(ws, name, version)[0]
+
+
+def _shadow_batches_seen(ws: Workspace, name: str, version: int) -> tuple[int, int]:
+    """(batches that scored rows, batches that scored none) with ``version`` in shadow.
 
     Ingestion records which versions scored a batch, with their status at the time, in the
-    batch's ``scored_by``; that is the production path's own account, so it is counted here.
+    batch's ``scored_by``; that is the production path's own account, so it is counted here. A
+    batch that scored no row (every row quarantined, a replay with nothing left) is no evidence.
     """
     wanted = {"version": str(version), "status": "shadow"}
     with ws.db.read() as session:
-        details = session.scalars(sa.select(IngestBatch.details).where(IngestBatch.charter == name))
-        return sum(1 for d in details if wanted in (d or {}).get("scored_by", []))
+        rows = session.execute(
+            sa.select(IngestBatch.details, IngestBatch.rows_scored).where(
+                IngestBatch.charter == name
+            )
+        ).all()
+    mine = [r.rows_scored for r in rows if wanted in (r.details or {}).get("scored_by", [])]
+    scored = sum(1 for n in mine if n > 0)
+    return scored, len(mine) - scored
 
 
 def _shadow_batches(ws: Workspace, charter: Charter, version: int) -> Item:
-    done = shadow_batch_count(ws, charter.name, version)
+    done, empty = _shadow_batches_seen(ws, charter.name, version)
     need = charter.operations.promotion.shadow_min_batches
+    unscored = f" ({empty} more scored no row: not counted)" if empty else ""
     return Item(
         "shadow_batches",
         done >= need,
-        f"{done} of {need} required live batches scored in shadow",
-        {"batches": done, "required": need},
+        f"{done} of {need} required live batches scored in shadow{unscored}",
+        {"batches": done, "required": need, "unscored_batches": empty},
     )
 
 
@@ -355,10 +397,13 @@ class ApprovalMode:
 
 def promotion_terms(charter: Charter) -> dict[str, Any]:
     """What an owner's pre-authorisation is bound to: owner, sufficiency, promotion policy."""
+    promotion = charter.operations.promotion.model_dump(mode="json")
+    if not promotion.get("challenger_margin"):
+        promotion.pop("challenger_margin", None)  # grants made before the field existed hold
     return {
         "owner": charter.owner.email,
         "sufficiency": charter.sufficiency.model_dump(mode="json"),
-        "promotion": charter.operations.promotion.model_dump(mode="json"),
+        "promotion": promotion,
     }
 
 

@@ -43,6 +43,7 @@ from charter.errors import (
 )
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.operations.alerts import raise_alert
+from charter.operations.cause import BY_HAND, rolled_back_for_cause
 from charter.registry.charters import record_charter
 from charter.registry.versions import VersionInfo, get_version, set_status
 from charter.store.tables import AuditEntry, ModelVersion
@@ -61,6 +62,7 @@ class RollbackResult:
     automatic: bool
     reason: str
     evidence: Sequence[Mapping[str, Any]] = field(default_factory=list)
+    for_cause: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +72,7 @@ class RollbackResult:
             "automatic": self.automatic,
             "reason": self.reason,
             "evidence": [dict(e) for e in self.evidence],
+            "for_cause": self.for_cause,
         }
 
 
@@ -214,10 +217,15 @@ def rollback(
     ws: Workspace, name: str, *, to: int | None = None, reason: str | None = None
 ) -> RollbackResult:
     """Restore the standby (or ``to``, a version that was live before) at once; the live version
-    becomes ``rolled_back``. Refused, and recorded, when there is nothing to restore."""
+    becomes ``rolled_back``. Refused, and recorded, when there is nothing to restore, or when
+    ``to`` was rolled back for cause (:mod:`charter.operations.cause`).
+
+    A ``reason`` makes the rollback one for cause: the version rolled back now then goes live
+    again only by a new owner decision."""
     loaded = ws.load(name)
     name = loaded.charter.name
-    why = reason or "rolled back by hand"
+    given = reason.strip() if reason else ""
+    why = given or BY_HAND
     with recording_refusal(ws, name, "rollback.refused", {"to": to, "reason": why}):
         if to is not None:
             get_version(ws, name, to)
@@ -227,7 +235,17 @@ def rollback(
             current = statuses(session, name)
             live = _the_live_version(name, current)
             target = _target(session, name, current, live, to)
-            return _restore(ws, session, name, live, target, why, automatic=False, evidence=[])
+            return _restore(
+                ws,
+                session,
+                name,
+                live,
+                target,
+                why,
+                automatic=False,
+                evidence=[],
+                for_cause=bool(given),
+            )
 
 
 def _the_live_version(name: str, current: Mapping[int, str]) -> int:
@@ -258,6 +276,14 @@ def _target(
             hint=f"A version that never went live goes through the gate: `charter promote {name} "
             f"{to}`.",
         )
+    cause = rolled_back_for_cause(session, name, to) if current[to] != "standby" else None
+    if cause is not None:
+        raise LifecycleError(
+            f"{cause.sentence(name)}; version {live} stays live",
+            hint=f"Open a promotion decision for it: `charter shadow {name} {to}`, then "
+            f"`charter promote {name} {to}`; the owner approves with `charter approve {name} {to} "
+            "--as EMAIL`.",
+        )
     return to
 
 
@@ -271,10 +297,11 @@ def _restore(
     *,
     automatic: bool,
     evidence: Sequence[Mapping[str, Any]],
+    for_cause: bool = True,
 ) -> RollbackResult:
     set_status(ws, session, name, live, "rolled_back", reason=reason)
     set_status(ws, session, name, target, "live", reason=f"restored by rollback: {reason}")
-    result = RollbackResult(name, live, target, automatic, reason, list(evidence))
+    result = RollbackResult(name, live, target, automatic, reason, list(evidence), for_cause)
     ws.ledger.append(session, "version.rolled_back", result.to_dict(), actor=ws.actor, charter=name)
     return result
 

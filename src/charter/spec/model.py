@@ -461,6 +461,13 @@ class PromotionPolicy(Strict):
         default="owner",
         description="Owner decides each time, or pre-authorises sufficient versions.",
     )
+    challenger_margin: float = Field(
+        default=0.0,
+        ge=0,
+        description="How much worse than the live version a challenger may be on each "
+        "sufficiency metric (in the metric's units, on the windows both were judged) and still "
+        "pass the gate; 0 means not worse.",
+    )
 
 
 class Escalation(Strict):

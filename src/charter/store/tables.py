@@ -415,3 +415,48 @@ class ScoringFailure(Base):
     error: Mapped[str] = mapped_column(sa.Text)
     rows: Mapped[int] = mapped_column(sa.BigInteger)
     at: Mapped[datetime]
+
+
+# -- governance: change control of charter files --------------------------------------------------
+class CharterTerms(Base):
+    """The terms in force of a charter: the accepted text as written (``${ENV}`` not expanded).
+
+    Every command judges and acts under this text, not the file, until the owner (or a delegate)
+    accepts a change the file asks for; see :mod:`charter.governance`.
+    """
+
+    __tablename__ = "charter_terms"
+
+    charter: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[str] = mapped_column(sa.Text)
+    accepted_by: Mapped[str] = mapped_column(sa.String(320))
+    accepted_at: Mapped[datetime]
+    change_id: Mapped[int | None]
+
+
+class CharterChange(Base):
+    """One change a charter file asked for, from the terms in force to the file's new text.
+
+    ``status``: ``pending`` (waits for ``requires``: ``owner`` or ``owner_or_delegate``),
+    ``accepted``, ``rejected``, ``applied`` (took effect at once: no governed field, or no live
+    version), ``superseded`` (the file changed again) or ``withdrawn`` (the file went back).
+    ``diff`` is the field-level diff: ``[{"path", "old", "new"}, ...]``.
+    """
+
+    __tablename__ = "charter_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), index=True)
+    from_sha256: Mapped[str] = mapped_column(sa.String(64))
+    to_sha256: Mapped[str] = mapped_column(sa.String(64))
+    content: Mapped[str] = mapped_column(sa.Text)
+    diff: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    governed: Mapped[list[str]] = mapped_column(sa.JSON)
+    requires: Mapped[str] = mapped_column(sa.String(20))
+    detected_at: Mapped[datetime]
+    detected_by: Mapped[str] = mapped_column(sa.String(320))
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[str | None] = mapped_column(sa.String(320))
+    reason: Mapped[str | None] = mapped_column(sa.Text)

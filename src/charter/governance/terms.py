@@ -1,0 +1,259 @@
+"""The terms in force: which text of a charter every command judges and acts under.
+
+:func:`terms_in_force` is what :meth:`charter.workspace.Workspace.load` returns. It compares the
+file with the accepted text (table ``charter_terms``) and records every difference at once as a
+change (table ``charter_changes``) with its field-level diff:
+
+* no accepted text yet (first sight): the file becomes the terms in force (the ledger gets
+  ``charter.created`` with its sha256 when a command first acts under it);
+* the file equals the terms: they are in force; a change still pending is withdrawn;
+* the file differs in a governed field (:data:`~charter.governance.diff.GOVERNED`) while a
+  version is live: the change is **pending** and the accepted text stays in force, with a
+  notice, until the owner (or a delegate, except for ``owner``) accepts it;
+* any other difference is **applied** at once, and recorded all the same.
+
+Ledger actions: ``charter.change_detected`` (diff, status), ``charter.terms_accepted``
+(``sha256`` of the text now in force, how and by whom), ``charter.change_superseded`` and
+``charter.change_withdrawn``. The text is stored as written: ``${ENV}`` references stay unexpanded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from charter.governance.diff import describe, governed_sections, text_diff
+from charter.spec.loader import LoadedCharter, parse_charter
+from charter.store.tables import CharterChange, CharterTerms, ModelVersion
+
+if TYPE_CHECKING:
+    from charter.workspace import Workspace
+
+#: A pending change needs ``owner`` (it changes the owner) or ``owner_or_delegate``.
+OWNER, OWNER_OR_DELEGATE = "owner", "owner_or_delegate"
+
+
+@dataclass(frozen=True)
+class _Seen:
+    """What the store says about a charter's file, read without writing."""
+
+    terms: CharterTerms | None
+    pending: list[CharterChange]
+    match: CharterChange | None  # the recorded change from the terms to this very file text
+
+
+def terms_in_force(ws: Workspace, loaded: LoadedCharter) -> LoadedCharter:
+    """The charter every command must use, given its file as read now (see the module doc)."""
+    name = loaded.charter.name
+    with ws.db.read() as session:
+        seen = _look(session, name, loaded.sha256)
+    if not _needs_write(seen, loaded.sha256):
+        return _result(ws, loaded, seen)
+    with ws.db.session() as session:
+        ws.db.serialize(session, f"charter-terms:{name}")
+        _reconcile(ws, session, loaded)
+        seen = _look(session, name, loaded.sha256)
+    return _result(ws, loaded, seen)
+
+
+def accepted_terms(ws: Workspace, session: Session, name: str) -> LoadedCharter | None:
+    """The accepted text of ``name`` parsed, read in the caller's transaction (None: never seen)."""
+    terms = session.get(CharterTerms, name)
+    return None if terms is None else _parse(terms, source=f"accepted terms of {name}")
+
+
+def accept_terms(
+    ws: Workspace,
+    session: Session,
+    name: str,
+    text: str,
+    sha256: str,
+    *,
+    by: str,
+    how: str,
+    change_id: int | None,
+) -> None:
+    """Make ``text`` the terms in force and append ``charter.terms_accepted`` with its sha256."""
+    terms = session.get(CharterTerms, name)
+    previous = terms.sha256 if terms is not None else None
+    now = datetime.now(UTC)
+    if terms is None:
+        terms = CharterTerms(charter=name, sha256=sha256, content=text, accepted_by=by)
+        session.add(terms)
+    terms.sha256, terms.content, terms.accepted_by = sha256, text, by
+    terms.accepted_at, terms.change_id = now, change_id
+    entry = {
+        "sha256": sha256,
+        "previous_sha256": previous,
+        "accepted_by": by,
+        "how": how,
+        "change_id": change_id,
+    }
+    ws.ledger.append(session, "charter.terms_accepted", entry, actor=ws.actor, charter=name)
+
+
+def has_live_version(session: Session, name: str) -> bool:
+    found = session.scalar(
+        sa.select(ModelVersion.id).where(
+            ModelVersion.charter == name, ModelVersion.status == "live"
+        )
+    )
+    return found is not None
+
+
+def close_change(
+    ws: Workspace, session: Session, row: CharterChange, status: str, by: str, reason: str | None
+) -> None:
+    """Close ``row`` as ``status`` and append ``charter.change_<status>``."""
+    row.status, row.decided_by, row.decided_at, row.reason = status, by, datetime.now(UTC), reason
+    entry = {"change_id": row.id, "sha256": row.to_sha256, "by": by, "reason": reason}
+    ws.ledger.append(
+        session, f"charter.change_{status}", entry, actor=ws.actor, charter=row.charter
+    )
+
+
+# -- reading ------------------------------------------------------------------------------------
+def _look(session: Session, name: str, file_sha: str) -> _Seen:
+    terms = session.get(CharterTerms, name)
+    pending = list(
+        session.scalars(
+            sa.select(CharterChange)
+            .where(CharterChange.charter == name, CharterChange.status == "pending")
+            .order_by(CharterChange.id)
+        )
+    )
+    match = None
+    if terms is not None and terms.sha256 != file_sha:
+        match = session.scalar(
+            sa.select(CharterChange)
+            .where(
+                CharterChange.charter == name,
+                CharterChange.from_sha256 == terms.sha256,
+                CharterChange.to_sha256 == file_sha,
+                CharterChange.status.in_(("pending", "rejected")),
+            )
+            .order_by(CharterChange.id.desc())
+            .limit(1)
+        )
+    return _Seen(terms, pending, match)
+
+
+def _needs_write(seen: _Seen, file_sha: str) -> bool:
+    if seen.terms is None:
+        return True
+    if seen.terms.sha256 == file_sha:
+        return bool(seen.pending)  # the file went back: withdraw what it no longer asks for
+    if seen.match is None:
+        return True
+    return any(p.id != seen.match.id for p in seen.pending)
+
+
+# -- writing ------------------------------------------------------------------------------------
+def _reconcile(ws: Workspace, session: Session, loaded: LoadedCharter) -> None:
+    name, file_sha = loaded.charter.name, loaded.sha256
+    seen = _look(session, name, file_sha)
+    if seen.terms is None:
+        # No ledger entry of its own: the first command acting under the charter appends
+        # ``charter.created`` with this sha256, and every later change names it as its origin.
+        session.add(
+            CharterTerms(
+                charter=name,
+                sha256=file_sha,
+                content=loaded.text,
+                accepted_by=f"first sight ({ws.actor})",
+                accepted_at=datetime.now(UTC),
+                change_id=None,
+            )
+        )
+        return
+    keep = seen.match.id if seen.match is not None else None
+    for row in seen.pending:
+        if row.id != keep:
+            status = "withdrawn" if seen.terms.sha256 == file_sha else "superseded"
+            why = (
+                "the file is back to the terms in force"
+                if status == "withdrawn"
+                else "the file changed again"
+            )
+            close_change(ws, session, row, status, ws.actor, why)
+    if seen.terms.sha256 == file_sha or seen.match is not None:
+        return
+    _detect(ws, session, loaded, seen.terms)
+
+
+def _detect(ws: Workspace, session: Session, loaded: LoadedCharter, terms: CharterTerms) -> None:
+    name = loaded.charter.name
+    diff = text_diff(terms.content, loaded.text)
+    governed = governed_sections(diff)
+    waits = bool(governed) and has_live_version(session, name)
+    requires = (OWNER if "owner" in governed else OWNER_OR_DELEGATE) if waits else "none"
+    row = CharterChange(
+        charter=name,
+        status="pending" if waits else "applied",
+        from_sha256=terms.sha256,
+        to_sha256=loaded.sha256,
+        content=loaded.text,
+        diff=[c.to_dict() for c in diff],
+        governed=governed,
+        requires=requires,
+        detected_at=datetime.now(UTC),
+        detected_by=ws.actor,
+    )
+    session.add(row)
+    session.flush()
+    entry = {
+        "change_id": row.id,
+        "status": row.status,
+        "from_sha256": row.from_sha256,
+        "to_sha256": row.to_sha256,
+        "file": loaded.source,
+        "diff": row.diff,
+        "governed": governed,
+        "requires": requires,
+    }
+    ws.ledger.append(session, "charter.change_detected", entry, actor=ws.actor, charter=name)
+    if waits:
+        return
+    how = "no_live_version" if governed else "ungoverned_fields"
+    row.decided_by, row.decided_at = ws.actor, row.detected_at
+    accept_terms(
+        ws, session, name, loaded.text, loaded.sha256, by=ws.actor, how=how, change_id=row.id
+    )
+
+
+# -- the answer ---------------------------------------------------------------------------------
+def _result(ws: Workspace, loaded: LoadedCharter, seen: _Seen) -> LoadedCharter:
+    terms = seen.terms
+    if terms is None or terms.sha256 == loaded.sha256:
+        return loaded
+    name = loaded.charter.name
+    match = seen.match
+    if match is not None:
+        ws.notify(_notice(name, loaded.source, match, terms))
+    return _parse(terms, source=loaded.source)
+
+
+def _notice(name: str, source: str, change: CharterChange, terms: CharterTerms) -> str:
+    diff = describe(text_diff(terms.content, change.content))
+    kept = f"charter keeps judging and acting on the accepted terms (sha256 {terms.sha256[:12]})"
+    if change.status == "rejected":
+        return (
+            f"notice: {source} differs from the terms in force of {name}: change {change.id} "
+            f"({diff}) was rejected by {change.decided_by}; {kept}. Revert the file, or edit it "
+            "again to propose a new change."
+        )
+    who = "the owner" if change.requires == OWNER else "the owner or a delegate"
+    return (
+        f"notice: {source} has a change to {name} waiting for {who}: change {change.id} "
+        f"({diff}); {kept}. Decide: charter accept-change {name} {change.id} --as EMAIL | "
+        f"charter reject-change {name} {change.id} --as EMAIL"
+    )
+
+
+def _parse(terms: CharterTerms, *, source: str) -> LoadedCharter:
+    parsed = parse_charter(terms.content, source=source)
+    return parsed.model_copy(update={"sha256": terms.sha256})

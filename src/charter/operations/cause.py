@@ -1,0 +1,92 @@
+"""Rollback for cause: a version rolled back automatically, or by hand with a reason, goes live
+again only by a new owner decision (DESIGN.md, "rollback").
+
+The ledger is the record: the version's latest ``version.rolled_back`` entry says whether it was
+for cause, and a ``decision.approved`` of the version after it is the owner's new decision.
+A rollback by hand without ``--reason`` ("rolled back by hand") is not for cause: the version can
+be restored with ``charter rollback --to``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from charter.store.tables import AuditEntry
+
+BY_HAND = "rolled back by hand"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why ``version`` was rolled back, and when (the ledger entry's time)."""
+
+    version: int
+    reason: str
+    automatic: bool
+    at: str
+    by: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "reason": self.reason,
+            "automatic": self.automatic,
+            "at": self.at,
+            "by": self.by,
+        }
+
+    def sentence(self, name: str) -> str:
+        how = "automatically" if self.automatic else f"by {self.by}"
+        return (
+            f"{name} version {self.version} was rolled back for cause {how} on {self.at[:16]} "
+            f"UTC ({self.reason}); it goes live again only by a new owner decision"
+        )
+
+
+def is_for_cause(payload: dict[str, Any]) -> bool:
+    """Whether a ``version.rolled_back`` payload records a rollback for cause."""
+    if "for_cause" in payload:
+        return bool(payload["for_cause"])
+    return bool(payload.get("automatic")) or payload.get("reason") != BY_HAND
+
+
+def rolled_back_for_cause(session: Session, name: str, version: int) -> Cause | None:
+    """The cause standing against ``version``, or None when it may be restored (never rolled
+    back, rolled back without cause, or approved by a new owner decision since)."""
+    rows = session.execute(
+        sa.select(
+            AuditEntry.seq,
+            AuditEntry.action,
+            AuditEntry.payload,
+            AuditEntry.recorded_at,
+            AuditEntry.actor,
+        )
+        .where(
+            AuditEntry.charter == name,
+            AuditEntry.action.in_(("version.rolled_back", "decision.approved")),
+        )
+        .order_by(AuditEntry.seq.desc())
+    )
+    for row in rows:
+        payload = json.loads(row.payload)
+        if row.action == "decision.approved":
+            if payload.get("version") == version:
+                return None  # a new decision since the last rollback
+            continue
+        if payload.get("rolled_back") != version:
+            continue
+        if not is_for_cause(payload):
+            return None
+        return Cause(
+            version,
+            str(payload.get("reason")),
+            bool(payload.get("automatic")),
+            row.recorded_at,
+            row.actor,
+        )
+    return None
