@@ -84,11 +84,13 @@ class MonitorReport:
     window: timedelta
     windows: list[WindowResult]
     verdicts_changed: int = 0
+    exploratory: bool = False  # cut by a window other than the charter's: never alerted on
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "charter": self.charter,
             "window": format_duration(self.window),
+            "exploratory": self.exploratory,
             "verdicts_changed": self.verdicts_changed,
             "windows": [w.to_dict() for w in self.windows],
         }
@@ -150,10 +152,12 @@ def monitor(
         part = by_window.get((need.version, start), rows.clear())
         reference = plans[need.version].reference
         body = evaluate(charter, need.version, summaries[need.key], part, reference, inputs)
-        results.append(_result(name, need.version, run.status(need.version), need.window, body))
+        status = run.status(need.version)
+        results.append(_result(name, need.version, status, need.window, body, size))
     changed = store.commit(results)
     results.sort(key=lambda r: (r.start, version_key(r.version)))
-    return MonitorReport(name, size, results, changed)
+    exploratory = size != charter.sufficiency.window
+    return MonitorReport(name, size, results, changed, exploratory)
 
 
 def _segment_columns(charter: Charter, inputs: Sequence[str]) -> list[str]:
@@ -223,12 +227,13 @@ def _window_starts(
 
 
 def _result(
-    name: str, version: str, status: str, win: Window, body: dict[str, Any]
+    name: str, version: str, status: str, win: Window, body: dict[str, Any], size: timedelta
 ) -> WindowResult:
     data = {
         "charter": name,
         "version": version,
         "status": status,
+        "window": format_duration(size),
         "start": win.start.isoformat(),
         "end": win.end.isoformat(),
         **body,

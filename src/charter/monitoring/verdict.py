@@ -42,10 +42,16 @@ SEVERITY: Mapping[str, int] = {"pass": 0, "insufficient_evidence": 1, "warn": 2,
 Result = float | NotComputable
 
 
-def realized(metric: str, labels: npt.ArrayLike, scores: npt.ArrayLike) -> Result:
-    """One realized metric by its charter name (see :mod:`.performance`)."""
+def realized(
+    metric: str,
+    labels: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    threshold: float = perf.DEFAULT_THRESHOLD,
+) -> Result:
+    """One realized metric by its charter name (see :mod:`.performance`), label-based ones at
+    the operating point ``threshold``."""
     if metric in perf.THRESHOLD_METRICS:
-        return perf.THRESHOLD_METRICS[metric](labels, scores, perf.DEFAULT_THRESHOLD)
+        return perf.THRESHOLD_METRICS[metric](labels, scores, threshold)
     if metric in perf.SCORE_METRICS:
         return perf.SCORE_METRICS[metric](labels, scores)
     return perf.REGRESSION_METRICS[metric](labels, scores)
@@ -112,12 +118,17 @@ def judge_rule(
     *,
     min_labels: int,
     estimate: Estimate | NotComputable | None = None,
+    threshold: float = perf.DEFAULT_THRESHOLD,
 ) -> RuleVerdict:
     """Judge ``rule`` on the labelled pairs of its segment; ``estimate`` (CBPE on every row of
     the segment, labelled or not) is shown beside it and never changes the status."""
     y = np.asarray(labels, dtype=np.float64)
     count = int(y.size)
-    value = realized(rule.metric, y, scores) if count else NotComputable("no labelled predictions")
+    value = (
+        realized(rule.metric, y, scores, threshold)
+        if count
+        else NotComputable("no labelled predictions")
+    )
     if count < min_labels:
         reason = f"{count} labels, fewer than min_labels {min_labels}"
         return RuleVerdict(rule, "insufficient_evidence", count, value, reason, estimate)
@@ -130,6 +141,21 @@ def judge_rule(
     else:
         status = "pass"
     return RuleVerdict(rule, status, count, value, None, estimate)
+
+
+def verdict_reason(rules: Iterable[RuleVerdict], verdict: str) -> str | None:
+    """Why the contract's verdict is what it is, for a person: the reasons of the rules that
+    set it (e.g. ``roc_auc: 50 labels, fewer than min_labels 100``); ``None`` on a pass."""
+    reasons = []
+    for rule in rules:
+        if rule.status != verdict or verdict == "pass":
+            continue
+        where = f" [{rule.rule.segment}]" if rule.rule.segment else ""
+        if rule.reason is not None:
+            reasons.append(f"{rule.rule.metric}{where}: {rule.reason}")
+        elif isinstance(rule.value, float):
+            reasons.append(f"{rule.rule.metric}{where} = {rule.value:.3f}")
+    return "; ".join(reasons) or None
 
 
 def contract_verdict(rules: Iterable[RuleVerdict]) -> Verdict:

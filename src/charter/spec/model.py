@@ -9,7 +9,15 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from charter.spec.durations import Duration
 from charter.spec.metrics import METRICS, Task
@@ -137,6 +145,66 @@ class _FieldProblemError(ValueError):
         super().__init__(f"@{field}: {message}")
 
 
+def _parse_share(value: Any) -> Any:
+    """``5%`` or ``0.05``: a share strictly between 0 and 1."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a share; write e.g. 5% or 0.05") from None
+        value = number
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not a share; write e.g. 5% or 0.05")
+    if not 0 < value < 1:
+        raise ValueError(f"{value!r} must lie strictly between 0% and 100%")
+    return float(value)
+
+
+Share = Annotated[
+    float,
+    BeforeValidator(_parse_share),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"},
+                {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            ]
+        }
+    ),
+]
+
+
+class Levels(Strict):
+    """A warn and a breach level for one data-quality measure (shares, 0.05 is 5 points)."""
+
+    warn: Fraction | None = Field(default=None, description="At or above this: warn.")
+    breach: Fraction | None = Field(default=None, description="At or above this: breach.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Levels:
+        if self.warn is None and self.breach is None:
+            raise ValueError("give warn, breach or both")
+        if self.warn is not None and self.breach is not None and self.breach < self.warn:
+            raise _FieldProblemError("breach", f"must be at least warn ({self.warn})")
+        return self
+
+
+class QualityPolicy(Strict):
+    """Data-quality levels judged per window against the reference (see docs/monitoring.md)."""
+
+    missing_rate_increase: Levels | None = Field(
+        default=None,
+        description="An input's share of missing values minus the reference's, e.g. "
+        "{warn: 0.02, breach: 0.05}.",
+    )
+    unseen_share: Levels | None = Field(
+        default=None,
+        description="An input's share of values outside the reference's range (numeric) or "
+        "categories not seen in the reference (categorical).",
+    )
+
+
 class Sufficiency(Strict):
     """What accuracy is sufficient, agreed with the owner before training."""
 
@@ -146,6 +214,25 @@ class Sufficiency(Strict):
     )
     label_delay: Duration | None = Field(default=None, description="How late ground truth arrives.")
     metrics: list[MetricRule] = Field(min_length=1, description="The requirements; all must pass.")
+    threshold: Fraction | None = Field(
+        default=None,
+        description="Operating point: predict the positive class when score >= this "
+        "(default 0.5); used by accuracy, precision, recall, f1 and their estimates.",
+    )
+    refer_top: Share | None = Field(
+        default=None,
+        description="Operating point as a capacity: the top share of each window's scores is "
+        "predicted positive, e.g. 5% (instead of threshold).",
+    )
+    quality: QualityPolicy | None = Field(
+        default=None, description="Data-quality warn/breach levels that enter the verdict."
+    )
+
+    @model_validator(mode="after")
+    def _one_operating_point(self) -> Sufficiency:
+        if self.threshold is not None and self.refer_top is not None:
+            raise _FieldProblemError("refer_top", "give threshold or refer_top, not both")
+        return self
 
 
 # -- data contract ------------------------------------------------------------------------------
@@ -320,6 +407,7 @@ AlertEvent = Literal[
     "retrain_failed",
     "step_failed",
     "insufficient_evidence",
+    "estimated_drop",
 ]
 
 
@@ -376,11 +464,18 @@ class Escalation(Strict):
 
 
 class Operations(Strict):
+    """``alerts`` is a list of routes, or ``{routes: [...], auto_resolve: false}``."""
+
     monitor: MonitorPolicy = Field(
         default_factory=lambda: MonitorPolicy(),
         description="Monitoring cadence, reference and drift levels.",
     )
     alerts: list[AlertRoute] = Field(default_factory=list, description="Alert routes.")
+    auto_resolve: bool = Field(
+        default=True,
+        description="Resolve a monitoring alert when its rule passes on a later window "
+        "(also written operations.alerts.auto_resolve).",
+    )
     retrain: RetrainPolicy | None = Field(default=None, description="When and how to retrain.")
     rollback: RollbackPolicy = Field(
         default_factory=lambda: RollbackPolicy(), description="Rollback policy."
@@ -395,6 +490,26 @@ class Operations(Strict):
     escalation: list[Escalation] = Field(
         default_factory=list, description="Who is told as a decision stalls."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alerts_mapping(cls, data: Any) -> Any:
+        """``alerts: {routes: [...], auto_resolve: false}`` means ``alerts: [...]`` with
+        ``auto_resolve: false`` beside it."""
+        if not isinstance(data, dict) or not isinstance(data.get("alerts"), dict):
+            return data
+        body = dict(data["alerts"])
+        unknown = sorted(set(body) - {"routes", "auto_resolve"})
+        if unknown:
+            raise _FieldProblemError(
+                f"alerts.{unknown[0]}", "unknown field; alerts takes routes and auto_resolve"
+            )
+        out = {**data, "alerts": body.get("routes", [])}
+        if "auto_resolve" in body:
+            if "auto_resolve" in data:
+                raise _FieldProblemError("auto_resolve", "given twice (also under alerts)")
+            out["auto_resolve"] = body["auto_resolve"]
+        return out
 
 
 # -- the charter ----------------------------------------------------------------------------------
