@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from charter.monitoring.service import WindowResult, stored_windows
-from charter.spec.durations import format_duration
 from charter.spec.model import Charter
+from charter.spec.windows import window_text
 from charter.workspace import Workspace
 
 COLORS = {
@@ -362,7 +362,7 @@ def write_report(
     """Write the report of ``name``'s stored windows to ``file``; return what was written."""
     charter = ws.load(name).charter
     results = stored_windows(ws, name, window=window)
-    size = window or format_duration(charter.sufficiency.window)
+    size = window or window_text(charter.sufficiency)
     path = Path(file)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(charter, results, size), encoding="utf-8")

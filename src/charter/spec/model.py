@@ -6,7 +6,7 @@ Every model forbids unknown fields, so a typo is an error that names the field, 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -21,6 +21,7 @@ from pydantic import (
 
 from charter.spec.durations import Duration
 from charter.spec.metrics import METRICS, Task
+from charter.spec.windows import CalendarWindow, Window
 
 FIELD_TYPES = ("int", "float", "string", "bool", "datetime", "date")
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,99}$"
@@ -72,7 +73,18 @@ def _check_entrypoint(value: str) -> str:
     return value
 
 
+def _check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone, e.g. UTC or Europe/Paris") from None
+    return value
+
+
 Email = Annotated[str, AfterValidator(_check_email)]
+TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 MetricName = Annotated[str, AfterValidator(_check_metric)]
 FieldType = Annotated[str, AfterValidator(_check_field_type)]
 Regex = Annotated[str, AfterValidator(_check_regex)]
@@ -208,7 +220,16 @@ class QualityPolicy(Strict):
 class Sufficiency(Strict):
     """What accuracy is sufficient, agreed with the owner before training."""
 
-    window: Duration = Field(default=timedelta(days=7), description="Event-time window judged.")
+    window: Window = Field(
+        default=timedelta(days=7),
+        description="Event-time window judged: a fixed duration (7d, 1d) or a calendar window "
+        "in the charter's timezone (1w: ISO week from Monday, 1mo, 1q, 1y).",
+    )
+    window_origin: datetime | None = Field(
+        default=None,
+        description="Where fixed-duration windows start counting (ISO time; default "
+        "1970-01-01T00:00Z), e.g. 2024-01-01T00:00+01:00 for days at midnight in Paris.",
+    )
     min_labels: int = Field(
         default=100, ge=0, description="Fewer labels than this in a window: insufficient evidence."
     )
@@ -230,6 +251,10 @@ class Sufficiency(Strict):
 
     @model_validator(mode="after")
     def _one_operating_point(self) -> Sufficiency:
+        if self.window_origin is not None and isinstance(self.window, CalendarWindow):
+            raise _FieldProblemError(
+                "window_origin", "applies to fixed-duration windows only, not calendar ones"
+            )
         if self.threshold is not None and self.refer_top is not None:
             raise _FieldProblemError("refer_top", "give threshold or refer_top, not both")
         return self
@@ -524,6 +549,10 @@ class Charter(Strict):
     )
     stewards: list[Person] = Field(default_factory=list, description="Who operates the model.")
     task: Task = Field(default="binary_classification", description="What the model predicts.")
+    timezone: TimeZone = Field(
+        default="UTC",
+        description="IANA time zone of calendar windows (1w, 1mo, 1q, 1y), e.g. Europe/Paris.",
+    )
     sufficiency: Sufficiency = Field(description="What is sufficient, agreed with the owner.")
     data: DataContract = Field(description="The contract of the live input pipeline.")
     labels: LabelSpec | None = Field(default=None, description="Where ground truth comes from.")
