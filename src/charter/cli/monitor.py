@@ -155,6 +155,9 @@ def _rule_text(rule: dict[str, Any]) -> str:
     sign, threshold = (
         ("≥", rule["at_least"]) if rule["at_least"] is not None else ("≤", rule["at_most"])
     )
+    if threshold == "reference":  # a bound learnt from the reference: show the number
+        bound = rule.get("threshold")
+        threshold = f"{bound:.3f} ref" if isinstance(bound, int | float) else "ref n/a"
     value = rule["value"]
     shown = f"{value:.3f}" if isinstance(value, int | float) else "n/a"
     segment = f" [{rule['segment']}]" if rule.get("segment") else ""

@@ -207,6 +207,7 @@ def judge_rules(
     inputs: Sequence[str],
     window_estimates: Estimates,
     point: OperatingPoint | None = None,
+    reference: Reference | None = None,
 ) -> list[RuleVerdict]:
     """Each rule on its segment's rows, at the window's operating point; a rule without segment
     reuses the window's estimates."""
@@ -239,9 +240,24 @@ def judge_rules(
                 min_labels=min_labels,
                 estimate=estimate,
                 threshold=point.threshold,
+                bound=_bound(rule, reference),
             )
         )
     return verdicts
+
+
+def _bound(rule: MetricRule, reference: Reference | None) -> dict[str, Any] | NotComputable | None:
+    """The reference bound a rule with ``at_least``/``at_most: reference`` is judged against."""
+    if rule.threshold != "reference":
+        return None
+    if reference is None:
+        return NotComputable("no reference for this version")
+    found = reference.bounds.get(rule.metric)
+    if found is None:
+        return NotComputable(
+            "the reference was summarised before the rule asked for a bound; set it again"
+        )
+    return found if isinstance(found, NotComputable) else found.describe()
 
 
 def performance(
@@ -303,7 +319,8 @@ def evaluate(
     point = operating_point(charter.sufficiency, rows["score"].to_numpy())
     perf_body = performance(charter, version, rows, reference, point)
     cbpe = window_cbpe(version, reference) if classifier else None
-    rules = judge_rules(charter, rows, cbpe, inputs, perf_body["metrics"]["estimated"], point)
+    estimates = perf_body["metrics"]["estimated"]
+    rules = judge_rules(charter, rows, cbpe, inputs, estimates, point, reference)
     contract = contract_verdict(rules)
     quality_verdict = judge_quality(charter, summary, reference)
     verdict, reason = contract, verdict_reason(rules, contract)

@@ -226,7 +226,9 @@ def rule_chart(windows: Sequence[WindowResult], index: int) -> str:
         lower.append(_number(est.get("lower")))
         upper.append(_number(est.get("upper")))
     segment = f" [{rule['segment']}]" if rule.get("segment") else ""
-    threshold = rule["at_least"] if rule["at_least"] is not None else rule["at_most"]
+    threshold = rule.get(
+        "threshold", rule["at_least"] if rule["at_least"] is not None else rule["at_most"]
+    )
     chart = Chart(f"{rule['metric']}{segment}", [_label(w) for w in windows])
     chart.series.append(Series("realized", realized, SERIES[0], hollow=unjudged))
     if any(v is not None for v in estimated):
@@ -272,7 +274,9 @@ def _rules_table(latest: WindowResult) -> str:
     rows = []
     for rule in latest.data["rules"]:
         est = rule.get("estimate") or {}
-        threshold = rule["at_least"] if rule["at_least"] is not None else rule["at_most"]
+        threshold = rule.get(
+            "threshold", rule["at_least"] if rule["at_least"] is not None else rule["at_most"]
+        )
         sign = "≥" if rule["at_least"] is not None else "≤"
         rows.append(
             f"<tr><td>{_esc(rule['metric'])} {_esc(rule.get('segment') or '')}</td>"

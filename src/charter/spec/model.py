@@ -110,8 +110,16 @@ class MetricRule(Strict):
     """One performance requirement agreed with the owner, judged on live data."""
 
     metric: MetricName = Field(description="A metric name, e.g. roc_auc, recall, mae.")
-    at_least: float | None = Field(default=None, description="Pass when metric >= this.")
-    at_most: float | None = Field(default=None, description="Pass when metric <= this.")
+    at_least: float | Literal["reference"] | None = Field(
+        default=None,
+        description="Pass when metric >= this; 'reference': >= the reference's chunked mean "
+        "minus 3 standard deviations.",
+    )
+    at_most: float | Literal["reference"] | None = Field(
+        default=None,
+        description="Pass when metric <= this; 'reference': <= the reference's chunked mean "
+        "plus 3 standard deviations.",
+    )
     warn_at: float | None = Field(
         default=None,
         description="Warn (before breach) when the metric is worse than this level.",
@@ -130,6 +138,12 @@ class MetricRule(Strict):
         threshold = getattr(self, good)
         if threshold is None:
             raise ValueError(f"give a threshold: {good}: <number> for {self.metric}")
+        if threshold == "reference":
+            if self.warn_at is not None:
+                raise _FieldProblemError(
+                    "warn_at", f"does not combine with {good}: reference (a learnt bound)"
+                )
+            return self
         for name, value in ((good, threshold), ("warn_at", self.warn_at)):
             if value is not None and info.bounded and not 0 <= value <= 1:
                 raise _FieldProblemError(
@@ -144,7 +158,8 @@ class MetricRule(Strict):
         return self
 
     @property
-    def threshold(self) -> float:
+    def threshold(self) -> float | Literal["reference"]:
+        """The number agreed, or ``"reference"`` for a bound learnt from the reference."""
         value = self.at_least if self.at_least is not None else self.at_most
         assert value is not None
         return value
