@@ -16,7 +16,8 @@ rule                     fails (event)                               passes
 ``sufficiency.vN``       contract verdict breach / warn               contract verdict pass
 ``quality.vN``           quality verdict breach (quality_breach)      quality verdict pass
 ``drift.vN``             judged drift breach (drift_breach)           drift pass or warn
-``estimate.vN``          an estimate past its rule (estimated_drop)   every estimate ok or warn
+``estimate.vN``          an estimate past its rule while its labels   no such estimate
+                         are too few to judge it (estimated_drop)
 ``evidence.vN``          too few labels (insufficient_evidence), only a verdict other than
                          when a route of the charter asks for it      insufficient
 =======================  ==========================================  ==========================
@@ -154,22 +155,23 @@ def _judge(name: str, window: WindowResult, routed: set[str]) -> dict[str, _Find
         out[f"drift.v{version}"] = _Finding("drift_breach", "warning", message, details)
     elif drift in ("pass", "warn"):
         out[f"drift.v{version}"] = None
-    estimated = data.get("estimated_status")
-    if estimated == "at_risk":
-        dropped = [_estimate_shown(r) for r in rules if _estimate_at_risk(r)]
+    dropped = [_estimate_shown(r) for r in rules if _estimate_at_risk(r)]
+    if dropped:
         message = f"{name}: estimated performance dropped past the contract on {where}: " + (
             ", ".join(dropped)
         )
         details = {"version": version, "rules": rules}
         out[f"estimate.v{version}"] = _Finding("estimated_drop", "warning", message, details)
-    elif estimated in ("ok", "warn"):
+    elif data.get("estimated_status") is not None or contract != "insufficient_evidence":
         out[f"estimate.v{version}"] = None
     return out
 
 
 def _estimate_at_risk(rule: Mapping[str, Any]) -> bool:
+    """An estimate past its rule where the labels cannot judge it yet."""
     estimate = rule.get("estimate")
-    return isinstance(estimate, Mapping) and estimate.get("status") == "at_risk"
+    waiting = rule.get("status") == "insufficient_evidence"
+    return waiting and isinstance(estimate, Mapping) and estimate.get("status") == "at_risk"
 
 
 def _estimate_shown(rule: Mapping[str, Any]) -> str:
