@@ -48,6 +48,21 @@ class Cutter:
         """The end of the window starting at ``start_us`` (the next one's start)."""
         raise NotImplementedError
 
+    def ends_expr(self, start: pl.Expr) -> pl.Expr:
+        """The end (µs) of the window starting at each ``start`` (µs)."""
+        raise NotImplementedError
+
+    def is_window(self, starts: list[int], ends: list[int]) -> list[bool]:
+        """For each (start, end): is it one of this cutter's windows? Vectorised, for reading
+        many stored windows at once."""
+        frame = pl.DataFrame(
+            {"start": starts, "end": ends}, schema={"start": pl.Int64, "end": pl.Int64}
+        )
+        check = (self.expr(pl.col("start")) == pl.col("start")) & (
+            self.ends_expr(pl.col("start")) == pl.col("end")
+        )
+        return frame.select(check).to_series().to_list()
+
     def starts(self, first_us: int, last_us: int, limit: int) -> list[int] | None:
         """Every window start from the one holding ``first_us`` to the one holding ``last_us``;
         ``None`` when there are more than ``limit``."""
@@ -76,6 +91,9 @@ class FixedCutter(Cutter):
     def next(self, start_us: int) -> int:
         return start_us + self.step
 
+    def ends_expr(self, start: pl.Expr) -> pl.Expr:
+        return start + self.step
+
     def starts(self, first_us: int, last_us: int, limit: int) -> list[int] | None:
         first, last = self.floor(first_us), self.floor(last_us)
         count = (last - first) // self.step + 1
@@ -101,8 +119,10 @@ class CalendarCutter(Cutter):
         return int(pl.select(self.expr(pl.lit(moment_us, pl.Int64))).item())
 
     def next(self, start_us: int) -> int:
-        local = self._local(pl.lit(start_us, pl.Int64)).dt.offset_by(f"1{self.unit}")
-        return int(pl.select(local.dt.epoch("us")).item())
+        return int(pl.select(self.ends_expr(pl.lit(start_us, pl.Int64))).item())
+
+    def ends_expr(self, start: pl.Expr) -> pl.Expr:
+        return self._local(start).dt.offset_by(f"1{self.unit}").dt.epoch("us")
 
 
 def cutter(window: WindowValue, charter: Charter) -> Cutter:

@@ -291,10 +291,11 @@ def stored_windows(ws: Workspace, name: str, *, size: timedelta | Cutter) -> lis
             .where(MonitorWindow.charter == name)
             .options(defer(MonitorWindow.summaries))
         ).all()
+    keys = [_key(row) for row in rows]
+    ours = cut.is_window([k[0] for k in keys], [k[1] for k in keys]) if keys else []
     out = []
-    for row in rows:
-        start_us, end_us = _key(row)
-        if cut.floor(start_us) == start_us and cut.next(start_us) == end_us:
+    for row, (start_us, end_us), mine in zip(rows, keys, ours, strict=True):
+        if mine:
             start, end = from_us(start_us), from_us(end_us)
             out.append(WindowResult(row.version, start, end, row.verdict, dict(row.result)))
     out.sort(key=lambda r: (r.start, version_key(r.version)))
