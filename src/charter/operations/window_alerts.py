@@ -37,7 +37,13 @@ from typing import Any
 
 from charter.errors import CharterFileError
 from charter.monitoring.service import WindowResult
-from charter.operations.alerts import AlertInfo, auto_resolve, auto_resolved, raise_alert
+from charter.operations.alerts import (
+    AlertInfo,
+    auto_resolve,
+    auto_resolved,
+    list_alerts,
+    raise_alert,
+)
 from charter.spec.model import Charter
 from charter.spec.windows import window_text
 from charter.workspace import Workspace
@@ -80,14 +86,16 @@ def react_to_windows(ws: Workspace, name: str, windows: Iterable[WindowResult]) 
     routes = charter.operations.alerts if charter is not None else []
     routed = {str(event) for route in routes for event in route.on}
     done = auto_resolved(ws, name)
+    pending = {a.rule for a in list_alerts(ws, name, "active")}  # rules a pass could resolve
     out = WindowAlerts()
     for window in watched:
         span = f"{window.start.isoformat()}/{window.end.isoformat()}"
         for rule, finding in _judge(name, window, routed).items():
             if finding is None:
-                if not keep_open:
+                if not keep_open and rule in pending:
                     out.resolved.extend(auto_resolve(ws, name, rule=rule, passed=span))
             elif (rule, span) not in done:
+                pending.add(rule)
                 out.raised.append(
                     raise_alert(
                         ws,
