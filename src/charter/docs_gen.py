@@ -147,6 +147,8 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
 def _type_name(annotation: Any) -> str:
     text = str(annotation).replace("typing.", "").replace("charter.spec.model.", "")
     text = text.replace("<class '", "").replace("'>", "").replace("datetime.timedelta", "duration")
+    text = text.replace("charter.spec.windows.CalendarWindow", "calendar window")
+    text = text.replace("datetime.datetime", "datetime")
     if "Annotated[" in text:
         text = text.split("Annotated[", 1)[1].split(",", 1)[0]
     return f"`{text}`".replace("|", "\\|")

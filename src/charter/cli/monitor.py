@@ -18,15 +18,16 @@ from charter.monitoring.reference import set_reference
 from charter.monitoring.report import write_report
 from charter.monitoring.service import WindowResult, latest_windows
 from charter.monitoring.service import monitor as run_monitor
-from charter.operations.window_alerts import alert_on_windows
+from charter.operations.window_alerts import react_to_windows
 from charter.plumbing.scoring_failures import failure_note, failure_summary
 
 WindowOption = Annotated[
     str | None,
     typer.Option(
         "--window",
-        metavar="DURATION",
-        help="Window size, e.g. 1d or 7d (default: the charter's sufficiency.window).",
+        metavar="WINDOW",
+        help="Window, e.g. 1d, 7d, 1w, 1mo, 1q (default: the charter's sufficiency.window); "
+        "another window than the charter's explores and raises no alerts.",
     ),
 ]
 NameArgument = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
@@ -51,7 +52,8 @@ def monitor(
     """Evaluate every window of every version: quality, drift, performance, verdict; store it."""
     ws = workspace(ctx)
     result = run_monitor(ws, name, since=since, until=until, window=window)
-    alerts = alert_on_windows(ws, name, result.windows)
+    reaction = react_to_windows(ws, name, result.windows)
+    alerts = reaction.raised
 
     def human(console: Console) -> None:
         if not result.windows:
@@ -59,16 +61,25 @@ def monitor(
             return
         title = f"{result.charter}: {len(result.windows)} windows"
         console.print(_table(title, result.windows), soft_wrap=False)
+        _print_reasons(console, result.windows)
         console.print(f"{result.verdicts_changed} verdicts new or changed (recorded in the ledger)")
+        if result.exploratory:
+            console.print(
+                f"exploratory window {result.to_dict()['window']} (the charter judges "
+                "sufficiency.window): no alerts raised or resolved"
+            )
         for alert in alerts:
             seen = f" (again, {alert.count}x)" if alert.repeated else ""
             console.print(f"alert {alert.id} [{alert.severity}] {alert.message}{seen}")
+        for alert in reaction.resolved:
+            console.print(f"alert {alert.id} resolved itself: {alert.resolve_note}")
 
     body = result.to_dict()
     body["alerts"] = [
         {"id": a.id, "event": a.event, "severity": a.severity, "repeated": a.repeated}
         for a in alerts
     ]
+    body["resolved_alerts"] = [{"id": a.id, "event": a.event} for a in reaction.resolved]
     emit(body, as_json=as_json, human=human)
 
 
@@ -90,6 +101,7 @@ def status(
             console.print(f"{name}: no windows yet; run `charter monitor {name}`")
         else:
             console.print(_table(f"{name}: latest windows", found), soft_wrap=False)
+            _print_reasons(console, found)
         for entry in failed:
             console.print(f"FAILED {failure_note(name, entry)}", markup=False)
 
@@ -156,6 +168,9 @@ def _rule_text(rule: dict[str, Any]) -> str:
     sign, threshold = (
         ("≥", rule["at_least"]) if rule["at_least"] is not None else ("≤", rule["at_most"])
     )
+    if threshold == "reference":  # a bound learnt from the reference: show the number
+        bound = rule.get("threshold")
+        threshold = f"{bound:.3f} ref" if isinstance(bound, int | float) else "ref n/a"
     value = rule["value"]
     shown = f"{value:.3f}" if isinstance(value, int | float) else "n/a"
     segment = f" [{rule['segment']}]" if rule.get("segment") else ""
@@ -194,3 +209,12 @@ def _table(title: str, windows: list[WindowResult]) -> Table:
             ", ".join(data["drifted"]) or "-",
         )
     return table
+
+
+def _print_reasons(console: Console, windows: list[WindowResult]) -> None:
+    """Why each window that did not pass got its verdict (``verdict_reason``)."""
+    for w in windows:
+        reason = w.data.get("verdict_reason")
+        if w.verdict != "pass" and reason:
+            shown = "insufficient" if w.verdict == "insufficient_evidence" else w.verdict
+            console.print(Text(f"{w.version} {_span(w)}: {shown}: {reason}", style="dim"))

@@ -22,6 +22,7 @@ from charter.demo.data import FEATURES, applications
 from charter.demo.model import auc, train
 from charter.errors import WorkspaceError
 from charter.settings import Settings
+from charter.spec.windows import window_text
 from charter.workspace import Workspace
 
 MARKER = ".charter-demo"
@@ -94,7 +95,7 @@ def _charter(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
     narrate(
         "Charter",
         f"{path.relative_to(ws.root)}: owner {charter.owner.name} <{charter.owner.email}>; "
-        f"sufficient when {rules} over {charter.sufficiency.window.days}-day windows "
+        f"sufficient when {rules} over {window_text(charter.sufficiency)} windows "
         f"with at least {charter.sufficiency.min_labels} labels",
     )
     report.add("charter", file=str(path), owner=charter.owner.email, sha256=loaded.sha256)

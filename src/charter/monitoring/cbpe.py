@@ -134,8 +134,12 @@ class CBPE:
         unit_sd = _unit_sd(s, y, threshold, parts, seed)
         return cls(Calibrator.fit(s, y), threshold, unit_sd)
 
-    def estimate(self, scores: npt.ArrayLike) -> dict[str, Estimate | NotComputable]:
-        """Estimated roc_auc, accuracy, precision, recall and f1 of an unlabelled window."""
+    def estimate(
+        self, scores: npt.ArrayLike, threshold: float | None = None
+    ) -> dict[str, Estimate | NotComputable]:
+        """Estimated roc_auc, accuracy, precision, recall and f1 of an unlabelled window, at the
+        operating point ``threshold`` (default: the one fitted with)."""
+        threshold = self.threshold if threshold is None else threshold
         s = np.asarray(scores, dtype=np.float64).ravel()
         problem = (
             NotComputable("the window has no scored rows") if s.size == 0 else _scores_problem(s)
@@ -143,8 +147,8 @@ class CBPE:
         if problem is not None:
             return dict.fromkeys(ESTIMATED, problem)
         p = self.calibrator(s)
-        values = expected_metrics(s, p, self.threshold)
-        predicted = s >= self.threshold
+        values = expected_metrics(s, p, threshold)
+        predicted = s >= threshold
         tp, positives = float(p[predicted].sum()), float(p.sum())
         support = _support(s.size, float(np.count_nonzero(predicted)), positives, tp)
         return {name: self._with_band(name, value, support[name]) for name, value in values.items()}

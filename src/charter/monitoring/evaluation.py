@@ -25,6 +25,8 @@ from charter.errors import ExpressionError
 from charter.monitoring import performance as perf
 from charter.monitoring.cbpe import CBPE, ESTIMATED, Estimate
 from charter.monitoring.drift import DEFAULT_METHOD, METHODS, DriftResult, MethodName, measure_drift
+from charter.monitoring.operating_point import OperatingPoint, operating_point
+from charter.monitoring.quality_verdict import judge_quality
 from charter.monitoring.reference import Reference
 from charter.monitoring.summaries import (
     CategoricalSummary,
@@ -33,10 +35,12 @@ from charter.monitoring.summaries import (
     NumericSummary,
 )
 from charter.monitoring.verdict import (
+    SEVERITY,
     RuleVerdict,
     contract_verdict,
     estimated_status,
     judge_rule,
+    verdict_reason,
 )
 from charter.monitoring.windows import INPUT_PREFIX, UNSCORED, WindowSummary, from_us
 from charter.plumbing.expressions import compile_segment, to_polars
@@ -187,11 +191,13 @@ def _segment_mask(rows: pl.DataFrame, rule: MetricRule, inputs: Sequence[str]) -
 Estimates = Mapping[str, Estimate | NotComputable]
 
 
-def estimate_all(cbpe: CBPE | NotComputable, scores: pl.Series) -> Estimates:
-    """CBPE's estimates of ``scores`` (or why there are none), by metric."""
+def estimate_all(
+    cbpe: CBPE | NotComputable, scores: pl.Series, threshold: float | None = None
+) -> Estimates:
+    """CBPE's estimates of ``scores`` at ``threshold`` (or why there are none), by metric."""
     if isinstance(cbpe, NotComputable):
         return dict.fromkeys(ESTIMATED, cbpe)
-    return cbpe.estimate(scores.to_numpy())
+    return cbpe.estimate(scores.to_numpy(), threshold)
 
 
 def judge_rules(
@@ -200,8 +206,12 @@ def judge_rules(
     cbpe: CBPE | NotComputable | None,
     inputs: Sequence[str],
     window_estimates: Estimates,
+    point: OperatingPoint | None = None,
+    reference: Reference | None = None,
 ) -> list[RuleVerdict]:
-    """Each rule on its segment's rows; a rule without segment reuses the window's estimates."""
+    """Each rule on its segment's rows, at the window's operating point; a rule without segment
+    reuses the window's estimates."""
+    point = point or operating_point(charter.sufficiency, rows["score"].to_numpy())
     min_labels = charter.sufficiency.min_labels
     verdicts = []
     for rule in charter.sufficiency.metrics:
@@ -220,7 +230,8 @@ def judge_rules(
         estimate = None
         if cbpe is not None and rule.metric in ESTIMATED:
             estimates = window_estimates if rule.segment is None else None
-            estimate = (estimates or estimate_all(cbpe, subset["score"]))[rule.metric]
+            found = estimates or estimate_all(cbpe, subset["score"], point.threshold)
+            estimate = found[rule.metric]
         verdicts.append(
             judge_rule(
                 rule,
@@ -228,15 +239,37 @@ def judge_rules(
                 labelled["score"].to_numpy(),
                 min_labels=min_labels,
                 estimate=estimate,
+                threshold=point.threshold,
+                bound=_bound(rule, reference),
             )
         )
     return verdicts
 
 
+def _bound(rule: MetricRule, reference: Reference | None) -> dict[str, Any] | NotComputable | None:
+    """The reference bound a rule with ``at_least``/``at_most: reference`` is judged against."""
+    if rule.threshold != "reference":
+        return None
+    if reference is None:
+        return NotComputable("no reference for this version")
+    found = reference.bounds.get(rule.metric)
+    if found is None:
+        return NotComputable(
+            "the reference was summarised before the rule asked for a bound; set it again"
+        )
+    return found if isinstance(found, NotComputable) else found.describe()
+
+
 def performance(
-    charter: Charter, version: str, rows: pl.DataFrame, reference: Reference | None
+    charter: Charter,
+    version: str,
+    rows: pl.DataFrame,
+    reference: Reference | None,
+    point: OperatingPoint | None = None,
 ) -> dict[str, Any]:
-    """Label coverage, realized metrics on the labelled rows, CBPE estimates on all rows."""
+    """Label coverage, realized metrics on the labelled rows, CBPE estimates on all rows, with
+    label-based metrics at the operating point ``point``."""
+    point = point or operating_point(charter.sufficiency, rows["score"].to_numpy())
     labelled = rows.filter(pl.col("label").is_not_null())
     y, s = labelled["label"].to_numpy(), labelled["score"].to_numpy()
     coverage = {
@@ -252,12 +285,13 @@ def performance(
             names if classifier else perf.REGRESSION_METRICS, why
         )
     elif classifier:
-        realized_metrics = dict(perf.classification_metrics(y, s))
+        realized_metrics = dict(perf.classification_metrics(y, s, point.threshold))
     else:
         realized_metrics = dict(perf.regression_metrics(y, s))
     estimated: dict[str, Any] = {}
     if classifier:
-        estimated = dict(estimate_all(window_cbpe(version, reference), rows["score"]))
+        cbpe = window_cbpe(version, reference)
+        estimated = dict(estimate_all(cbpe, rows["score"], point.threshold))
     return {"labels": coverage, "metrics": {"realized": realized_metrics, "estimated": estimated}}
 
 
@@ -281,10 +315,20 @@ def evaluate(
     columns, score, drifted, drift_status = drift(
         summary, reference, charter.operations.monitor.drift
     )
-    perf_body = performance(charter, version, rows, reference)
-    cbpe = window_cbpe(version, reference) if charter.task == "binary_classification" else None
-    rules = judge_rules(charter, rows, cbpe, inputs, perf_body["metrics"]["estimated"])
-    verdict = contract_verdict(rules)
+    classifier = charter.task == "binary_classification"
+    point = operating_point(charter.sufficiency, rows["score"].to_numpy())
+    perf_body = performance(charter, version, rows, reference, point)
+    cbpe = window_cbpe(version, reference) if classifier else None
+    estimates = perf_body["metrics"]["estimated"]
+    rules = judge_rules(charter, rows, cbpe, inputs, estimates, point, reference)
+    contract = contract_verdict(rules)
+    quality_verdict = judge_quality(charter, summary, reference)
+    verdict, reason = contract, verdict_reason(rules, contract)
+    if SEVERITY[quality_verdict["status"]] > SEVERITY[contract]:
+        verdict = quality_verdict["status"]
+        reason = "data quality: " + "; ".join(
+            p["message"] for p in quality_verdict["problems"] if p["level"] == verdict
+        )
     flags = [
         f"estimated {r.rule.metric}{_in(r.rule)} is {r.estimate_status}"
         for r in rules
@@ -296,6 +340,10 @@ def evaluate(
     body: dict[str, Any] = finite(
         {
             "verdict": verdict,
+            "verdict_reason": reason,
+            "contract_verdict": contract,
+            "quality_verdict": quality_verdict,
+            "operating_point": point.to_dict() if classifier else None,
             "rules": [r.to_dict() for r in rules],
             "estimated_status": estimated_status(rules),
             "flags": flags,

@@ -40,7 +40,9 @@ from sqlalchemy.orm import Session
 
 from charter.errors import CharterError, DataError, UserCodeError
 from charter.monitoring import performance as perf
+from charter.monitoring.bounds import Bound, bound_from_dict, learn_bounds, reference_metrics
 from charter.monitoring.cbpe import CBPE
+from charter.monitoring.operating_point import operating_point
 from charter.monitoring.summaries import (
     ColumnSummary,
     Kind,
@@ -140,9 +142,12 @@ class Reference:
     rows: int
     labelled: int
     source: Mapping[str, Any] = field(default_factory=dict)
+    bounds: Mapping[str, Bound | NotComputable] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        # "bounds" only when learnt, so references stored before bounds keep their fingerprint
+        extra = {"bounds": {n: b.to_dict() for n, b in self.bounds.items()}} if self.bounds else {}
+        return extra | {
             "origin": self.origin,
             "columns": {name: s.to_dict() for name, s in sorted(self.columns.items())},
             "score": None if self.score is None else self.score.to_dict(),
@@ -174,6 +179,7 @@ class Reference:
             rows=int(data["rows"]),
             labelled=int(data["labelled"]),
             source=dict(data.get("source", {})),
+            bounds={n: bound_from_dict(b) for n, b in data.get("bounds", {}).items()},
         )
 
     @cached_property
@@ -191,7 +197,12 @@ class Reference:
             "cbpe": cbpe,
             "metrics": {n: _value(v) for n, v in self.metrics.items()},
             **({"source": dict(self.source)} if self.source else {}),
+            **({"bounds": {n: _bound(b) for n, b in self.bounds.items()}} if self.bounds else {}),
         }
+
+
+def _bound(bound: Bound | NotComputable) -> dict[str, Any]:
+    return bound.to_dict() if isinstance(bound, NotComputable) else bound.describe()
 
 
 def canonical(data: Any) -> str:
@@ -234,6 +245,14 @@ def build_reference(
         assert isinstance(score_summary, NumericSummary)
         score = score_summary
     cbpe, metrics, labelled = _performance(charter, s, y)
+    bounds: dict[str, Bound | NotComputable] = {}
+    if reference_metrics(charter):
+        if s is None or y is None:
+            why = NotComputable("the reference has no scores and labels to learn a bound from")
+            bounds = dict.fromkeys(reference_metrics(charter), why)
+        else:
+            pairs_y, pairs_s, _ = perf.labelled_pairs(y, s)
+            bounds = learn_bounds(charter, pairs_y, pairs_s)
     return Reference(
         origin=origin,
         columns=columns,
@@ -243,6 +262,7 @@ def build_reference(
         rows=frame.height,
         labelled=labelled,
         source=dict(source or {}),
+        bounds=bounds,
     )
 
 
@@ -257,7 +277,9 @@ def _performance(
     if charter.task == "regression":
         reason = NotComputable("CBPE applies to binary classifiers only")
         return reason, dict(perf.regression_metrics(y, p)), coverage.labelled
-    return CBPE.fit(p, y), dict(perf.classification_metrics(y, p)), coverage.labelled
+    threshold = operating_point(charter.sufficiency, p).threshold  # 0.5 unless the charter says
+    cbpe = CBPE.fit(p, y, threshold=threshold)
+    return cbpe, dict(perf.classification_metrics(y, p, threshold)), coverage.labelled
 
 
 def _typed(values: pl.Series, kind: Kind) -> pl.Series:

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from charter.monitoring.service import WindowResult, stored_windows
-from charter.spec.durations import format_duration
 from charter.spec.model import Charter
+from charter.spec.windows import window_text
 from charter.workspace import Workspace
 
 COLORS = {
@@ -226,7 +226,9 @@ def rule_chart(windows: Sequence[WindowResult], index: int) -> str:
         lower.append(_number(est.get("lower")))
         upper.append(_number(est.get("upper")))
     segment = f" [{rule['segment']}]" if rule.get("segment") else ""
-    threshold = rule["at_least"] if rule["at_least"] is not None else rule["at_most"]
+    threshold = rule.get(
+        "threshold", rule["at_least"] if rule["at_least"] is not None else rule["at_most"]
+    )
     chart = Chart(f"{rule['metric']}{segment}", [_label(w) for w in windows])
     chart.series.append(Series("realized", realized, SERIES[0], hollow=unjudged))
     if any(v is not None for v in estimated):
@@ -272,7 +274,9 @@ def _rules_table(latest: WindowResult) -> str:
     rows = []
     for rule in latest.data["rules"]:
         est = rule.get("estimate") or {}
-        threshold = rule["at_least"] if rule["at_least"] is not None else rule["at_most"]
+        threshold = rule.get(
+            "threshold", rule["at_least"] if rule["at_least"] is not None else rule["at_most"]
+        )
         sign = "≥" if rule["at_least"] is not None else "≤"
         rows.append(
             f"<tr><td>{_esc(rule['metric'])} {_esc(rule.get('segment') or '')}</td>"
@@ -362,7 +366,7 @@ def write_report(
     """Write the report of ``name``'s stored windows to ``file``; return what was written."""
     charter = ws.load(name).charter
     results = stored_windows(ws, name, window=window)
-    size = window or format_duration(charter.sufficiency.window)
+    size = window or window_text(charter.sufficiency)
     path = Path(file)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_html(charter, results, size), encoding="utf-8")

@@ -26,12 +26,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer
 
+from charter.monitoring.cutting import Cutter
 from charter.monitoring.reference import pack, unpack
 from charter.monitoring.windows import (
     LoggedBatch,
     SummaryPlan,
     Window,
     WindowSummary,
+    as_cutter,
     batches_digest,
     from_us,
     merge_window,
@@ -92,7 +94,7 @@ class ResultStore:
         needs: Sequence[Need],
         plans: Mapping[str, SummaryPlan],
         batches: Sequence[LoggedBatch],
-        step_us: int,
+        step_us: int | Cutter,
     ) -> dict[WindowKey, WindowSummary]:
         """The merged summary of every needed window."""
         out: dict[WindowKey, WindowSummary] = {}
@@ -119,7 +121,7 @@ class ResultStore:
         for (batch_id, version, start), part in summarise_batches(
             batches, plans, step_us, wanted
         ).items():
-            window = Window.at(start, step_us)
+            window = Window.cut(start, as_cutter(step_us))
             parts[(batch_id, version, window)] = part
             self.new_parts[(batch_id, version, window)] = (plans[version].basis, part)
         for n in rest:
@@ -280,19 +282,20 @@ def version_key(version: str) -> tuple[int, int, str]:
     return (0, int(version), "") if version.isdigit() else (1, 0, version)
 
 
-def stored_windows(ws: Workspace, name: str, *, size: timedelta) -> list[WindowResult]:
-    """Every stored window of ``name`` of this size, oldest first."""
-    step = size_us(size)
+def stored_windows(ws: Workspace, name: str, *, size: timedelta | Cutter) -> list[WindowResult]:
+    """Every stored window of ``name`` of this size (or cut this way), oldest first."""
+    cut = as_cutter(size_us(size)) if isinstance(size, timedelta) else size
     with ws.db.read() as session:
         rows = session.scalars(
             sa.select(MonitorWindow)
             .where(MonitorWindow.charter == name)
             .options(defer(MonitorWindow.summaries))
         ).all()
+    keys = [_key(row) for row in rows]
+    ours = cut.is_window([k[0] for k in keys], [k[1] for k in keys]) if keys else []
     out = []
-    for row in rows:
-        start_us, end_us = _key(row)
-        if end_us - start_us == step:
+    for row, (start_us, end_us), mine in zip(rows, keys, ours, strict=True):
+        if mine:
             start, end = from_us(start_us), from_us(end_us)
             out.append(WindowResult(row.version, start, end, row.verdict, dict(row.result)))
     out.sort(key=lambda r: (r.start, version_key(r.version)))

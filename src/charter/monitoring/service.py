@@ -23,13 +23,14 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 
 from charter.errors import CharterError, ExpressionError
+from charter.monitoring.cutting import Cutter, cutter
 from charter.monitoring.evaluation import evaluate
 from charter.monitoring.reference import (
     REGISTRATION,
@@ -60,16 +61,14 @@ from charter.monitoring.windows import (
     LoggedBatch,
     SummaryPlan,
     Window,
-    align,
     logged_batches,
     scan_batch,
-    size_us,
     to_us,
 )
 from charter.plumbing.expressions import parse
 from charter.plumbing.labels import read_labels
-from charter.spec.durations import format_duration, parse_duration
 from charter.spec.model import Charter
+from charter.spec.windows import WindowValue, format_window, parse_window, window_text
 from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
 
@@ -81,14 +80,16 @@ class MonitorReport:
     """What a ``monitor`` run evaluated, oldest window first, and how many verdicts moved."""
 
     charter: str
-    window: timedelta
+    window: WindowValue
     windows: list[WindowResult]
     verdicts_changed: int = 0
+    exploratory: bool = False  # cut by a window other than the charter's: never alerted on
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "charter": self.charter,
-            "window": format_duration(self.window),
+            "window": format_window(self.window),
+            "exploratory": self.exploratory,
             "verdicts_changed": self.verdicts_changed,
             "windows": [w.to_dict() for w in self.windows],
         }
@@ -100,13 +101,11 @@ def _as_moment(value: datetime | str | None, where: str) -> datetime | None:
     return parse_moment(value, where)
 
 
-def _as_size(value: timedelta | str | None, charter: Charter) -> timedelta:
+def _as_size(value: WindowValue | str | None, charter: Charter) -> WindowValue:
     if value is None:
         return charter.sufficiency.window
-    if isinstance(value, timedelta):
-        return value
     try:
-        return parse_duration(value)
+        return parse_window(value)
     except ValueError as exc:
         raise CharterError(f"--window: {exc}") from None
 
@@ -117,16 +116,16 @@ def monitor(
     *,
     since: datetime | str | None = None,
     until: datetime | str | None = None,
-    window: timedelta | str | None = None,
+    window: WindowValue | str | None = None,
 ) -> MonitorReport:
     """Evaluate, store and return the windows of ``name`` whose start lies in [since, until)
     (``since`` is rounded down to its window's start); see the module docstring."""
     charter = ws.load(name).charter
     name = charter.name
     size = _as_size(window, charter)
-    step = size_us(size)
+    step = cutter(size, charter)
     lo, hi = _as_moment(since, "--since"), _as_moment(until, "--until")
-    lo_us = None if lo is None else to_us(align(lo, size))
+    lo_us = None if lo is None else step.floor(to_us(lo))
     hi_us = None if hi is None else to_us(hi)
     batches = logged_batches(ws, name)
     columns = monitored_columns(charter)
@@ -136,7 +135,7 @@ def monitor(
     rows = rows.join(labels, on="key", how="left") if rows.height else _with_label(rows)
     run = _Run(ws, charter, batches, step, columns, labels)
     needs = [
-        Need(version, Window.at(start, step), groups.get((version, start), []))
+        Need(version, Window.cut(start, step), groups.get((version, start), []))
         for version in sorted({v for v, _ in groups}, key=version_key)
         for start in _window_starts([w for v, w in groups if v == version], step, lo_us, hi_us)
     ]
@@ -150,10 +149,12 @@ def monitor(
         part = by_window.get((need.version, start), rows.clear())
         reference = plans[need.version].reference
         body = evaluate(charter, need.version, summaries[need.key], part, reference, inputs)
-        results.append(_result(name, need.version, run.status(need.version), need.window, body))
+        status = run.status(need.version)
+        results.append(_result(name, need.version, status, need.window, body, step.text))
     changed = store.commit(results)
     results.sort(key=lambda r: (r.start, version_key(r.version)))
-    return MonitorReport(name, size, results, changed)
+    exploratory = format_window(size) != window_text(charter.sufficiency)
+    return MonitorReport(name, size, results, changed, exploratory)
 
 
 def _segment_columns(charter: Charter, inputs: Sequence[str]) -> list[str]:
@@ -172,7 +173,7 @@ def _with_label(rows: pl.DataFrame) -> pl.DataFrame:
 
 def _rows(
     batches: Sequence[LoggedBatch],
-    step: int,
+    step: Cutter,
     inputs: Sequence[str],
     lo_us: int | None,
     hi_us: int | None,
@@ -203,32 +204,34 @@ def _rows(
 
 
 def _window_starts(
-    seen: Sequence[int], step: int, lo_us: int | None, hi_us: int | None
+    seen: Sequence[int], step: Cutter, lo_us: int | None, hi_us: int | None
 ) -> list[int]:
     """Windows with rows, and the empty ones between them (or across an explicit range)."""
     if lo_us is not None and hi_us is not None:
-        first, last = lo_us, (hi_us - 1) // step * step
+        first, last = lo_us, hi_us - 1
     elif seen:
         first, last = min(seen), max(seen)
     else:
         return []
-    count = (last - first) // step + 1
-    if count > MAX_WINDOWS:
+    if last < first:
+        return []
+    starts = step.starts(first, last, MAX_WINDOWS)
+    if starts is None:
         raise CharterError(
-            f"{count} windows of {format_duration(timedelta(microseconds=step))} in the range: "
-            f"more than {MAX_WINDOWS}",
+            f"more than {MAX_WINDOWS} windows of {step.text} in the range",
             hint="Use a larger --window, or narrow the range with --since and --until.",
         )
-    return list(range(first, last + 1, step)) if count > 0 else []
+    return starts
 
 
 def _result(
-    name: str, version: str, status: str, win: Window, body: dict[str, Any]
+    name: str, version: str, status: str, win: Window, body: dict[str, Any], size: str
 ) -> WindowResult:
     data = {
         "charter": name,
         "version": version,
         "status": status,
+        "window": size,
         "start": win.start.isoformat(),
         "end": win.end.isoformat(),
         **body,
@@ -244,7 +247,7 @@ class _Run:
         ws: Workspace,
         charter: Charter,
         batches: Sequence[LoggedBatch],
-        step: int,
+        step: Cutter,
         columns: Sequence[MonitoredColumn],
         labels: pl.DataFrame,
     ) -> None:
@@ -308,7 +311,7 @@ class _Run:
 
 # -- reading stored results ---------------------------------------------------------------------
 def stored_windows(
-    ws: Workspace, name: str, *, window: timedelta | str | None = None
+    ws: Workspace, name: str, *, window: WindowValue | str | None = None
 ) -> list[WindowResult]:
     """Every stored window of the charter's window size (or ``window``), oldest first.
 
@@ -317,7 +320,7 @@ def stored_windows(
     ``status_at_evaluation``.
     """
     charter = ws.load(name).charter
-    found = read_windows(ws, charter.name, size=_as_size(window, charter))
+    found = read_windows(ws, charter.name, size=cutter(_as_size(window, charter), charter))
     return with_current_status(found, current_statuses(ws, charter.name))
 
 
@@ -345,7 +348,7 @@ def with_current_status(
 
 
 def latest_windows(
-    ws: Workspace, name: str, *, window: timedelta | str | None = None, count: int = 1
+    ws: Workspace, name: str, *, window: WindowValue | str | None = None, count: int = 1
 ) -> list[WindowResult]:
     """The ``count`` latest stored windows of each version, newest version first."""
     per_version: dict[str, list[WindowResult]] = defaultdict(list)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -42,10 +43,16 @@ SEVERITY: Mapping[str, int] = {"pass": 0, "insufficient_evidence": 1, "warn": 2,
 Result = float | NotComputable
 
 
-def realized(metric: str, labels: npt.ArrayLike, scores: npt.ArrayLike) -> Result:
-    """One realized metric by its charter name (see :mod:`.performance`)."""
+def realized(
+    metric: str,
+    labels: npt.ArrayLike,
+    scores: npt.ArrayLike,
+    threshold: float = perf.DEFAULT_THRESHOLD,
+) -> Result:
+    """One realized metric by its charter name (see :mod:`.performance`), label-based ones at
+    the operating point ``threshold``."""
     if metric in perf.THRESHOLD_METRICS:
-        return perf.THRESHOLD_METRICS[metric](labels, scores, perf.DEFAULT_THRESHOLD)
+        return perf.THRESHOLD_METRICS[metric](labels, scores, threshold)
     if metric in perf.SCORE_METRICS:
         return perf.SCORE_METRICS[metric](labels, scores)
     return perf.REGRESSION_METRICS[metric](labels, scores)
@@ -66,12 +73,24 @@ class RuleVerdict:
     value: Result
     reason: str | None = None
     estimate: Estimate | NotComputable | None = None
+    bound: Mapping[str, Any] | None = None  # a reference bound: mean, std, lower, upper
+
+    @property
+    def limit(self) -> float | None:
+        """The threshold judged: the rule's number, or the reference bound learnt for it."""
+        threshold = self.rule.threshold
+        if threshold != "reference":
+            return float(threshold)
+        if self.bound is None:
+            return None
+        side = "lower" if METRICS[self.rule.metric].higher_is_better else "upper"
+        return float(self.bound[side])
 
     @property
     def estimate_status(self) -> EstimateStatus | None:
-        if not isinstance(self.estimate, Estimate):
+        if not isinstance(self.estimate, Estimate) or self.limit is None:
             return None
-        if worse(self.rule.metric, self.estimate.value, self.rule.threshold):
+        if worse(self.rule.metric, self.estimate.value, self.limit):
             return "at_risk"
         if self.rule.warn_at is not None and worse(
             self.rule.metric, self.estimate.value, self.rule.warn_at
@@ -87,12 +106,15 @@ class RuleVerdict:
             "at_least": rule.at_least,
             "at_most": rule.at_most,
             "warn_at": rule.warn_at,
+            "threshold": self.limit,
             "status": self.status,
             "labels": self.labels,
             "value": _value(self.value),
         }
         if self.reason is not None:
             body["reason"] = self.reason
+        if self.bound is not None:
+            body["bound"] = dict(self.bound)
         if self.estimate is not None:
             estimate: dict[str, Any] = dict(self.estimate.to_dict())
             if isinstance(self.estimate, Estimate):
@@ -112,24 +134,53 @@ def judge_rule(
     *,
     min_labels: int,
     estimate: Estimate | NotComputable | None = None,
+    threshold: float = perf.DEFAULT_THRESHOLD,
+    bound: Mapping[str, Any] | NotComputable | None = None,
 ) -> RuleVerdict:
     """Judge ``rule`` on the labelled pairs of its segment; ``estimate`` (CBPE on every row of
     the segment, labelled or not) is shown beside it and never changes the status."""
     y = np.asarray(labels, dtype=np.float64)
     count = int(y.size)
-    value = realized(rule.metric, y, scores) if count else NotComputable("no labelled predictions")
+    value = (
+        realized(rule.metric, y, scores, threshold)
+        if count
+        else NotComputable("no labelled predictions")
+    )
+    known = None if isinstance(bound, NotComputable) else bound
+    verdict = partial(RuleVerdict, rule, labels=count, value=value, estimate=estimate, bound=known)
+    if isinstance(bound, NotComputable):
+        return verdict(status="insufficient_evidence", reason=f"no reference bound: {bound.reason}")
     if count < min_labels:
         reason = f"{count} labels, fewer than min_labels {min_labels}"
-        return RuleVerdict(rule, "insufficient_evidence", count, value, reason, estimate)
+        return verdict(status="insufficient_evidence", reason=reason)
     if isinstance(value, NotComputable):
-        return RuleVerdict(rule, "insufficient_evidence", count, value, value.reason, estimate)
-    if worse(rule.metric, value, rule.threshold):
+        return verdict(status="insufficient_evidence", reason=value.reason)
+    limit = verdict(status="pass").limit
+    if limit is None:
+        reason = "the rule is bounded by the reference, which has no bound for it"
+        return verdict(status="insufficient_evidence", reason=reason)
+    if worse(rule.metric, value, limit):
         status: Verdict = "breach"
     elif rule.warn_at is not None and worse(rule.metric, value, rule.warn_at):
         status = "warn"
     else:
         status = "pass"
-    return RuleVerdict(rule, status, count, value, None, estimate)
+    return verdict(status=status)
+
+
+def verdict_reason(rules: Iterable[RuleVerdict], verdict: str) -> str | None:
+    """Why the contract's verdict is what it is, for a person: the reasons of the rules that
+    set it (e.g. ``roc_auc: 50 labels, fewer than min_labels 100``); ``None`` on a pass."""
+    reasons = []
+    for rule in rules:
+        if rule.status != verdict or verdict == "pass":
+            continue
+        where = f" [{rule.rule.segment}]" if rule.rule.segment else ""
+        if rule.reason is not None:
+            reasons.append(f"{rule.rule.metric}{where}: {rule.reason}")
+        elif isinstance(rule.value, float):
+            reasons.append(f"{rule.rule.metric}{where} = {rule.value:.3f}")
+    return "; ".join(reasons) or None
 
 
 def contract_verdict(rules: Iterable[RuleVerdict]) -> Verdict:

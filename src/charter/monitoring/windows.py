@@ -1,10 +1,12 @@
 """Windows of event time, and the mergeable summaries of each (version, batch, window).
 
-**Alignment.** A window of size ``w`` starts at a multiple of ``w`` since the Unix epoch
-(1970-01-01T00:00Z): the row at event time ``t`` belongs to ``[k·w, (k+1)·w)`` with
-``k = floor(t / w)``. So re-runs, other machines and other batch orders always cut the same
-windows. Days start at midnight UTC; 7-day windows start on Thursdays, because the epoch was a
-Thursday. A row without an event time (a charter that declares none) is placed by its
+**Alignment.** A fixed window of size ``w`` starts at a multiple of ``w`` since the origin
+(``sufficiency.window_origin``, default the Unix epoch 1970-01-01T00:00Z): the row at event time
+``t`` belongs to ``[o + k·w, o + (k+1)·w)`` with ``k = floor((t - o) / w)``. So re-runs, other
+machines and other batch orders always cut the same windows. By default days start at midnight
+UTC and 7-day windows on Thursdays, because the epoch was a Thursday. Calendar windows (``1w``,
+``1mo``, ``1q``, ``1y``) start at local midnight of their first day in the charter's timezone
+(:mod:`.cutting`). A row without an event time (a charter that declares none) is placed by its
 ingestion time.
 
 **Summaries.** Each committed batch is read once per (version, reference): its rows are grouped
@@ -35,6 +37,7 @@ import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
+from charter.monitoring.cutting import Cutter, FixedCutter
 from charter.monitoring.reference import MonitoredColumn, Reference, canonical
 from charter.monitoring.summaries import (
     CategoricalSummary,
@@ -85,6 +88,10 @@ class Window:
     def at(cls, start_us: int, step_us: int) -> Window:
         return cls(from_us(start_us), from_us(start_us + step_us))
 
+    @classmethod
+    def cut(cls, start_us: int, cut: Cutter) -> Window:
+        return cls(from_us(start_us), from_us(cut.next(start_us)))
+
     @property
     def key(self) -> tuple[int, int]:
         return to_us(self.start), to_us(self.end)
@@ -131,9 +138,13 @@ def _input_exprs(schema: Mapping[str, pl.DataType], names: Iterable[str]) -> lis
     return exprs
 
 
+def as_cutter(step: int | Cutter) -> Cutter:
+    return FixedCutter(step) if isinstance(step, int) else step
+
+
 def scan_batch(
     batch: LoggedBatch,
-    step_us: int,
+    step_us: int | Cutter,
     inputs: Sequence[str] = (),
     *,
     start_us: int | None = None,
@@ -150,14 +161,16 @@ def scan_batch(
     return out
 
 
-def _scan_part(path: Path, batch_id: str, step_us: int, inputs: Sequence[str]) -> pl.LazyFrame:
+def _scan_part(
+    path: Path, batch_id: str, step_us: int | Cutter, inputs: Sequence[str]
+) -> pl.LazyFrame:
     frame = pl.scan_parquet(path)
     schema = frame.collect_schema()
     moment = pl.coalesce(pl.col("event_time"), pl.col("ingested_at")).dt.epoch("us")
     return frame.select(
         pl.lit(batch_id).alias("batch_id"),
         pl.col("model_version").fill_null(UNSCORED).cast(pl.String).alias("version"),
-        (moment // step_us * step_us).alias("window"),
+        as_cutter(step_us).expr(moment).alias("window"),
         pl.col("key").cast(pl.String),
         pl.col("score").cast(pl.Float64),
         pl.col("late").fill_null(False).cast(pl.Boolean),
@@ -359,7 +372,7 @@ def _numbers(values: pl.Series) -> pl.Series:
 def summarise_batches(
     batches: Sequence[LoggedBatch],
     plans: Mapping[str, SummaryPlan],
-    step_us: int,
+    step_us: int | Cutter,
     wanted: set[tuple[str, str, int]],
 ) -> dict[tuple[str, str, int], WindowSummary]:
     """Summaries of the (batch, version, window) groups in ``wanted``, reading each batch once."""

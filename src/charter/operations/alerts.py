@@ -57,6 +57,8 @@ __all__ = [
     "DeliveryResult",
     "RetryPolicy",
     "ack_alert",
+    "auto_resolve",
+    "auto_resolved",
     "get_alert",
     "last_successful_test",
     "list_alerts",
@@ -71,6 +73,7 @@ SEVERITIES: tuple[str, ...] = get_args(Severity)
 EVENTS: tuple[str, ...] = get_args(AlertEvent)
 STATUS_FILTERS: tuple[str, ...] = get_args(StatusFilter)
 TEST_EVENT = "test"
+AUTO_RESOLVER = "charter (auto-resolve)"
 
 
 @dataclass(frozen=True)
@@ -273,6 +276,52 @@ def resolve_alert(
         row.resolve_note, row.dedup_key = note, None
         _append(ws, session, "alert.resolved", row, by=by, note=note)
         return AlertInfo.from_row(row)
+
+
+def auto_resolve(ws: Workspace, name: str, *, rule: str, passed: str) -> list[AlertInfo]:
+    """``rule`` passed on window ``passed`` (``START/END``): resolve its unresolved alerts of
+    earlier windows, recorded as resolved by :data:`AUTO_RESOLVER` with the window that passed."""
+    passed_start = _window_start(passed)
+    out = []
+    with ws.db.session() as session:
+        ws.db.serialize(session, "alerts")
+        rows = session.scalars(
+            sa.select(Alert).where(
+                Alert.charter == name, Alert.rule == rule, Alert.status != "resolved"
+            )
+        ).all()
+        for row in rows:
+            start = _window_start(row.window)
+            if start is None or passed_start is None or start >= passed_start:
+                continue
+            note = f"{rule} passed on window {passed}"
+            row.status, row.resolved_at, row.resolved_by = "resolved", _now(), AUTO_RESOLVER
+            row.resolve_note, row.dedup_key = note, None
+            _append(ws, session, "alert.resolved", row, by=AUTO_RESOLVER, note=note, passed=passed)
+            out.append(AlertInfo.from_row(row))
+    return out
+
+
+def auto_resolved(ws: Workspace, name: str) -> set[tuple[str, str]]:
+    """The (rule, window) of every alert that resolved itself: monitoring, which re-judges old
+    windows on every run, must not raise them again."""
+    with ws.db.read() as session:
+        rows = session.execute(
+            sa.select(Alert.rule, Alert.window).where(
+                Alert.charter == name, Alert.resolved_by == AUTO_RESOLVER
+            )
+        ).all()
+    return {(str(r.rule), str(r.window)) for r in rows}
+
+
+def _window_start(window: str | None) -> datetime | None:
+    if not window:
+        return None
+    try:
+        start = datetime.fromisoformat(window.split("/")[0])
+    except ValueError:
+        return None
+    return start if start.tzinfo else start.replace(tzinfo=UTC)
 
 
 def _who(row: Alert) -> str:

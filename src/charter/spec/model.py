@@ -6,16 +6,25 @@ Every model forbids unknown fields, so a typo is an error that names the field, 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 from charter.errors import InvalidIdentityError
 from charter.identity import NAME_PATTERN as NAME_PATTERN
 from charter.identity import check_identity, confusable_with
 from charter.spec.durations import Duration, SettleDuration
 from charter.spec.metrics import METRICS, Task
+from charter.spec.windows import CalendarWindow, Window
 
 FIELD_TYPES = ("int", "float", "string", "bool", "datetime", "date")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -92,7 +101,18 @@ def _check_entrypoint(value: str) -> str:
     return value
 
 
+def _check_timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone, e.g. UTC or Europe/Paris") from None
+    return value
+
+
 Email = Annotated[str, AfterValidator(_check_email)]
+TimeZone = Annotated[str, AfterValidator(_check_timezone)]
 MetricName = Annotated[str, AfterValidator(_check_metric)]
 FieldType = Annotated[str, AfterValidator(_check_field_type)]
 Regex = Annotated[str, AfterValidator(_check_regex)]
@@ -119,8 +139,16 @@ class MetricRule(Strict):
     """One performance requirement agreed with the owner, judged on live data."""
 
     metric: MetricName = Field(description="A metric name, e.g. roc_auc, recall, mae.")
-    at_least: float | None = Field(default=None, description="Pass when metric >= this.")
-    at_most: float | None = Field(default=None, description="Pass when metric <= this.")
+    at_least: float | Literal["reference"] | None = Field(
+        default=None,
+        description="Pass when metric >= this; 'reference': >= the reference's chunked mean "
+        "minus 3 standard deviations.",
+    )
+    at_most: float | Literal["reference"] | None = Field(
+        default=None,
+        description="Pass when metric <= this; 'reference': <= the reference's chunked mean "
+        "plus 3 standard deviations.",
+    )
     warn_at: float | None = Field(
         default=None,
         description="Warn (before breach) when the metric is worse than this level.",
@@ -139,6 +167,12 @@ class MetricRule(Strict):
         threshold = getattr(self, good)
         if threshold is None:
             raise ValueError(f"give a threshold: {good}: <number> for {self.metric}")
+        if threshold == "reference":
+            if self.warn_at is not None:
+                raise _FieldProblemError(
+                    "warn_at", f"does not combine with {good}: reference (a learnt bound)"
+                )
+            return self
         for name, value in ((good, threshold), ("warn_at", self.warn_at)):
             if value is not None and info.bounded and not 0 <= value <= 1:
                 raise _FieldProblemError(
@@ -153,7 +187,8 @@ class MetricRule(Strict):
         return self
 
     @property
-    def threshold(self) -> float:
+    def threshold(self) -> float | Literal["reference"]:
+        """The number agreed, or ``"reference"`` for a bound learnt from the reference."""
         value = self.at_least if self.at_least is not None else self.at_most
         assert value is not None
         return value
@@ -166,15 +201,107 @@ class _FieldProblemError(ValueError):
         super().__init__(f"@{field}: {message}")
 
 
+def _parse_share(value: Any) -> Any:
+    """``5%`` or ``0.05``: a share strictly between 0 and 1."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a share; write e.g. 5% or 0.05") from None
+        value = number
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not a share; write e.g. 5% or 0.05")
+    if not 0 < value < 1:
+        raise ValueError(f"{value!r} must lie strictly between 0% and 100%")
+    return float(value)
+
+
+Share = Annotated[
+    float,
+    BeforeValidator(_parse_share),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*%\s*$"},
+                {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            ]
+        }
+    ),
+]
+
+
+class Levels(Strict):
+    """A warn and a breach level for one data-quality measure (shares, 0.05 is 5 points)."""
+
+    warn: Fraction | None = Field(default=None, description="At or above this: warn.")
+    breach: Fraction | None = Field(default=None, description="At or above this: breach.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Levels:
+        if self.warn is None and self.breach is None:
+            raise ValueError("give warn, breach or both")
+        if self.warn is not None and self.breach is not None and self.breach < self.warn:
+            raise _FieldProblemError("breach", f"must be at least warn ({self.warn})")
+        return self
+
+
+class QualityPolicy(Strict):
+    """Data-quality levels judged per window against the reference (see docs/monitoring.md)."""
+
+    missing_rate_increase: Levels | None = Field(
+        default=None,
+        description="An input's share of missing values minus the reference's, e.g. "
+        "{warn: 0.02, breach: 0.05}.",
+    )
+    unseen_share: Levels | None = Field(
+        default=None,
+        description="An input's share of values outside the reference's range (numeric) or "
+        "categories not seen in the reference (categorical).",
+    )
+
+
 class Sufficiency(Strict):
     """What accuracy is sufficient, agreed with the owner before training."""
 
-    window: Duration = Field(default=timedelta(days=7), description="Event-time window judged.")
+    window: Window = Field(
+        default=timedelta(days=7),
+        description="Event-time window judged: a fixed duration (7d, 1d) or a calendar window "
+        "in the charter's timezone (1w: ISO week from Monday, 1mo, 1q, 1y).",
+    )
+    window_origin: datetime | None = Field(
+        default=None,
+        description="Where fixed-duration windows start counting (ISO time; default "
+        "1970-01-01T00:00Z), e.g. 2024-01-01T00:00+01:00 for days at midnight in Paris.",
+    )
     min_labels: int = Field(
         default=100, ge=0, description="Fewer labels than this in a window: insufficient evidence."
     )
     label_delay: Duration | None = Field(default=None, description="How late ground truth arrives.")
     metrics: list[MetricRule] = Field(min_length=1, description="The requirements; all must pass.")
+    threshold: Fraction | None = Field(
+        default=None,
+        description="Operating point: predict the positive class when score >= this "
+        "(default 0.5); used by accuracy, precision, recall, f1 and their estimates.",
+    )
+    refer_top: Share | None = Field(
+        default=None,
+        description="Operating point as a capacity: the top share of each window's scores is "
+        "predicted positive, e.g. 5% (instead of threshold).",
+    )
+    quality: QualityPolicy | None = Field(
+        default=None, description="Data-quality warn/breach levels that enter the verdict."
+    )
+
+    @model_validator(mode="after")
+    def _one_operating_point(self) -> Sufficiency:
+        if self.window_origin is not None and isinstance(self.window, CalendarWindow):
+            raise _FieldProblemError(
+                "window_origin", "applies to fixed-duration windows only, not calendar ones"
+            )
+        if self.threshold is not None and self.refer_top is not None:
+            raise _FieldProblemError("refer_top", "give threshold or refer_top, not both")
+        return self
 
 
 # -- data contract ------------------------------------------------------------------------------
@@ -409,6 +536,7 @@ AlertEvent = Literal[
     "step_failed",
     "insufficient_evidence",
     "version_failed",
+    "estimated_drop",
 ]
 
 
@@ -476,11 +604,18 @@ class Escalation(Strict):
 
 
 class Operations(Strict):
+    """``alerts`` is a list of routes, or ``{routes: [...], auto_resolve: false}``."""
+
     monitor: MonitorPolicy = Field(
         default_factory=lambda: MonitorPolicy(),
         description="Monitoring cadence, reference and drift levels.",
     )
     alerts: list[AlertRoute] = Field(default_factory=list, description="Alert routes.")
+    auto_resolve: bool = Field(
+        default=True,
+        description="Resolve a monitoring alert when its rule passes on a later window "
+        "(also written operations.alerts.auto_resolve).",
+    )
     retrain: RetrainPolicy | None = Field(default=None, description="When and how to retrain.")
     rollback: RollbackPolicy = Field(
         default_factory=lambda: RollbackPolicy(), description="Rollback policy."
@@ -496,6 +631,26 @@ class Operations(Strict):
         default_factory=list, description="Who is told as a decision stalls."
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _alerts_mapping(cls, data: Any) -> Any:
+        """``alerts: {routes: [...], auto_resolve: false}`` means ``alerts: [...]`` with
+        ``auto_resolve: false`` beside it."""
+        if not isinstance(data, dict) or not isinstance(data.get("alerts"), dict):
+            return data
+        body = dict(data["alerts"])
+        unknown = sorted(set(body) - {"routes", "auto_resolve"})
+        if unknown:
+            raise _FieldProblemError(
+                f"alerts.{unknown[0]}", "unknown field; alerts takes routes and auto_resolve"
+            )
+        out = {**data, "alerts": body.get("routes", [])}
+        if "auto_resolve" in body:
+            if "auto_resolve" in data:
+                raise _FieldProblemError("auto_resolve", "given twice (also under alerts)")
+            out["auto_resolve"] = body["auto_resolve"]
+        return out
+
 
 # -- the charter ----------------------------------------------------------------------------------
 class Charter(Strict):
@@ -509,6 +664,10 @@ class Charter(Strict):
     )
     stewards: list[Person] = Field(default_factory=list, description="Who operates the model.")
     task: Task = Field(default="binary_classification", description="What the model predicts.")
+    timezone: TimeZone = Field(
+        default="UTC",
+        description="IANA time zone of calendar windows (1w, 1mo, 1q, 1y), e.g. Europe/Paris.",
+    )
     sufficiency: Sufficiency = Field(description="What is sufficient, agreed with the owner.")
     data: DataContract = Field(description="The contract of the live input pipeline.")
     labels: LabelSpec | None = Field(default=None, description="Where ground truth comes from.")

@@ -31,6 +31,12 @@ sufficiency:
   window: 7d                       # event-time window each verdict covers
   min_labels: 200                  # fewer labels than this: "insufficient evidence"
   label_delay: 30d                 # how late ground truth usually arrives
+  # The operating point: the score at which the model's answer is "positive" (refer, block,
+  # call back). It decides accuracy, precision, recall and f1 and their estimates. Default 0.5.
+  # A fraud model sees 5% fraud: at 0.5 it may flag almost nothing, so either set the score
+  #   threshold: 0.35
+  # or state the review capacity, "the analysts check the 5% highest scores of each window":
+  #   refer_top: 5%
   metrics:
     - {{metric: roc_auc, at_least: 0.75, warn_at: 0.78}}
     - {{metric: recall, at_least: 0.60}}
