@@ -1,0 +1,328 @@
+"""Online prediction: durable before answered, by group commit into the batch prediction log.
+
+Each charter has one :class:`CharterLog` per server process: a thread that takes the records of
+every request waiting (up to ``batch_max_records``, after at most ``batch_wait_ms`` for more to
+join), and runs them through ingestion's own :class:`~charter.plumbing.ingest_batch.Batch`:
+validated against the data contract, scored, written as Parquet parts under a fresh batch id,
+fsynced, and committed as one ``ingest_batches`` row with its ``batch.ingested`` ledger entry.
+Only then is any request of the group answered. So windows, label joins, drift and verdicts see
+online rows exactly like batch rows, and a record that broke a rule is in quarantine like a batch
+row. When the files or the database cannot be written, every request of the group gets
+:class:`~charter.errors.PredictionLogUnavailableError` (HTTP 503) and nothing was answered.
+
+The answer is the live version's score (``acted_on: true``); with no live version, the newest
+shadow version answers with ``acted_on: false``. Every other live/standby/shadow version scores
+the same rows into the log and never changes the answer: when one of them fails, it is left out
+of that batch (and counted), and the answer stands.
+
+The versions are re-read when the registry changes (a cheap count and newest status change of
+the charter's versions) or the charter file does, checked at most every
+``registry_poll_seconds``: a promotion or rollback takes effect without a restart.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from charter.errors import CharterError, LifecycleError, PredictionLogUnavailableError
+from charter.plumbing import predictions as log
+from charter.plumbing.contract import VIOLATIONS
+from charter.plumbing.ingest_batch import ROW, Batch, KeyMemory, RunState
+from charter.plumbing.ingest_report import IngestReport
+from charter.plumbing.predictions import Scores
+from charter.plumbing.scoring import Scorer
+from charter.server.records import records_frame
+from charter.settings import ServerSettings
+from charter.spec.loader import LoadedCharter
+from charter.store.tables import ModelVersion
+from charter.workspace import Workspace
+
+
+@dataclass
+class Outcome:
+    """What became of one request's records: an answer per valid record, violations per other."""
+
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    failed_shadows: list[str] = field(default_factory=list)
+
+
+class OnlineScorer(Scorer):
+    """The ingest scorer, but a failing non-answering version is left out instead of failing."""
+
+    def __init__(self, ws: Workspace, charter: str, loaded: LoadedCharter) -> None:
+        super().__init__(ws, charter, loaded.charter.data)
+        live = [v for v, s in self.models if s == "live"]
+        shadows = [v for v, s in self.models if s == "shadow"]
+        self.answering: int | None = live[0] if live else (shadows[-1] if shadows else None)
+        self.acted_on = bool(live)
+        self.last: tuple[pl.Series, list[Scores]] | None = None
+        self.failed: list[str] = []
+
+    def score(self, valid: pl.DataFrame, where: str) -> list[Scores]:
+        out, self.failed = [], []
+        for version, status in self.models:
+            try:
+                values = self._predict(version, valid, where)
+            except CharterError as exc:
+                if version == self.answering:
+                    raise
+                self.failed.append(f"{version}: {exc.message}")
+                continue
+            out.append(Scores(str(version), status, values))
+        self.last = (valid.get_column(ROW), out)
+        return out
+
+    def versions(self) -> list[dict[str, str]]:
+        if self.last is None:
+            return super().versions()
+        return [{"version": s.version, "status": s.status} for s in self.last[1]]
+
+    def warm(self) -> None:
+        """Load the answering model now (hash-checked), so that readiness means it loads."""
+        if self.answering is not None and self.answering not in self._predictors:
+            from charter.registry.versions import load_model
+
+            self._predictors[self.answering] = load_model(self.ws, self.charter, self.answering)
+
+
+_Job = tuple[list[dict[str, Any]], "Future[Outcome]"]
+
+
+class CharterLog:
+    """The group-commit writer of one charter's online predictions (one thread)."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        name: str,
+        settings: ServerSettings,
+        on_batch: Callable[[str, OnlineScorer, Outcome, int], None] | None = None,
+    ) -> None:
+        self.ws, self.name, self.settings, self.on_batch = ws, name, settings, on_batch
+        self.lock = threading.Lock()
+        self._jobs: list[_Job] = []
+        self._wake = threading.Condition()
+        self._stopped = False
+        self._signature: tuple[Any, ...] | None = None
+        self._checked = 0.0
+        self.run: RunState | None = None
+        self._thread = threading.Thread(target=self._loop, name=f"charter-log-{name}", daemon=True)
+        self._thread.start()
+
+    # -- the versions -----------------------------------------------------------------------
+    def current(self) -> RunState:
+        """The run state, rebuilt when the registry or the charter file changed (call under lock)."""
+        now = time.monotonic()
+        if self.run is not None and now - self._checked < self.settings.registry_poll_seconds:
+            return self.run
+        self._checked = now
+        loaded = self.ws.load(self.name)
+        signature = (loaded.sha256, *self._registry_signature())
+        if self.run is None or signature != self._signature:
+            keys = self.run.keys if self.run else KeyMemory(self.ws, self.name)
+            mark = self.run.watermark if self.run else log.watermark(self.ws, self.name)
+            scorer = OnlineScorer(self.ws, self.name, loaded)
+            report = IngestReport(self.name, scored_by=scorer.versions())
+            self.run = RunState(self.ws, loaded, report, scorer, keys, mark)
+            self._signature = signature
+        return self.run
+
+    def scorer(self) -> OnlineScorer:
+        with self.lock:
+            scorer = self.current().scorer
+        assert isinstance(scorer, OnlineScorer)
+        return scorer
+
+    def _registry_signature(self) -> tuple[Any, ...]:
+        with self.ws.db.read() as session:
+            row = session.execute(
+                sa.select(
+                    sa.func.count(ModelVersion.id),
+                    sa.func.max(ModelVersion.status_changed_at),
+                ).where(ModelVersion.charter == self.name)
+            ).one()
+        return tuple(row)
+
+    # -- submitting -------------------------------------------------------------------------
+    def submit(self, records: list[dict[str, Any]]) -> Future[Outcome]:
+        done: Future[Outcome] = Future()
+        with self._wake:
+            if self._stopped:
+                done.set_exception(PredictionLogUnavailableError("the server is shutting down"))
+                return done
+            self._jobs.append((records, done))
+            self._wake.notify()
+        return done
+
+    def stop(self) -> None:
+        with self._wake:
+            self._stopped = True
+            self._wake.notify()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while True:
+            with self._wake:
+                while not self._jobs and not self._stopped:
+                    self._wake.wait()
+                if not self._jobs and self._stopped:
+                    return
+            time.sleep(self.settings.batch_wait_ms / 1000)  # let concurrent requests join
+            with self._wake:
+                group: list[_Job] = []
+                size = 0
+                limit = self.settings.batch_max_records
+                while self._jobs and (not group or size + len(self._jobs[0][0]) <= limit):
+                    job = self._jobs.pop(0)
+                    group.append(job)
+                    size += len(job[0])
+            self._commit(group)
+
+    # -- one group commit ---------------------------------------------------------------------
+    def _commit(self, group: list[_Job]) -> None:
+        try:
+            with self.lock:
+                outcomes = self._write([records for records, _ in group])
+        except CharterError as exc:  # the store is down (exit code 3), or the model failed
+            failure = _unavailable(exc) if exc.exit_code == 3 else exc
+            for _, done in group:
+                done.set_exception(failure)
+            return
+        except Exception as exc:  # disk full, permission denied, a broken Parquet writer
+            for _, done in group:
+                done.set_exception(_unavailable(exc))
+            return
+        for (_, done), outcome in zip(group, outcomes, strict=True):
+            done.set_result(outcome)
+
+    def _write(self, requests: list[list[dict[str, Any]]]) -> list[Outcome]:
+        run = self.current()
+        scorer = run.scorer
+        assert isinstance(scorer, OnlineScorer)
+        if scorer.answering is None:
+            raise LifecycleError(
+                f"{self.name} has no live or shadow version to answer with",
+                hint=f"Register one and put it in shadow: `charter shadow {self.name} VERSION`.",
+            )
+        flat = [record for records in requests for record in records]
+        frame = records_frame(flat, run.loaded.charter.data)
+        batch_id = secrets.token_hex(16)
+        run.report = IngestReport(self.name)  # one batch's summary, not a growing history
+        batch = Batch(run, batch_id, kind="online", label="online", fingerprint=batch_id)
+        try:
+            batch.process([frame])
+            batch.finish_outputs()
+            with self.ws.db.session() as session:
+                batch.commit(session)
+        except BaseException:
+            batch.abort()
+            _remove(self.ws, batch)
+            raise
+        batch.committed()
+        outcomes = self._outcomes(batch, scorer, [len(r) for r in requests], flat)
+        if self.on_batch is not None:
+            self.on_batch(self.name, scorer, _merged(outcomes), batch.summary.rows_quarantined)
+        return outcomes
+
+    def _outcomes(
+        self, batch: Batch, scorer: OnlineScorer, sizes: list[int], flat: list[dict[str, Any]]
+    ) -> list[Outcome]:
+        contract = batch.run.loaded.charter.data
+        answers: dict[int, dict[str, Any]] = {}
+        if scorer.last is not None:
+            rows, scores = scorer.last
+            answer = next(s for s in scores if s.version == str(scorer.answering))
+            for position, row in enumerate(rows.to_list()):
+                answers[row] = {
+                    "prediction_id": f"{batch.batch_id}-{row}",
+                    "key": _text(flat[row].get(contract.key)),
+                    "version": scorer.answering,
+                    "status": answer.status,
+                    "score": float(answer.values[position]),
+                    "acted_on": scorer.acted_on,
+                }
+        refused: dict[int, list[str]] = {}
+        for path, _ in batch.outputs.get("quarantine", []):
+            failed = pl.read_parquet(self.ws.state_dir / path, columns=[ROW, VIOLATIONS])
+            for row, broke in failed.iter_rows():
+                refused[row] = list(broke)
+        outcomes, start = [], 0
+        for size in sizes:
+            outcome = Outcome(failed_shadows=list(scorer.failed))
+            for index in range(size):
+                row = start + index
+                if row in answers:
+                    outcome.answers.append({"index": index, **answers[row]})
+                else:
+                    key = _text(flat[row].get(contract.key))
+                    rules = refused.get(row, ["unknown"])
+                    outcome.refused.append({"index": index, "key": key, "violations": rules})
+            outcomes.append(outcome)
+            start += size
+        return outcomes
+
+
+class OnlineLog:
+    """Every charter's :class:`CharterLog` of this server process, started on first use."""
+
+    def __init__(
+        self,
+        ws: Workspace,
+        settings: ServerSettings,
+        on_batch: Callable[[str, OnlineScorer, Outcome, int], None] | None = None,
+    ) -> None:
+        self.ws, self.settings, self.on_batch = ws, settings, on_batch
+        self._logs: dict[str, CharterLog] = {}
+        self._lock = threading.Lock()
+
+    def of(self, name: str) -> CharterLog:
+        with self._lock:
+            if name not in self._logs:
+                self._logs[name] = CharterLog(self.ws, name, self.settings, self.on_batch)
+            return self._logs[name]
+
+    def stop(self) -> None:
+        with self._lock:
+            logs, self._logs = list(self._logs.values()), {}
+        for charter_log in logs:
+            charter_log.stop()
+
+
+def _merged(outcomes: list[Outcome]) -> Outcome:
+    merged = Outcome(failed_shadows=outcomes[0].failed_shadows if outcomes else [])
+    for outcome in outcomes:
+        merged.answers += outcome.answers
+        merged.refused += outcome.refused
+    return merged
+
+
+def _remove(ws: Workspace, batch: Batch) -> None:
+    """Files put in place for a batch whose commit failed: no committed batch names them."""
+    for files in batch.outputs.values():
+        for path, _ in files:
+            (ws.state_dir / path).unlink(missing_ok=True)
+
+
+def _unavailable(exc: BaseException) -> PredictionLogUnavailableError:
+    if isinstance(exc, PredictionLogUnavailableError):
+        return exc
+    error = PredictionLogUnavailableError(
+        f"the prediction log cannot be written: {exc}; nothing was answered or logged",
+        hint="Retry after the Retry-After seconds; the operator sees this in /readyz and logs.",
+    )
+    error.__cause__ = exc
+    return error
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
