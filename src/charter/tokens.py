@@ -11,6 +11,7 @@ Creating and revoking a token is recorded in the audit ledger (never the token i
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -190,6 +191,40 @@ def require_role(info: TokenInfo, role: Role, action: str) -> None:
             f"{info.identity} ({info.role}) may not {action}: that needs the {role} role",
             hint="The refusal was recorded in the audit ledger.",
         )
+
+
+def acting_as(ws: Workspace, identity: str) -> Workspace:
+    """``ws`` sharing its database and ledger, with ``identity`` as the actor of what it records."""
+    _ = ws.db, ws.ledger  # open them on the shared workspace first, so the copy shares them
+    view = copy.copy(ws)
+    view.settings = ws.settings.model_copy(update={"actor": identity})
+    return view
+
+
+def decider(ws: Workspace, by: str | None, token: str | None, action: str) -> tuple[Workspace, str]:
+    """Who decides from the CLI: the token's identity, or ``--as`` unless the settings require
+    authenticated decisions. Returns the workspace acting as that identity, and the identity."""
+    if token:
+        info = authenticate(ws, token)
+        require_role(info, "owner", action)
+        if by is not None and by.strip().lower() != info.identity:
+            raise AuthenticationError(
+                f"--as {by} does not match the token, which belongs to {info.identity}",
+                hint="Drop --as: the token says who decides.",
+            )
+        return acting_as(ws, info.identity), info.identity
+    if ws.settings.require_authenticated_decisions:
+        raise AuthenticationError(
+            f"to {action}, this workspace requires an API token "
+            "(CHARTER_REQUIRE_AUTHENTICATED_DECISIONS=true): a bare --as is not accepted",
+            hint="Pass --token chr_… (or set CHARTER_TOKEN) with an owner-role token of yours.",
+        )
+    if not by:
+        raise CharterError(
+            f"say who decides: --as EMAIL (or --token) to {action}",
+            hint="The charter's owner or a delegate it names decides.",
+        )
+    return ws, by
 
 
 def _touch(ws: Workspace, info: TokenInfo) -> None:

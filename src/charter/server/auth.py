@@ -9,7 +9,6 @@ A call refused for its role, when it tried to change something, is appended to t
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from charter.errors import PermissionDeniedError
-from charter.tokens import Role, TokenInfo, authenticate, require_role
+from charter.tokens import Role, TokenInfo, acting_as, authenticate, require_role
 from charter.workspace import Workspace
 
 
@@ -29,14 +28,6 @@ class Caller:
     @property
     def identity(self) -> str:
         return self.token.identity
-
-
-def acting_as(ws: Workspace, identity: str) -> Workspace:
-    """``ws`` sharing its database and ledger, with ``identity`` as the actor."""
-    _ = ws.db, ws.ledger  # open them on the shared workspace first, so the copy shares them
-    view = copy.copy(ws)
-    view.settings = ws.settings.model_copy(update={"actor": identity})
-    return view
 
 
 def _bearer(request: Request) -> str | None:
