@@ -54,6 +54,7 @@ class Outcome:
     answers: list[dict[str, Any]] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
     failed_shadows: list[str] = field(default_factory=list)
+    version: int | None = None  # the answering version
 
 
 class OnlineScorer(Scorer):
@@ -258,7 +259,7 @@ class CharterLog:
                 refused[row] = list(broke)
         outcomes, start = [], 0
         for size in sizes:
-            outcome = Outcome(failed_shadows=list(scorer.failed))
+            outcome = Outcome(failed_shadows=list(scorer.failed), version=scorer.answering)
             for index in range(size):
                 row = start + index
                 if row in answers:

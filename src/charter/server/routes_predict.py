@@ -58,8 +58,7 @@ async def predict(name: str, request: Request, caller: Caller = Depends(operator
         raise
     many = isinstance(payload, list)
     strip = [{k: v for k, v in a.items() if k != "index" or many} for a in outcome.answers]
-    if outcome.answers:
-        request.state.version = str(outcome.answers[0]["version"])
+    request.state.version = str(outcome.version)
     if outcome.refused:
         noun = "record breaks" if len(outcome.refused) == 1 else "records break"
         raise ContractViolationError(
