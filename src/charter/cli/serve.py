@@ -12,6 +12,11 @@ from charter.cli.app import app, workspace
 from charter.cli.output import err_console
 
 
+# A worker imports pandas, Polars, scikit-learn...: on a loaded machine that takes a while, and
+# uvicorn's default (5 s) would kill and restart workers that are merely still importing.
+_WORKER_START_SECONDS = 180
+
+
 @app.command("serve")
 def serve(
     ctx: typer.Context,
@@ -49,6 +54,7 @@ def serve(
             port=port,
             workers=workers,
             log_level="info",
+            timeout_worker_healthcheck=_WORKER_START_SECONDS,
         )
     finally:
         shutil.rmtree(metrics_dir, ignore_errors=True)
