@@ -36,7 +36,7 @@ def serving(workspace: Path, log: Path, *args: str) -> Iterator[httpx.Client]:
         )
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
-        for _ in range(600):  # bounded: about a minute of 0.1 s polls
+        for _ in range(3000):  # bounded: a few minutes of 0.1 s polls (workers import a lot)
             if process.poll() is not None:
                 pytest.fail(f"charter serve exited {process.returncode}:\n{log.read_text()}")
             with contextlib.suppress(httpx.TransportError):

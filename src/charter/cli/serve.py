@@ -11,7 +11,6 @@ import typer
 from charter.cli.app import app, workspace
 from charter.cli.output import err_console
 
-
 # A worker imports pandas, Polars, scikit-learn...: on a loaded machine that takes a while, and
 # uvicorn's default (5 s) would kill and restart workers that are merely still importing.
 _WORKER_START_SECONDS = 180
