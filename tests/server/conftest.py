@@ -50,6 +50,10 @@ class Api:
     def get(self, path: str, who: str = "viewer", **kwargs: Any) -> Any:
         return self.client.get(path, headers=self.headers(who), **kwargs)
 
+    def drain(self) -> None:
+        """Wait for the off-path shadow scoring of what was answered so far."""
+        self.client.app.state.online.drain()  # type: ignore[attr-defined]
+
     def register(self, body: str, status: str | None) -> int:
         """Register ``def score(frame): <body>`` as the next version with ``status``."""
         module = f"model_{uuid.uuid4().hex[:10]}"  # unique: sys.modules outlives a test

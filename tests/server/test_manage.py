@@ -83,6 +83,7 @@ def test_a_prediction_is_traced_to_every_versions_score_and_its_batch(api: Api) 
     live = api.register("return frame['amount'] / 100", "live")
     shadow = api.register("return frame['amount'] / 200", "shadow")
     answer = api.post(f"/v1/charters/{NAME}/predict", json=record(8)).json()
+    api.drain()
 
     traced = api.get(f"/v1/predictions/{answer['prediction_id']}").json()
 

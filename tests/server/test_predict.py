@@ -21,6 +21,7 @@ def test_one_record_is_scored_by_the_live_version_and_logged_before_the_answer(a
     body = response.json()
     assert body["version"] == live and body["acted_on"] is True
     assert body["score"] == 0.42
+    api.drain()
     logged = read_predictions(api.ws, NAME).collect()
     mine = logged.filter(logged["prediction_id"] == body["prediction_id"])
     scores = dict(zip(mine["model_version"], mine["score"], strict=True))
@@ -59,8 +60,11 @@ def test_a_failing_shadow_never_fails_the_live_answer(api: Api) -> None:
 
     assert response.status_code == 200, response.text
     assert response.json()["version"] == live
+    api.drain()
     logged = read_predictions(api.ws, NAME).collect()
     assert logged["model_version"].to_list() == [str(live)]
+    samples = api.client.get("/metrics").text
+    assert 'charter_shadow_failures_total{charter="credit-default",version="2"} 1.0' in samples
 
 
 def test_a_record_that_breaks_the_contract_gets_422_with_every_rule_and_is_quarantined(
@@ -113,13 +117,20 @@ def test_a_promotion_is_seen_without_a_restart(api: Api) -> None:
 
 def test_online_rows_are_batches_like_any_other(api: Api) -> None:
     api.register("return frame['amount'] / 100", "live")
+    shadow = api.register("return frame['amount'] / 200", "shadow")
     for i in range(3):
         api.post(PREDICT, json=record(i))
+    api.drain()
 
     batches = api.ledger("batch.ingested")
+    companions = api.ledger("batch.shadow_scored")
 
     assert len(batches) == 3
     assert all(b["source"] == "online" and b["rows_scored"] == 1 for b in batches), batches
+    assert sorted(c["companion_of"] for c in companions) == sorted(b["batch_id"] for b in batches)
+    from charter.operations.gate import shadow_batch_count
+
+    assert shadow_batch_count(api.ws, NAME, shadow) == 3  # each online batch counts once
 
 
 def test_the_log_cannot_be_written_gets_503_with_retry_after_and_answers_nothing(

@@ -55,7 +55,7 @@ def create_app(workspace: Workspace | Path | str | None = None) -> FastAPI:
     metrics = Metrics(ws)
     app.state.ws = ws
     app.state.metrics = metrics
-    app.state.online = OnlineLog(ws, server, metrics.on_batch)
+    app.state.online = OnlineLog(ws, server, metrics.on_batch, metrics.on_shadow_failure)
     errors.install(app, server.retry_after_seconds)
     docs.install(app)
     app.include_router(predict_router)

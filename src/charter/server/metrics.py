@@ -8,7 +8,7 @@ Series (all prefixed ``charter_``)::
     predictions_refused_total{charter, reason}                       counter (contract, unavailable,
                                                                               no_version, model_error)
     records_quarantined_total{charter, rule}                         counter (per broken rule)
-    shadow_failures_total{charter}                                    counter
+    shadow_failures_total{charter, version}                           counter
     open_alerts{charter}                                              gauge, read from the store
                                                                       at each scrape
 
@@ -102,8 +102,8 @@ class Metrics:
         )
         self.shadow_failures = Counter(
             "charter_shadow_failures",
-            "Online batches a shadow or standby version failed to score",
-            ["charter"],
+            "Online batches a shadow or standby version failed to score (off the answer's path)",
+            ["charter", "version"],
             registry=r,
         )
         self._alerts = OpenAlerts(ws)
@@ -120,8 +120,9 @@ class Metrics:
         for refused in outcome.refused:
             for rule in refused["violations"]:
                 self.quarantined.labels(charter, rule).inc()
-        if outcome.failed_shadows:
-            self.shadow_failures.labels(charter).inc(len(outcome.failed_shadows))
+
+    def on_shadow_failure(self, charter: str, version: int, _: str) -> None:
+        self.shadow_failures.labels(charter, str(version)).inc()
 
     def exposition(self) -> bytes:
         if os.environ.get(MULTIPROC_ENV):

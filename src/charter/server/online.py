@@ -11,9 +11,10 @@ row. When the files or the database cannot be written, every request of the grou
 :class:`~charter.errors.PredictionLogUnavailableError` (HTTP 503) and nothing was answered.
 
 The answer is the live version's score (``acted_on: true``); with no live version, the newest
-shadow version answers with ``acted_on: false``. Every other live/standby/shadow version scores
-the same rows into the log and never changes the answer: when one of them fails, it is left out
-of that batch (and counted), and the answer stands.
+shadow version answers with ``acted_on: false``. Only the answering version scores on the
+request's path. Every other live/standby/shadow version scores the same rows after the answer,
+in :mod:`.shadow`'s companion batch: it never changes the answer, and when it fails, it is left
+out (and counted) while the answer stands.
 
 The versions are re-read when the registry changes (a cheap count and newest status change of
 the charter's versions) or the charter file does, checked at most every
@@ -41,6 +42,7 @@ from charter.plumbing.ingest_report import IngestReport
 from charter.plumbing.predictions import Scores
 from charter.plumbing.scoring import Scorer
 from charter.server.records import records_frame
+from charter.server.shadow import ShadowJob, ShadowWriter
 from charter.settings import ServerSettings
 from charter.spec.loader import LoadedCharter
 from charter.store.tables import ModelVersion
@@ -53,12 +55,11 @@ class Outcome:
 
     answers: list[dict[str, Any]] = field(default_factory=list)
     refused: list[dict[str, Any]] = field(default_factory=list)
-    failed_shadows: list[str] = field(default_factory=list)
     version: int | None = None  # the answering version
 
 
 class OnlineScorer(Scorer):
-    """The ingest scorer, but a failing non-answering version is left out instead of failing."""
+    """The ingest scorer restricted to the answering version; the others score off the path."""
 
     def __init__(self, ws: Workspace, charter: str, loaded: LoadedCharter) -> None:
         super().__init__(ws, charter, loaded.charter.data)
@@ -66,27 +67,14 @@ class OnlineScorer(Scorer):
         shadows = [v for v, s in self.models if s == "shadow"]
         self.answering: int | None = live[0] if live else (shadows[-1] if shadows else None)
         self.acted_on = bool(live)
+        self.others = tuple((v, s) for v, s in self.models if v != self.answering)
+        self.models = [(v, s) for v, s in self.models if v == self.answering]
         self.last: tuple[pl.Series, list[Scores]] | None = None
-        self.failed: list[str] = []
 
     def score(self, valid: pl.DataFrame, where: str) -> list[Scores]:
-        out, self.failed = [], []
-        for version, status in self.models:
-            try:
-                values = self._predict(version, valid, where)
-            except CharterError as exc:
-                if version == self.answering:
-                    raise
-                self.failed.append(f"{version}: {exc.message}")
-                continue
-            out.append(Scores(str(version), status, values))
+        out = super().score(valid, where)
         self.last = (valid.get_column(ROW), out)
         return out
-
-    def versions(self) -> list[dict[str, str]]:
-        if self.last is None:
-            return super().versions()
-        return [{"version": s.version, "status": s.status} for s in self.last[1]]
 
     def warm(self) -> None:
         """Load the answering model now (hash-checked), so that readiness means it loads."""
@@ -108,8 +96,10 @@ class CharterLog:
         name: str,
         settings: ServerSettings,
         on_batch: Callable[[str, OnlineScorer, Outcome, int], None] | None = None,
+        shadow: ShadowWriter | None = None,
     ) -> None:
         self.ws, self.name, self.settings, self.on_batch = ws, name, settings, on_batch
+        self.shadow = shadow
         self.lock = threading.Lock()
         self._jobs: list[_Job] = []
         self._wake = threading.Condition()
@@ -170,6 +160,8 @@ class CharterLog:
             self._stopped = True
             self._wake.notify()
         self._thread.join(timeout=30)
+        if self.shadow is not None:
+            self.shadow.stop()
 
     def _loop(self) -> None:
         while True:
@@ -230,6 +222,10 @@ class CharterLog:
             _remove(self.ws, batch)
             raise
         batch.committed()
+        files = tuple(self.ws.state_dir / p for p, _ in batch.outputs.get("predictions", []))
+        if files and self.shadow is not None:
+            contract = run.loaded.charter.data
+            self.shadow.submit(ShadowJob(batch_id, files, scorer.others, contract))
         outcomes = self._outcomes(batch, scorer, [len(r) for r in requests], flat)
         if self.on_batch is not None:
             self.on_batch(self.name, scorer, _merged(outcomes), batch.summary.rows_quarantined)
@@ -259,7 +255,7 @@ class CharterLog:
                 refused[row] = list(broke)
         outcomes, start = [], 0
         for size in sizes:
-            outcome = Outcome(failed_shadows=list(scorer.failed), version=scorer.answering)
+            outcome = Outcome(version=scorer.answering)
             for index in range(size):
                 row = start + index
                 if row in answers:
@@ -281,16 +277,29 @@ class OnlineLog:
         ws: Workspace,
         settings: ServerSettings,
         on_batch: Callable[[str, OnlineScorer, Outcome, int], None] | None = None,
+        on_shadow_failure: Callable[[str, int, str], None] | None = None,
     ) -> None:
         self.ws, self.settings, self.on_batch = ws, settings, on_batch
+        self.on_shadow_failure = on_shadow_failure
         self._logs: dict[str, CharterLog] = {}
         self._lock = threading.Lock()
 
     def of(self, name: str) -> CharterLog:
         with self._lock:
             if name not in self._logs:
-                self._logs[name] = CharterLog(self.ws, name, self.settings, self.on_batch)
+                shadow = ShadowWriter(self.ws, name, self.on_shadow_failure)
+                self._logs[name] = CharterLog(
+                    self.ws, name, self.settings, self.on_batch, shadow=shadow
+                )
             return self._logs[name]
+
+    def drain(self) -> None:
+        """Wait for the off-path shadow scoring of every answered batch (tests)."""
+        with self._lock:
+            logs = list(self._logs.values())
+        for charter_log in logs:
+            if charter_log.shadow is not None:
+                charter_log.shadow.drain()
 
     def stop(self) -> None:
         with self._lock:
@@ -300,7 +309,7 @@ class OnlineLog:
 
 
 def _merged(outcomes: list[Outcome]) -> Outcome:
-    merged = Outcome(failed_shadows=outcomes[0].failed_shadows if outcomes else [])
+    merged = Outcome(version=outcomes[0].version if outcomes else None)
     for outcome in outcomes:
         merged.answers += outcome.answers
         merged.refused += outcome.refused

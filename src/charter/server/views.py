@@ -13,6 +13,7 @@ from charter.monitoring.service import latest_windows
 from charter.operations.alerts import list_alerts
 from charter.operations.decisions import list_decisions
 from charter.registry.versions import list_versions
+from charter.server.shadow import COMPANION
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import NAME_PATTERN
 from charter.store.tables import IngestBatch
@@ -88,9 +89,15 @@ def prediction(ws: Workspace, prediction_id: str) -> dict[str, Any]:
         )
     with ws.db.read() as session:
         batch = session.scalar(sa.select(IngestBatch).where(IngestBatch.batch_id == batch_id))
+        companion = session.scalar(  # the off-path shadow scores of an online batch
+            sa.select(IngestBatch.predictions_path).where(
+                IngestBatch.batch_id == f"{batch_id}{COMPANION}"
+            )
+        )
     if batch is None or not batch.predictions_path:
         raise RequestError(f"no prediction {prediction_id!r} in the log", status=404)
-    files = [ws.state_dir / p for p in batch.predictions_path.split("\n")]
+    paths = [*batch.predictions_path.split("\n"), *(companion.split("\n") if companion else [])]
+    files = [ws.state_dir / p for p in paths]
     rows = (
         pl.scan_parquet(files, extra_columns="ignore", missing_columns="insert")
         .filter(pl.col("prediction_id") == prediction_id)
