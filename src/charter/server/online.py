@@ -327,7 +327,8 @@ def _unavailable(exc: BaseException) -> PredictionLogUnavailableError:
     if isinstance(exc, PredictionLogUnavailableError):
         return exc
     error = PredictionLogUnavailableError(
-        f"the prediction log cannot be written: {exc}; nothing was answered or logged",
+        f"the prediction log cannot be written: {getattr(exc, 'message', exc)}; nothing was "
+        "answered or logged",
         hint="Retry after the Retry-After seconds; the operator sees this in /readyz and logs.",
     )
     error.__cause__ = exc
