@@ -7,7 +7,8 @@ from tests.server.conftest import NAME, Api, record
 
 
 def _samples(api: Api) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    response = api.client.get("/metrics")
+    assert api.client.get("/metrics").status_code == 401  # a viewer token is needed
+    response = api.get("/metrics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return {

@@ -63,7 +63,7 @@ def test_a_failing_shadow_never_fails_the_live_answer(api: Api) -> None:
     api.drain()
     logged = read_predictions(api.ws, NAME).collect()
     assert logged["model_version"].to_list() == [str(live)]
-    samples = api.client.get("/metrics").text
+    samples = api.get("/metrics").text
     assert 'charter_shadow_failures_total{charter="credit-default",version="2"} 1.0' in samples
 
 

@@ -84,7 +84,7 @@ def test_a_served_prediction_is_answered_over_loopback_and_logged(
         answer = client.post(f"/v1/charters/{NAME}/predict", json=record(8), headers=auth)
         refused = client.post(f"/v1/charters/{NAME}/predict", json=record(9))
         ready = client.get("/readyz")
-        metrics = client.get("/metrics").text
+        metrics = client.get("/metrics", headers=auth).text
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["version"] == version and answer.json()["score"] == 2.0

@@ -1,8 +1,8 @@
 """``create_app(workspace)``: the ASGI application of ``charter serve``.
 
 Routes: ``/healthz`` (the process is up), ``/readyz`` (the database answers and every charter's
-answering model loads), ``/metrics`` (Prometheus), ``/openapi.json`` and ``/docs`` (Swagger UI,
-served offline), and the token-protected ``/v1`` API of :mod:`.routes_predict` and
+answering model loads), ``/openapi.json`` and ``/docs`` (Swagger UI, served offline) need no
+token; ``/metrics`` (Prometheus) needs a viewer token, like the ``/v1`` API of :mod:`.routes_predict` and
 :mod:`.routes_manage`. Errors leave through :mod:`.errors` only.
 """
 
@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from charter import __version__
 from charter.errors import CharterError
 from charter.server import docs, errors
+from charter.server.auth import Caller, viewer
 from charter.server.limits import BodyLimit
 from charter.server.metrics import CONTENT_TYPE, Metrics
 from charter.server.online import OnlineLog
@@ -97,8 +98,8 @@ def _health(app: FastAPI) -> None:
         return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
     @app.get("/metrics", tags=["health"])
-    async def prometheus(request: Request) -> Response:
-        """Prometheus text exposition (see docs/serving.md for the series)."""
+    async def prometheus(request: Request, _: Caller = Depends(viewer)) -> Response:
+        """Prometheus text exposition (see docs/serving.md for the series); a viewer token."""
         data = await run_in_threadpool(request.app.state.metrics.exposition)
         return Response(data, media_type=CONTENT_TYPE)
 

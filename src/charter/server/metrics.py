@@ -1,4 +1,4 @@
-"""``GET /metrics``: Prometheus series of the HTTP API, the online log and the alerts.
+"""``GET /metrics`` (viewer token): Prometheus series of the HTTP API, the online log and alerts.
 
 Series (all prefixed ``charter_``)::
 
