@@ -99,3 +99,24 @@ def test_predict_with_no_version_to_answer_is_409_and_logs_nothing(api: Api) -> 
 
     assert "no live or shadow version" in _error(response, 409, "LifecycleError")["message"]
     _nothing_changed(api)
+
+
+def test_labels_without_their_key_or_target_are_refused(api: Api) -> None:
+    response = api.post(f"/v1/charters/{NAME}/labels", json=[{"id": "r1"}])
+
+    assert "lack 'id' or 'outcome'" in _error(response, 422, "RequestError")["message"]
+    assert api.ledger("labels.ingested") == []
+
+
+def test_a_charter_file_broken_while_serving_is_named_in_the_error(api: Api) -> None:
+    api.register("return frame['amount'] / 100", "live")
+    assert api.post(PREDICT, json=record(1)).status_code == 200
+    path = api.ws.charters_dir / f"{NAME}.yaml"
+    path.write_text(path.read_text().replace("key: id", "key: [broken"))
+    for log in api.client.app.state.online._logs.values():  # type: ignore[attr-defined]
+        log._checked = 0.0
+
+    response = api.post(PREDICT, json=record(2))
+
+    assert response.status_code == 500  # the server is misconfigured, not the caller
+    assert response.json()["error"]["type"] == "CharterFileError"

@@ -117,7 +117,12 @@ class CharterLog:
         if self.run is not None and now - self._checked < self.settings.registry_poll_seconds:
             return self.run
         self._checked = now
-        loaded = self.ws.load(self.name)
+        try:
+            loaded = self.ws.load(self.name)
+        except CharterError:
+            if self.run is None:
+                raise
+            return self.run  # a charter file broken mid-edit: keep serving by the last good one
         signature = (loaded.sha256, *self._registry_signature())
         if self.run is None or signature != self._signature:
             keys = self.run.keys if self.run else KeyMemory(self.ws, self.name)
