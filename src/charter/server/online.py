@@ -23,67 +23,28 @@ the charter's versions) or the charter file does, checked at most every
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
-import polars as pl
 import sqlalchemy as sa
 
 from charter.errors import CharterError, LifecycleError, PredictionLogUnavailableError
 from charter.plumbing import predictions as log
-from charter.plumbing.contract import VIOLATIONS
-from charter.plumbing.ingest_batch import ROW, Batch, KeyMemory, RunState
+from charter.plumbing.ingest_batch import Batch, KeyMemory, RunState
 from charter.plumbing.ingest_report import IngestReport
-from charter.plumbing.predictions import Scores
-from charter.plumbing.scoring import Scorer
+from charter.server.answers import OnlineScorer, Outcome, answers, merged
 from charter.server.records import records_frame
 from charter.server.shadow import ShadowJob, ShadowWriter
 from charter.settings import ServerSettings
-from charter.spec.loader import LoadedCharter
 from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
 
-
-@dataclass
-class Outcome:
-    """What became of one request's records: an answer per valid record, violations per other."""
-
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    refused: list[dict[str, Any]] = field(default_factory=list)
-    version: int | None = None  # the answering version
-
-
-class OnlineScorer(Scorer):
-    """The ingest scorer restricted to the answering version; the others score off the path."""
-
-    def __init__(self, ws: Workspace, charter: str, loaded: LoadedCharter) -> None:
-        super().__init__(ws, charter, loaded.charter.data)
-        live = [v for v, s in self.models if s == "live"]
-        shadows = [v for v, s in self.models if s == "shadow"]
-        self.answering: int | None = live[0] if live else (shadows[-1] if shadows else None)
-        self.acted_on = bool(live)
-        self.others = tuple((v, s) for v, s in self.models if v != self.answering)
-        self.models = [(v, s) for v, s in self.models if v == self.answering]
-        self.last: tuple[pl.Series, list[Scores]] | None = None
-
-    def score(self, valid: pl.DataFrame, where: str) -> list[Scores]:
-        out = super().score(valid, where)
-        self.last = (valid.get_column(ROW), out)
-        return out
-
-    def warm(self) -> None:
-        """Load the answering model now (hash-checked), so that readiness means it loads."""
-        if self.answering is not None and self.answering not in self._predictors:
-            from charter.registry.versions import load_model
-
-            self._predictors[self.answering] = load_model(self.ws, self.charter, self.answering)
-
-
+_log = logging.getLogger("charter.server")
 _Job = tuple[list[dict[str, Any]], "Future[Outcome]"]
 
 
@@ -231,46 +192,12 @@ class CharterLog:
         if files and self.shadow is not None:
             contract = run.loaded.charter.data
             self.shadow.submit(ShadowJob(batch_id, files, scorer.others, contract))
-        outcomes = self._outcomes(batch, scorer, [len(r) for r in requests], flat)
+        outcomes = answers(self.ws, batch, scorer, [len(r) for r in requests], flat)
         if self.on_batch is not None:
-            self.on_batch(self.name, scorer, _merged(outcomes), batch.summary.rows_quarantined)
-        return outcomes
-
-    def _outcomes(
-        self, batch: Batch, scorer: OnlineScorer, sizes: list[int], flat: list[dict[str, Any]]
-    ) -> list[Outcome]:
-        contract = batch.run.loaded.charter.data
-        answers: dict[int, dict[str, Any]] = {}
-        if scorer.last is not None:
-            rows, scores = scorer.last
-            answer = next(s for s in scores if s.version == str(scorer.answering))
-            for position, row in enumerate(rows.to_list()):
-                answers[row] = {
-                    "prediction_id": f"{batch.batch_id}-{row}",
-                    "key": _text(flat[row].get(contract.key)),
-                    "version": scorer.answering,
-                    "status": answer.status,
-                    "score": float(answer.values[position]),
-                    "acted_on": scorer.acted_on,
-                }
-        refused: dict[int, list[str]] = {}
-        for path, _ in batch.outputs.get("quarantine", []):
-            failed = pl.read_parquet(self.ws.state_dir / path, columns=[ROW, VIOLATIONS])
-            for row, broke in failed.iter_rows():
-                refused[row] = list(broke)
-        outcomes, start = [], 0
-        for size in sizes:
-            outcome = Outcome(version=scorer.answering)
-            for index in range(size):
-                row = start + index
-                if row in answers:
-                    outcome.answers.append({"index": index, **answers[row]})
-                else:
-                    key = _text(flat[row].get(contract.key))
-                    rules = refused.get(row, ["unknown"])
-                    outcome.refused.append({"index": index, "key": key, "violations": rules})
-            outcomes.append(outcome)
-            start += size
+            try:  # the batch is committed: counting it must not turn the answers into errors
+                self.on_batch(self.name, scorer, merged(outcomes), batch.summary.rows_quarantined)
+            except Exception:
+                _log.exception("counting online batch %s of %s failed", batch_id, self.name)
         return outcomes
 
 
@@ -313,14 +240,6 @@ class OnlineLog:
             charter_log.stop()
 
 
-def _merged(outcomes: list[Outcome]) -> Outcome:
-    merged = Outcome(version=outcomes[0].version if outcomes else None)
-    for outcome in outcomes:
-        merged.answers += outcome.answers
-        merged.refused += outcome.refused
-    return merged
-
-
 def _remove(ws: Workspace, batch: Batch) -> None:
     """Files put in place for a batch whose commit failed: no committed batch names them."""
     for files in batch.outputs.values():
@@ -338,7 +257,3 @@ def _unavailable(exc: BaseException) -> PredictionLogUnavailableError:
     )
     error.__cause__ = exc
     return error
-
-
-def _text(value: Any) -> str | None:
-    return None if value is None else str(value)
