@@ -50,6 +50,8 @@ def test_readiness_and_charter_detail_match_the_cli(api: Api, cli: Any) -> None:
 
     assert over_http["items"] == from_cli["items"] and over_http["ready"] is False
     assert detail["charter"]["data"]["key"] == "id" and len(detail["sha256"]) == 64
+    windows = api.get(f"/v1/charters/{NAME}/windows").json()
+    assert (windows["items"], windows["total"]) == ([], 0)  # `charter monitor` has not run
     missing = api.get(f"/v1/charters/{NAME}/readiness/99")
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "VersionNotFoundError"
 
