@@ -97,3 +97,17 @@ def test_a_prediction_is_traced_to_every_versions_score_and_its_batch(api: Api) 
     }
     assert traced["inputs"]["amount"] == 8.0
     assert api.get("/v1/predictions/nope-1").status_code == 404
+
+
+def test_online_predictions_and_labels_reach_the_monitoring_windows(api: Api, cli: Any) -> None:
+    live = api.register("return frame['amount'] / 100", "live")
+    records = [record(i) for i in range(12)]
+    assert api.post(f"/v1/charters/{NAME}/predict", json=records).status_code == 200
+    labels = [{"id": r["id"], "outcome": i % 2} for i, r in enumerate(records)]
+    assert api.post(f"/v1/charters/{NAME}/labels", json=labels).status_code == 200
+    assert cli("monitor", NAME, "--json").code == 0
+
+    windows = api.get(f"/v1/charters/{NAME}/windows", params={"version": str(live)}).json()
+
+    (window,) = windows["items"]
+    assert window["labels"]["rows"] == 12 and window["labels"]["labelled"] == 12
