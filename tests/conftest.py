@@ -85,6 +85,7 @@ def fresh_postgres_database() -> Iterator[str]:
             )
             conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
+
 @pytest.fixture(autouse=True)
 def landing_files_settle_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests write a landing file and ingest it at once: no settle period (subprocesses too).

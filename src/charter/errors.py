@@ -29,10 +29,17 @@ The hierarchy, and when each is raised::
     │           └── InvalidIdentityError  an actor or identity that cannot be recorded (empty, too
     │                                      long, invisible characters) or is a look-alike
     ├── SchedulerLockError            another scheduler holds the store's lock (or this one lost it)
+    ├── AuthenticationError           no API token, or one that is unknown, expired or revoked
+    ├── PermissionDeniedError         the token's role may not do that (e.g. a viewer predicting)
+    ├── RequestError                  an HTTP request body is malformed, of the wrong shape or too big
+    │   └── ContractViolationError    online records broke the data contract (quarantined);
+    │                                  ``records`` names every rule each broke
+    ├── PredictionLogUnavailableError the prediction log cannot be written: nothing was answered
     └── UserCodeError                 user code (an entrypoint, a training function) raised;
                                        ``__cause__`` holds the original exception
 
-Translation to exit codes happens in :mod:`charter.cli.main`.
+Translation to exit codes happens in :mod:`charter.cli.main`; to HTTP statuses in
+:mod:`charter.server.errors`.
 """
 
 from __future__ import annotations
@@ -183,3 +190,52 @@ class InvalidIdentityError(NotAuthorizedError):
 
 class SchedulerLockError(CharterError):
     """Another scheduler holds the store's scheduler lock, or this one lost it."""
+
+
+class AuthenticationError(CharterError):
+    """No API token was given, or it is unknown, expired or revoked."""
+
+
+class PermissionDeniedError(CharterError):
+    """The authenticated identity's role does not allow the call (the refusal is recorded)."""
+
+
+class RequestError(CharterError):
+    """An HTTP request is malformed: not JSON, the wrong shape, unknown fields, or too large."""
+
+    def __init__(self, message: str, *, hint: str | None = None, status: int = 422) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+class ContractViolationError(RequestError):
+    """Online records broke the data contract; they were quarantined like batch rows.
+
+    ``records`` holds one ``{"index", "key", "violations"}`` per refused record and
+    ``predictions`` the answers for the records of the same request that passed.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        records: Sequence[dict[str, Any]],
+        predictions: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        super().__init__(
+            message, hint="Fix the records and send them again; they are kept in quarantine."
+        )
+        self.records = list(records)
+        self.predictions = list(predictions)
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["records"] = self.records
+        body["predictions"] = self.predictions
+        return body
+
+
+class PredictionLogUnavailableError(CharterError):
+    """The prediction log (its files or the database) cannot be written; nothing was answered."""
+
+    exit_code = 3

@@ -70,6 +70,35 @@ class IngestSettings(BaseSettings):
         return value
 
 
+class ServerSettings(BaseSettings):
+    """The HTTP API of ``charter serve`` (``CHARTER_SERVER_<FIELD>``)."""
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_SERVER_", extra="ignore")
+
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1, description="Largest request body accepted (413 above it)."
+    )
+    batch_max_records: int = Field(
+        default=500,
+        ge=1,
+        description="Most records one group commit writes to the prediction log at once.",
+    )
+    batch_wait_ms: float = Field(
+        default=2.0,
+        ge=0,
+        description="How long a group commit waits for more concurrent requests to join it.",
+    )
+    registry_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How often, at most, the server checks the registry for new live/shadow "
+        "versions and the charter file for changes.",
+    )
+    retry_after_seconds: int = Field(
+        default=5, ge=1, description="The Retry-After of a 503 (prediction log unavailable)."
+    )
+
+
 class Settings(BaseSettings):
     """Where charter keeps its state. Unset fields default to folders inside the workspace."""
 
@@ -143,6 +172,15 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(
         default_factory=IngestSettings,
         description="Process-wide overrides of ingestion; env var CHARTER_INGEST_SETTLE.",
+    )
+    server: ServerSettings = Field(
+        default_factory=ServerSettings,
+        description="The HTTP API (`charter serve`); env vars CHARTER_SERVER_...",
+    )
+    require_authenticated_decisions: bool = Field(
+        default=False,
+        description="When true, `charter approve|reject|authorize` refuse a bare --as and need "
+        "an API token (--token or CHARTER_TOKEN) of the deciding identity.",
     )
 
     def resolved_workspace(self) -> Path:

@@ -19,13 +19,24 @@ from charter.operations.authorization import authorize, revoke_authorization
 from charter.operations.decisions import DecisionInfo, approve, list_decisions, promote, reject
 from charter.operations.gate import ApprovalMode, Readiness, readiness
 from charter.operations.lifecycle import RollbackResult, retire, review, rollback, shadow
+from charter.tokens import decider
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
 VersionArg = Annotated[int, typer.Argument(metavar="VERSION", help="The model version number.")]
 AsOption = Annotated[
-    str,
+    str | None,
     typer.Option(
         "--as", metavar="EMAIL", help="Who decides: the charter's owner or a named delegate."
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="CHARTER_TOKEN",
+        metavar="TOKEN",
+        help="An owner-role API token (charter tokens create): the decider is its identity. "
+        "Required when CHARTER_REQUIRE_AUTHENTICATED_DECISIONS=true.",
     ),
 ]
 WaiverOption = Annotated[
@@ -122,7 +133,7 @@ def approve_command(
     ctx: typer.Context,
     name: NameArg,
     version: VersionArg,
-    by: AsOption,
+    by: AsOption = None,
     accept_risk: Annotated[
         str | None,
         typer.Option(
@@ -133,10 +144,12 @@ def approve_command(
         ),
     ] = None,
     waiver: WaiverOption = None,
+    token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Put a version live as its owner (or a delegate); the live version becomes the standby."""
-    info = approve(workspace(ctx), name, version, by=by, accept_risk=accept_risk, waiver=waiver)
+    ws, who = decider(workspace(ctx), by, token, "approve")
+    info = approve(ws, name, version, by=who, accept_risk=accept_risk, waiver=waiver)
     emit(info.to_dict(), as_json=as_json, human=lambda c: _show_decision(c, info))
 
 
@@ -145,12 +158,14 @@ def reject_command(
     ctx: typer.Context,
     name: NameArg,
     version: VersionArg,
-    by: AsOption,
     reason: Annotated[str, typer.Option("--reason", metavar="TEXT", help="Why, for the record.")],
+    by: AsOption = None,
+    token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Refuse a version's open promotion decision as its owner (or a delegate)."""
-    info = reject(workspace(ctx), name, version, by=by, reason=reason)
+    ws, who = decider(workspace(ctx), by, token, "reject")
+    info = reject(ws, name, version, by=who, reason=reason)
     emit(info.to_dict(), as_json=as_json, human=lambda c: _show_decision(c, info))
 
 
@@ -226,7 +241,7 @@ def retire_command(
 def authorize_command(
     ctx: typer.Context,
     name: NameArg,
-    by: AsOption,
+    by: AsOption = None,
     auto_if_sufficient: Annotated[
         bool,
         typer.Option(
@@ -241,16 +256,17 @@ def authorize_command(
     note: Annotated[
         str | None, typer.Option("--note", metavar="TEXT", help="Why, for the record.")
     ] = None,
+    token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Record (or revoke) the owner's pre-authorisation of promotion: auto_if_sufficient."""
     if auto_if_sufficient == revoke:
         raise typer.BadParameter("give exactly one of --auto-if-sufficient or --revoke")
-    ws = workspace(ctx)
+    ws, who = decider(workspace(ctx), by, token, "authorize")
     if revoke:
-        mode = revoke_authorization(ws, name, by=by, note=note)
+        mode = revoke_authorization(ws, name, by=who, note=note)
     else:
-        mode = authorize(ws, name, by=by, note=note)
+        mode = authorize(ws, name, by=who, note=note)
     emit(mode.to_dict(), as_json=as_json, human=lambda c: _show_approval(c, mode))
 
 

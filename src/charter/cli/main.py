@@ -28,6 +28,8 @@ from charter.cli import (  # noqa: F401 - registers commands
     monitor,
     quarantine,
     registry,
+    serve,
+    tokens,
 )
 from charter.cli import run as run_commands  # noqa: F401 - registers run, retrain (main.run is the entry point)
 from charter.cli.app import app

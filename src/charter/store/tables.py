@@ -460,3 +460,25 @@ class CharterChange(Base):
     decided_at: Mapped[datetime | None]
     decided_by: Mapped[str | None] = mapped_column(sa.String(320))
     reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class ApiToken(Base):
+    """An HTTP API token: only its SHA-256 is kept; the token itself is shown once, at creation.
+
+    ``prefix`` is the token's first characters (``chr_`` and a few more), enough to tell tokens
+    apart in a list without being able to use one.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(20))
+    identity: Mapped[str] = mapped_column(sa.String(320), index=True)
+    role: Mapped[str] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(sa.String(320))
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(320))

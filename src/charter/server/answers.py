@@ -1,0 +1,102 @@
+"""What online requests get back: the answering scorer, and each request's :class:`Outcome`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from charter.plumbing.contract import VIOLATIONS
+from charter.plumbing.ingest_batch import ROW, Batch
+from charter.plumbing.predictions import Scores
+from charter.plumbing.scoring import Scorer
+from charter.spec.loader import LoadedCharter
+from charter.workspace import Workspace
+
+
+@dataclass
+class Outcome:
+    """What became of one request's records: an answer per valid record, violations per other."""
+
+    answers: list[dict[str, Any]] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)
+    version: int | None = None  # the answering version
+
+
+class OnlineScorer(Scorer):
+    """The ingest scorer restricted to the answering version; the others score off the path."""
+
+    def __init__(self, ws: Workspace, charter: str, loaded: LoadedCharter) -> None:
+        super().__init__(ws, charter, loaded.charter.data)
+        live = [v for v, s in self.models if s == "live"]
+        shadows = [v for v, s in self.models if s == "shadow"]
+        self.answering: int | None = live[0] if live else (shadows[-1] if shadows else None)
+        self.acted_on = bool(live)
+        self.others = tuple((v, s) for v, s in self.models if v != self.answering)
+        self.models = [(v, s) for v, s in self.models if v == self.answering]
+        self.last: tuple[pl.Series, list[Scores]] | None = None
+
+    def score(self, valid: pl.DataFrame, where: str) -> list[Scores]:
+        out = super().score(valid, where)
+        self.last = (valid.get_column(ROW), out)
+        return out
+
+    def warm(self) -> None:
+        """Load the answering model now (hash-checked), so that readiness means it loads."""
+        if self.answering is not None and self.answering not in self._predictors:
+            from charter.registry.versions import load_model
+
+            self._predictors[self.answering] = load_model(self.ws, self.charter, self.answering)
+
+
+def answers(
+    ws: Workspace, batch: Batch, scorer: OnlineScorer, sizes: list[int], flat: list[dict[str, Any]]
+) -> list[Outcome]:
+    """Each request's outcome: its records' answers (by row) and the violations of the rest."""
+    contract = batch.run.loaded.charter.data
+    by_row: dict[int, dict[str, Any]] = {}
+    if scorer.last is not None:
+        rows, scores = scorer.last
+        answer = next(s for s in scores if s.version == str(scorer.answering))
+        for position, row in enumerate(rows.to_list()):
+            by_row[row] = {
+                "prediction_id": f"{batch.batch_id}-{row}",
+                "key": _text(flat[row].get(contract.key)),
+                "version": scorer.answering,
+                "status": answer.status,
+                "score": float(answer.values[position]),
+                "acted_on": scorer.acted_on,
+            }
+    refused: dict[int, list[str]] = {}
+    for path, _ in batch.outputs.get("quarantine", []):
+        failed = pl.read_parquet(ws.state_dir / path, columns=[ROW, VIOLATIONS])
+        for row, broke in failed.iter_rows():
+            refused[row] = list(broke)
+    outcomes, start = [], 0
+    for size in sizes:
+        outcome = Outcome(version=scorer.answering)
+        for index in range(size):
+            row = start + index
+            if row in by_row:
+                outcome.answers.append({"index": index, **by_row[row]})
+            else:
+                key = _text(flat[row].get(contract.key))
+                rules = refused.get(row, ["unknown"])
+                outcome.refused.append({"index": index, "key": key, "violations": rules})
+        outcomes.append(outcome)
+        start += size
+    return outcomes
+
+
+def merged(outcomes: list[Outcome]) -> Outcome:
+    """One outcome of a whole group commit (for counting)."""
+    total = Outcome(version=outcomes[0].version if outcomes else None)
+    for outcome in outcomes:
+        total.answers += outcome.answers
+        total.refused += outcome.refused
+    return total
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
