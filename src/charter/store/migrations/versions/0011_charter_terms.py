@@ -1,7 +1,7 @@
 """charter terms: the accepted text of each charter and the changes its file asked for
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0010
 Create Date: 2026-12-02 02:30:00.000000
 
 Existing charters start with the text the store last recorded as their terms in force.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """api_tokens: hashed HTTP API tokens with a role, an expiry and their last use
 
 Revision ID: 0014
-Revises: 0006
+Revises: 0011
 Create Date: 2026-12-02 02:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0006"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
