@@ -5,6 +5,7 @@ attention") when any of these facts is true, and list them under ``"attention"``
 
     kind               when                                                  names
     rows_quarantined   a batch quarantined rows (the contract, or model_error) file, rows
+    labels_quarantined a label delivery quarantined labels (invalid values)   file, rows
     file_failed        a landing file, label file or source could not be read file
     version_failed     a model version could not score some rows of a batch    file, version, rows
 
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # the scheduler builds on this module, so its type is importe
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_ATTENTION = 5
-KINDS = ("rows_quarantined", "file_failed", "version_failed")
+KINDS = ("rows_quarantined", "labels_quarantined", "file_failed", "version_failed")
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,21 @@ def from_ingest(report: IngestReport) -> list[Attention]:
 
 
 def from_labels(report: LabelReport) -> list[Attention]:
-    return files_failed(report.charter, report.files_failed)
+    """A labels report's quarantined labels (invalid values, missing keys) and failed files."""
+    name, found = report.charter, []
+    for batch in report.batches:
+        if batch.quarantined:
+            found.append(
+                Attention(
+                    "labels_quarantined",
+                    name,
+                    f"{batch.quarantined} label(s) of {batch.source} were quarantined; see "
+                    f"`charter quarantine {name} labels`",
+                    file=batch.source,
+                    rows=batch.quarantined,
+                )
+            )
+    return found + files_failed(name, report.files_failed)
 
 
 def version_failures(

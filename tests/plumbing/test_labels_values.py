@@ -39,10 +39,11 @@ def test_yes_and_no_for_a_0_1_target_are_quarantined_with_rows_values_and_reason
 
     result = cli("labels", kit.name, str(path), "--json")
 
-    assert result.code == 0, result.stdout + result.stderr
+    assert result.code == 5, result.stdout + result.stderr  # ran, but labels need attention
     data = result.json()
     assert (data["rows_in"], data["labels_new"], data["invalid"]) == (7, 3, 4)
     assert data["quarantined"] == 4
+    assert [(a["kind"], a["rows"]) for a in data["attention"]] == [("labels_quarantined", 4)]
     assert data["invalid_by_reason"] == {
         "label.not_allowed": 2,
         "key.missing": 1,
@@ -102,7 +103,7 @@ def test_a_0_2_target_is_refused_naming_the_values_found(
 
     result = cli("labels", kit.name, str(path), "--json")
 
-    assert result.code == 1
+    assert result.code == 5  # ran, but the delivery needs attention
     data = result.json()
     (failed,) = data["files_failed"]
     assert "holds the values 0 x 2, 2 x 2" in failed["error"]
@@ -123,7 +124,7 @@ def test_declared_values_are_recorded_as_0_and_1(kit: Any, tmp_path: Path, cli: 
     kit.edit(r"values: \[0, 2\]", "values: [no, 'Yes']")
     path = _csv(tmp_path, "m.csv", ["k3", "k4", "k5", "k6"], ["YES", " no", "1", "maybe"])
     result = cli("labels", kit.name, str(path), "--json")
-    assert result.code == 1  # "1" is a number outside [no, Yes]: the delivery is refused whole
+    assert result.code == 5  # "1" is a number outside [no, Yes]: the delivery is refused whole
     assert "labels.values allows only no, yes" in result.json()["files_failed"][0]["error"]
     path = _csv(tmp_path, "n.csv", ["k3", "k4", "k6"], ["YES", " no", "maybe"])
     data = cli("labels", kit.name, str(path), "--json").json()
