@@ -192,3 +192,10 @@ def test_compatibility_characters_are_refused_plain_unicode_is_not() -> None:
 def test_label_bounds_and_escapes_what_it_shows() -> None:
     assert label("a\u0000b") == "'a\\u0000b'"
     assert len(label("x" * 10_000)) < 120
+
+
+def test_an_overlong_alert_actor_is_refused_before_the_alert_is_touched(cli: Any) -> None:
+    result = cli("alerts", "credit-default", "ack", "1", "--as", "o" * 400)
+    assert result.code == 1
+    assert "400 characters long, over the limit of 320" in result.stderr
+    assert "unexpected" not in result.stderr
