@@ -77,6 +77,7 @@ class TrainingWindow:
     verdict: str
     drift_status: str | None
     labelled: int
+    contract_verdict: str = ""
 
     @classmethod
     def of(cls, result: WindowResult) -> TrainingWindow:
@@ -88,6 +89,7 @@ class TrainingWindow:
             result.verdict,
             result.data.get("drift_status"),
             int(labels.get("labelled") or 0),
+            str(result.data.get("contract_verdict") or result.verdict),
         )
 
     @property
@@ -239,7 +241,10 @@ class _Attempt:
         latest = [w for w in latest_windows(self.ws, self.name, count=1) if w.version == live]
         if latest:
             window = TrainingWindow.of(latest[0])
-            if "sufficiency_breach" in self.policy.when and window.verdict == "breach":
+            # The owner's rules, not data quality: a quality breach is the pipeline's to fix, and
+            # retraining on a broken feed would learn the breakage.
+            breached = window.contract_verdict == "breach"
+            if "sufficiency_breach" in self.policy.when and breached:
                 fired["sufficiency_breach"] = window
             if "drift_breach" in self.policy.when and window.drift_status == "breach":
                 fired["drift_breach"] = window
