@@ -293,3 +293,16 @@ def test_an_arrow_table_written_with_many_small_row_groups_is_still_read_in_full
 
     assert batch["rows_in"] == 95
     assert len(batch["predictions"]) == 3  # 40 + 40 + 15, not one part per row group
+
+
+def test_the_demo_charter_reads_the_files_it_writes_without_waiting() -> None:
+    """`make demo` runs without CHARTER_INGEST_SETTLE: its charter must not wait 30s per file."""
+    import importlib.resources
+
+    from charter.spec.loader import parse_charter
+    from charter.spec.model import FolderSource
+
+    text = (importlib.resources.files("charter.demo") / "charter.yaml").read_text()
+    source = parse_charter(text).charter.data.source
+    assert isinstance(source, FolderSource)
+    assert source.settle.total_seconds() == 0
