@@ -293,3 +293,40 @@ def test_an_arrow_table_written_with_many_small_row_groups_is_still_read_in_full
 
     assert batch["rows_in"] == 95
     assert len(batch["predictions"]) == 3  # 40 + 40 + 15, not one part per row group
+
+
+def test_the_demo_charter_reads_the_files_it_writes_without_waiting() -> None:
+    """`make demo` runs without CHARTER_INGEST_SETTLE: its charter must not wait 30s per file."""
+    import importlib.resources
+
+    from charter.spec.loader import parse_charter
+    from charter.spec.model import FolderSource
+
+    text = (importlib.resources.files("charter.demo") / "charter.yaml").read_text()
+    source = parse_charter(text).charter.data.source
+    assert isinstance(source, FolderSource)
+    assert source.settle.total_seconds() == 0
+
+
+def test_a_parquet_file_decoding_fewer_rows_than_its_metadata_says_fails_alone(
+    kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from charter.plumbing import file_reading
+
+    class LosesARowGroup(pq.ParquetFile):  # a reader that silently drops data, as a bug might
+        def iter_batches(self, *args: Any, **kwargs: Any) -> Any:
+            batches = super().iter_batches(*args, **kwargs)
+            next(batches)
+            yield from batches
+
+    monkeypatch.setattr(file_reading.pq, "ParquetFile", LosesARowGroup)
+    pq.write_table(kit.rows(0, 30).to_arrow(), kit.landing / "a.parquet", row_group_size=10)
+
+    report = ingest(kit.ws, kit.name, chunk_rows=10).to_dict()
+
+    assert report["batches"] == []
+    assert (
+        "corrupt: 20 rows were decoded but the file's metadata says 30"
+        in (report["files_failed"][0]["error"])
+    )
+    assert kit.predictions().height == 0
