@@ -14,6 +14,9 @@ The hierarchy, and when each is raised::
     │   ├── ArtifactTamperedError     a stored artifact no longer matches its registered SHA-256
     │   └── VersionNotFoundError      no such version of that charter
     ├── AuditError                    the audit ledger cannot be written, read or exported
+    │   ├── AuditKeyError             the audit key is missing, unreadable or of the wrong kind
+    │   └── StateTamperedError        a bound row (version status or hash, a pre-authorisation)
+    │                                  no longer matches its binding in the ledger (exit 4)
     ├── DataError                     live data cannot be read or does not fit the contract at all
     ├── ExpressionError               a segment/filter expression does not parse or names no column
     ├── AlertError                    an alert operation was refused (bad argument, no routes)
@@ -112,6 +115,18 @@ class VersionNotFoundError(RegistryError):
 
 class AuditError(CharterError):
     """The audit ledger cannot be appended to, read, verified or exported."""
+
+
+class AuditKeyError(AuditError):
+    """The audit key is missing (after the ledger has entries), unreadable or of the wrong kind."""
+
+
+class StateTamperedError(AuditError):
+    """A row a decision depends on (a version's status or artifact hash, a pre-authorisation)
+    no longer matches its latest binding in the signed audit ledger: it was changed outside
+    charter, and is refused at use."""
+
+    exit_code = 4
 
 
 class DataError(CharterError):

@@ -214,7 +214,14 @@ def test_verify_cli_json_shape_and_exit_codes(ws: Workspace, cli: Any) -> None:
     append_events(ws, 3)
     ok = cli("audit", "verify", "--json")
     assert ok.code == 0
-    assert ok.json() == {"ok": True, "entries": 3, "checkpoints": 3, "first_bad": None}
+    assert ok.json() == {
+        "ok": True,
+        "entries": 3,
+        "checkpoints": 3,
+        "first_bad": None,
+        "state_rows": 0,
+        "state_problems": [],
+    }
     sql(ws, "UPDATE audit_entries SET actor = 'mallory' WHERE seq = 2")
     bad = cli("audit", "verify", "--json")
     assert bad.code == 1

@@ -13,6 +13,8 @@ and ``prev_hash`` is unique, so the chain can never fork.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping
@@ -60,10 +62,18 @@ class BadEntry:
 
 @dataclass(frozen=True)
 class VerifyReport:
+    """``ok`` only when the chain, the checkpoints and every bound state row are as written.
+
+    ``state_problems`` holds one ``{binding, key, reason}`` per row (version, pre-authorisation)
+    that no longer matches its binding in the ledger; ``state_rows`` is how many were checked.
+    """
+
     ok: bool
     entries: int
     checkpoints: int
     first_bad: BadEntry | None
+    state_rows: int = 0
+    state_problems: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         bad = (
@@ -76,6 +86,8 @@ class VerifyReport:
             "entries": self.entries,
             "checkpoints": self.checkpoints,
             "first_bad": bad,
+            "state_rows": self.state_rows,
+            "state_problems": [dict(p) for p in self.state_problems],
         }
 
 
@@ -94,6 +106,25 @@ def entry_hash(
 ) -> str:
     body = canonical_json([seq, recorded_at, actor, action, charter, payload])
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _iter_entries(session: Session) -> Iterator[AuditEntry]:
+    """Every entry in seq order, read in chunks inside ``session``'s transaction."""
+    last = 0
+    while True:
+        chunk = list(
+            session.scalars(
+                sa.select(AuditEntry)
+                .where(AuditEntry.seq > last)
+                .order_by(AuditEntry.seq)
+                .limit(_VERIFY_CHUNK)
+            )
+        )
+        if not chunk:
+            return
+        yield from chunk
+        session.expunge_all()
+        last = chunk[-1].seq
 
 
 def _now() -> str:
@@ -201,17 +232,47 @@ class Ledger:
             last = chunk[-1].seq
 
     # -- verifying ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """One consistent read of the whole store: REPEATABLE READ on PostgreSQL, one read
+        transaction on SQLite (WAL readers see the database as of their first read). Writers that
+        commit meanwhile are invisible, so a verification never sees an entry without its
+        checkpoint."""
+        options: dict[str, Any] = {"charter_read_only": True}
+        if self.db.dialect == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        engine = self.db.engine.execution_options(**options)
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            if self.db.dialect == "postgresql":
+                session.execute(sa.text("SET TRANSACTION READ ONLY"))
+            yield session
+
     def verify(self) -> VerifyReport:
-        """Walk the chain and the checkpoints; report the first entry that is not as written."""
-        with self.db.read() as session:
-            checkpoints = list(
-                session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
-            )
+        """Walk the chain and the checkpoints, and check every bound state row against its
+        latest binding, all in one snapshot; report the first entry that is not as written."""
+        # state.py builds on this module (hashing, canonical JSON), so it is imported here.
+        from charter.audit.state import audit_state
+
+        with self.snapshot() as session:
+            chain = self.verify_in(session)
+            rows, found = audit_state(session)
+        return dataclasses.replace(
+            chain,
+            ok=chain.ok and not found,
+            state_rows=rows,
+            state_problems=tuple(p.to_dict() for p in found),
+        )
+
+    def verify_in(self, session: Session) -> VerifyReport:
+        """:meth:`verify` inside the caller's (snapshot) transaction."""
+        checkpoints = list(
+            session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
+        )
         count = 0
         bad = self._check_checkpoints(checkpoints)
         signed = {c.seq: c.head_hash for c in checkpoints}
         expected_seq, prev = 1, GENESIS
-        for entry in self.iter_all():
+        for entry in _iter_entries(session):
             count += 1
             if bad is not None:
                 continue

@@ -1,4 +1,4 @@
-"""``charter audit verify`` and ``charter audit export``."""
+"""``charter audit verify``, ``charter audit export`` and ``charter audit keys``."""
 
 from __future__ import annotations
 
@@ -15,19 +15,23 @@ from charter.cli.output import emit
 
 @audit_app.command("verify")
 def verify(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Check the whole ledger; exit 1 naming the first bad entry after any tampering."""
+    """Check the whole ledger and every state row bound to it (version status and hash,
+    pre-authorisations) in one snapshot; exit 1 naming the first bad entry or row."""
     report = workspace(ctx).ledger.verify()
 
     def human(console: Console) -> None:
         if report.ok:
             console.print(
-                f"ok: {report.entries} entries, chain intact, {report.checkpoints} signed checkpoints valid"
+                f"ok: {report.entries} entries, chain intact, {report.checkpoints} signed "
+                f"checkpoints valid, {report.state_rows} bound state rows match the ledger"
             )
-        else:
-            assert report.first_bad is not None
+            return
+        if report.first_bad is not None:
             console.print(
                 f"TAMPERED: first bad entry is seq {report.first_bad.seq}: {report.first_bad.reason}"
             )
+        for problem in report.state_problems:
+            console.print(f"TAMPERED state: {problem['reason']}", markup=False)
 
     emit(report.to_dict(), as_json=as_json, human=human)
     if not report.ok:

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.audit import state
 from charter.errors import DecisionError, NotAuthorizedError
 from charter.operations.decisions import check_decider
 from charter.operations.gate import ApprovalMode, approval_mode, promotion_terms, terms_sha256
@@ -59,7 +60,8 @@ def authorize(ws: Workspace, name: str, *, by: str, note: str | None = None) -> 
             lock(ws, session, name)
             record_charter(ws, session, loaded)
             now = datetime.now(UTC)
-            for earlier in _active_grants(session, name):
+            superseded = _active_grants(session, name)
+            for earlier in superseded:
                 earlier.revoked_at, earlier.revoked_by = now, who
                 earlier.revoke_note = "superseded by a new authorisation"
             grant = PromotionAuthorization(
@@ -75,6 +77,8 @@ def authorize(ws: Workspace, name: str, *, by: str, note: str | None = None) -> 
             session.flush()
             entry = {"authorization_id": grant.id, "by": who, "note": note, "terms": grant.terms}
             entry["terms_sha256"] = grant.terms_sha256
+            seals = [state.seal(state.PROMOTION_AUTHORIZATION, g) for g in (*superseded, grant)]
+            entry = state.bound(entry, *seals)
             ws.ledger.append(session, "promotion.authorized", entry, actor=ws.actor, charter=name)
     return approval_mode(ws, charter)
 
@@ -98,6 +102,9 @@ def revoke_authorization(
                 grant.revoked_at, grant.revoked_by = datetime.now(UTC), who
                 grant.revoke_note = note
             entry = {"authorization_ids": [g.id for g in grants], "by": who, "note": note}
+            entry = state.bound(
+                entry, *(state.seal(state.PROMOTION_AUTHORIZATION, g) for g in grants)
+            )
             ws.ledger.append(
                 session, "promotion.authorization_revoked", entry, actor=ws.actor, charter=name
             )
@@ -105,8 +112,11 @@ def revoke_authorization(
 
 
 def _active_grants(session: Session, name: str) -> Sequence[PromotionAuthorization]:
-    return session.scalars(
+    """The charter's unrevoked grants, each checked against its binding in the ledger."""
+    grants = session.scalars(
         sa.select(PromotionAuthorization).where(
             PromotionAuthorization.charter == name, PromotionAuthorization.revoked_at.is_(None)
         )
     ).all()
+    state.check(session, state.PROMOTION_AUTHORIZATION, grants)
+    return grants

@@ -36,6 +36,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from charter.audit import state
 from charter.errors import CharterError
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.operations.alerts import last_successful_test
@@ -376,6 +377,8 @@ def approval_mode(ws: Workspace, charter: Charter) -> ApprovalMode:
             .order_by(PromotionAuthorization.id.desc())
             .limit(1)
         )
+        if grant is not None:  # a grant written outside charter never authorises anything
+            state.check(session, state.PROMOTION_AUTHORIZATION, [grant])
     if grant is None:
         return ApprovalMode(
             "owner",

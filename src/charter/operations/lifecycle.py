@@ -33,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.audit import state
 from charter.errors import LifecycleError, NoRollbackTargetError, VersionNotFoundError
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.operations.alerts import raise_alert
@@ -87,10 +88,10 @@ def recording_refusal(
 
 
 def statuses(session: Session, name: str) -> dict[int, str]:
-    """Every version of ``name`` and its status, read inside the caller's transaction."""
-    rows = session.execute(
-        sa.select(ModelVersion.version, ModelVersion.status).where(ModelVersion.charter == name)
-    ).all()
+    """Every version of ``name`` and its status, read inside the caller's transaction and
+    checked against the ledger."""
+    rows = session.scalars(sa.select(ModelVersion).where(ModelVersion.charter == name)).all()
+    state.check(session, state.MODEL_VERSION, rows)  # decisions never build on a forged status
     return {int(r.version): str(r.status) for r in rows}
 
 

@@ -24,6 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.audit import state
 from charter.errors import ArtifactTamperedError, RegistryError, VersionNotFoundError
 from charter.registry.artifacts import (
     ArtifactStore,
@@ -165,7 +166,7 @@ def register_version(
             status_changed_at=now,
         )
         session.add(row)
-        payload = {
+        payload: dict[str, Any] = {
             "version": row.version,
             "status": row.status,
             "sha256": row.sha256,
@@ -173,6 +174,7 @@ def register_version(
             "artifact_uri": uri,
             "lineage": lineage,
         }
+        payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
         ws.ledger.append(session, "version.registered", payload, actor=ws.actor, charter=name)
         if summarised is not None:
             from charter.monitoring.reference import store_reference
@@ -209,6 +211,7 @@ def list_versions(ws: Workspace, name: str) -> list[VersionInfo]:
             .where(ModelVersion.charter == name)
             .order_by(ModelVersion.version)
         ).all()
+        state.check(session, state.MODEL_VERSION, rows)
         versions = [VersionInfo.from_row(row) for row in rows]
     if not versions:
         ws.charter_path(name)  # raises CharterNotFoundError for a name nobody knows
@@ -223,6 +226,7 @@ def get_version(ws: Workspace, name: str, version: int) -> VersionInfo:
             )
         )
         if row is not None:
+            state.check(session, state.MODEL_VERSION, [row])
             return VersionInfo.from_row(row)
     known = [v.version for v in list_versions(ws, name)]
     listing = ", ".join(str(v) for v in known) if known else "none yet"
@@ -297,7 +301,9 @@ def set_status(
     )
     if row is None:
         raise VersionNotFoundError(f"{name} has no version {version}")
+    state.check(session, state.MODEL_VERSION, [row])  # a change never builds on a forged row
     previous, row.status, row.status_changed_at = row.status, status, datetime.now(UTC)
     payload = {"version": version, "from": previous, "to": status, "reason": reason}
+    payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
     ws.ledger.append(session, "version.status_changed", payload, actor=ws.actor, charter=name)
     return VersionInfo.from_row(row)

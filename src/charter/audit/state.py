@@ -1,0 +1,193 @@
+"""State bound to the signed ledger: rows a decision depends on, checked against it at use.
+
+A row of the metadata database can be changed by anyone with database access; the ledger cannot
+be changed without breaking its signed chain. So every write of state that a decision depends on
+(a version's status and artifact hash, an owner's pre-authorisation) puts a *binding* in the
+ledger entry that records the write: the row's key and the SHA-256 of its bound columns. At use
+the row is hashed again and compared with its latest binding; a row changed behind charter's back
+is refused with :class:`~charter.errors.StateTamperedError`, and ``charter audit verify`` checks
+every bound row the same way.
+
+A :class:`Binding` names the table, its key columns, the columns it binds and the ledger actions
+whose entries carry it. Binding more state is one more entry in :data:`BINDINGS` plus a
+:func:`seal` in the payload of the entry that records each write and a :func:`check` where the
+row is used. The first key column is the charter, recorded as the entry's ``charter``, so the
+latest binding of a row is found among that charter's entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from charter.audit.ledger import canonical_json, entry_hash
+from charter.errors import StateTamperedError
+from charter.store.tables import AuditEntry, Base, ModelVersion, PromotionAuthorization
+
+STATE_KEY = "state"  # the payload field of a ledger entry that carries its bindings
+
+
+@dataclass(frozen=True)
+class Binding:
+    """State of ``table`` bound to the ledger: ``columns`` of the row with key ``keys``."""
+
+    name: str
+    table: type[Base]
+    keys: tuple[str, ...]  # the first is the charter
+    columns: tuple[str, ...]
+    actions: tuple[str, ...]  # the ledger actions whose entries carry this binding
+    noun: str  # how a message names one row, formatted with its key columns
+
+    def key_of(self, row: Any) -> dict[str, Any]:
+        return {name: getattr(row, name) for name in self.keys}
+
+    def describe(self, key: Mapping[str, Any]) -> str:
+        return self.noun.format(**key)
+
+
+MODEL_VERSION = Binding(
+    name="model_version",
+    table=ModelVersion,
+    keys=("charter", "version"),
+    columns=("status", "sha256", "flavor", "artifact_uri"),
+    actions=("version.registered", "version.status_changed"),
+    noun="{charter} version {version}",
+)
+PROMOTION_AUTHORIZATION = Binding(
+    name="promotion_authorization",
+    table=PromotionAuthorization,
+    keys=("charter", "id"),
+    columns=("granted_by", "terms_sha256", "charter_sha256", "revoked_at"),
+    actions=("promotion.authorized", "promotion.authorization_revoked"),
+    noun="the pre-authorisation {id} of {charter}",
+)
+BINDINGS: tuple[Binding, ...] = (MODEL_VERSION, PROMOTION_AUTHORIZATION)
+
+
+@dataclass(frozen=True)
+class StateProblem:
+    """One bound row that does not match the ledger."""
+
+    binding: str
+    key: dict[str, Any]
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"binding": self.binding, "key": self.key, "reason": self.reason}
+
+
+def _value(value: Any) -> Any:
+    """A column value as bound: datetimes as UTC ISO text (SQLite hands them back naive)."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).isoformat(timespec="microseconds")
+    return value
+
+
+def digest(binding: Binding, row: Any) -> str:
+    """The SHA-256 of the row's bound columns."""
+    state = {name: _value(getattr(row, name)) for name in binding.columns}
+    return hashlib.sha256(canonical_json([binding.name, state]).encode()).hexdigest()
+
+
+def seal(binding: Binding, row: Any) -> dict[str, Any]:
+    """The binding of ``row`` as it is now, to put in the payload of the entry recording it."""
+    return {"binding": binding.name, "key": binding.key_of(row), "digest": digest(binding, row)}
+
+
+def bound(payload: Mapping[str, Any], *seals: Mapping[str, Any]) -> dict[str, Any]:
+    """``payload`` carrying ``seals`` under ``state``."""
+    return {**payload, STATE_KEY: [dict(s) for s in seals]}
+
+
+# -- checking -----------------------------------------------------------------------------------
+def latest_bindings(
+    session: Session, binding: Binding, charter: str
+) -> dict[str, tuple[int, str | None]]:
+    """The latest bound digest of every row of ``charter``: canonical key -> (seq, digest).
+
+    The digest is None when the entry carrying it no longer matches its own hash (it was edited).
+    """
+    rows = session.execute(
+        sa.select(AuditEntry)
+        .where(AuditEntry.charter == charter, AuditEntry.action.in_(binding.actions))
+        .where(AuditEntry.payload.contains(f'"binding":"{binding.name}"', autoescape=True))
+        .order_by(AuditEntry.seq)
+    ).scalars()
+    found: dict[str, tuple[int, str | None]] = {}
+    for entry in rows:
+        intact = entry.hash == entry_hash(
+            entry.prev_hash,
+            entry.seq,
+            entry.recorded_at,
+            entry.actor,
+            entry.action,
+            entry.charter,
+            entry.payload,
+        )
+        try:
+            seals = json.loads(entry.payload).get(STATE_KEY) or []
+        except (ValueError, AttributeError):
+            continue
+        for item in seals:
+            if isinstance(item, dict) and item.get("binding") == binding.name:
+                key = canonical_json(item.get("key"))
+                found[key] = (entry.seq, str(item.get("digest")) if intact else None)
+    return found
+
+
+def problems(session: Session, binding: Binding, rows: Iterable[Any]) -> list[StateProblem]:
+    """Every row of ``rows`` that does not match its latest binding in the ledger."""
+    cache: dict[str, dict[str, tuple[int, str | None]]] = {}
+    found: list[StateProblem] = []
+    for row in rows:
+        key = binding.key_of(row)
+        charter = str(key[binding.keys[0]])
+        if charter not in cache:
+            cache[charter] = latest_bindings(session, binding, charter)
+        latest = cache[charter].get(canonical_json(key))
+        what = binding.describe(key)
+        if latest is None:
+            reason = (
+                f"{what} has no binding in the audit ledger: the row was written outside charter"
+            )
+        elif latest[1] is None:
+            reason = f"the ledger entry {latest[0]} binding {what} was edited"
+        elif latest[1] != digest(binding, row):
+            changed = ", ".join(binding.columns)
+            reason = (
+                f"{what} was changed outside charter: its {changed} no longer match what the "
+                f"audit ledger recorded at entry {latest[0]}"
+            )
+        else:
+            continue
+        found.append(StateProblem(binding.name, key, reason))
+    return found
+
+
+def check(session: Session, binding: Binding, rows: Sequence[Any]) -> None:
+    """Refuse with :class:`StateTamperedError` when any of ``rows`` does not match the ledger."""
+    found = problems(session, binding, rows)
+    if found:
+        raise StateTamperedError(
+            found[0].reason + (f" (and {len(found) - 1} more)" if len(found) > 1 else ""),
+            hint="Nothing was done with it. Run `charter audit verify` for every mismatch, and "
+            "restore the row from a backup or the audit ledger.",
+        )
+
+
+def audit_state(session: Session) -> tuple[int, list[StateProblem]]:
+    """Check every row of every binding: (rows checked, problems), for ``charter audit verify``."""
+    checked, found = 0, []
+    for binding in BINDINGS:
+        rows = list(session.scalars(sa.select(binding.table)))
+        checked += len(rows)
+        found.extend(problems(session, binding, rows))
+    return checked, found
