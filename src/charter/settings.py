@@ -76,6 +76,13 @@ class Settings(BaseSettings):
             "database. Default: <workspace>/.charter/keys/audit.key (created on first use)."
         ),
     )
+    trusted_types: str | None = Field(
+        default=None,
+        description=(
+            "Comma-separated module.Name classes or functions that pickle/joblib model files "
+            "may import beyond charter's allow-list (scikit-learn, NumPy, SciPy, ... classes)."
+        ),
+    )
     actor: str | None = Field(
         default=None,
         description="Who is acting, recorded in the audit ledger. Default: $USER@hostname.",

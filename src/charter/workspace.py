@@ -55,6 +55,12 @@ class Workspace:
         return self.settings.audit_key_file or self.state_dir / "keys" / "audit.key"
 
     @property
+    def trusted_types(self) -> list[str]:
+        """``CHARTER_TRUSTED_TYPES``: what pickle files may import beyond the allow-list."""
+        text = self.settings.trusted_types or ""
+        return [name.strip() for name in text.split(",") if name.strip()]
+
+    @property
     def actor(self) -> str:
         if self.settings.actor:
             return self.settings.actor

@@ -77,6 +77,15 @@ def register(
             "monitoring reference, scored by this version.",
         ),
     ] = None,
+    trust: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trust",
+            metavar="MODULE.NAME",
+            help="Let a pickle/joblib file import this class or function too (repeatable); "
+            "anything else outside the allow-list is refused unloaded.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Store a model as the charter's next version, by SHA-256, with its lineage."""
@@ -86,6 +95,7 @@ def register(
         name,
         model,
         flavor=flavor,
+        trust=trust or (),
         training_data=training_data,
         params=params,
         metadata=metadata,

@@ -15,7 +15,7 @@ approvals and rollbacks ambiguous. Other charters may register the same bytes.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -121,17 +121,23 @@ def register_version(
     params: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
     reference: str | Path | None = None,
+    trust: Sequence[str] = (),
 ) -> VersionInfo:
     """Store ``model`` (a file, an MLflow folder or ``module:function``) as the next version.
 
     ``reference`` is labelled data summarised as the version's monitoring reference, scored by
     this model before anything is stored and recorded in the same transaction as the version.
+    ``trust`` names classes a pickle/joblib file may import beyond the allow-list (with those
+    of ``CHARTER_TRUSTED_TYPES``); they are recorded in the lineage and trusted again at load.
     """
     loaded_charter = ws.load(name)
     name = loaded_charter.charter.name
     search = _search_paths(ws)
     candidate = prepare(str(model), flavor, search=search)
-    loaded = load_artifact(candidate.flavor, candidate.format, candidate.local, search=search)
+    trusted = sorted({*trust, *ws.trusted_types})
+    loaded = load_artifact(
+        candidate.flavor, candidate.format, candidate.local, search=search, trust=trusted
+    )
     summarised = None
     if reference is not None:  # monitoring builds on the registry: imported only when asked
         from charter.monitoring.reference import summarise_file
@@ -140,6 +146,8 @@ def register_version(
     lineage = build_lineage(
         candidate, loaded, training_data=training_data, params=params, metadata=metadata
     )
+    if trusted and candidate.format == "joblib":
+        lineage["artifact"]["trusted"] = trusted
     with ws.db.read() as session:  # cheap early refusal, before writing any artifact
         _refuse_duplicate(session, name, candidate.sha256)
     uri = _store(ArtifactStore.for_workspace(ws), candidate)
@@ -242,7 +250,10 @@ def load_model(ws: Workspace, name: str, version: int) -> Predictor:
     info = get_version(ws, name, version)
     artifact = _fetch_verified(ws, info)
     fmt = str(info.lineage.get("artifact", {}).get("format", info.flavor))
-    return load_artifact(info.flavor, fmt, artifact, search=_search_paths(ws)).predictor
+    trusted = [*info.lineage.get("artifact", {}).get("trusted", []), *ws.trusted_types]
+    return load_artifact(
+        info.flavor, fmt, artifact, search=_search_paths(ws), trust=trusted
+    ).predictor
 
 
 def verify_version(ws: Workspace, name: str, version: int) -> VersionInfo:

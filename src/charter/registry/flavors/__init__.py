@@ -167,9 +167,15 @@ def format_for(flavor: str, name: str) -> str:
 
 
 def load_artifact(
-    flavor: str, fmt: str, artifact: LocalArtifact, *, search: Sequence[Path]
+    flavor: str,
+    fmt: str,
+    artifact: LocalArtifact,
+    *,
+    search: Sequence[Path],
+    trust: Sequence[str] = (),
 ) -> LoadedModel:
-    """Load a verified artifact as ``flavor``; ``search`` is where entrypoint modules are found."""
+    """Load a verified artifact as ``flavor``; ``search`` is where entrypoint modules are found,
+    ``trust`` what a pickle/joblib file may import beyond the allow-list."""
     kind = ARTIFACT_KINDS[check_flavor(flavor)]
     if kind == "directory":
         if artifact.directory is None:
@@ -184,7 +190,7 @@ def load_artifact(
     if flavor == "sklearn":
         from charter.registry.flavors import sklearn
 
-        return sklearn.load(artifact.data, artifact.label, fmt)
+        return sklearn.load(artifact.data, artifact.label, fmt, trust=trust)
     if flavor == "onnx":
         from charter.registry.flavors import onnx
 

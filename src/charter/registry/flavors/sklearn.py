@@ -1,7 +1,9 @@
 """scikit-learn compatible estimators (and XGBoost/LightGBM through their sklearn API).
 
 Two on-disk formats. **joblib/pickle** can run arbitrary code while loading, so it is only ever
-given bytes whose SHA-256 the caller has just checked against the registered one. **skops** is
+given bytes whose SHA-256 the caller has just checked against the registered one, and only after
+:mod:`~charter.registry.flavors.pickle_scan` has read its opcodes, unexecuted, and found nothing
+imported outside the allow-list (plus what the user trusts by name). **skops** is
 safe by construction *if* its trust list is narrow: we accept the types skops trusts itself plus
 scikit-learn, NumPy and SciPy types it reports as unknown, and refuse any other, naming them.
 """
@@ -9,12 +11,14 @@ scikit-learn, NumPy and SciPy types it reports as unknown, and refuse any other,
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
 
 from charter.errors import ModelFileError
+from charter.registry.flavors import pickle_scan
 from charter.registry.flavors.base import (
     LoadedModel,
     guarded,
@@ -65,9 +69,9 @@ def format_of(name: str) -> str:
     return "joblib"
 
 
-def load(data: bytes, name: str, fmt: str) -> LoadedModel:
+def load(data: bytes, name: str, fmt: str, *, trust: Sequence[str] = ()) -> LoadedModel:
     """Load an estimator from ``data`` (hash-checked by the caller) and check it can predict."""
-    estimator = _load_skops(data, name) if fmt == "skops" else _load_joblib(data, name)
+    estimator = _load_skops(data, name) if fmt == "skops" else _load_joblib(data, name, trust)
     if not callable(getattr(estimator, "predict", None)):
         raise ModelFileError(
             f"{name} holds a {qualified_name(estimator)}, which has no predict method",
@@ -80,8 +84,18 @@ def load(data: bytes, name: str, fmt: str) -> LoadedModel:
     return LoadedModel(predictor, fmt, qualified_name(estimator), params, details)
 
 
-def _load_joblib(data: bytes, name: str) -> Any:
+def _load_joblib(data: bytes, name: str, trust: Sequence[str]) -> Any:
     import joblib
+
+    refused = pickle_scan.refused(pickle_scan.scan(data, name), trust)
+    if refused:
+        raise ModelFileError(
+            f"{name} was not loaded: unpickling it would import {', '.join(refused)}, which "
+            "charter does not trust",
+            hint="A pickle runs what it imports. If you trust these, name them: "
+            f"`--trust {refused[0]}` (or CHARTER_TRUSTED_TYPES); or save the model with skops "
+            "or ONNX.",
+        )
 
     try:
         return joblib.load(io.BytesIO(data))
