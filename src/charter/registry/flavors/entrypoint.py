@@ -2,9 +2,11 @@
 
 The function is called with the Polars frame and must return one value per row. There is no
 file to store, so the registered artifact is a small manifest naming the entrypoint and the
-SHA-256 of its module's source file. At load time the source is hashed again *before* the module
-runs: a version is immutable, so code that changed since registration is refused, just as a
-changed pickle is.
+SHA-256 of its module's source file and of its whole top-level package
+(:mod:`~charter.registry.flavors.entrypoint_package`). At load time, and at ``versions --verify``,
+both are hashed again *before* anything of the module runs (the files are found without importing
+their packages): a version is immutable, so code that changed since registration is refused, just
+as a changed pickle is. The import reads sources only, never cached bytecode.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import polars as pl
 
 from charter.errors import ArtifactTamperedError, ModelFileError, UserCodeError
 from charter.registry.artifacts import sha256_file
+from charter.registry.flavors import entrypoint_package
 from charter.registry.flavors.base import LoadedModel, guarded, to_scores
 
 REFERENCE = re.compile(r"^(?P<module>[A-Za-z_][\w.]*):(?P<attr>[A-Za-z_][\w.]*)$")
@@ -67,6 +70,9 @@ def source_of(reference: str, search: Sequence[Path]) -> Path | None:
     if match is None:
         raise ModelFileError(f"{reference!r} is not an entrypoint of the form module.path:function")
     module = match["module"]
+    located = entrypoint_package.locate(module, search)
+    if located is not None:
+        return located.module_file
     with importable_from(search):
         try:
             spec = importlib.util.find_spec(module)
@@ -90,7 +96,13 @@ def source_of(reference: str, search: Sequence[Path]) -> Path | None:
 def manifest(reference: str, search: Sequence[Path]) -> bytes:
     """The bytes stored for an entrypoint version; their SHA-256 is the version's hash."""
     source = source_of(reference, search)
-    body = {"entrypoint": reference, "source_sha256": sha256_file(source) if source else None}
+    body: dict[str, Any] = {
+        "entrypoint": reference,
+        "source_sha256": sha256_file(source) if source else None,
+    }
+    located = entrypoint_package.locate(reference.split(":", 1)[0], search)
+    if located is not None:
+        body["package_sha256"] = entrypoint_package.package_sha256(located, label=reference)
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
 
@@ -110,13 +122,36 @@ def check_source(data: bytes, search: Sequence[Path], *, label: str) -> tuple[st
             f"expected sha256 {expected}, found {actual}",
             hint="A registered version is immutable; register the new code as a new version.",
         )
+    if "package_sha256" in body:  # manifests before package pinning name the source only
+        located = entrypoint_package.locate(reference.split(":", 1)[0], search)
+        package = entrypoint_package.package_sha256(located, label=label) if located else None
+        if package != body["package_sha256"]:
+            raise ArtifactTamperedError(
+                f"{label}: the package of entrypoint {reference} changed since registration "
+                "(a parent __init__.py, a sibling module, or an added file): expected sha256 "
+                f"{body['package_sha256']}, found {package}",
+                hint="A registered version is immutable; register the new code as a new version.",
+            )
     return reference, source
+
+
+def _forget(module_name: str, search: Sequence[Path]) -> None:
+    """Drop the module, and its parent packages found on ``search``, so they import afresh
+    (installed packages, charter's own included, are left alone)."""
+    sys.modules.pop(module_name, None)
+    parts = module_name.split(".")
+    for end in range(1, len(parts)):
+        parent = sys.modules.get(".".join(parts[:end]))
+        where = getattr(parent, "__file__", None)
+        homes = {root.joinpath(*parts[:end]).resolve() for root in search}
+        if where and Path(where).resolve().parent in homes:
+            sys.modules.pop(".".join(parts[:end]), None)
 
 
 def load(data: bytes, search: Sequence[Path], *, label: str) -> LoadedModel:
     """Check the module source against the manifest ``data``, then import the function."""
     reference, source = check_source(data, search, label=label)
-    function = import_function(reference, search)
+    function = import_function(reference, search, fresh=True)
     details = {"entrypoint": reference, "source_file": str(source) if source else None}
     predictor = EntrypointPredictor(function, reference)
     return LoadedModel(predictor, "entrypoint", reference, {}, details)
@@ -133,10 +168,10 @@ def import_function(
     :class:`UserCodeError` (``SystemExit`` included: user code never ends charter).
     """
     module_name, attr_path = reference.split(":", 1)
-    with importable_from(search):
+    with importable_from(search), entrypoint_package.clean_import():
         if fresh:
             importlib.invalidate_caches()
-            sys.modules.pop(module_name, None)
+            _forget(module_name, search)
         try:
             target: Any = importlib.import_module(module_name)
         except ImportError as exc:
