@@ -76,6 +76,27 @@ class Settings(BaseSettings):
             "database. Default: <workspace>/.charter/keys/audit.key (created on first use)."
         ),
     )
+    audit_key_command: str | None = Field(
+        default=None,
+        description=(
+            "A command that prints the audit key (hex), e.g. a KMS or vault client, so every "
+            "machine of a team signs with one key. Set: the key file is not used."
+        ),
+    )
+    audit_algorithm: str = Field(
+        default="hmac",
+        description=(
+            "How checkpoints are signed: hmac (HMAC-SHA256, verifiers need the key) or ed25519 "
+            "(verifiers need only the public key)."
+        ),
+    )
+    audit_public_key: str | None = Field(
+        default=None,
+        description=(
+            "The ed25519 public key (hex, from `charter audit keys export`) that verifies "
+            "checkpoints on a machine that holds no signing key."
+        ),
+    )
     trusted_types: str | None = Field(
         default=None,
         description=(

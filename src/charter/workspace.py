@@ -84,7 +84,13 @@ class Workspace:
     @cached_property
     def ledger(self) -> Ledger:
         """The audit ledger in this workspace's database."""
-        return Ledger(self.db, AuditKey(self.audit_key_file))
+        key = AuditKey(
+            self.audit_key_file,
+            algorithm=self.settings.audit_algorithm,
+            command=self.settings.audit_key_command,
+            public_key=self.settings.audit_public_key,
+        )
+        return Ledger(self.db, key)
 
     @contextlib.contextmanager
     def exclusive(self, lock: str, *, busy: str, hint: str) -> Iterator[None]:

@@ -198,13 +198,17 @@ class Ledger:
             sa.select(AuditCheckpoint.signature).order_by(AuditCheckpoint.seq.desc()).limit(1)
         ).scalar()
         signed_at = _now()
-        signature = self.key.sign(checkpoint_message(seq, head_hash, signed_at, previous or ""))
+        # A key is created only for the very first checkpoint: once there are checkpoints, a
+        # missing key is an error, never silently replaced (every old checkpoint would fail).
+        create = previous is None
+        message = checkpoint_message(seq, head_hash, signed_at, previous or "")
+        signature = self.key.sign(message, create=create)
         session.flush()  # pending ORM changes of the caller go first
         session.execute(
             sa.insert(AuditCheckpoint).values(
                 seq=seq,
                 head_hash=head_hash,
-                key_id=self.key.key_id(create=True),
+                key_id=self.key.key_id(create=create),
                 signed_at=signed_at,
                 signature=signature,
             )

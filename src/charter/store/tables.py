@@ -79,7 +79,7 @@ class AuditCheckpoint(Base):
     head_hash: Mapped[str] = mapped_column(sa.String(64))
     key_id: Mapped[str] = mapped_column(sa.String(16))
     signed_at: Mapped[str] = mapped_column(sa.String(40))
-    signature: Mapped[str] = mapped_column(sa.String(64))
+    signature: Mapped[str] = mapped_column(sa.String(128))  # hex: HMAC 64, ed25519 128
 
 
 # -- ingestion (plumbing) -----------------------------------------------------------------------
