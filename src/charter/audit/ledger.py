@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from charter.audit.keys import verifiers
 from charter.audit.signing import AuditKey, checkpoint_message
 from charter.store.database import Database
 from charter.store.tables import AuditCheckpoint, AuditEntry
@@ -273,7 +274,7 @@ class Ledger:
             session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
         )
         count = 0
-        bad = self._check_checkpoints(checkpoints)
+        bad = self._check_checkpoints(session, checkpoints)
         signed = {c.seq: c.head_hash for c in checkpoints}
         expected_seq, prev = 1, GENESIS
         for entry in _iter_entries(session):
@@ -324,13 +325,23 @@ class Ledger:
             )
         return None
 
-    def _check_checkpoints(self, checkpoints: list[AuditCheckpoint]) -> BadEntry | None:
+    def _check_checkpoints(
+        self, session: Session, checkpoints: list[AuditCheckpoint]
+    ) -> BadEntry | None:
+        lookup = verifiers(self.key, session)
         previous = ""
         for checkpoint in checkpoints:
             message = checkpoint_message(
                 checkpoint.seq, checkpoint.head_hash, checkpoint.signed_at, previous
             )
-            if not self.key.valid(message, checkpoint.signature):
+            check = lookup(checkpoint.key_id, checkpoint.seq)
+            if check is None:
+                return BadEntry(
+                    checkpoint.seq,
+                    f"the checkpoint signed at entry {checkpoint.seq} names key "
+                    f"{checkpoint.key_id}, which is neither the audit key nor a retired one",
+                )
+            if not check(message, checkpoint.signature):
                 return BadEntry(
                     checkpoint.seq,
                     f"the checkpoint signed at entry {checkpoint.seq} is not valid: it was forged, "

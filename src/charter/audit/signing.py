@@ -53,6 +53,22 @@ class AuditKey:
         self.public_key = public_key
         self._secret: bytes | None = None
 
+    @classmethod
+    def from_secret(cls, algorithm: str, secret_hex: str) -> AuditKey:
+        """A key held in memory (a retired key from the keyring)."""
+        key = cls(Path(os.devnull), algorithm=algorithm)
+        key._secret = bytes.fromhex(secret_hex)
+        return key
+
+    @classmethod
+    def from_public(cls, public_hex: str) -> AuditKey:
+        """An ed25519 key that can only verify."""
+        return cls(Path(os.devnull), algorithm="ed25519", public_key=public_hex)
+
+    def forget(self) -> None:
+        """Drop the cached key, so the next use reads it again (after a rotation)."""
+        self._secret = None
+
     def exists(self) -> bool:
         return self.command is not None or self.path.exists()
 
@@ -127,7 +143,7 @@ class AuditKey:
         if self.algorithm != "ed25519":
             raise AuditKeyError("an HMAC audit key has no public part; share the key itself")
         if self.public_key and self._secret is None and not create:
-            return self.public_key.strip().lower()
+            return _public_text(self.public_key)
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         private = Ed25519PrivateKey.from_private_bytes(self.secret(create=create))
@@ -161,6 +177,20 @@ class AuditKey:
             return True
         expected = hmac.new(self.secret(create=False), message.encode(), hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, signature)
+
+
+def _public_text(value: str) -> str:
+    """CHARTER_AUDIT_PUBLIC_KEY: the key in hex, or the path of a file holding it (exported)."""
+    text = value.strip()
+    if len(text) != 64 or any(c not in "0123456789abcdefABCDEF" for c in text):
+        try:
+            text = Path(text).expanduser().read_text().strip()
+        except OSError as exc:
+            raise AuditKeyError(
+                f"CHARTER_AUDIT_PUBLIC_KEY is neither a hex ed25519 public key nor a readable "
+                f"file: {exc}"
+            ) from exc
+    return text.lower()
 
 
 def checkpoint_message(seq: int, head_hash: str, signed_at: str, previous_signature: str) -> str:

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from charter.audit.export import ExportFormat, export_ledger
+from charter.audit.keys import export_public, list_keys, rotate
 from charter.cli.app import JsonOption, audit_app, workspace
 from charter.cli.output import emit
 
@@ -59,3 +60,52 @@ def export(
         as_json=as_json,
         human=lambda c: c.print(f"wrote {count} entries to {output} ({fmt})"),
     )
+
+
+keys_app = typer.Typer(help="The keys that sign the ledger's checkpoints.", no_args_is_help=True)
+audit_app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("list")
+def keys_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """The current audit key and every key the checkpoints were signed with."""
+    listing = list_keys(workspace(ctx).ledger)
+
+    def human(console: Console) -> None:
+        current = listing["current"]
+        console.print(f"current: {current['key_id']} ({current['algorithm']})")
+        for key in listing["keys"]:
+            console.print(
+                f"  {key['key_id']}  {key['status']:<8} {key['checkpoints']} checkpoints "
+                f"(entries {key['first_seq']}..{key['last_seq']})"
+            )
+
+    emit(listing, as_json=as_json, human=human)
+
+
+@keys_app.command("rotate")
+def keys_rotate(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Sign with a new key from now on; old checkpoints stay verifiable with the retired key."""
+    ws = workspace(ctx)
+    result = rotate(ws.ledger, actor=ws.actor)
+    emit(
+        result,
+        as_json=as_json,
+        human=lambda c: c.print(
+            f"rotated: now signing with {result['current']['key_id']}; "
+            f"{result['retired']['key_id']} retired (kept in {result['keyring']})"
+        ),
+    )
+
+
+@keys_app.command("export")
+def keys_export(
+    ctx: typer.Context,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write the public key to.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Print (or write) the ed25519 public key that verifiers need (CHARTER_AUDIT_PUBLIC_KEY)."""
+    body = export_public(workspace(ctx).ledger, output)
+    emit(body, as_json=as_json, human=lambda c: c.print(body["public_key"]))
