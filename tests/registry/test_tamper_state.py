@@ -162,3 +162,27 @@ def test_a_superseded_pre_authorisation_stays_bound(ws: Workspace) -> None:
     assert report.ok and report.state_rows == 2
     sql(ws, "UPDATE promotion_authorizations SET revoked_at = NULL WHERE id = 1")
     assert not ws.ledger.verify().ok
+
+
+def test_rows_from_before_bindings_are_checked_against_what_the_ledger_recorded(
+    ws: Workspace, model_file: Path, other_model_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from charter.audit import state
+
+    with monkeypatch.context() as older_charter:  # writes as charter did before bindings
+        older_charter.setattr(state, "bound", lambda payload, *seals: dict(payload))
+        register_version(ws, CHARTER, model_file)
+        register_version(ws, CHARTER, other_model_file)
+        with ws.db.session() as session:
+            set_status(ws, session, CHARTER, 1, "live", reason="approved")
+    assert '"state"' not in "".join(e.payload for e in ws.ledger.entries())
+    assert load_model(ws, CHARTER, 1) is not None and ws.ledger.verify().ok
+
+    sql(ws, "UPDATE model_versions SET status = 'live' WHERE version = 2")
+    with pytest.raises(StateTamperedError, match="version 2 was changed outside charter"):
+        load_model(ws, CHARTER, 2)
+    sql(ws, "UPDATE model_versions SET status = 'registered' WHERE version = 2")
+    with ws.db.session() as session:  # the first write through this charter binds the row
+        set_status(ws, session, CHARTER, 2, "shadow", reason="pilot")
+    assert [v.status for v in list_versions(ws, CHARTER)] == ["live", "shadow"]
+    assert ws.ledger.verify().ok

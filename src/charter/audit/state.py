@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.audit import state_legacy
 from charter.audit.ledger import canonical_json, entry_hash
 from charter.errors import StateTamperedError
 from charter.store.tables import AuditEntry, Base, ModelVersion, PromotionAuthorization
@@ -44,6 +45,9 @@ class Binding:
     columns: tuple[str, ...]
     actions: tuple[str, ...]  # the ledger actions whose entries carry this binding
     noun: str  # how a message names one row, formatted with its key columns
+    # Rows older than bindings: their expected view derived from the ledger, and a row's view.
+    legacy: Callable[[state_legacy.Entries], dict[str, dict[str, Any]]] | None = None
+    legacy_view: Callable[[Any], dict[str, Any]] | None = None
 
     def key_of(self, row: Any) -> dict[str, Any]:
         return {name: getattr(row, name) for name in self.keys}
@@ -59,6 +63,8 @@ MODEL_VERSION = Binding(
     columns=("status", "sha256", "flavor", "artifact_uri"),
     actions=("version.registered", "version.status_changed"),
     noun="{charter} version {version}",
+    legacy=state_legacy.versions,
+    legacy_view=state_legacy.version_view,
 )
 PROMOTION_AUTHORIZATION = Binding(
     name="promotion_authorization",
@@ -67,6 +73,8 @@ PROMOTION_AUTHORIZATION = Binding(
     columns=("granted_by", "terms_sha256", "charter_sha256", "revoked_at"),
     actions=("promotion.authorized", "promotion.authorization_revoked"),
     noun="the pre-authorisation {id} of {charter}",
+    legacy=state_legacy.authorizations,
+    legacy_view=state_legacy.authorization_view,
 )
 BINDINGS: tuple[Binding, ...] = (MODEL_VERSION, PROMOTION_AUTHORIZATION)
 
@@ -143,9 +151,60 @@ def latest_bindings(
     return found
 
 
+def legacy_views(session: Session, binding: Binding, charter: str) -> dict[str, dict[str, Any]]:
+    """What the ledger recorded of rows written before bindings existed (see state_legacy)."""
+    if binding.legacy is None:
+        return {}
+    rows = session.execute(
+        sa.select(AuditEntry)
+        .where(AuditEntry.charter == charter, AuditEntry.action.in_(binding.actions))
+        .order_by(AuditEntry.seq)
+    ).scalars()
+    entries = []
+    for entry in rows:
+        if entry.hash != entry_hash(
+            entry.prev_hash,
+            entry.seq,
+            entry.recorded_at,
+            entry.actor,
+            entry.action,
+            entry.charter,
+            entry.payload,
+        ):
+            continue  # an edited entry vouches for nothing
+        payload = json.loads(entry.payload)
+        entries.append((entry.action, {**payload, "__charter__": entry.charter}))
+    return binding.legacy(entries)
+
+
+def _legacy_problem(
+    session: Session, binding: Binding, row: Any, cache: dict[str, dict[str, dict[str, Any]]]
+) -> StateProblem | bool | None:
+    """For a row without a binding: None when it matches what the ledger recorded of it,
+    a problem when it does not, False when the ledger recorded nothing of it."""
+    if binding.legacy_view is None:
+        return False
+    key = binding.key_of(row)
+    charter = str(key[binding.keys[0]])
+    if charter not in cache:
+        cache[charter] = legacy_views(session, binding, charter)
+    expected = cache[charter].get(canonical_json(key))
+    if expected is None:
+        return False
+    if expected == binding.legacy_view(row):
+        return None
+    return StateProblem(
+        binding.name,
+        key,
+        f"{binding.describe(key)} was changed outside charter: it no longer matches what the "
+        "audit ledger recorded of it",
+    )
+
+
 def problems(session: Session, binding: Binding, rows: Iterable[Any]) -> list[StateProblem]:
     """Every row of ``rows`` that does not match its latest binding in the ledger."""
     cache: dict[str, dict[str, tuple[int, str | None]]] = {}
+    legacy: dict[str, dict[str, dict[str, Any]]] = {}
     found: list[StateProblem] = []
     for row in rows:
         key = binding.key_of(row)
@@ -155,6 +214,12 @@ def problems(session: Session, binding: Binding, rows: Iterable[Any]) -> list[St
         latest = cache[charter].get(canonical_json(key))
         what = binding.describe(key)
         if latest is None:
+            older = _legacy_problem(session, binding, row, legacy)
+            if older is None:
+                continue
+            if isinstance(older, StateProblem):
+                found.append(older)
+                continue
             reason = (
                 f"{what} has no binding in the audit ledger: the row was written outside charter"
             )

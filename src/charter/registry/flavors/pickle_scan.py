@@ -127,7 +127,8 @@ def scan(data: bytes, name: str) -> set[str]:
         raise
     except Exception as exc:  # a malformed stream: it is not loaded either way
         raise ModelFileError(
-            f"{name} cannot be inspected as a pickle or joblib file: {type(exc).__name__}: {exc}",
+            f"{name} cannot be loaded as a scikit-learn model with joblib: it is not a pickle "
+            f"charter can inspect ({type(exc).__name__}: {exc})",
             hint="Save it with joblib.dump(model, path), or use skops or ONNX.",
         ) from exc
     return result.imports
