@@ -161,6 +161,7 @@ def test_the_whole_lifecycle_through_the_cli(workspace_dir: Path, cli: Any) -> N
         "owner": True,
         "shadow_batches": False,  # 2 of 3
         "sufficiency": True,
+        "champion_challenger": True,  # nothing live to compare with yet
         "monitoring": True,
         "alert_route": False,  # never test-fired
         "rollback_target": False,  # nothing live yet

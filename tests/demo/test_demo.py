@@ -74,7 +74,9 @@ def test_demo_pilot_is_approved_by_the_owner_with_the_risk_accepted(
         "dana.ruiz@bank.example",
     )
     assert first["accepted_risk"] == pilot["accepted_risk"]
-    assert "4 of 5 required live batches" in first["accepted_risk"]
+    # a batch that scored no row is shown, not counted
+    assert "3 of 5 required live batches" in first["accepted_risk"]
+    assert "(1 more scored no row: not counted)" in first["accepted_risk"]
     assert first["waiver"].startswith("the first credit-default model")
     assert [d["status"] for d in decisions] == ["approved", "approved", "approved"]
     assert decisions[2]["automatic"] is True  # version 3, under the owner's pre-authorisation

@@ -160,8 +160,9 @@ def pilot_decision(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
     # The waiver answers the missing rollback target; the rest is the risk the owner accepts.
     short = [i for i in ready.shortfall if i.name != "rollback_target"]
     risk = (
-        f"I accept going live on {'; '.join(i.evidence for i in short)}: the missing day is "
-        "an upstream file that could not be read, and the contract passed on the pilot week."
+        f"I accept going live on {'; '.join(i.evidence for i in short)}: the days short "
+        "are upstream failures (a file that could not be read, a file that "
+        "scored no row), and the contract passed on the pilot week."
     )
     waiver = "the first credit-default model: the manual referral process is the fallback"
     decision = approve(ws, CHARTER, 1, by=OWNER, accept_risk=risk, waiver=waiver)
