@@ -218,7 +218,11 @@ RAISED_BY = {
         "operations/test_retrain.py",
         "test_a_failing_entrypoint_changes_nothing_and_is_recorded_and_alerted",
     ),
-    "step_failed": ("operations/test_scheduler.py", "test_once_survives_failing_steps_and_exits_1"),
+    "step_failed": ("operations/test_scheduler.py", "test_once_survives_failing_steps_and_exits_5"),
+    "version_failed": (
+        "plumbing/test_scoring_isolation.py",
+        "test_a_shadow_reading_a_missing_column_fails_alone",
+    ),
     "insufficient_evidence": (
         "monitoring/test_quality_verdict.py",
         "test_too_few_labels_raise_insufficient_evidence_when_routed",

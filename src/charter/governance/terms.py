@@ -93,7 +93,9 @@ def accept_terms(
         "how": how,
         "change_id": change_id,
     }
-    ws.ledger.append(session, "charter.terms_accepted", entry, actor=ws.actor, charter=name)
+    ws.ledger.append(
+        session, "charter.terms_accepted", entry, actor=ws.actor_for_record, charter=name
+    )
 
 
 def has_live_version(session: Session, name: str) -> bool:
@@ -112,7 +114,7 @@ def close_change(
     row.status, row.decided_by, row.decided_at, row.reason = status, by, datetime.now(UTC), reason
     entry = {"change_id": row.id, "sha256": row.to_sha256, "by": by, "reason": reason}
     ws.ledger.append(
-        session, f"charter.change_{status}", entry, actor=ws.actor, charter=row.charter
+        session, f"charter.change_{status}", entry, actor=ws.actor_for_record, charter=row.charter
     )
 
 
@@ -164,7 +166,7 @@ def _reconcile(ws: Workspace, session: Session, loaded: LoadedCharter) -> None:
                 charter=name,
                 sha256=file_sha,
                 content=loaded.text,
-                accepted_by=f"first sight ({ws.actor})",
+                accepted_by=f"first sight ({ws.actor_for_record})",
                 accepted_at=datetime.now(UTC),
                 change_id=None,
             )
@@ -179,7 +181,7 @@ def _reconcile(ws: Workspace, session: Session, loaded: LoadedCharter) -> None:
                 if status == "withdrawn"
                 else "the file changed again"
             )
-            close_change(ws, session, row, status, ws.actor, why)
+            close_change(ws, session, row, status, ws.actor_for_record, why)
     if seen.terms.sha256 == file_sha or seen.match is not None:
         return
     _detect(ws, session, loaded, seen.terms)
@@ -201,7 +203,7 @@ def _detect(ws: Workspace, session: Session, loaded: LoadedCharter, terms: Chart
         governed=governed,
         requires=requires,
         detected_at=datetime.now(UTC),
-        detected_by=ws.actor,
+        detected_by=ws.actor_for_record,
     )
     session.add(row)
     session.flush()
@@ -215,13 +217,22 @@ def _detect(ws: Workspace, session: Session, loaded: LoadedCharter, terms: Chart
         "governed": governed,
         "requires": requires,
     }
-    ws.ledger.append(session, "charter.change_detected", entry, actor=ws.actor, charter=name)
+    ws.ledger.append(
+        session, "charter.change_detected", entry, actor=ws.actor_for_record, charter=name
+    )
     if waits:
         return
     how = "no_live_version" if governed else "ungoverned_fields"
-    row.decided_by, row.decided_at = ws.actor, row.detected_at
+    row.decided_by, row.decided_at = ws.actor_for_record, row.detected_at
     accept_terms(
-        ws, session, name, loaded.text, loaded.sha256, by=ws.actor, how=how, change_id=row.id
+        ws,
+        session,
+        name,
+        loaded.text,
+        loaded.sha256,
+        by=ws.actor_for_record,
+        how=how,
+        change_id=row.id,
     )
 
 

@@ -9,7 +9,7 @@ import polars as pl
 
 from charter.plumbing.contract import VIOLATIONS
 from charter.plumbing.ingest_batch import ROW, Batch
-from charter.plumbing.predictions import Scores
+from charter.plumbing.isolation import VersionScores
 from charter.plumbing.scoring import Scorer
 from charter.spec.loader import LoadedCharter
 from charter.workspace import Workspace
@@ -35,9 +35,9 @@ class OnlineScorer(Scorer):
         self.acted_on = bool(live)
         self.others = tuple((v, s) for v, s in self.models if v != self.answering)
         self.models = [(v, s) for v, s in self.models if v == self.answering]
-        self.last: tuple[pl.Series, list[Scores]] | None = None
+        self.last: tuple[pl.Series, list[VersionScores]] | None = None
 
-    def score(self, valid: pl.DataFrame, where: str) -> list[Scores]:
+    def score(self, valid: pl.DataFrame, where: str) -> list[VersionScores]:
         out = super().score(valid, where)
         self.last = (valid.get_column(ROW), out)
         return out
@@ -60,6 +60,8 @@ def answers(
         rows, scores = scorer.last
         answer = next(s for s in scores if s.version == str(scorer.answering))
         for position, row in enumerate(rows.to_list()):
+            if answer.failed[position]:
+                continue  # the answering model failed on it: quarantined as model_error
             by_row[row] = {
                 "prediction_id": f"{batch.batch_id}-{row}",
                 "key": _text(flat[row].get(contract.key)),
