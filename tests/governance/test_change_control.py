@@ -189,3 +189,15 @@ def test_the_text_is_kept_as_written_with_env_references_unexpanded(
         terms = session.get(CharterTerms, NAME)
         assert terms is not None and "${HOOK_URL}" in terms.content
         assert "secret-token" not in terms.content
+
+
+def test_who_accepts_is_compared_as_identities_are_everywhere(lab: Lab) -> None:
+    with_live_version(lab)
+    edit(lab, "at_least: 0.7", "at_least: 0.6")
+    lookalike = OWNER.replace("k", "\u212a")  # KELVIN SIGN for k: looks like the owner, is not
+    with pytest.raises(NotAuthorizedError, match="KELVIN SIGN|look"):
+        accept_change(lab.ws, NAME, None, by=lookalike)
+    assert lab.ws.load(NAME).charter.sufficiency.metrics[0].at_least == 0.7
+    accepted = accept_change(lab.ws, NAME, None, by=OWNER.upper())  # case does not make another
+    assert accepted.status == "accepted"
+    assert lab.ws.load(NAME).charter.sufficiency.metrics[0].at_least == 0.6

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from charter.errors import DecisionError, NotAuthorizedError
 from charter.governance.diff import FieldChange, describe
 from charter.governance.terms import OWNER, accept_terms, accepted_terms, close_change
+from charter.identity import check_decider as identity_check_decider
 from charter.registry.charters import record_charter
 from charter.spec.loader import parse_charter
 from charter.spec.model import Charter
@@ -181,14 +182,14 @@ def _decide(
 def check_change_decider(charter: Charter, row: CharterChange, who: str, action: str) -> None:
     """Refuse unless ``who`` may decide ``row`` under the accepted ``charter``."""
     if row.requires == OWNER:
-        if who == charter.owner.email:
+        if identity_check_decider(who, [charter.owner.email], what="--as") is not None:
             return
         raise NotAuthorizedError(
             f"{who or '(nobody)'} may not {action} change {row.id} of {charter.name}: it changes "
             f"the owner, so only the current owner {charter.owner.email} decides",
             hint="The refusal was recorded in the audit ledger.",
         )
-    if who in charter.deciders():
+    if identity_check_decider(who, charter.deciders(), what="--as") is not None:
         return
     delegates = ", ".join(d.email for d in charter.delegates) or "none named"
     raise NotAuthorizedError(
