@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,8 @@ def test_intact_state_verifies_and_counts_every_bound_row(
     assert [v.status for v in list_versions(ws, CHARTER)] == ["live", "shadow"]
     report = cli("audit", "verify", "--json")
     assert report.code == 0, report.stdout
-    assert report.json()["state_rows"] == 2 and report.json()["state_problems"] == []
+    # two versions and the charter's accepted terms
+    assert report.json()["state_rows"] == 3 and report.json()["state_problems"] == []
 
 
 def test_a_status_set_in_the_database_is_refused_and_reported(
@@ -159,7 +161,7 @@ def test_a_superseded_pre_authorisation_stays_bound(ws: Workspace) -> None:
     authorize(ws, CHARTER, by=OWNER)
     authorize(ws, CHARTER, by=OWNER)  # supersedes the first: its revocation is bound too
     report = ws.ledger.verify()
-    assert report.ok and report.state_rows == 2
+    assert report.ok and report.state_rows == 3  # two grants and the accepted terms
     sql(ws, "UPDATE promotion_authorizations SET revoked_at = NULL WHERE id = 1")
     assert not ws.ledger.verify().ok
 
@@ -186,3 +188,25 @@ def test_rows_from_before_bindings_are_checked_against_what_the_ledger_recorded(
         set_status(ws, session, CHARTER, 2, "shadow", reason="pilot")
     assert [v.status for v in list_versions(ws, CHARTER)] == ["live", "shadow"]
     assert ws.ledger.verify().ok
+
+
+def test_accepted_terms_changed_in_the_database_are_refused_and_reported(
+    ws: Workspace, model_file: Path, cli: Any
+) -> None:
+    register_version(ws, CHARTER, model_file)  # the ledger records the terms' sha256
+    text = (ws.charters_dir / f"{CHARTER}.yaml").read_text()
+    forged = text.replace("dana.ruiz@bank.example", "eve@bank.example")
+    assert forged != text
+    digest = hashlib.sha256(forged.encode()).hexdigest()
+    sql(ws, "UPDATE charter_terms SET content = :c, sha256 = :s", c=forged, s=digest)
+
+    with pytest.raises(StateTamperedError, match="the accepted terms of credit-default"):
+        ws.load(CHARTER)
+    report = cli("audit", "verify", "--json")
+    assert report.code == 1
+    (problem,) = report.json()["state_problems"]
+    assert problem["binding"] == "charter_terms" and problem["key"] == {"charter": CHARTER}
+
+    sql(ws, "UPDATE charter_terms SET content = :c", c=text)  # the text alone, sha256 kept
+    with pytest.raises(StateTamperedError):
+        ws.load(CHARTER)

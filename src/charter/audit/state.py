@@ -30,7 +30,13 @@ from sqlalchemy.orm import Session
 from charter.audit import state_legacy
 from charter.audit.ledger import canonical_json, entry_hash
 from charter.errors import StateTamperedError
-from charter.store.tables import AuditEntry, Base, ModelVersion, PromotionAuthorization
+from charter.store.tables import (
+    AuditEntry,
+    Base,
+    CharterTerms,
+    ModelVersion,
+    PromotionAuthorization,
+)
 
 STATE_KEY = "state"  # the payload field of a ledger entry that carries its bindings
 
@@ -48,6 +54,9 @@ class Binding:
     # Rows older than bindings: their expected view derived from the ledger, and a row's view.
     legacy: Callable[[state_legacy.Entries], dict[str, dict[str, Any]]] | None = None
     legacy_view: Callable[[Any], dict[str, Any]] | None = None
+    # A row the ledger knows nothing of yet is not refused (it vouches for nothing until the
+    # ledger records it: the accepted terms of a charter no version was registered under).
+    unrecorded_ok: bool = False
 
     def key_of(self, row: Any) -> dict[str, Any]:
         return {name: getattr(row, name) for name in self.keys}
@@ -76,7 +85,18 @@ PROMOTION_AUTHORIZATION = Binding(
     legacy=state_legacy.authorizations,
     legacy_view=state_legacy.authorization_view,
 )
-BINDINGS: tuple[Binding, ...] = (MODEL_VERSION, PROMOTION_AUTHORIZATION)
+CHARTER_TERMS = Binding(
+    name="charter_terms",
+    table=CharterTerms,
+    keys=("charter",),
+    columns=("sha256", "content"),
+    actions=("charter.terms_accepted", "charter.created", "charter.changed"),
+    noun="the accepted terms of {charter}",
+    legacy=state_legacy.terms,
+    legacy_view=state_legacy.terms_view,
+    unrecorded_ok=True,
+)
+BINDINGS: tuple[Binding, ...] = (MODEL_VERSION, PROMOTION_AUTHORIZATION, CHARTER_TERMS)
 
 
 @dataclass(frozen=True)
@@ -219,6 +239,8 @@ def problems(session: Session, binding: Binding, rows: Iterable[Any]) -> list[St
                 continue
             if isinstance(older, StateProblem):
                 found.append(older)
+                continue
+            if binding.unrecorded_ok:
                 continue
             reason = (
                 f"{what} has no binding in the audit ledger: the row was written outside charter"

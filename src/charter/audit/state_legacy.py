@@ -14,6 +14,7 @@ each ``*_view`` gives the same view of a row.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -76,3 +77,22 @@ def authorization_view(row: Any) -> dict[str, Any]:
         "terms_sha256": row.terms_sha256,
         "revoked": row.revoked_at is not None,
     }
+
+
+def terms(entries: Entries) -> dict[str, dict[str, Any]]:
+    """The accepted terms of a charter: the sha256 its newest terms entry names.
+
+    ``charter.terms_accepted`` (each acceptance), ``charter.created`` and ``charter.changed``
+    (what the registry recorded as the terms in force) all carry the text's ``sha256``.
+    """
+    expected: dict[str, dict[str, Any]] = {}
+    for _, payload in entries:
+        if payload.get("sha256"):
+            expected[_key(charter=payload.get("__charter__"))] = {"sha256": payload["sha256"]}
+    return expected
+
+
+def terms_view(row: Any) -> dict[str, Any]:
+    """The row's sha256, when its text still has it (else the text was changed alone)."""
+    intact = hashlib.sha256(str(row.content).encode()).hexdigest() == row.sha256
+    return {"sha256": row.sha256 if intact else "(the text does not match its sha256)"}

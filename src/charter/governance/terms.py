@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.audit import state
 from charter.governance.diff import describe, governed_sections, text_diff
 from charter.spec.loader import LoadedCharter, parse_charter
 from charter.store.tables import CharterChange, CharterTerms, ModelVersion
@@ -63,7 +64,10 @@ def terms_in_force(ws: Workspace, loaded: LoadedCharter) -> LoadedCharter:
 def accepted_terms(ws: Workspace, session: Session, name: str) -> LoadedCharter | None:
     """The accepted text of ``name`` parsed, read in the caller's transaction (None: never seen)."""
     terms = session.get(CharterTerms, name)
-    return None if terms is None else _parse(terms, source=f"accepted terms of {name}")
+    if terms is None:
+        return None
+    state.check(session, state.CHARTER_TERMS, [terms])
+    return _parse(terms, source=f"accepted terms of {name}")
 
 
 def accept_terms(
@@ -121,6 +125,8 @@ def close_change(
 # -- reading ------------------------------------------------------------------------------------
 def _look(session: Session, name: str, file_sha: str) -> _Seen:
     terms = session.get(CharterTerms, name)
+    if terms is not None:  # the terms a decision is judged by must be the ones the ledger vouches
+        state.check(session, state.CHARTER_TERMS, [terms])
     pending = list(
         session.scalars(
             sa.select(CharterChange)
