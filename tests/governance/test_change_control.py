@@ -195,7 +195,7 @@ def test_who_accepts_is_compared_as_identities_are_everywhere(lab: Lab) -> None:
     with_live_version(lab)
     edit(lab, "at_least: 0.7", "at_least: 0.6")
     lookalike = OWNER.replace("k", "\u212a")  # KELVIN SIGN for k: looks like the owner, is not
-    with pytest.raises(NotAuthorizedError, match="KELVIN SIGN|look"):
+    with pytest.raises(NotAuthorizedError, match=r"KELVIN SIGN|look"):
         accept_change(lab.ws, NAME, None, by=lookalike)
     assert lab.ws.load(NAME).charter.sufficiency.metrics[0].at_least == 0.7
     accepted = accept_change(lab.ws, NAME, None, by=OWNER.upper())  # case does not make another
