@@ -18,36 +18,50 @@ Everything not listed in ``__all__`` is internal and may change without notice.
 """
 
 from charter.errors import (
+    AlertError,
+    AlertNotFoundError,
+    AlertStateError,
     ArtifactTamperedError,
     AuditError,
+    AuditKeyError,
+    AuthenticationError,
     CharterError,
     CharterFileError,
     CharterNotFoundError,
+    ContractViolationError,
     DataError,
     DecisionError,
     ExpressionError,
+    InvalidIdentityError,
     LifecycleError,
     ModelFileError,
     NoRollbackTargetError,
     NotAuthorizedError,
+    PermissionDeniedError,
+    PredictionLogUnavailableError,
     RegistryError,
+    RequestError,
+    SchedulerLockError,
+    StateTamperedError,
     StoreError,
     StoreUnavailableError,
     UserCodeError,
     VersionNotFoundError,
     WorkspaceError,
 )
+from charter.governance.changes import accept_change, list_changes, reject_change
 from charter.monitoring.reference import set_reference
 from charter.monitoring.service import monitor
 from charter.operations.alerts import ack_alert, list_alerts, resolve_alert, test_routes
 from charter.operations.authorization import authorize, revoke_authorization
 from charter.operations.decisions import approve, list_decisions, promote, reject
 from charter.operations.gate import readiness
-from charter.operations.lifecycle import review, rollback, shadow
+from charter.operations.lifecycle import retire, review, rollback, shadow
 from charter.operations.retrain import retrain
 from charter.operations.scheduler import Scheduler
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
+from charter.plumbing.rescore import rescore
 from charter.registry import (
     Predictor,
     VersionInfo,
@@ -63,24 +77,36 @@ from charter.workspace import Workspace
 __version__ = "0.1.0"
 
 __all__ = [
+    "AlertError",
+    "AlertNotFoundError",
+    "AlertStateError",
     "ArtifactTamperedError",
     "AuditError",
+    "AuditKeyError",
+    "AuthenticationError",
     "Charter",
     "CharterError",
     "CharterFileError",
     "CharterNotFoundError",
+    "ContractViolationError",
     "DataError",
     "DecisionError",
     "ExpressionError",
+    "InvalidIdentityError",
     "LifecycleError",
     "LoadedCharter",
     "ModelFileError",
     "NoRollbackTargetError",
     "NotAuthorizedError",
+    "PermissionDeniedError",
+    "PredictionLogUnavailableError",
     "Predictor",
     "RegistryError",
+    "RequestError",
     "Scheduler",
+    "SchedulerLockError",
     "Settings",
+    "StateTamperedError",
     "StoreError",
     "StoreUnavailableError",
     "UserCodeError",
@@ -89,6 +115,7 @@ __all__ = [
     "Workspace",
     "WorkspaceError",
     "__version__",
+    "accept_change",
     "ack_alert",
     "approve",
     "authorize",
@@ -96,6 +123,7 @@ __all__ = [
     "ingest",
     "ingest_labels",
     "list_alerts",
+    "list_changes",
     "list_decisions",
     "list_versions",
     "load_charter_file",
@@ -106,7 +134,10 @@ __all__ = [
     "readiness",
     "register_version",
     "reject",
+    "reject_change",
+    "rescore",
     "resolve_alert",
+    "retire",
     "retrain",
     "review",
     "revoke_authorization",
