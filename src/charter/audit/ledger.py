@@ -109,6 +109,19 @@ def entry_hash(
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
+def is_intact(entry: AuditEntry) -> bool:
+    """Whether a stored entry still matches its own hash (it was not edited in place)."""
+    return entry.hash == entry_hash(
+        entry.prev_hash,
+        entry.seq,
+        entry.recorded_at,
+        entry.actor,
+        entry.action,
+        entry.charter,
+        entry.payload,
+    )
+
+
 def _iter_entries(session: Session) -> Iterator[AuditEntry]:
     """Every entry in seq order, read in chunks inside ``session``'s transaction."""
     last = 0
@@ -304,16 +317,7 @@ class Ledger:
                 f"entry {entry.seq} does not follow entry {entry.seq - 1}: rows were inserted, "
                 "deleted or reordered",
             )
-        recomputed = entry_hash(
-            entry.prev_hash,
-            entry.seq,
-            entry.recorded_at,
-            entry.actor,
-            entry.action,
-            entry.charter,
-            entry.payload,
-        )
-        if recomputed != entry.hash:
+        if not is_intact(entry):
             return BadEntry(
                 entry.seq, f"entry {entry.seq} was altered: its content no longer matches its hash"
             )

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from charter.audit import state_legacy
-from charter.audit.ledger import canonical_json, entry_hash
+from charter.audit.ledger import canonical_json, is_intact
 from charter.errors import StateTamperedError
 from charter.store.tables import (
     AuditEntry,
@@ -151,15 +151,7 @@ def latest_bindings(
     ).scalars()
     found: dict[str, tuple[int, str | None]] = {}
     for entry in rows:
-        intact = entry.hash == entry_hash(
-            entry.prev_hash,
-            entry.seq,
-            entry.recorded_at,
-            entry.actor,
-            entry.action,
-            entry.charter,
-            entry.payload,
-        )
+        intact = is_intact(entry)
         try:
             seals = json.loads(entry.payload).get(STATE_KEY) or []
         except (ValueError, AttributeError):
@@ -182,15 +174,7 @@ def legacy_views(session: Session, binding: Binding, charter: str) -> dict[str, 
     ).scalars()
     entries = []
     for entry in rows:
-        if entry.hash != entry_hash(
-            entry.prev_hash,
-            entry.seq,
-            entry.recorded_at,
-            entry.actor,
-            entry.action,
-            entry.charter,
-            entry.payload,
-        ):
+        if not is_intact(entry):
             continue  # an edited entry vouches for nothing
         payload = json.loads(entry.payload)
         entries.append((entry.action, {**payload, "__charter__": entry.charter}))
