@@ -210,7 +210,11 @@ def _shadow_batches_seen(ws: Workspace, name: str, version: int) -> tuple[int, i
                 IngestBatch.charter == name
             )
         ).all()
-    mine = [r.rows_scored for r in rows if wanted in (r.details or {}).get("scored_by", [])]
+    mine = [
+        max(r.rows_scored, int((r.details or {}).get("shadow_rows", 0)))  # online companions
+        for r in rows
+        if wanted in (r.details or {}).get("scored_by", [])
+    ]
     scored = sum(1 for n in mine if n > 0)
     return scored, len(mine) - scored
 

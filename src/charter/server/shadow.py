@@ -103,12 +103,27 @@ class ShadowWriter:
                 if self.on_failure is not None:
                     self.on_failure(self.name, version, exc.message)
                 continue
+            failed = scores.failed.astype(bool)
+            if failed.any():  # isolated by the scorer: the version fails alone, on those rows
+                _log.warning(
+                    "%s version %s failed on %d row(s) of online batch %s: %s",
+                    self.name,
+                    version,
+                    int(failed.sum()),
+                    job.batch_id,
+                    scores.first_error(),
+                )
+                if self.on_failure is not None:
+                    self.on_failure(self.name, version, scores.first_error())
+                if failed.all():
+                    continue
+            kept = pl.Series("kept", ~failed)
             parts.append(
                 logged.with_columns(
                     pl.lit(str(version), pl.String).alias("model_version"),
                     pl.lit(status, pl.String).alias("model_status"),
                     pl.Series("score", scores.values).cast(pl.Float64),
-                )
+                ).filter(kept)
             )
             scored_by.append({"version": str(version), "status": status})
         if parts:
@@ -121,7 +136,9 @@ class ShadowWriter:
         files = writer.finish()
         state = self.ws.state_dir
         paths = [(path.relative_to(state).as_posix(), digest) for path, digest in files]
-        details = {"scored_by": scored_by, "companion_of": job.batch_id}
+        # rows_in and rows_scored stay 0 (the rows were counted in the answering batch); the gate
+        # reads shadow_rows to know this batch scored rows for its shadow versions.
+        details = {"scored_by": scored_by, "companion_of": job.batch_id, "shadow_rows": rows.height}
         try:
             with self.ws.db.session() as session:
                 session.add(
