@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from tests.server.conftest import NAME, Api, record
 
 from charter.plumbing.predictions import read_predictions, read_quarantine
@@ -168,3 +169,18 @@ def test_labels_are_joined_by_key(api: Api) -> None:
         f"/v1/charters/{NAME}/labels", json=[{"id": "r1", "outcome": 1}, {"id": "zz", "outcome": 0}]
     )
     assert again.json()["labels_new"] == 0  # the same body twice is recorded once
+
+
+def test_with_an_operating_point_the_answer_carries_the_decision(api: Api) -> None:
+    path = api.ws.charters_dir / f"{NAME}.yaml"
+    text = path.read_text()
+    path.write_text(text.replace("  #   threshold: 0.35\n", "  threshold: 0.35\n", 1))
+    api.register("return frame['amount'] / 100", "live")
+
+    response = api.post(PREDICT, json=[record(20), record(34), record(36), record(90)])
+
+    assert response.status_code == 200, response.text
+    answers = response.json()["predictions"]
+    assert [a["score"] for a in answers] == pytest.approx([0.2, 0.34, 0.36, 0.9])
+    # score >= threshold is the positive class, as monitoring judges it
+    assert [a["decision"] for a in answers] == [False, False, True, True]

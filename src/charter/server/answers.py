@@ -56,6 +56,7 @@ def answers(
     """Each request's outcome: its records' answers (by row) and the violations of the rest."""
     contract = batch.run.loaded.charter.data
     by_row: dict[int, dict[str, Any]] = {}
+    threshold = batch.run.loaded.charter.sufficiency.threshold  # the owner's operating point
     if scorer.last is not None:
         rows, scores = scorer.last
         answer = next(s for s in scores if s.version == str(scorer.answering))
@@ -70,6 +71,8 @@ def answers(
                 "score": float(answer.values[position]),
                 "acted_on": scorer.acted_on,
             }
+            if threshold is not None:
+                by_row[row]["decision"] = bool(answer.values[position] >= threshold)
     refused: dict[int, list[str]] = {}
     for path, _ in batch.outputs.get("quarantine", []):
         failed = pl.read_parquet(ws.state_dir / path, columns=[ROW, VIOLATIONS])
