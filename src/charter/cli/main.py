@@ -2,8 +2,9 @@
 
 Exit codes: 0 success; 1 a charter error (bad input, failed check, failed verification);
 2 a usage error (unknown option, missing argument); 3 the store is unreachable;
-4 a tampered artifact; 130 interrupted. Tracebacks appear only with ``--debug`` or
-``CHARTER_DEBUG=1``.
+4 a tampered artifact or state changed behind charter's back; 5 ran, but needs attention
+(quarantined rows, a failed file or version: see :mod:`charter.attention`); 130 interrupted.
+Tracebacks appear only with ``--debug`` or ``CHARTER_DEBUG=1``.
 """
 
 from __future__ import annotations
