@@ -103,3 +103,10 @@ def test_a_file_over_one_mib_is_refused_before_it_is_parsed(tmp_path: Path) -> N
         load_charter_file(path)
     [problem] = caught.value.problems
     assert "over the limit of 1,048,576 bytes" in problem
+
+
+def test_a_timestamp_tag_on_a_word_is_a_clear_problem() -> None:
+    from charter.spec.yaml_reader import YamlProblem, load_yaml
+
+    with pytest.raises(YamlProblem, match=r"cannot read 'never' as timestamp: not in the form"):
+        load_yaml("a: !!timestamp 'never'\n")

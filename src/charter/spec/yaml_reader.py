@@ -102,10 +102,12 @@ class BoundedLoader(_Yaml12Loader):
             return super().construct_object(node, deep)
         except yaml.YAMLError:
             raise
-        except (ValueError, TypeError, OverflowError, ArithmeticError) as exc:
+        except (ValueError, TypeError, OverflowError, ArithmeticError, AttributeError) as exc:
+            # AttributeError: PyYAML's timestamp reader on a value that is no timestamp ('never')
             tag = node.tag.rsplit(":", 1)[-1]
             shown = node.value if isinstance(node, ScalarNode) else node.tag
-            raise self.where(node, f"cannot read {shown!r} as {tag}: {exc}") from None
+            why = "not in the form that tag takes" if isinstance(exc, AttributeError) else exc
+            raise self.where(node, f"cannot read {shown!r} as {tag}: {why}") from None
 
     def construct_bounded_int(self, node: ScalarNode) -> int:
         digits = str(node.value).lstrip("+-").replace("_", "")
