@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 
 from charter.errors import ExpressionError
-from charter.plumbing.expressions import MAX_TERMS, evaluate_row, parse, to_polars
+from charter.spec.expressions import MAX_TERMS, evaluate_row, parse, to_polars
 
 
 def _depth(expr: pl.Expr) -> int:

@@ -17,6 +17,7 @@ The public Python API — the same operations as the CLI, for notebooks and orch
 Everything not listed in ``__all__`` is internal and may change without notice.
 """
 
+from charter.alerts.raising import ack_alert, list_alerts, resolve_alert, test_routes
 from charter.errors import (
     AlertError,
     AlertNotFoundError,
@@ -50,15 +51,13 @@ from charter.errors import (
     WorkspaceError,
 )
 from charter.governance.changes import accept_change, list_changes, reject_change
+from charter.lifecycle.authorization import authorize, revoke_authorization
+from charter.lifecycle.decisions import approve, list_decisions, promote, reject
+from charter.lifecycle.gate import readiness
+from charter.lifecycle.review import review
+from charter.lifecycle.transitions import retire, rollback, shadow
 from charter.monitoring.reference import set_reference
 from charter.monitoring.service import monitor
-from charter.operations.alerts import ack_alert, list_alerts, resolve_alert, test_routes
-from charter.operations.authorization import authorize, revoke_authorization
-from charter.operations.decisions import approve, list_decisions, promote, reject
-from charter.operations.gate import readiness
-from charter.operations.lifecycle import retire, review, rollback, shadow
-from charter.operations.retrain import retrain
-from charter.operations.scheduler import Scheduler
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
 from charter.plumbing.rescore import rescore
@@ -70,6 +69,8 @@ from charter.registry import (
     load_model,
     register_version,
 )
+from charter.retraining.retrain import retrain
+from charter.scheduling.scheduler import Scheduler
 from charter.settings import Settings
 from charter.spec import Charter, LoadedCharter, load_charter_file, parse_charter
 from charter.workspace import Workspace

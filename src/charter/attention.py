@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # the scheduler builds on this module, so its type is imported for checking only
-    from charter.operations.scheduler import PassReport
     from charter.plumbing.ingest_report import IngestReport
     from charter.plumbing.labels import LabelReport
+    from charter.scheduling.scheduler import PassReport
 
 EXIT_OK = 0
 EXIT_ERROR = 1

@@ -66,8 +66,8 @@ def charter_file_reference() -> str:
 def _limits() -> list[str]:
     """The input limits section, from the constants that enforce them."""
     from charter import identity
-    from charter.plumbing import expression_parser as segments
     from charter.spec import durations, yaml_reader
+    from charter.spec.expressions import parser as segments
 
     rows = [
         ("file size", f"{yaml_reader.MAX_FILE_BYTES:,} bytes (1 MiB)"),

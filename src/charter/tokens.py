@@ -4,7 +4,7 @@ A token is ``chr_`` followed by 43 random URL-safe characters. It is printed onc
 :func:`create_token`; the store keeps only its SHA-256, so a copy of the database cannot be used
 to call the API. Roles are ordered: ``viewer`` reads; ``operator`` also predicts and sends labels;
 ``owner`` also decides, but only on the charters that name the identity as owner or delegate
-(that rule is :func:`charter.operations.decisions.check_decider`, not a role check).
+(that rule is :func:`charter.lifecycle.decisions.check_decider`, not a role check).
 
 Creating and revoking a token is recorded in the audit ledger (never the token itself).
 """

@@ -10,7 +10,7 @@ from tests.operations.test_lifecycle_support import DELEGATE, NAME, OWNER, Lab
 
 from charter.errors import NotAuthorizedError
 from charter.governance.changes import accept_change, list_changes, reject_change
-from charter.operations.decisions import approve
+from charter.lifecycle.decisions import approve
 from charter.store.tables import CharterTerms
 from charter.workspace import Workspace
 

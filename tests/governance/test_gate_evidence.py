@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from tests.operations.test_lifecycle_support import NAME, WEEK0, Lab
 
-from charter.operations.gate import readiness
+from charter.lifecycle.gate import readiness
 from charter.plumbing.ingest import ingest
 
 pytestmark = pytest.mark.postgres

@@ -9,10 +9,10 @@ import pytest
 from tests.operations.test_lifecycle_support import NAME, OWNER, Lab
 
 from charter.errors import LifecycleError
-from charter.operations.authorization import authorize
-from charter.operations.decisions import approve, auto_promote, promote
-from charter.operations.gate import readiness
-from charter.operations.lifecycle import automatic_rollback, rollback, shadow
+from charter.lifecycle.authorization import authorize
+from charter.lifecycle.decisions import approve, auto_promote, promote
+from charter.lifecycle.gate import readiness
+from charter.lifecycle.transitions import automatic_rollback, rollback, shadow
 
 pytestmark = pytest.mark.postgres
 

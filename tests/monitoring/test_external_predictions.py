@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from charter.alerts.raising import list_alerts
+from charter.alerts.windows import react_to_windows
 from charter.monitoring.reference import set_reference
 from charter.monitoring.service import monitor
-from charter.operations.alerts import list_alerts
-from charter.operations.window_alerts import react_to_windows
 
 pytestmark = pytest.mark.postgres
 

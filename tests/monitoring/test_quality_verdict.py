@@ -10,9 +10,9 @@ from typing import Any
 import polars as pl
 import pytest
 
+from charter.alerts.raising import list_alerts
+from charter.alerts.windows import react_to_windows
 from charter.monitoring.service import monitor
-from charter.operations.alerts import list_alerts
-from charter.operations.window_alerts import react_to_windows
 
 pytestmark = pytest.mark.postgres
 QUALITY = (

@@ -12,10 +12,10 @@ import polars as pl
 import pytest
 from sklearn.metrics import recall_score, roc_auc_score
 
+from charter.alerts.windows import react_to_windows
 from charter.errors import CharterFileError
 from charter.monitoring.bounds import Bound, learn_bounds
 from charter.monitoring.service import monitor
-from charter.operations.window_alerts import react_to_windows
 from charter.spec.loader import parse_charter
 from charter.spec.scaffold import render
 

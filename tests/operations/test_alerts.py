@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from charter.errors import CharterNotFoundError
-from charter.operations import alerts
-from charter.operations.alerts import (
+from charter.alerts import raising as alerts
+from charter.alerts.raising import (
     AlertError,
     AlertNotFoundError,
     AlertStateError,
@@ -21,6 +20,7 @@ from charter.operations.alerts import (
     raise_alert,
     resolve_alert,
 )
+from charter.errors import CharterNotFoundError
 from charter.store.tables import AuditEntry
 from charter.workspace import Workspace
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from charter.operations.alerts import last_successful_test, raise_alert
+from charter.alerts.raising import last_successful_test, raise_alert
 from charter.workspace import Workspace
 
 from .conftest import CHARTER, Hook, Inbox, set_routes

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from charter.errors import CharterError, DecisionError, NotAuthorizedError
-from charter.operations.decisions import (
+from charter.lifecycle.decisions import (
     approve,
     list_decisions,
     promote,

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
+from charter.alerts.raising import list_alerts
 from charter.errors import DecisionError, NotAuthorizedError
 from charter.governance.changes import accept_change
-from charter.operations.alerts import list_alerts
-from charter.operations.authorization import authorize
-from charter.operations.decisions import approve, list_decisions, promote
-from charter.operations.gate import readiness
-from charter.operations.lifecycle import review
+from charter.lifecycle.authorization import authorize
+from charter.lifecycle.decisions import approve, list_decisions, promote
+from charter.lifecycle.gate import readiness
+from charter.lifecycle.review import review
 from charter.workspace import Workspace
 
 from .conftest import Inbox

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from charter.errors import CharterError
-from charter.operations.decisions import promote
-from charter.operations.gate import ITEMS, Waiver, readiness
+from charter.lifecycle.decisions import promote
+from charter.lifecycle.gate import ITEMS, Waiver, readiness
 from charter.workspace import Workspace
 
 from .test_lifecycle_support import NAME, OWNER, Lab

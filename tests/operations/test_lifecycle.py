@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from charter.errors import LifecycleError, NoRollbackTargetError, VersionNotFoundError
-from charter.operations.decisions import approve
-from charter.operations.lifecycle import rollback, shadow
+from charter.lifecycle.decisions import approve
+from charter.lifecycle.transitions import rollback, shadow
 from charter.workspace import Workspace
 
 from .test_lifecycle_support import NAME, OWNER, Lab

@@ -15,9 +15,10 @@ import numpy as np
 import polars as pl
 import pytest
 
+from charter.alerts.raising import list_alerts
+from charter.lifecycle.review import review
+from charter.lifecycle.transitions import automatic_rollback
 from charter.monitoring.service import monitor
-from charter.operations.alerts import list_alerts
-from charter.operations.lifecycle import automatic_rollback, review
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
 from charter.workspace import Workspace

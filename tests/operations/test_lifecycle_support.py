@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
-from charter.operations.alerts import test_routes
+from charter.alerts.raising import test_routes
 from charter.plumbing.ingest import ingest
 from charter.registry.versions import register_version, set_status
 from charter.store.tables import AuditEntry, ModelVersion, MonitorWindow

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from charter.errors import LifecycleError, NotAuthorizedError
-from charter.operations.lifecycle import retire
+from charter.lifecycle.transitions import retire
 from charter.plumbing.ingest import ingest
 from charter.workspace import Workspace
 

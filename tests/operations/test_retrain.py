@@ -20,14 +20,14 @@ import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from charter.alerts.raising import list_alerts
 from charter.governance.changes import accept_change, list_changes
 from charter.monitoring.service import monitor
-from charter.operations.alerts import list_alerts
-from charter.operations.retrain import retrain, training_frame
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
 from charter.plumbing.predictions import read_predictions
 from charter.registry.versions import get_version, list_versions, register_version, set_status
+from charter.retraining.retrain import retrain, training_frame
 from charter.workspace import Workspace
 
 OWNER = "dana.ruiz@bank.example"

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from charter.operations.alerts import list_alerts, raise_alert
-from charter.operations.routes import Notice, RetryPolicy, deliver, slack_payload
+from charter.alerts.delivery import Notice, RetryPolicy, deliver, slack_payload
+from charter.alerts.raising import list_alerts, raise_alert
 from charter.settings import Settings, SmtpSettings
 from charter.spec.model import AlertRoute
 from charter.store.tables import AlertDelivery, AuditEntry

@@ -19,11 +19,11 @@ import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from charter.alerts.raising import list_alerts
 from charter.errors import SchedulerLockError
-from charter.operations.alerts import list_alerts
-from charter.operations.locks import SchedulerLock
-from charter.operations.scheduler import PassReport, Scheduler
 from charter.registry.versions import list_versions, register_version, set_status
+from charter.scheduling.locks import SchedulerLock
+from charter.scheduling.scheduler import PassReport, Scheduler
 from charter.workspace import Workspace
 
 WEEK0 = datetime(2024, 2, 29, tzinfo=UTC)
@@ -165,7 +165,7 @@ def test_charter_option_limits_the_pass(two: Workspace, cli: Any) -> None:
 def test_review_runs_each_pass_and_a_failing_review_is_alerted(
     two: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from charter.operations import lifecycle
+    from charter.lifecycle import review as lifecycle
 
     calls: list[str] = []
     real = lifecycle.review

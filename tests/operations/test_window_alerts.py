@@ -11,9 +11,9 @@ from typing import Any, get_args
 
 import pytest
 
+from charter.alerts.raising import list_alerts
+from charter.alerts.windows import alert_on_windows, react_to_windows
 from charter.monitoring.service import WindowResult
-from charter.operations.alerts import list_alerts
-from charter.operations.window_alerts import alert_on_windows, react_to_windows
 from charter.spec.model import AlertEvent
 from charter.workspace import Workspace
 

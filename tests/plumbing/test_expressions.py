@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from charter.errors import ExpressionError
-from charter.plumbing.expressions import (
+from charter.spec.expressions import (
     MAX_DEPTH,
     MAX_LENGTH,
     And,
@@ -524,7 +524,7 @@ def test_expression_errors_are_charter_errors_with_a_json_shape() -> None:
 
 
 def test_importing_the_module_does_not_import_pyspark() -> None:
-    code = "import sys, charter.plumbing.expressions; print('pyspark' in sys.modules)"
+    code = "import sys, charter.spec.expressions; print('pyspark' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"

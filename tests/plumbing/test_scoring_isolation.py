@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from charter.operations.alerts import list_alerts
+from charter.alerts.raising import list_alerts
 from charter.plumbing.ingest import ingest
 from charter.plumbing.isolation import score_isolating
 from charter.registry.versions import register_version, set_status

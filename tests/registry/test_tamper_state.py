@@ -12,9 +12,9 @@ import pytest
 import sqlalchemy as sa
 
 from charter.errors import StateTamperedError
-from charter.operations.authorization import authorize, revoke_authorization
-from charter.operations.gate import approval_mode
-from charter.operations.lifecycle import rollback
+from charter.lifecycle.authorization import authorize, revoke_authorization
+from charter.lifecycle.gate import approval_mode
+from charter.lifecycle.transitions import rollback
 from charter.registry import get_version, list_versions, load_model, register_version, set_status
 from charter.workspace import Workspace
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from tests.server.conftest import NAME, OWNER, Api, record
 
-from charter.operations.alerts import raise_alert
+from charter.alerts.raising import raise_alert
 from charter.registry.versions import list_versions
 
 

@@ -129,7 +129,7 @@ def test_online_rows_are_batches_like_any_other(api: Api) -> None:
     assert len(batches) == 3
     assert all(b["source"] == "online" and b["rows_scored"] == 1 for b in batches), batches
     assert sorted(c["companion_of"] for c in companions) == sorted(b["batch_id"] for b in batches)
-    from charter.operations.gate import shadow_batch_count
+    from charter.lifecycle.gate import shadow_batch_count
 
     assert shadow_batch_count(api.ws, NAME, shadow) == 3  # each online batch counts once
 

@@ -1,6 +1,6 @@
 """``charter alerts``: list, acknowledge and resolve a charter's alerts; test-fire its routes.
 
-A thin translation of :mod:`charter.operations.alerts`. Both word orders work, because the issue
+A thin translation of :mod:`charter.alerts.raising`. Both word orders work, because the issue
 and the on-call habit spell them differently: ``charter alerts NAME list|ack|resolve`` and
 ``charter alerts test NAME`` are the documented forms, and ``charter alerts list NAME`` or
 ``charter alerts NAME test`` mean the same. The first word that names a command is the command,
@@ -17,17 +17,17 @@ from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from charter.cli.app import JsonOption, app, workspace
-from charter.cli.output import emit
-from charter.operations.alerts import (
+from charter.alerts.delivery import DeliveryResult
+from charter.alerts.raising import (
     AlertInfo,
     ack_alert,
     last_successful_test,
     list_alerts,
     resolve_alert,
 )
-from charter.operations.alerts import test_routes as fire_test_routes
-from charter.operations.routes import DeliveryResult
+from charter.alerts.raising import test_routes as fire_test_routes
+from charter.cli.app import JsonOption, app, workspace
+from charter.cli.output import emit
 
 
 class _NameOrCommandFirst(TyperGroup):

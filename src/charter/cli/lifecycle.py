@@ -1,7 +1,7 @@
 """``charter shadow|promote|readiness|approve|reject|rollback|retire|authorize|decisions|review``.
 
-A thin translation of :mod:`charter.operations.lifecycle`, :mod:`~charter.operations.gate`,
-:mod:`~charter.operations.decisions` and :mod:`~charter.operations.authorization`: every rule (who
+A thin translation of :mod:`charter.lifecycle.transitions`, :mod:`~charter.lifecycle.gate`,
+:mod:`~charter.lifecycle.decisions` and :mod:`~charter.lifecycle.authorization`: every rule (who
 may decide, what the gate requires, what a rollback may restore) lives there. A refusal is a :class:`~charter.errors.CharterError`, so it
 prints one clear message and exits 1, after the service recorded it in the audit ledger.
 """
@@ -15,10 +15,11 @@ from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.operations.authorization import authorize, revoke_authorization
-from charter.operations.decisions import DecisionInfo, approve, list_decisions, promote, reject
-from charter.operations.gate import ApprovalMode, Readiness, readiness
-from charter.operations.lifecycle import RollbackResult, retire, review, rollback, shadow
+from charter.lifecycle.authorization import authorize, revoke_authorization
+from charter.lifecycle.decisions import DecisionInfo, approve, list_decisions, promote, reject
+from charter.lifecycle.gate import ApprovalMode, Readiness, readiness
+from charter.lifecycle.review import review
+from charter.lifecycle.transitions import RollbackResult, retire, rollback, shadow
 from charter.tokens import decider
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]

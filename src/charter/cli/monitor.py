@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from charter.alerts.windows import react_to_windows
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
 from charter.governance.changes import list_changes
@@ -18,7 +19,6 @@ from charter.monitoring.reference import set_reference
 from charter.monitoring.report import write_report
 from charter.monitoring.service import WindowResult, latest_windows
 from charter.monitoring.service import monitor as run_monitor
-from charter.operations.window_alerts import react_to_windows
 from charter.plumbing.scoring_failures import failure_note, failure_summary
 
 WindowOption = Annotated[

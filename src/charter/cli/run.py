@@ -17,9 +17,9 @@ from rich.console import Console
 from charter.attention import human_lines, pass_exit_code
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.operations.locks import SchedulerLock
-from charter.operations.retrain import RetrainOutcome, retrain
-from charter.operations.scheduler import PassReport, Scheduler, stop_on_signals
+from charter.retraining.retrain import RetrainOutcome, retrain
+from charter.scheduling.locks import SchedulerLock
+from charter.scheduling.scheduler import PassReport, Scheduler, stop_on_signals
 from charter.spec.durations import format_duration, parse_duration
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from charter.operations.gate import Readiness
+from charter.lifecycle.gate import Readiness
 
 CHARTER = "credit-default"
 OWNER = "dana.ruiz@bank.example"

@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from charter.alerts.raising import get_alert, list_alerts
+from charter.alerts.windows import alert_on_windows
 from charter.demo.common import (
     CHARTER,
     ENGINEER,
@@ -36,17 +38,15 @@ from charter.demo.data import applications
 from charter.demo.pilot import describe
 from charter.errors import CharterError, NotAuthorizedError
 from charter.governance.changes import accept_change
+from charter.lifecycle.authorization import authorize
+from charter.lifecycle.decisions import approve, promote
+from charter.lifecycle.review import review
 from charter.monitoring.results import WindowResult
 from charter.monitoring.service import monitor
-from charter.operations.alerts import get_alert, list_alerts
-from charter.operations.authorization import authorize
-from charter.operations.decisions import approve, promote
-from charter.operations.lifecycle import review
-from charter.operations.retrain import retrain
-from charter.operations.window_alerts import alert_on_windows
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
 from charter.registry.versions import list_versions
+from charter.retraining.retrain import retrain
 from charter.workspace import Workspace
 
 ROWS_PER_WEEK = 7_000

@@ -14,6 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from charter.alerts.raising import test_routes
+from charter.alerts.windows import alert_on_windows
 from charter.demo.common import (
     CHARTER,
     ENGINEER,
@@ -26,11 +28,9 @@ from charter.demo.common import (
 )
 from charter.demo.data import applications
 from charter.errors import NotAuthorizedError
+from charter.lifecycle.decisions import approve
+from charter.lifecycle.gate import readiness
 from charter.monitoring.service import monitor
-from charter.operations.alerts import test_routes
-from charter.operations.decisions import approve
-from charter.operations.gate import readiness
-from charter.operations.window_alerts import alert_on_windows
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
 from charter.workspace import Workspace

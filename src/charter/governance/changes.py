@@ -144,7 +144,7 @@ def reject_change(
 def _decide(
     ws: Workspace, name: str, change_id: int | None, *, by: str, accept: bool, reason: str | None
 ) -> ChangeInfo:
-    from charter.operations.lifecycle import recording_refusal  # operations stand above us
+    from charter.lifecycle.transitions import recording_refusal  # operations stand above us
 
     name = ws.load(name).charter.name
     action = "accept" if accept else "reject"

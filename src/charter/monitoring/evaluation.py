@@ -43,7 +43,7 @@ from charter.monitoring.verdict import (
     verdict_reason,
 )
 from charter.monitoring.windows import INPUT_PREFIX, UNSCORED, WindowSummary, from_us
-from charter.plumbing.expressions import compile_segment, to_polars
+from charter.spec.expressions import compile_segment, to_polars
 from charter.spec.model import Charter, DriftPolicy, MetricRule
 
 DRIFT_ORDER = {"not_computable": -1, "pass": 0, "warn": 1, "breach": 2}

@@ -13,7 +13,7 @@ Judged per input on the window's merged summary (no extra read of the log):
 
 A measure at or above its ``breach`` level breaches, else at or above ``warn`` warns. The
 quality verdict is the worst problem, ``pass`` when there is none; it enters the window's verdict
-(:mod:`.evaluation`) and a breach raises ``quality_breach`` (:mod:`charter.operations.window_alerts`).
+(:mod:`.evaluation`) and a breach raises ``quality_breach`` (:mod:`charter.alerts.windows`).
 """
 
 from __future__ import annotations

@@ -65,8 +65,8 @@ from charter.monitoring.windows import (
     scan_batch,
     to_us,
 )
-from charter.plumbing.expressions import parse
 from charter.plumbing.labels import read_labels
+from charter.spec.expressions import parse
 from charter.spec.model import Charter
 from charter.spec.windows import WindowValue, format_window, parse_window, window_text
 from charter.store.tables import ModelVersion

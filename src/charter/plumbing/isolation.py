@@ -256,7 +256,7 @@ def alert_failures(
     """A ``version_failed`` alert per failing version (repeats are counted, not re-sent)."""
     if not failures:
         return
-    from charter.operations.alerts import raise_alert  # operations builds on plumbing
+    from charter.alerts.raising import raise_alert  # operations builds on plumbing
 
     for f in failures:
         live = f["status"] == "live"

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from charter.alerts.raising import STATUS_FILTERS, list_alerts
 from charter.errors import RequestError
+from charter.lifecycle.decisions import approve, reject
+from charter.lifecycle.gate import readiness
+from charter.lifecycle.transitions import rollback
 from charter.monitoring.service import stored_windows
-from charter.operations.alerts import STATUS_FILTERS, list_alerts
-from charter.operations.decisions import approve, reject
-from charter.operations.gate import readiness
-from charter.operations.lifecycle import rollback
 from charter.registry.versions import list_versions
 from charter.server.auth import Caller, operator, owner, viewer
 from charter.server.views import charter_detail, charter_summary, load, page, prediction

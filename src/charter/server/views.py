@@ -8,10 +8,10 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from charter.alerts.raising import list_alerts
 from charter.errors import CharterError, CharterNotFoundError, RequestError
+from charter.lifecycle.decisions import list_decisions
 from charter.monitoring.service import latest_windows
-from charter.operations.alerts import list_alerts
-from charter.operations.decisions import list_decisions
 from charter.registry.versions import list_versions
 from charter.server.shadow import COMPANION
 from charter.spec.loader import LoadedCharter

@@ -86,7 +86,7 @@ def _check_regex(value: str) -> str:
 
 def _check_segment(value: str) -> str:
     from charter.errors import ExpressionError
-    from charter.plumbing.expressions import parse
+    from charter.spec.expressions import parse
 
     try:
         parse(value)

@@ -7,7 +7,7 @@ The transitions this module makes::
     live ──rollback──▶ rolled_back           (the standby, or a version live before ──▶ live)
     shadow | standby ──retire──▶ retired      (by the owner, a delegate or a steward; never live)
 
-Going live happens only through :mod:`charter.operations.decisions`, which calls
+Going live happens only through :mod:`charter.lifecycle.decisions`, which calls
 :func:`go_live` inside its own transaction after the owner (or the owner's pre-authorisation)
 decided. Every change takes the charter's lifecycle lock first (:func:`lock`), so two approvals
 or an approval and a rollback can never interleave and leave two versions live, and each status
@@ -17,9 +17,9 @@ A refused request (a version already live, nothing to roll back to, ...) is an a
 so it is recorded too: :func:`recording_refusal` appends ``<action>.refused`` in a transaction of
 its own, because the one that was refused is rolled back.
 
-:func:`review` is the scheduler's pass over one charter: automatic rollback first, then the
-decision duties of :mod:`charter.operations.decisions` (pre-authorised promotion, moot and
-stalled decisions)."""
+The scheduler's pass over one charter (automatic rollback first, then the decision duties) is
+:func:`charter.lifecycle.review.review`, which builds on this module and on
+:mod:`charter.lifecycle.decisions`."""
 
 from __future__ import annotations
 
@@ -27,13 +27,13 @@ import contextlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.alerts.raising import raise_alert
 from charter.audit import state
 from charter.errors import (
     LifecycleError,
@@ -41,9 +41,8 @@ from charter.errors import (
     NotAuthorizedError,
     VersionNotFoundError,
 )
+from charter.lifecycle.cause import BY_HAND, rolled_back_for_cause
 from charter.monitoring.service import WindowResult, stored_windows
-from charter.operations.alerts import raise_alert
-from charter.operations.cause import BY_HAND, rolled_back_for_cause
 from charter.registry.charters import record_charter
 from charter.registry.versions import VersionInfo, get_version, set_status
 from charter.store.tables import AuditEntry, ModelVersion
@@ -218,7 +217,7 @@ def rollback(
 ) -> RollbackResult:
     """Restore the standby (or ``to``, a version that was live before) at once; the live version
     becomes ``rolled_back``. Refused, and recorded, when there is nothing to restore, or when
-    ``to`` was rolled back for cause (:mod:`charter.operations.cause`).
+    ``to`` was rolled back for cause (:mod:`charter.lifecycle.cause`).
 
     A ``reason`` makes the rollback one for cause: the version rolled back now then goes live
     again only by a new owner decision."""
@@ -385,59 +384,3 @@ def breach_evidence(
 
 
 # -- the scheduler's pass -----------------------------------------------------------------------
-@dataclass(frozen=True)
-class ReviewReport:
-    """What one :func:`review` pass did for a charter."""
-
-    charter: str
-    rolled_back: RollbackResult | None
-    promoted: int | None
-    withdrawn: list[int]
-    alerts: list[int]
-
-    @property
-    def summary(self) -> str:
-        done = []
-        if self.rolled_back is not None:
-            done.append(f"rolled back {self.rolled_back.rolled_back} → {self.rolled_back.restored}")
-        if self.promoted is not None:
-            done.append(f"version {self.promoted} live (pre-authorised)")
-        if self.withdrawn:
-            done.append(f"{len(self.withdrawn)} moot decision(s) withdrawn")
-        if self.alerts:
-            done.append(f"{len(self.alerts)} stalled-decision alert(s)")
-        return "; ".join(done) or "nothing to do"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "rolled_back": None if self.rolled_back is None else self.rolled_back.to_dict(),
-            "promoted": self.promoted,
-            "withdrawn": self.withdrawn,
-            "alerts": self.alerts,
-            "summary": self.summary,
-        }
-
-
-def review(ws: Workspace, name: str, *, now: datetime | None = None) -> ReviewReport:
-    """One pass of the lifecycle's own duties, for the scheduler (or cron) to call.
-
-    In order: automatic rollback (safety first); then, unless it rolled back, promotion of a
-    pre-authorised version that passes the gate; closing decisions that became moot; and the
-    stalled-decision alerts and escalations due at ``now`` (default: the current time).
-    """
-    # decisions builds on this module's transitions, so it is imported here, not at the top.
-    from charter.operations import decisions, stalled
-
-    name = ws.load(name).charter.name
-    rolled = automatic_rollback(ws, name)
-    promoted = decisions.auto_promote(ws, name) if rolled is None else None
-    withdrawn = decisions.withdraw_moot(ws, name)
-    alerts = stalled.check_stalled(ws, name, now=now)
-    return ReviewReport(
-        name,
-        rolled,
-        promoted.decision.version if promoted is not None else None,
-        [d.id for d in withdrawn],
-        [a.id for a in alerts],
-    )

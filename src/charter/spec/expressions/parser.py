@@ -1,7 +1,7 @@
 r"""Reading segment text: a hand-written tokenizer and recursive-descent parser.
 
 Never Python ``eval``, never SQL built from strings. :func:`parse` turns text into an
-:class:`~charter.plumbing.expression_tree.Expression`, or raises :class:`ExpressionError` saying
+:class:`~charter.spec.expressions.tree.Expression`, or raises :class:`ExpressionError` saying
 where the mistake is (with a hint for slips such as ``=`` or ``&&``).
 
 Grammar, loosest binding first; keywords are case-insensitive, column names are not::
@@ -26,7 +26,7 @@ integers within the 64-bit range or finite floats, optionally negative, with an 
 column. A list holds values of one kind: all text, or all numbers and booleans.
 
 ``null`` itself is only allowed in ``is null`` / ``is not null``, since ``x == null`` could never
-be true (how nulls behave is in :mod:`charter.plumbing.expression_eval`).
+be true (how nulls behave is in :mod:`charter.spec.expressions.evaluate`).
 
 Input is limited to 10,000 characters, 64 levels of nesting (parentheses and ``not``) and 2,000
 terms (conditions plus values in lists).
@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from charter.errors import ExpressionError
-from charter.plumbing.expression_tree import (
+from charter.spec.expressions.tree import (
     COMPARISONS,
     ESCAPES,
     IDENTIFIER,

@@ -7,11 +7,11 @@ decided so on evidence, not because an engineer ran a command. So:
 - :func:`approve` and :func:`reject` are refused, and the refusal recorded, unless the identity is
   the charter's owner or a delegate it names. Approving a version that falls short of the gate
   needs an ``accept_risk`` statement, kept verbatim beside the list of failing items;
-- under the owner's pre-authorisation (recorded by :mod:`charter.operations.authorization`, judged
-  by :func:`~charter.operations.gate.approval_mode`), :func:`promote` puts a version that passes
+- under the owner's pre-authorisation (recorded by :mod:`charter.lifecycle.authorization`, judged
+  by :func:`~charter.lifecycle.gate.approval_mode`), :func:`promote` puts a version that passes
   the gate live at once, its decision recorded as approved automatically;
-- the scheduler's pass (:func:`charter.operations.lifecycle.review`) calls :func:`auto_promote`,
-  :func:`withdraw_moot` and :func:`charter.operations.stalled.check_stalled`: a decision open
+- the scheduler's pass (:func:`charter.lifecycle.review.review`) calls :func:`auto_promote`,
+  :func:`withdraw_moot` and :func:`charter.lifecycle.stalled.check_stalled`: a decision open
   longer than ``decision_deadline`` becomes one ``stalled_decision`` alert, then each escalation
   step, once each, so that no decision loops forever in "one more validation round".
 """
@@ -26,6 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.alerts.delivery_log import aware
+from charter.alerts.raising import resolve_alert
 from charter.errors import (
     AlertStateError,
     DecisionError,
@@ -35,10 +37,8 @@ from charter.errors import (
 )
 from charter.identity import canonical, check_actor, label
 from charter.identity import check_decider as identity_check_decider
-from charter.operations.alerts import resolve_alert
-from charter.operations.deliveries import aware
-from charter.operations.gate import Readiness, Waiver, approval_mode, readiness
-from charter.operations.lifecycle import (
+from charter.lifecycle.gate import Readiness, Waiver, approval_mode, readiness
+from charter.lifecycle.transitions import (
     go_live,
     lock,
     recording_refusal,

@@ -1,11 +1,11 @@
 """The owner's pre-authorisation: a standing decision that a version passing the gate may go live.
 
-Normally the owner (or a delegate) decides each promotion in :mod:`charter.operations.decisions`.
+Normally the owner (or a delegate) decides each promotion in :mod:`charter.lifecycle.decisions`.
 A pre-authorisation is the owner deciding once, in advance, that any version which passes the
 gate goes live unattended (``approval: auto_if_sufficient``). It is recorded, with the terms it
 was given on, as a :class:`~charter.store.tables.PromotionAuthorization`, and it holds only while
 the charter says ``approval: auto_if_sufficient``, still names that owner, and its sufficiency
-contract and promotion policy are unchanged since (:func:`~charter.operations.gate.approval_mode`
+contract and promotion policy are unchanged since (:func:`~charter.lifecycle.gate.approval_mode`
 judges this each time): an edit of the charter file can narrow it, never grant or widen it.
 
 - :func:`authorize` records it. Only the owner may, and only when the charter file asks for
@@ -15,8 +15,8 @@ judges this each time): an edit of the charter file can narrow it, never grant o
   happens unattended is always safe.
 
 Both refusals are recorded in the audit ledger. Acting on it (putting a passing version live) is
-:func:`charter.operations.decisions.promote` and the scheduler's
-:func:`~charter.operations.decisions.auto_promote`.
+:func:`charter.lifecycle.decisions.promote` and the scheduler's
+:func:`~charter.lifecycle.decisions.auto_promote`.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from charter.audit import state
 from charter.errors import DecisionError, NotAuthorizedError
 from charter.identity import canonical
 from charter.identity import check_decider as check_decider_identity
-from charter.operations.decisions import check_decider, recordable
-from charter.operations.gate import ApprovalMode, approval_mode, promotion_terms, terms_sha256
-from charter.operations.lifecycle import lock, recording_refusal
+from charter.lifecycle.decisions import check_decider, recordable
+from charter.lifecycle.gate import ApprovalMode, approval_mode, promotion_terms, terms_sha256
+from charter.lifecycle.transitions import lock, recording_refusal
 from charter.registry.charters import record_charter
 from charter.store.tables import PromotionAuthorization
 from charter.workspace import Workspace

@@ -1,6 +1,6 @@
 """The record of alert deliveries: sending through a route for a workspace, storing the outcome.
 
-Kept apart from :mod:`charter.operations.alerts` because alerts and test fires share it: both
+Kept apart from :mod:`charter.alerts.raising` because alerts and test fires share it: both
 send through :func:`send` and store with :func:`record_deliveries`, which writes one
 ``alert_deliveries`` row (with every attempt) and one ledger entry per route, in one transaction:
 ``alert.delivered``, ``alert.delivery_failed`` or, for a test fire, ``alert.route_tested``.
@@ -15,7 +15,7 @@ from typing import overload
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from charter.operations.routes import (
+from charter.alerts.delivery import (
     Attempt,
     DeliveryResult,
     Notice,

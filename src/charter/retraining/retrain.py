@@ -47,17 +47,17 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from charter.alerts.raising import raise_alert
 from charter.errors import CharterError
 from charter.monitoring.service import WindowResult, latest_windows, stored_windows
-from charter.operations.alerts import raise_alert
-from charter.operations.training import (
+from charter.registry.versions import list_versions, register_version, set_status
+from charter.retraining.training import (
     TrainingError,
     save_model,
     train,
     training_frame,
     write_frame,
 )
-from charter.registry.versions import list_versions, register_version, set_status
 from charter.spec.model import Charter, RetrainPolicy
 from charter.store.tables import AuditEntry
 from charter.workspace import Workspace

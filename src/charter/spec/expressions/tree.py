@@ -1,6 +1,6 @@
 """The tree a segment expression parses to: frozen dataclasses, one per kind of condition.
 
-:func:`charter.plumbing.expression_parser.parse` builds it; :mod:`charter.plumbing.expression_eval`
+:func:`charter.spec.expressions.parser.parse` builds it; :mod:`charter.spec.expressions.evaluate`
 runs it. ``str()`` on any node gives canonical text that parses back to an equal tree, so the
 spelling rules that text must follow (what an identifier is, which words are keywords, the text
 escapes) live here, next to the code that writes them, and the tokenizer reads the same tables.

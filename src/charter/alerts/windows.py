@@ -35,15 +35,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from charter.errors import CharterFileError
-from charter.monitoring.service import WindowResult
-from charter.operations.alerts import (
+from charter.alerts.raising import (
     AlertInfo,
     auto_resolve,
     auto_resolved,
     list_alerts,
     raise_alert,
 )
+from charter.errors import CharterFileError
+from charter.monitoring.service import WindowResult
 from charter.spec.model import Charter
 from charter.spec.windows import window_text
 from charter.workspace import Workspace

@@ -22,7 +22,7 @@ import polars as pl
 import polars.selectors as cs
 
 from charter.errors import ExpressionError
-from charter.plumbing.expression_tree import (
+from charter.spec.expressions.tree import (
     COMPARISONS,
     And,
     Between,

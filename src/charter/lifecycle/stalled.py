@@ -5,7 +5,7 @@ alert to the owner and the stewards; each ``escalation`` step then raises its ow
 when the decision has been open for the step's ``after``. What was raised is remembered on the
 decision (``stalled_at``, ``escalations``) and in the ledger, so later passes do not repeat it;
 deciding (or withdrawing) the decision resolves its alerts
-(:func:`charter.operations.decisions.resolve_decision_alerts`).
+(:func:`charter.lifecycle.decisions.resolve_decision_alerts`).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from charter.operations.alerts import AlertInfo, raise_alert
-from charter.operations.decisions import DecisionInfo, list_decisions
-from charter.operations.lifecycle import lock
+from charter.alerts.raising import AlertInfo, raise_alert
+from charter.lifecycle.decisions import DecisionInfo, list_decisions
+from charter.lifecycle.transitions import lock
 from charter.spec.durations import format_duration
 from charter.store.tables import Decision
 from charter.workspace import Workspace

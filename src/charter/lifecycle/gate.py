@@ -2,7 +2,7 @@
 
 DESIGN.md names the conditions; this module checks the ones that are facts about the world, so
 that the owner decides on evidence rather than on a slide. The owner's decision itself is not an
-item: it is what :mod:`charter.operations.decisions` records *after* reading this checklist.
+item: it is what :mod:`charter.lifecycle.decisions` records *after* reading this checklist.
 
 Items, in order (the names are stable; scripts and the dashboard rely on them):
 
@@ -18,7 +18,7 @@ Items, in order (the names are stable; scripts and the dashboard rely on them):
     has a verdict; with none, the evidence is missing and the item fails;
 ``champion_challenger``
     on the windows both were judged, the version is not worse than the live one beyond
-    ``promotion.challenger_margin``, per sufficiency rule (:mod:`charter.operations.challenger`);
+    ``promotion.challenger_margin``, per sufficiency rule (:mod:`charter.lifecycle.challenger`);
 ``monitoring``
     monitoring has evaluated the version's windows (cadence, drift method and reference shown);
 ``alert_route``
@@ -40,12 +40,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from charter.alerts.raising import last_successful_test
 from charter.audit import state
 from charter.errors import CharterError
+from charter.lifecycle.cause import rolled_back_for_cause
+from charter.lifecycle.challenger import champion_challenger
 from charter.monitoring.service import WindowResult, stored_windows
-from charter.operations.alerts import last_successful_test
-from charter.operations.cause import rolled_back_for_cause
-from charter.operations.challenger import champion_challenger
 from charter.plumbing.scoring_failures import failure_note, failure_summary
 from charter.registry.versions import VersionInfo, get_version, list_versions
 from charter.spec.durations import format_duration

@@ -29,6 +29,14 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from charter.alerts.delivery import LOG_LEVELS, DeliveryResult, Notice, RetryPolicy, logger
+from charter.alerts.delivery_log import (
+    aware,
+    deliveries_of,
+    last_successful_test,
+    record_deliveries,
+    send,
+)
 from charter.errors import (
     AlertError,
     AlertNotFoundError,
@@ -37,14 +45,6 @@ from charter.errors import (
     InvalidIdentityError,
 )
 from charter.identity import check_actor
-from charter.operations.deliveries import (
-    aware,
-    deliveries_of,
-    last_successful_test,
-    record_deliveries,
-    send,
-)
-from charter.operations.routes import LOG_LEVELS, DeliveryResult, Notice, RetryPolicy, logger
 from charter.spec.model import AlertEvent, AlertRoute, Charter
 from charter.store.tables import Alert
 from charter.workspace import Workspace

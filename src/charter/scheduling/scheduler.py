@@ -6,7 +6,7 @@ A pass runs, for each charter that is due, these steps in order::
     labels    read new ground truth from labels.source     (plumbing.labels; only when declared)
     monitor   evaluate the windows                         (monitoring.service)
     retrain   retrain if a trigger fired                   (operations.retrain; when declared)
-    review    stalled decisions, automatic rollback,       (operations.lifecycle.review)
+    review    stalled decisions, automatic rollback,       (lifecycle.review)
               automatic promotion
 
 Each step is the same service function the CLI commands call, so cron, Airflow or Dagster can
@@ -43,7 +43,7 @@ from typing import Any
 
 from charter import attention
 from charter.errors import CharterError
-from charter.operations.locks import SchedulerLock
+from charter.scheduling.locks import SchedulerLock
 from charter.spec.model import Charter
 from charter.workspace import Workspace
 
@@ -241,7 +241,7 @@ class Scheduler:
         if not alert:
             return
         try:
-            from charter.operations.alerts import raise_alert
+            from charter.alerts.raising import raise_alert
 
             raise_alert(
                 self.ws,
@@ -284,8 +284,8 @@ def _labels(ws: Workspace, name: str, charter: Charter) -> Done:
 
 
 def _monitor(ws: Workspace, name: str, charter: Charter) -> Done:
+    from charter.alerts.windows import alert_on_windows
     from charter.monitoring.service import monitor
-    from charter.operations.window_alerts import alert_on_windows
 
     report = monitor(ws, name)
     alerts = [a for a in alert_on_windows(ws, name, report.windows) if not a.repeated]
@@ -299,7 +299,7 @@ def _monitor(ws: Workspace, name: str, charter: Charter) -> Done:
 def _retrain(ws: Workspace, name: str, charter: Charter) -> Done:
     if charter.operations.retrain is None:
         return "skipped", "no operations.retrain in the charter", None
-    from charter.operations.retrain import retrain
+    from charter.retraining.retrain import retrain
 
     outcome = retrain(ws, name)
     status = {"failed": "failed", "retrained": "ok"}.get(outcome.status, "skipped")
@@ -307,7 +307,7 @@ def _retrain(ws: Workspace, name: str, charter: Charter) -> Done:
 
 
 def _review(ws: Workspace, name: str, charter: Charter) -> Done:
-    from charter.operations.lifecycle import review
+    from charter.lifecycle.review import review
 
     result = review(ws, name)
     return "ok", result.summary, result.to_dict()

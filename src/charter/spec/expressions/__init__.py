@@ -9,10 +9,10 @@ evaluated on a single row (:func:`evaluate_row`, the HTTP predict path).
 Import the language from here. This module adds :func:`compile_segment` (parse, then check that the
 columns exist) to the names of the three modules that do the work:
 
-- :mod:`charter.plumbing.expression_tree`: the tree (:class:`Expression` and its nodes), whose
+- :mod:`charter.spec.expressions.tree`: the tree (:class:`Expression` and its nodes), whose
   ``str()`` is canonical text that parses back to it;
-- :mod:`charter.plumbing.expression_parser`: the grammar, the tokenizer and :func:`parse`;
-- :mod:`charter.plumbing.expression_eval`: the Polars and Spark masks, row evaluation, and the
+- :mod:`charter.spec.expressions.parser`: the grammar, the tokenizer and :func:`parse`;
+- :mod:`charter.spec.expressions.evaluate`: the Polars and Spark masks, row evaluation, and the
   SQL rules for nulls they share.
 """
 
@@ -22,9 +22,9 @@ import difflib
 from collections.abc import Iterable
 
 from charter.errors import ExpressionError
-from charter.plumbing.expression_eval import evaluate_row, to_polars, to_spark
-from charter.plumbing.expression_parser import MAX_DEPTH, MAX_LENGTH, MAX_TERMS, parse
-from charter.plumbing.expression_tree import (
+from charter.spec.expressions.evaluate import evaluate_row, to_polars, to_spark
+from charter.spec.expressions.parser import MAX_DEPTH, MAX_LENGTH, MAX_TERMS, parse
+from charter.spec.expressions.tree import (
     COMPARISONS,
     KEYWORDS,
     And,

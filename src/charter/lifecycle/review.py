@@ -1,0 +1,71 @@
+"""The lifecycle's own pass over one charter, for the scheduler (or cron) to call.
+
+In order: automatic rollback (safety first, :func:`~charter.lifecycle.transitions.automatic_rollback`);
+then, unless it rolled back, promotion of a pre-authorised version that passes the gate; closing
+decisions that became moot (:mod:`charter.lifecycle.decisions`); and the stalled-decision alerts
+and escalations (:mod:`charter.lifecycle.stalled`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from charter.lifecycle import decisions, stalled
+from charter.lifecycle.transitions import RollbackResult, automatic_rollback
+from charter.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ReviewReport:
+    """What one :func:`review` pass did for a charter."""
+
+    charter: str
+    rolled_back: RollbackResult | None
+    promoted: int | None
+    withdrawn: list[int]
+    alerts: list[int]
+
+    @property
+    def summary(self) -> str:
+        done = []
+        if self.rolled_back is not None:
+            done.append(f"rolled back {self.rolled_back.rolled_back} → {self.rolled_back.restored}")
+        if self.promoted is not None:
+            done.append(f"version {self.promoted} live (pre-authorised)")
+        if self.withdrawn:
+            done.append(f"{len(self.withdrawn)} moot decision(s) withdrawn")
+        if self.alerts:
+            done.append(f"{len(self.alerts)} stalled-decision alert(s)")
+        return "; ".join(done) or "nothing to do"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "charter": self.charter,
+            "rolled_back": None if self.rolled_back is None else self.rolled_back.to_dict(),
+            "promoted": self.promoted,
+            "withdrawn": self.withdrawn,
+            "alerts": self.alerts,
+            "summary": self.summary,
+        }
+
+
+def review(ws: Workspace, name: str, *, now: datetime | None = None) -> ReviewReport:
+    """One pass of the lifecycle's own duties, for the scheduler (or cron) to call.
+
+    In order: automatic rollback (safety first); then, unless it rolled back, promotion of a
+    pre-authorised version that passes the gate; closing decisions that became moot; and the
+    stalled-decision alerts and escalations due at ``now`` (default: the current time).
+    """
+    name = ws.load(name).charter.name
+    rolled = automatic_rollback(ws, name)
+    promoted = decisions.auto_promote(ws, name) if rolled is None else None
+    withdrawn = decisions.withdraw_moot(ws, name)
+    alerts = stalled.check_stalled(ws, name, now=now)
+    return ReviewReport(
+        name,
+        rolled,
+        promoted.decision.version if promoted is not None else None,
+        [d.id for d in withdrawn],
+        [a.id for a in alerts],
+    )
