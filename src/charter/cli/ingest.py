@@ -25,6 +25,16 @@ def ingest(
         bool,
         typer.Option("--retry-failed", help="Read again files that failed before, even unchanged."),
     ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            min=0,
+            help="Wait this long for another ingest or replay of the charter to finish, then "
+            "ingest what it left (0: refuse at once, exit 1).",
+        ),
+    ] = 0.0,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest new batches exactly once: validate, quarantine, score, log.
@@ -32,7 +42,7 @@ def ingest(
     Exit 5 when it ran but needs attention: rows were quarantined, a file failed or a model
     version failed on some rows (each listed under "attention" in --json).
     """
-    report = run_ingest(workspace(ctx), name, retry_failed=retry_failed)
+    report = run_ingest(workspace(ctx), name, retry_failed=retry_failed, wait=wait)
     facts = from_ingest(report)
     body = {**report.to_dict(), "attention": to_json(facts)}
     emit(body, as_json=as_json, human=lambda console: _human(console, report, facts))

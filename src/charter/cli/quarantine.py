@@ -80,10 +80,20 @@ def replay_command(
     name: NameArg,
     batch: BatchOption = None,
     rule: RuleOption = None,
+    wait: Annotated[
+        float,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            min=0,
+            help="Wait this long for another ingest or replay of the charter to finish, then "
+            "replay what it left (0: refuse at once, exit 1).",
+        ),
+    ] = 0.0,
     as_json: JsonOption = False,
 ) -> None:
     """Re-validate outstanding rows against the current charter and ingest them as a new batch."""
-    report = replay(workspace(ctx), name, batch=batch, rule=rule)
+    report = replay(workspace(ctx), name, batch=batch, rule=rule, wait=wait)
     emit(report.to_dict(), as_json=as_json, human=lambda c: _human_replay(c, report))
 
 

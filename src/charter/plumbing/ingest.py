@@ -8,7 +8,9 @@ For each batch (a landing file, or a cursor range of a SQL source):
    the live, the standby and every shadow version (or their own ``data.prediction.column``), and
    written to the prediction log; its failed rows are written to quarantine with their violations;
 3. the two Parquet files are put in place under the batch id, *then* one database transaction
-   inserts the batch record, the source checkpoint and the ledger entries.
+   re-checks under the ingest writer lock that the batch is not committed yet and inserts the
+   batch record, the source checkpoint and the ledger entries (:mod:`.batch_commit`, the
+   protocol replay, rescore and labels follow too).
 
 A process killed anywhere before step 3 commits leaves at most files no committed batch names;
 the re-run computes the same batch id and overwrites them. Killed after, the checkpoint says the
@@ -22,15 +24,16 @@ files go on. SQL sources are read by :mod:`.ingest_sql`, with a look-back window
 that fails fails alone (:mod:`.isolation`): that is not the data's fault, so no file is marked
 failed for it.
 
-``CHARTER_TEST_CRASH_AT=<point>[:<n>]`` makes the process exit abruptly (``os._exit(137)``) the
-n-th time it reaches ``after_outputs`` (files in place, nothing committed), ``before_commit``
-(rows inserted, transaction open) or ``after_commit``; the crash tests use it.
+Runs of one charter take turns (:func:`.batch_commit.one_run_at_a_time`): a run refuses at once
+when another is in progress, or waits ``wait`` seconds for it and then finds what it committed.
+The crash and barrier test hooks are described in :mod:`.batch_commit`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Literal
 
 import polars as pl
 import sqlalchemy as sa
@@ -38,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from charter.errors import DataError
 from charter.plumbing import predictions as log
+from charter.plumbing.batch_commit import INGEST_LOG, one_run_at_a_time, serialised
 from charter.plumbing.file_reading import readable
 from charter.plumbing.ingest_batch import Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import IngestReport
@@ -59,6 +63,8 @@ from charter.workspace import Workspace
 
 __all__ = ["IngestReport", "batch_id_for", "ingest"]
 
+Outcome = Literal["committed", "taken", "changed"]
+
 
 def ingest(
     ws: Workspace,
@@ -66,13 +72,21 @@ def ingest(
     *,
     retry_failed: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    wait: float = 0.0,
 ) -> IngestReport:
-    """Ingest everything new in the charter's source; return what was done, batch by batch."""
+    """Ingest everything new in the charter's source; return what was done, batch by batch.
+
+    Waits up to ``wait`` seconds for an ingest, replay or rescore of the charter in progress in
+    this workspace (0: refuse at once).
+    """
     loaded = ws.load(name)
-    with ws.exclusive(
-        f"ingest-{loaded.charter.name}",
+    with one_run_at_a_time(
+        ws,
+        INGEST_LOG,
+        loaded.charter.name,
+        wait=wait,
         busy=f"another `charter ingest {name}` is running in this workspace",
-        hint="Wait for it to finish; runs of one charter never overlap.",
+        hint="Wait for it to finish (or pass --wait SECONDS); runs of one charter never overlap.",
     ):
         log.remove_leftovers(ws, loaded.charter.name)
         run = _Run(ws, loaded, chunk_rows)
@@ -178,8 +192,7 @@ class _Run:
         """Removed by another job: reported and in the ledger, but not checkpointed as failed,
         so that the file is read if it comes back."""
         self.report.fail(file.name, error)
-        with self.ws.db.session() as session:
-            self.ws.db.serialize(session, f"ingest:{self.name}")
+        with serialised(self.ws, INGEST_LOG, self.name) as session:
             payload = {"file": file.name, "fingerprint": None, "error": error}
             self.ws.ledger.append(
                 session, "ingest.file_failed", payload, actor=self.ws.actor, charter=self.name
@@ -203,8 +216,10 @@ class _Run:
                 )
             return not file.changed()
 
-        if not self._run_batch(batch, chunks, checkpoint, unchanged=unchanged):
+        outcome = self._run_batch(batch, chunks, checkpoint, unchanged=unchanged)
+        if outcome == "changed":
             self.report.skip(file.name, "changed while being read; it is read again next run")
+        if outcome != "committed":
             return
         for name, new in renamed.items():
             self.report.warn(
@@ -219,8 +234,7 @@ class _Run:
         batch_id: str | None,
         error: str | None,
     ) -> None:
-        with self.ws.db.session() as session:
-            self.ws.db.serialize(session, f"ingest:{self.name}")
+        with serialised(self.ws, INGEST_LOG, self.name) as session:
             self._upsert_file(session, file, fingerprint, status, batch_id, error)
             if status == "failed":
                 payload = {"file": file.name, "fingerprint": fingerprint, "error": error}
@@ -262,28 +276,26 @@ class _Run:
         checkpoint: Callable[[Session], None],
         *,
         unchanged: Callable[[], bool] = lambda: True,
-    ) -> bool:
+    ) -> Outcome:
         """Outputs first, then one transaction: batch record + checkpoint + ledger.
 
-        False when the source changed while it was read (nothing is kept) or another run
-        committed the same batch first.
+        ``changed`` when the source changed while it was read (nothing is kept); ``taken`` when
+        another run committed the same batch first (reported as skipped).
         """
         try:
             batch.process(chunks)
             if not unchanged():
                 batch.abort()
-                return False
+                return "changed"
             batch.finish_outputs()
         except BaseException:
             batch.abort()
             raise
-        with self.ws.db.session() as session:
-            fresh = batch.commit(session)
-            if fresh:
-                checkpoint(session)
-        if fresh:
-            batch.committed()
-        return fresh
+        if not batch.commit(checkpoint):
+            self.report.skip(batch.label, f"batch {batch.batch_id} was committed by another run")
+            return "taken"
+        batch.committed()
+        return "committed"
 
     def _committed(self, batch_id: str) -> bool:
         with self.ws.db.read() as session:

@@ -1,8 +1,9 @@
 """One batch through ingestion: validate and score each chunk, write the outputs, commit.
 
-:class:`Batch` is where the exactly-once rule is kept. Its two Parquet files are written under
-the batch id and put in place (:meth:`Batch.finish_outputs`) before :meth:`Batch.commit` inserts
-the batch record and the ledger entry in the caller's transaction, beside the checkpoint.
+:class:`Batch` follows the batch-commit protocol (:mod:`.batch_commit`): its two Parquet files
+are written under the batch id and put in place (:meth:`Batch.finish_outputs`), then
+:meth:`Batch.commit` re-checks under the ingest writer lock that the batch id is not committed
+yet and inserts the batch record, the caller's checkpoint and the ledger entry in one transaction.
 :class:`RunState` is what the batches of one run share: the clock, the scorer, the watermark
 and the keys already logged.
 """
@@ -10,8 +11,7 @@ and the keys already logged.
 from __future__ import annotations
 
 import hashlib
-import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from charter.errors import CharterError
 from charter.plumbing import predictions as log
+from charter.plumbing.batch_commit import INGEST_LOG, commit
 from charter.plumbing.contract import VIOLATIONS, BatchRuleResult, ValidationResult, validate
 from charter.plumbing.ingest_report import BatchSummary, IngestReport, merge_batch_rules
 from charter.plumbing.isolation import (
@@ -38,27 +39,12 @@ from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 
 ROW = "_row"
-CRASH_ENV = "CHARTER_TEST_CRASH_AT"
-_crash_counts: dict[str, int] = {}
 _MERGE_AT = 1_000_000
 
 
 def batch_id_for(charter: str, source_identity: str, fingerprint: str) -> str:
     """Deterministic: the same bytes from the same source always get the same id."""
     return hashlib.sha256(f"{charter}\0{source_identity}\0{fingerprint}".encode()).hexdigest()[:32]
-
-
-def crash_point(point: str) -> None:
-    """Die like ``kill -9`` the n-th time ``point`` is reached, when CHARTER_TEST_CRASH_AT asks."""
-    wanted = os.environ.get(CRASH_ENV)
-    if not wanted:
-        return
-    name, _, nth = wanted.partition(":")
-    if name != point:
-        return
-    _crash_counts[point] = _crash_counts.get(point, 0) + 1
-    if _crash_counts[point] == int(nth or 1):
-        os._exit(137)
 
 
 class KeyMemory:
@@ -219,24 +205,36 @@ class Batch:
             self.outputs[kind] = [
                 (path.relative_to(state).as_posix(), digest) for path, digest in writer.finish()
             ]
-        crash_point("after_outputs")
 
     def abort(self) -> None:
         self.predictions.abort()
         self.quarantine.abort()
 
-    def commit(self, session: Session) -> bool:
-        """Insert the batch record and its ledger entry; False if another run committed it first.
+    def commit(self, *steps: Callable[[Session], None]) -> bool:
+        """Commit the batch (its files are in place): the batch record, its ledger entry and
+        ``steps`` (the checkpoint, ...) in one transaction. False, with nothing written, when
+        the re-check under the writer lock finds the batch id committed by another run.
 
-        The caller adds the checkpoint in the same transaction.
+        After True, the caller calls :meth:`committed`.
         """
-        run, s, ws = self.run, self.summary, self.run.ws
-        ws.db.serialize(session, f"ingest:{run.name}")
-        done = session.scalar(
+
+        def record(session: Session) -> None:
+            self._record(session)
+            for step in steps:
+                step(session)
+
+        ws, name = self.run.ws, self.run.name
+        return commit(ws, INGEST_LOG, name, committed=self.is_committed, record=record)
+
+    def is_committed(self, session: Session) -> bool:
+        """Whether a batch with this id is committed (by this run or another)."""
+        found = session.scalar(
             sa.select(IngestBatch.id).where(IngestBatch.batch_id == self.batch_id)
         )
-        if done is not None:
-            return False
+        return found is not None
+
+    def _record(self, session: Session) -> None:
+        run, s, ws = self.run, self.summary, self.run.ws
         if not s.balanced:
             raise CharterError(f"batch {self.batch_id} does not balance; nothing was committed")
         s.batch_rules = merge_batch_rules(self.rules)
@@ -275,12 +273,9 @@ class Batch:
         session.flush()
         payload = s.ledger_payload(preds, quar)
         ws.ledger.append(session, "batch.ingested", payload, actor=ws.actor, charter=run.name)
-        crash_point("before_commit")
-        return True
 
     def committed(self) -> None:
         """After the transaction: the run now counts this batch's keys and event times."""
-        crash_point("after_commit")
         self.run.report.add(self.summary)
         alert_failures(self.run.ws, self.run.name, self.label, self.summary.scoring_failures)
         self.run.keys.add(self.keys)

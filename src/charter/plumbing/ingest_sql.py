@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from charter.errors import DataError
+from charter.plumbing.batch_commit import INGEST_LOG, serialised
 from charter.plumbing.ingest_batch import Batch, RunState, batch_id_for
 from charter.plumbing.sources import (
     SqlReader,
@@ -44,7 +45,7 @@ from charter.plumbing.sources import (
 from charter.spec.model import SqlSource
 from charter.store.tables import IngestBatch, IngestCursor
 
-RunBatch = Callable[[Batch, Iterable[pl.DataFrame], Callable[[Session], None]], bool]
+RunBatch = Callable[[Batch, Iterable[pl.DataFrame], Callable[[Session], None]], str]
 
 
 @dataclass
@@ -168,8 +169,7 @@ class SqlIngest:
     # -- the checkpoint ------------------------------------------------------------------------
     def failed(self, error: str) -> None:
         self.report.fail(self.identity, error)
-        with self.ws.db.session() as session:
-            self.ws.db.serialize(session, f"ingest:{self.name}")
+        with serialised(self.ws, INGEST_LOG, self.name) as session:
             self._upsert(session, None, None, error, keep_mark=True)
             self.ws.ledger.append(
                 session,
@@ -181,8 +181,7 @@ class SqlIngest:
 
     def _touch(self) -> None:
         """Record when this run began: the next run's look-back of a sequence starts from it."""
-        with self.ws.db.session() as session:
-            self.ws.db.serialize(session, f"ingest:{self.name}")
+        with serialised(self.ws, INGEST_LOG, self.name) as session:
             self._upsert(session, None, None, None, keep_mark=True, at=self.state.now)
 
     def _upsert(

@@ -7,9 +7,9 @@ before, is a new delivery. Its batch id is derived from the identity, the finger
 many deliveries that identity made before, so a run that crashes before its commit writes the
 same files under the same id when it runs again.
 
-The commit (the ``label_batches`` row, the source checkpoint, the ``labels.ingested`` ledger
-entry) is one transaction that first takes the charter's label writer lock
-(:meth:`~charter.store.database.Database.serialize`) and re-checks that the delivery is not
+The commit follows the batch-commit protocol (:mod:`.batch_commit`): the files first, then one
+transaction (the ``label_batches`` row, the source checkpoint, the ``labels.ingested`` ledger
+entry) that takes the charter's label writer lock and re-checks that the delivery is not
 recorded yet; a run that lost that race skips the delivery instead of failing on the unique
 batch id.
 """
@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from charter.errors import DataError
+from charter.plumbing.batch_commit import LABEL_LOG, commit, serialised
 from charter.plumbing.label_values import CheckedLabels, check_labels
 from charter.plumbing.labels_store import label_dir, read_labels
 from charter.plumbing.predictions import BatchFileWriter, seen_keys
@@ -87,8 +88,7 @@ def record(
         )
     except DataError as exc:
         if delivery.checkpoint is not None:
-            with ws.db.session() as session:
-                ws.db.serialize(session, f"labels:{name}")
+            with serialised(ws, LABEL_LOG, name) as session:
                 delivery.checkpoint(session, None, exc.message)
         raise
     batch, changes = _compare(checked, state, delivery.identity, batch_id)
@@ -96,10 +96,14 @@ def record(
     folder = label_dir(ws, name)
     written = _write(folder, batch_id, changes.with_columns(label_batch_id=pl.lit(batch_id)), now)
     quarantined = _write(folder / "quarantine", batch_id, checked.invalid, now)
-    with ws.db.session() as session:
-        ws.db.serialize(session, f"labels:{name}")
+
+    def recorded(session: Session) -> bool:
         if _recorded(session, name, delivery):
-            return None  # another run recorded this very delivery while we read it
+            return True  # another run recorded this very delivery while we read it
+        taken = sa.select(LabelBatch.id).where(LabelBatch.batch_id == batch_id)
+        return session.scalar(taken) is not None
+
+    def insert(session: Session) -> None:
         session.add(
             LabelBatch(
                 batch_id=batch_id,
@@ -127,6 +131,9 @@ def record(
             delivery.checkpoint(session, batch_id, None)
         entry = {k: v for k, v in asdict(batch).items() if k != "invalid_examples"}
         ws.ledger.append(session, "labels.ingested", entry, actor=ws.actor, charter=name)
+
+    if not commit(ws, LABEL_LOG, name, committed=recorded, record=insert):
+        return None
     state.labels = pl.concat([state.labels, changes.select("key", "label")]).unique(
         "key", keep="last", maintain_order=True
     )

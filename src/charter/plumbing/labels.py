@@ -13,26 +13,25 @@ read incrementally, or a SQL table/query read by its cursor), and records each d
   logged later still finds its label.
 
 A delivery is known by its content (SHA-256), so a file corrected and sent again under the same
-path is a new delivery (:mod:`charter.plumbing.label_delivery`). Runs of one charter take turns:
-a run waits (``wait`` seconds) for the one in progress, then sees what it recorded. Joins with
-predictions happen at read time.
+path is a new delivery (:mod:`charter.plumbing.label_delivery`). Runs of one charter take turns
+(:func:`charter.plumbing.batch_commit.one_run_at_a_time`): a run waits (``wait`` seconds) for
+the one in progress, then sees what it recorded. Joins with predictions happen at read time.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import filelock
 import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from charter.errors import CharterError, DataError
+from charter.plumbing.batch_commit import LABEL_LOG, one_run_at_a_time
 from charter.plumbing.label_delivery import Delivery, LabelBatchReport, LabelState, record
 from charter.plumbing.labels_store import read_labels
 from charter.plumbing.predictions import read_predictions, seen_keys
@@ -123,7 +122,16 @@ def ingest_labels(
             hint=f"Run `charter labels {name} FILE`, or add labels.source to the charter.",
         )
     report = LabelReport(charter=name)
-    with _one_run_at_a_time(ws, charter.name, wait):
+    with one_run_at_a_time(
+        ws,
+        LABEL_LOG,
+        charter.name,
+        wait=wait,
+        # two runs that overlapped would both judge a delivery new against the same old labels
+        busy=f"another `charter labels {name}` run is in progress in this workspace",
+        hint="Nothing was recorded by this run. Run it again when the other one has "
+        "finished, or pass --wait SECONDS to wait longer.",
+    ):
         run = _Run(ws, charter, report)
         if file is not None:
             path = Path(file)
@@ -134,28 +142,6 @@ def ingest_labels(
             run.from_sql(source)
         report.coverage = _coverage(ws, charter.name)
     return report
-
-
-@contextlib.contextmanager
-def _one_run_at_a_time(ws: Workspace, name: str, wait: float) -> Iterator[None]:
-    """Hold ``.charter/locks/labels-<name>.lock``, waiting up to ``wait`` seconds for it: two
-    runs that overlapped would both judge a delivery new against the same old labels."""
-    folder = ws.state_dir / "locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(folder / f"labels-{name}.lock"))
-    try:
-        lock.acquire(timeout=max(wait, 0))
-    except filelock.Timeout:
-        waited = f" (waited {wait:g}s)" if wait > 0 else ""
-        raise CharterError(
-            f"another `charter labels {name}` run is in progress in this workspace{waited}",
-            hint="Nothing was recorded by this run. Run it again when the other one has "
-            "finished, or pass --wait SECONDS to wait longer.",
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
 
 
 class _Run:

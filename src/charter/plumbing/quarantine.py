@@ -7,8 +7,9 @@ batch). A row is *outstanding* until a committed replay batch has taken it.
 A replay is a new batch through the very path of ingestion (:class:`~charter.plumbing.ingest_batch
 .Batch`): validation against the *current* charter, cross-batch key uniqueness, late flags,
 scoring by the live, standby and shadow versions, the prediction log, and one transaction for the batch
-record and its ledger entries. Rows that pass are logged; rows that fail again are quarantined
-under the replay batch with their new reasons, and are the ones outstanding from then on.
+record and its ledger entries (the protocol of :mod:`.batch_commit`). Rows that pass are logged;
+rows that fail again are quarantined under the replay batch with their new reasons, and are the
+ones outstanding from then on.
 
 Exactly once: the replay batch's id is derived from the set of ``(batch_id, _row)`` it replays,
 and beside its outputs it writes a *replay map* (``replays/<batch_id>.parquet`` in the
@@ -30,9 +31,11 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from charter.errors import CharterError
 from charter.plumbing import predictions as log
+from charter.plumbing.batch_commit import INGEST_LOG, one_run_at_a_time
 from charter.plumbing.contract import VIOLATIONS
 from charter.plumbing.ingest_batch import ROW, Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import BatchSummary, IngestReport
@@ -228,19 +231,27 @@ def contract_sha256(loaded: LoadedCharter) -> str:
 
 
 def replay(
-    ws: Workspace, name: str, *, batch: str | None = None, rule: str | None = None
+    ws: Workspace,
+    name: str,
+    *,
+    batch: str | None = None,
+    rule: str | None = None,
+    wait: float = 0.0,
 ) -> ReplayReport:
     """Replay the outstanding quarantined rows (optionally one batch's, or one rule's) as a batch.
 
-    Runs under the charter's ingest lock: a replay and an ingest share the keys already logged,
-    so they must not interleave.
+    Runs under the charter's ingest lock, waiting up to ``wait`` seconds for it (0: refuse at
+    once): a replay and an ingest share the keys already logged, so they must not interleave.
     """
     loaded = ws.load(name)
     name = loaded.charter.name
-    with ws.exclusive(
-        f"ingest-{name}",
+    with one_run_at_a_time(
+        ws,
+        INGEST_LOG,
+        name,
+        wait=wait,
         busy=f"a `charter ingest {name}` or a replay is running in this workspace",
-        hint="Wait for it to finish; runs of one charter never overlap.",
+        hint="Wait for it to finish (or pass --wait SECONDS); runs of one charter never overlap.",
     ):
         log.remove_leftovers(ws, name)
         return _replay(ws, loaded, batch, rule)
@@ -297,30 +308,32 @@ def _replay(
         raise
     assert placed is not None  # there was at least one row
     map_file = placed[0].relative_to(ws.state_dir).as_posix()
-    with ws.db.session() as session:
-        fresh = work.commit(session)
-        if fresh:
-            record = session.scalar(sa.select(IngestBatch).where(IngestBatch.batch_id == batch_id))
-            assert record is not None
-            record.details = {
-                **(record.details or {}),
-                "contract": contract,
+    replay_map_entry = {"path": map_file, "sha256": placed[1]}
+
+    def replayed(session: Session) -> None:
+        record = session.scalar(sa.select(IngestBatch).where(IngestBatch.batch_id == batch_id))
+        assert record is not None
+        record.details = {
+            **(record.details or {}),
+            "contract": contract,
+            "replay_of": report.replayed_from,
+            "replay_map": replay_map_entry,
+        }
+        ws.ledger.append(
+            session,
+            "quarantine.replayed",
+            {
+                "batch_id": batch_id,
                 "replay_of": report.replayed_from,
-                "replay_map": {"path": map_file, "sha256": placed[1]},
-            }
-            ws.ledger.append(
-                session,
-                "quarantine.replayed",
-                {
-                    "batch_id": batch_id,
-                    "replay_of": report.replayed_from,
-                    "rows": todo.height,
-                    "contract": contract,
-                    "replay_map": {"path": map_file, "sha256": placed[1]},
-                },
-                actor=ws.actor,
-                charter=name,
-            )
+                "rows": todo.height,
+                "contract": contract,
+                "replay_map": replay_map_entry,
+            },
+            actor=ws.actor,
+            charter=name,
+        )
+
+    fresh = work.commit(replayed)
     if fresh:
         work.committed()
         report.batch = work.summary

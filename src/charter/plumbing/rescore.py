@@ -4,9 +4,9 @@ Rows ingested while a charter had no version are logged without a score and woul
 :func:`rescore` takes every logged row (one per ``prediction_id``) that none of the current live,
 standby and shadow versions scored, optionally only those ingested at or after ``since``, scores
 them with those versions (a failing version fails alone, :mod:`.isolation`) and logs the scores
-as one new batch of kind ``rescore`` through the batch commit machinery of ingestion
-(:class:`~charter.plumbing.ingest_batch.Batch`): files first, then one transaction for the batch
-record, its ``scoring_failures`` and its ledger entry.
+as one new batch of kind ``rescore`` through the batch-commit protocol (:mod:`.batch_commit`,
+by :class:`~charter.plumbing.ingest_batch.Batch`): files first, then one transaction for the
+batch record, its ``scoring_failures`` and its ledger entry.
 
 Exactly once: the batch id is derived from the rows taken and the versions scoring them, so a
 crash before the commit is done again under the same id, and after it the rows count as scored
@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from charter.plumbing import predictions as log
+from charter.plumbing.batch_commit import INGEST_LOG, one_run_at_a_time
 from charter.plumbing.ingest_batch import Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import IngestReport
 from charter.plumbing.isolation import VersionScores
@@ -36,8 +37,11 @@ def rescore(ws: Workspace, name: str, *, since: datetime | None = None) -> Inges
     """Score the logged rows no current version scored; return the batch it committed (if any)."""
     loaded = ws.load(name)
     name = loaded.charter.name
-    with ws.exclusive(
-        f"ingest-{name}",
+    with one_run_at_a_time(
+        ws,
+        INGEST_LOG,
+        name,
+        wait=0,
         busy=f"a `charter ingest {name}`, replay or rescore is running in this workspace",
         hint="Wait for it to finish; runs of one charter never overlap.",
     ):
@@ -76,9 +80,7 @@ def rescore(ws: Workspace, name: str, *, since: datetime | None = None) -> Inges
         except BaseException:
             batch.abort()
             raise
-        with ws.db.session() as session:
-            fresh = batch.commit(session)
-        if fresh:
+        if batch.commit():
             batch.committed()
         return report
 

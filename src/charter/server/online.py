@@ -181,8 +181,7 @@ class CharterLog:
         try:
             batch.process([frame])
             batch.finish_outputs()
-            with self.ws.db.session() as session:
-                batch.commit(session)
+            batch.commit()
         except BaseException:
             batch.abort()
             _remove(self.ws, batch)
