@@ -42,6 +42,7 @@ bench: install
 	$(BIN)/python -m benchmarks.drift
 	$(BIN)/python -m benchmarks.cbpe
 	$(BIN)/python -m benchmarks.ingest
+	$(BIN)/python -m benchmarks.startup
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_WORKSPACE)

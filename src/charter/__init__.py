@@ -17,65 +17,158 @@ The public Python API — the same operations as the CLI, for notebooks and orch
 Everything not listed in ``__all__`` is internal and may change without notice.
 """
 
-from charter.alerts.raising import ack_alert, list_alerts, resolve_alert, test_routes
-from charter.errors import (
-    AlertError,
-    AlertNotFoundError,
-    AlertStateError,
-    ArtifactTamperedError,
-    AuditError,
-    AuditKeyError,
-    AuthenticationError,
-    CharterError,
-    CharterFileError,
-    CharterNotFoundError,
-    ContractViolationError,
-    DataError,
-    DecisionError,
-    ExpressionError,
-    InvalidIdentityError,
-    LifecycleError,
-    ModelFileError,
-    NoRollbackTargetError,
-    NotAuthorizedError,
-    PermissionDeniedError,
-    PredictionLogUnavailableError,
-    RegistryError,
-    RequestError,
-    SchedulerLockError,
-    StateTamperedError,
-    StoreError,
-    StoreUnavailableError,
-    UserCodeError,
-    VersionNotFoundError,
-    WorkspaceError,
-)
-from charter.governance.changes import accept_change, list_changes, reject_change
-from charter.lifecycle.authorization import authorize, revoke_authorization
-from charter.lifecycle.decisions import approve, list_decisions, promote, reject
-from charter.lifecycle.gate import readiness
-from charter.lifecycle.review import review
-from charter.lifecycle.transitions import retire, rollback, shadow
-from charter.monitoring.reference import set_reference
-from charter.monitoring.service import monitor
-from charter.plumbing.ingest import ingest
-from charter.plumbing.labels import ingest_labels
-from charter.plumbing.rescore import rescore
-from charter.registry import (
-    Predictor,
-    VersionInfo,
-    get_version,
-    list_versions,
-    load_model,
-    register_version,
-)
-from charter.retraining.retrain import retrain
-from charter.scheduling.scheduler import Scheduler
-from charter.settings import Settings
-from charter.spec import Charter, LoadedCharter, load_charter_file, parse_charter
-from charter.workspace import Workspace
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # static type checkers and IDEs see every name; at run time they load on use
+    from charter.alerts.raising import ack_alert, list_alerts, resolve_alert, test_routes
+    from charter.errors import (
+        AlertError,
+        AlertNotFoundError,
+        AlertStateError,
+        ArtifactTamperedError,
+        AuditError,
+        AuditKeyError,
+        AuthenticationError,
+        CharterError,
+        CharterFileError,
+        CharterNotFoundError,
+        ContractViolationError,
+        DataError,
+        DecisionError,
+        ExpressionError,
+        InvalidIdentityError,
+        LifecycleError,
+        ModelFileError,
+        NoRollbackTargetError,
+        NotAuthorizedError,
+        PermissionDeniedError,
+        PredictionLogUnavailableError,
+        RegistryError,
+        RequestError,
+        SchedulerLockError,
+        StateTamperedError,
+        StoreError,
+        StoreUnavailableError,
+        UserCodeError,
+        VersionNotFoundError,
+        WorkspaceError,
+    )
+    from charter.governance.changes import accept_change, list_changes, reject_change
+    from charter.lifecycle.authorization import authorize, revoke_authorization
+    from charter.lifecycle.decisions import approve, list_decisions, promote, reject
+    from charter.lifecycle.gate import readiness
+    from charter.lifecycle.review import review
+    from charter.lifecycle.transitions import retire, rollback, shadow
+    from charter.monitoring.reference import set_reference
+    from charter.monitoring.service import monitor
+    from charter.plumbing.ingest import ingest
+    from charter.plumbing.labels import ingest_labels
+    from charter.plumbing.rescore import rescore
+    from charter.registry import (
+        Predictor,
+        VersionInfo,
+        get_version,
+        list_versions,
+        load_model,
+        register_version,
+    )
+    from charter.retraining.retrain import retrain
+    from charter.scheduling.scheduler import Scheduler
+    from charter.settings import Settings
+    from charter.spec import Charter, LoadedCharter, load_charter_file, parse_charter
+    from charter.workspace import Workspace
 
 __version__ = "0.1.0"
+
+# Each public name and the module it lives in. ``import charter`` loads none of them (so the CLI
+# and a notebook start fast and pay only for what they use); the first ``charter.NAME`` imports
+# NAME's module and keeps the value here.
+_EXPORTS: dict[str, str] = {
+    "AlertError": "charter.errors",
+    "AlertNotFoundError": "charter.errors",
+    "AlertStateError": "charter.errors",
+    "ArtifactTamperedError": "charter.errors",
+    "AuditError": "charter.errors",
+    "AuditKeyError": "charter.errors",
+    "AuthenticationError": "charter.errors",
+    "Charter": "charter.spec",
+    "CharterError": "charter.errors",
+    "CharterFileError": "charter.errors",
+    "CharterNotFoundError": "charter.errors",
+    "ContractViolationError": "charter.errors",
+    "DataError": "charter.errors",
+    "DecisionError": "charter.errors",
+    "ExpressionError": "charter.errors",
+    "InvalidIdentityError": "charter.errors",
+    "LifecycleError": "charter.errors",
+    "LoadedCharter": "charter.spec",
+    "ModelFileError": "charter.errors",
+    "NoRollbackTargetError": "charter.errors",
+    "NotAuthorizedError": "charter.errors",
+    "PermissionDeniedError": "charter.errors",
+    "PredictionLogUnavailableError": "charter.errors",
+    "Predictor": "charter.registry",
+    "RegistryError": "charter.errors",
+    "RequestError": "charter.errors",
+    "Scheduler": "charter.scheduling.scheduler",
+    "SchedulerLockError": "charter.errors",
+    "Settings": "charter.settings",
+    "StateTamperedError": "charter.errors",
+    "StoreError": "charter.errors",
+    "StoreUnavailableError": "charter.errors",
+    "UserCodeError": "charter.errors",
+    "VersionInfo": "charter.registry",
+    "VersionNotFoundError": "charter.errors",
+    "Workspace": "charter.workspace",
+    "WorkspaceError": "charter.errors",
+    "accept_change": "charter.governance.changes",
+    "ack_alert": "charter.alerts.raising",
+    "approve": "charter.lifecycle.decisions",
+    "authorize": "charter.lifecycle.authorization",
+    "get_version": "charter.registry",
+    "ingest": "charter.plumbing.ingest",
+    "ingest_labels": "charter.plumbing.labels",
+    "list_alerts": "charter.alerts.raising",
+    "list_changes": "charter.governance.changes",
+    "list_decisions": "charter.lifecycle.decisions",
+    "list_versions": "charter.registry",
+    "load_charter_file": "charter.spec",
+    "load_model": "charter.registry",
+    "monitor": "charter.monitoring.service",
+    "parse_charter": "charter.spec",
+    "promote": "charter.lifecycle.decisions",
+    "readiness": "charter.lifecycle.gate",
+    "register_version": "charter.registry",
+    "reject": "charter.lifecycle.decisions",
+    "reject_change": "charter.governance.changes",
+    "rescore": "charter.plumbing.rescore",
+    "resolve_alert": "charter.alerts.raising",
+    "retire": "charter.lifecycle.transitions",
+    "retrain": "charter.retraining.retrain",
+    "review": "charter.lifecycle.review",
+    "revoke_authorization": "charter.lifecycle.authorization",
+    "rollback": "charter.lifecycle.transitions",
+    "set_reference": "charter.monitoring.reference",
+    "shadow": "charter.lifecycle.transitions",
+    "test_routes": "charter.alerts.raising",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'charter' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
 
 __all__ = [
     "AlertError",

@@ -23,9 +23,6 @@ import hashlib
 import os
 import re
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from charter.errors import CharterError
 
 MASK = "***"
@@ -57,6 +54,10 @@ def redact_url(url: str) -> str:
     cursor keys made from it stay what they were; any other text falls back to masking all of
     the user-info.
     """
+    # Imported here, not at the top: checking a charter file's webhooks needs no SQLAlchemy.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     shown = None
     if url.count("@") <= 1:
         try:

@@ -9,16 +9,18 @@ import socket
 from collections.abc import Callable, Iterator
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import filelock
 
-from charter.audit.ledger import Ledger
-from charter.audit.signing import AuditKey
 from charter.errors import CharterError, CharterNotFoundError, InvalidIdentityError, WorkspaceError
 from charter.identity import check_actor, check_charter_name, label
 from charter.settings import Settings
 from charter.spec.loader import LoadedCharter, load_charter_file
-from charter.store.database import Database
+
+if TYPE_CHECKING:  # the store and the ledger load on first use: `charter check` needs neither
+    from charter.audit.ledger import Ledger
+    from charter.store.database import Database
 
 CHARTERS_DIR = "charters"
 STATE_DIR = ".charter"
@@ -99,11 +101,16 @@ class Workspace:
     @cached_property
     def db(self) -> Database:
         """The migrated metadata database (opened on first use)."""
+        from charter.store.database import Database
+
         return Database(self.database_url)
 
     @cached_property
     def ledger(self) -> Ledger:
         """The audit ledger in this workspace's database."""
+        from charter.audit.ledger import Ledger
+        from charter.audit.signing import AuditKey
+
         key = AuditKey(
             self.audit_key_file,
             algorithm=self.settings.audit_algorithm,

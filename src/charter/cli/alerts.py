@@ -10,24 +10,19 @@ so a charter called ``test`` or ``list`` is written after the command: ``charter
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from typer.core import TyperGroup
 
-from charter.alerts.delivery import DeliveryResult
-from charter.alerts.raising import (
-    AlertInfo,
-    ack_alert,
-    last_successful_test,
-    list_alerts,
-    resolve_alert,
-)
-from charter.alerts.raising import test_routes as fire_test_routes
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
+
+if TYPE_CHECKING:
+    from charter.alerts.delivery import DeliveryResult
+    from charter.alerts.raising import AlertInfo
 
 
 class _NameOrCommandFirst(TyperGroup):
@@ -84,6 +79,8 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """List the charter's alerts, most recently seen first (default: the open ones)."""
+    from charter.alerts.raising import list_alerts
+
     found = list_alerts(workspace(ctx), name, status.value, limit=limit)
     emit(
         {"charter": name, "status": status.value, "alerts": [a.to_dict() for a in found]},
@@ -102,6 +99,8 @@ def ack_command(
     as_json: JsonOption = False,
 ) -> None:
     """Acknowledge an open alert: someone is on it. Exit 1 if it is not open."""
+    from charter.alerts.raising import ack_alert
+
     ws = workspace(ctx)
     alert = ack_alert(ws, name, alert_id, by=by or ws.actor, note=note)
     emit(
@@ -121,6 +120,8 @@ def resolve_command(
     as_json: JsonOption = False,
 ) -> None:
     """Resolve an open or acknowledged alert; its next occurrence opens a new alert."""
+    from charter.alerts.raising import resolve_alert
+
     ws = workspace(ctx)
     alert = resolve_alert(ws, name, alert_id, by=by or ws.actor, note=note)
     emit(
@@ -133,6 +134,9 @@ def resolve_command(
 @alerts_app.command("test")
 def test_command(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
     """Send a marked test alert through every route of the charter. Exit 1 if any route failed."""
+    from charter.alerts.raising import last_successful_test
+    from charter.alerts.raising import test_routes as fire_test_routes
+
     ws = workspace(ctx)
     results = fire_test_routes(ws, name)
     last = last_successful_test(ws, name)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from charter.cli.output import err_console
-from charter.settings import Settings
-from charter.workspace import Workspace
+
+if TYPE_CHECKING:
+    from charter.workspace import Workspace
 
 app = typer.Typer(
     name="charter",
@@ -40,6 +41,9 @@ def _global(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
 ) -> None:
     """charter: an owner, a sufficiency contract, a data contract and operations for every model."""
+    from charter.settings import Settings
+    from charter.workspace import Workspace
+
     settings = Settings()
     ctx.obj = Workspace(workspace or settings.workspace, settings=settings)
     ctx.obj.on_notice = _notice
@@ -50,6 +54,8 @@ def _notice(message: str) -> None:
 
 
 def workspace(ctx: typer.Context) -> Workspace:
+    from charter.workspace import Workspace
+
     obj = ctx.find_root().obj
     assert isinstance(obj, Workspace)
     return obj

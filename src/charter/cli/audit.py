@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from charter.audit.export import ExportFormat, export_ledger
-from charter.audit.keys import export_public, list_keys, rotate
 from charter.cli.app import JsonOption, audit_app, workspace
 from charter.cli.output import emit
+
+if TYPE_CHECKING:
+    from charter.audit.export import ExportFormat
 
 
 @audit_app.command("verify")
@@ -49,6 +50,8 @@ def export(
     as_json: JsonOption = False,
 ) -> None:
     """Write every ledger entry to a JSON Lines or Parquet file for an auditor."""
+    from charter.audit.export import export_ledger
+
     if fmt not in ("jsonl", "parquet"):
         raise typer.BadParameter(
             f"{fmt!r} is not a format; use jsonl or parquet", param_hint="--format"
@@ -69,6 +72,8 @@ audit_app.add_typer(keys_app, name="keys")
 @keys_app.command("list")
 def keys_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """The current audit key and every key the checkpoints were signed with."""
+    from charter.audit.keys import list_keys
+
     listing = list_keys(workspace(ctx).ledger)
 
     def human(console: Console) -> None:
@@ -86,6 +91,8 @@ def keys_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
 @keys_app.command("rotate")
 def keys_rotate(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Sign with a new key from now on; old checkpoints stay verifiable with the retired key."""
+    from charter.audit.keys import rotate
+
     ws = workspace(ctx)
     result = rotate(ws.ledger, actor=ws.actor)
     emit(
@@ -107,5 +114,7 @@ def keys_export(
     as_json: JsonOption = False,
 ) -> None:
     """Print (or write) the ed25519 public key that verifiers need (CHARTER_AUDIT_PUBLIC_KEY)."""
+    from charter.audit.keys import export_public
+
     body = export_public(workspace(ctx).ledger, output)
     emit(body, as_json=as_json, human=lambda c: c.print(body["public_key"]))

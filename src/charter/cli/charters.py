@@ -11,8 +11,6 @@ from rich.console import Console
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
 from charter.errors import CharterError, CharterFileError
-from charter.spec.loader import charter_json_schema, load_charter_file
-from charter.spec.scaffold import write_scaffold
 
 
 @app.command()
@@ -27,6 +25,8 @@ def init(
     as_json: JsonOption = False,
 ) -> None:
     """Scaffold a commented charters/NAME.yaml that passes `charter check` as written."""
+    from charter.spec.scaffold import write_scaffold
+
     ws = workspace(ctx)
     path = write_scaffold(
         ws.charters_dir, name, owner_name=owner_name, owner_email=owner_email, force=force
@@ -47,6 +47,8 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """Validate charters; one line per problem naming the field path and what is wrong."""
+    from charter.spec.loader import load_charter_file
+
     ws = workspace(ctx)
     paths = [ws.charter_file(target)] if target else ws.charter_files()
     if not paths:
@@ -88,5 +90,7 @@ def schema(as_json: JsonOption = False) -> None:
     """
     import json
     import sys
+
+    from charter.spec.loader import charter_json_schema
 
     sys.stdout.write(json.dumps(charter_json_schema(), indent=2, sort_keys=True) + "\n")

@@ -10,7 +10,6 @@ from rich.text import Text
 
 from charter.cli.app import JsonOption, app
 from charter.cli.output import console, emit
-from charter.settings import Settings
 
 
 @app.command()
@@ -26,8 +25,8 @@ def demo(
 ) -> None:
     """Run the whole story: pilot in shadow, owner approval, drift and breach, retraining,
     promotion, an automatic rollback, and the audit, on generated data."""
-
     from charter.demo.story import run_demo  # scikit-learn is slow to import: only when asked
+    from charter.settings import Settings
 
     def narrate(title: str, text: str) -> None:
         if not as_json:

@@ -5,20 +5,16 @@ A thin translation of :mod:`charter.governance.changes`; who may decide lives th
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.governance.changes import (
-    ChangeInfo,
-    accept_change,
-    list_changes,
-    reject_change,
-    terms_info,
-)
+
+if TYPE_CHECKING:
+    from charter.governance.changes import ChangeInfo
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
 ChangeArg = Annotated[
@@ -48,6 +44,8 @@ def changes_command(
     as_json: JsonOption = False,
 ) -> None:
     """List a charter's pending changes (or all of them) with their field-level diffs."""
+    from charter.governance.changes import list_changes, terms_info
+
     ws = workspace(ctx)
     found = list_changes(ws, name, status=None if show_all else "pending")
     terms = terms_info(ws, name)
@@ -100,6 +98,8 @@ def accept_change_command(
     as_json: JsonOption = False,
 ) -> None:
     """Accept a pending change as the owner (or a delegate): it becomes the terms in force."""
+    from charter.governance.changes import accept_change
+
     info = accept_change(workspace(ctx), name, change_id, by=by)
     emit(info.to_dict(), as_json=as_json, human=lambda c: _decided(c, info))
 
@@ -116,6 +116,8 @@ def reject_change_command(
     as_json: JsonOption = False,
 ) -> None:
     """Reject a pending change: the accepted terms stay in force."""
+    from charter.governance.changes import reject_change
+
     info = reject_change(workspace(ctx), name, change_id, by=by, reason=reason)
     emit(info.to_dict(), as_json=as_json, human=lambda c: _decided(c, info))
 

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -11,10 +11,9 @@ from rich.console import Console
 from charter.attention import Attention, exit_code, from_ingest, to_json
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.monitoring.reference import parse_moment
-from charter.plumbing.ingest import ingest as run_ingest
-from charter.plumbing.ingest_report import IngestReport
-from charter.plumbing.rescore import rescore as run_rescore
+
+if TYPE_CHECKING:
+    from charter.plumbing.ingest_report import IngestReport
 
 
 @app.command()
@@ -42,6 +41,8 @@ def ingest(
     Exit 5 when it ran but needs attention: rows were quarantined, a file failed or a model
     version failed on some rows (each listed under "attention" in --json).
     """
+    from charter.plumbing.ingest import ingest as run_ingest
+
     report = run_ingest(workspace(ctx), name, retry_failed=retry_failed, wait=wait)
     facts = from_ingest(report)
     body = {**report.to_dict(), "attention": to_json(facts)}
@@ -66,6 +67,9 @@ def rescore(
 ) -> None:
     """Score logged rows that no current version scored (e.g. ingested before any version
     existed), exactly once, as a batch of kind rescore. Exit 5 if it needs attention."""
+    from charter.monitoring.reference import parse_moment
+    from charter.plumbing.rescore import rescore as run_rescore
+
     moment = parse_moment(since, "--since") if since is not None else None
     report = run_rescore(workspace(ctx), name, since=moment)
     facts = from_ingest(report)

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,13 +14,15 @@ from charter.attention import exit_code, from_labels, to_json
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
 from charter.cli.quarantine import BatchOption, NameArg, quarantine_app
-from charter.plumbing.labels import LOCK_WAIT_SECONDS, LabelReport, ingest_labels
-from charter.plumbing.labels_store import (
-    LabelHistory,
-    LabelQuarantine,
-    label_history,
-    label_quarantine,
-)
+
+if TYPE_CHECKING:
+    from charter.plumbing.labels import LabelReport
+    from charter.plumbing.labels_store import LabelHistory, LabelQuarantine
+
+
+# charter.plumbing.labels.LOCK_WAIT_SECONDS, written out so `--help` need not load the plumbing (it
+# pulls in polars); tests/cli/test_startup.py checks the two agree.
+LABELS_LOCK_WAIT_SECONDS = 300.0
 
 
 @app.command()
@@ -41,11 +43,13 @@ def labels(
             min=0,
             help="Wait this long for another labels run of the charter to finish (0: refuse).",
         ),
-    ] = LOCK_WAIT_SECONDS,
+    ] = LABELS_LOCK_WAIT_SECONDS,
     as_json: JsonOption = False,
 ) -> None:
     """Record ground truth and join it to predictions by key. Exit 5 if a delivery failed or
     labels were quarantined (it ran, but needs attention: listed under "attention" in --json)."""
+    from charter.plumbing.labels import ingest_labels
+
     report = ingest_labels(workspace(ctx), name, file, wait=wait)
     facts = from_labels(report)
     body = {**report.to_dict(), "attention": to_json(facts)}
@@ -88,6 +92,8 @@ def label_history_command(
 ) -> None:
     """Every label a key was given, oldest first, each with the delivery that sent it and the
     one that superseded it; the last is the label monitoring uses."""
+    from charter.plumbing.labels_store import label_history
+
     history = label_history(workspace(ctx), name, key)
     emit(history.to_dict(), as_json=as_json, human=lambda c: _human_history(c, history))
 
@@ -119,6 +125,8 @@ def quarantine_labels_command(
 ) -> None:
     """Quarantined labels (no key, no label, a value labels.values does not allow), by reason
     and by delivery, with the rows themselves."""
+    from charter.plumbing.labels_store import label_quarantine
+
     found = label_quarantine(workspace(ctx), name, batch=batch, limit=limit)
     emit(found.to_dict(), as_json=as_json, human=lambda c: _human_quarantine(c, found))
 

@@ -8,19 +8,18 @@ prints one clear message and exits 1, after the service recorded it in the audit
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.lifecycle.authorization import authorize, revoke_authorization
-from charter.lifecycle.decisions import DecisionInfo, approve, list_decisions, promote, reject
-from charter.lifecycle.gate import ApprovalMode, Readiness, readiness
-from charter.lifecycle.review import review
-from charter.lifecycle.transitions import RollbackResult, retire, rollback, shadow
-from charter.tokens import decider
+
+if TYPE_CHECKING:
+    from charter.lifecycle.decisions import DecisionInfo
+    from charter.lifecycle.gate import ApprovalMode, Readiness
+    from charter.lifecycle.transitions import RollbackResult
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
 VersionArg = Annotated[int, typer.Argument(metavar="VERSION", help="The model version number.")]
@@ -60,6 +59,8 @@ def shadow_command(
     ctx: typer.Context, name: NameArg, version: VersionArg, as_json: JsonOption = False
 ) -> None:
     """Put a registered version in shadow: every ingested batch scores it beside the live one."""
+    from charter.lifecycle.transitions import shadow
+
     info = shadow(workspace(ctx), name, version)
     emit(
         info.to_dict(),
@@ -79,6 +80,8 @@ def readiness_command(
     as_json: JsonOption = False,
 ) -> None:
     """The promotion gate's checklist for a version, each item with its evidence."""
+    from charter.lifecycle.gate import readiness
+
     result = readiness(workspace(ctx), name, version)
     emit(result.to_dict(), as_json=as_json, human=lambda c: _show_readiness(c, result))
 
@@ -107,6 +110,8 @@ def promote_command(
     as_json: JsonOption = False,
 ) -> None:
     """Ask the owner to decide: open a promotion decision with the gate's evidence."""
+    from charter.lifecycle.decisions import promote
+
     result = promote(workspace(ctx), name, version, waiver=waiver)
 
     def human(console: Console) -> None:
@@ -149,6 +154,9 @@ def approve_command(
     as_json: JsonOption = False,
 ) -> None:
     """Put a version live as its owner (or a delegate); the live version becomes the standby."""
+    from charter.lifecycle.decisions import approve
+    from charter.tokens import decider
+
     ws, who = decider(workspace(ctx), by, token, "approve")
     info = approve(ws, name, version, by=who, accept_risk=accept_risk, waiver=waiver)
     emit(info.to_dict(), as_json=as_json, human=lambda c: _show_decision(c, info))
@@ -165,6 +173,9 @@ def reject_command(
     as_json: JsonOption = False,
 ) -> None:
     """Refuse a version's open promotion decision as its owner (or a delegate)."""
+    from charter.lifecycle.decisions import reject
+    from charter.tokens import decider
+
     ws, who = decider(workspace(ctx), by, token, "reject")
     info = reject(ws, name, version, by=who, reason=reason)
     emit(info.to_dict(), as_json=as_json, human=lambda c: _show_decision(c, info))
@@ -199,6 +210,8 @@ def rollback_command(
     as_json: JsonOption = False,
 ) -> None:
     """Restore the standby version (or --to VERSION) at once; the live one becomes rolled_back."""
+    from charter.lifecycle.transitions import rollback
+
     result = rollback(workspace(ctx), name, to=to, reason=reason)
     emit(result.to_dict(), as_json=as_json, human=lambda c: _show_rollback(c, result))
 
@@ -228,6 +241,8 @@ def retire_command(
     as_json: JsonOption = False,
 ) -> None:
     """Take a shadow or standby version out of scoring (status retired); never the live one."""
+    from charter.lifecycle.transitions import retire
+
     info = retire(workspace(ctx), name, version, by=by, reason=reason)
     emit(
         info.to_dict(),
@@ -261,6 +276,9 @@ def authorize_command(
     as_json: JsonOption = False,
 ) -> None:
     """Record (or revoke) the owner's pre-authorisation of promotion: auto_if_sufficient."""
+    from charter.lifecycle.authorization import authorize, revoke_authorization
+    from charter.tokens import decider
+
     if auto_if_sufficient == revoke:
         raise typer.BadParameter("give exactly one of --auto-if-sufficient or --revoke")
     ws, who = decider(workspace(ctx), by, token, "authorize")
@@ -279,6 +297,8 @@ def decisions_command(
     as_json: JsonOption = False,
 ) -> None:
     """List a charter's open promotion decisions (or all of them), oldest first."""
+    from charter.lifecycle.decisions import list_decisions
+
     found = list_decisions(workspace(ctx), name, status=None if show_all else "open")
 
     def human(console: Console) -> None:
@@ -299,5 +319,7 @@ def decisions_command(
 def review_command(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
     """One lifecycle pass (what `charter run` does each cycle): automatic rollback,
     pre-authorised promotion, stalled decisions and escalation."""
+    from charter.lifecycle.review import review
+
     report = review(workspace(ctx), name)
     emit(report.to_dict(), as_json=as_json, human=lambda c: _print(c, f"{name}: {report.summary}"))

@@ -35,7 +35,6 @@ from charter.cli import (  # noqa: F401 - registers commands
 from charter.cli import run as run_commands  # noqa: F401 - registers run, retrain (main.run is the entry point)
 from charter.cli.app import app
 from charter.errors import CharterError
-from charter.redaction import redact_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:
         if not _is_usage_error(exc):  # an unexpected failure: still one paragraph unless --debug
+            from charter.redaction import redact_text
+
             message = redact_text(f"unexpected error: {exc}")  # may quote a URL with a password
             body = {"type": type(exc).__name__, "message": message}
             return _fail(exc, 1, as_json, debug, body, unexpected=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
@@ -11,15 +11,11 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from charter.alerts.windows import react_to_windows
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.governance.changes import list_changes
-from charter.monitoring.reference import set_reference
-from charter.monitoring.report import write_report
-from charter.monitoring.service import WindowResult, latest_windows
-from charter.monitoring.service import monitor as run_monitor
-from charter.plumbing.scoring_failures import failure_note, failure_summary
+
+if TYPE_CHECKING:
+    from charter.monitoring.service import WindowResult
 
 WindowOption = Annotated[
     str | None,
@@ -50,6 +46,9 @@ def monitor(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate every window of every version: quality, drift, performance, verdict; store it."""
+    from charter.alerts.windows import react_to_windows
+    from charter.monitoring.service import monitor as run_monitor
+
     ws = workspace(ctx)
     result = run_monitor(ws, name, since=since, until=until, window=window)
     reaction = react_to_windows(ws, name, result.windows)
@@ -92,6 +91,10 @@ def status(
     as_json: JsonOption = False,
 ) -> None:
     """Show the latest stored windows of each version (run `charter monitor` to update them)."""
+    from charter.governance.changes import list_changes
+    from charter.monitoring.service import latest_windows
+    from charter.plumbing.scoring_failures import failure_note, failure_summary
+
     ws = workspace(ctx)
     found = latest_windows(ws, name, window=window, count=last)
     failed = failure_summary(ws, name)
@@ -126,6 +129,8 @@ def report(
     as_json: JsonOption = False,
 ) -> None:
     """Write a self-contained HTML report (inline SVG charts, no network) of the stored windows."""
+    from charter.monitoring.report import write_report
+
     written = write_report(workspace(ctx), name, html, window=window)
 
     def human(console: Console) -> None:
@@ -151,6 +156,8 @@ def reference(
     as_json: JsonOption = False,
 ) -> None:
     """Summarise labelled data as a version's monitoring reference (scored by that version)."""
+    from charter.monitoring.reference import set_reference
+
     ref = set_reference(workspace(ctx), name, version, file)
     body = {"charter": name, "version": version, "fingerprint": ref.fingerprint, **ref.describe()}
 

@@ -6,7 +6,7 @@ The issue spells the charter before the verb; the group class of ``charter alert
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -14,13 +14,9 @@ from rich.console import Console
 from charter.cli.alerts import _NameOrCommandFirst
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.plumbing.quarantine import (
-    QuarantineSummary,
-    ReplayReport,
-    quarantine_summary,
-    quarantined_rows,
-    replay,
-)
+
+if TYPE_CHECKING:
+    from charter.plumbing.quarantine import QuarantineSummary, ReplayReport
 
 quarantine_app = typer.Typer(
     cls=_NameOrCommandFirst,
@@ -47,6 +43,8 @@ RuleOption = Annotated[
 @quarantine_app.command("list")
 def list_command(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
     """Outstanding quarantined rows, counted by rule and by batch (oldest first)."""
+    from charter.plumbing.quarantine import quarantine_summary
+
     summary = quarantine_summary(workspace(ctx), name)
     emit(summary.to_dict(), as_json=as_json, human=lambda c: _human_list(c, summary))
 
@@ -61,6 +59,8 @@ def show_command(
     as_json: JsonOption = False,
 ) -> None:
     """The outstanding quarantined rows themselves, with every rule each broke."""
+    from charter.plumbing.quarantine import quarantined_rows
+
     rows = quarantined_rows(workspace(ctx), name, batch=batch, rule=rule, limit=limit)
 
     def human(console: Console) -> None:
@@ -93,6 +93,8 @@ def replay_command(
     as_json: JsonOption = False,
 ) -> None:
     """Re-validate outstanding rows against the current charter and ingest them as a new batch."""
+    from charter.plumbing.quarantine import replay
+
     report = replay(workspace(ctx), name, batch=batch, rule=rule, wait=wait)
     emit(report.to_dict(), as_json=as_json, human=lambda c: _human_replay(c, report))
 

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.registry.flavors import FLAVORS
-from charter.registry.versions import (
-    VersionInfo,
-    list_versions,
-    register_version,
-    verify_version,
-)
+
+if TYPE_CHECKING:
+    from charter.registry.versions import VersionInfo
 
 
 def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, Any]:
@@ -32,6 +28,11 @@ def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, Any]:
         except ValueError:
             parsed[key.strip()] = raw
     return parsed
+
+
+# charter.registry.flavors.FLAVORS, written out so `--help` need not load the registry (it pulls
+# in numpy and polars); tests/cli/test_startup.py checks the two agree.
+FLAVOR_NAMES = ("sklearn", "onnx", "mlflow", "entrypoint")
 
 
 @app.command()
@@ -50,7 +51,7 @@ def register(
         str | None,
         typer.Option(
             metavar="FLAVOR",
-            help=f"One of {', '.join(FLAVORS)} (default: detected from MODEL_FILE).",
+            help=f"One of {', '.join(FLAVOR_NAMES)} (default: detected from MODEL_FILE).",
         ),
     ] = None,
     training_data: Annotated[
@@ -89,6 +90,8 @@ def register(
     as_json: JsonOption = False,
 ) -> None:
     """Store a model as the charter's next version, by SHA-256, with its lineage."""
+    from charter.registry.versions import register_version
+
     params, metadata = parse_pairs(param, "--param"), parse_pairs(meta, "--meta")
     info = register_version(
         workspace(ctx),
@@ -137,6 +140,8 @@ def versions(
     as_json: JsonOption = False,
 ) -> None:
     """List a charter's model versions, oldest first."""
+    from charter.registry.versions import list_versions, verify_version
+
     ws = workspace(ctx)
     found = list_versions(ws, name)
     if verify:

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,13 +17,15 @@ from rich.console import Console
 from charter.attention import human_lines, pass_exit_code
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.retraining.retrain import RetrainOutcome, retrain
-from charter.scheduling.locks import SchedulerLock
-from charter.scheduling.scheduler import PassReport, Scheduler, stop_on_signals
-from charter.spec.durations import format_duration, parse_duration
+
+if TYPE_CHECKING:
+    from charter.retraining.retrain import RetrainOutcome
+    from charter.scheduling.scheduler import PassReport
 
 
 def _interval(value: str | None) -> timedelta | None:
+    from charter.spec.durations import parse_duration
+
     if value is None:
         return None
     try:
@@ -60,6 +62,10 @@ def run(
     but needs attention (rows quarantined, a file or a model version failed), 1 if a step failed
     otherwise (or the pass was interrupted).
     """
+    from charter.scheduling.locks import SchedulerLock
+    from charter.scheduling.scheduler import Scheduler, stop_on_signals
+    from charter.spec.durations import format_duration
+
     every = _interval(interval)
     ws = workspace(ctx)
     stop = threading.Event()
@@ -90,6 +96,8 @@ def retrain_command(
     Exit 1 if the training entrypoint failed (recorded in the ledger and alerted; nothing else
     changes). A window already trained on is skipped (exit 0).
     """
+    from charter.retraining.retrain import retrain
+
     outcome = retrain(workspace(ctx), name, manual=True)
     emit(outcome.to_dict(), as_json=as_json, human=lambda c: _human_retrain(c, outcome))
     if outcome.status == "failed":

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.tokens import TokenInfo, create_token, list_tokens, revoke_token
+
+if TYPE_CHECKING:
+    from charter.tokens import TokenInfo
 
 tokens_app = typer.Typer(help="HTTP API tokens: create, list, revoke.", no_args_is_help=True)
 app.add_typer(tokens_app, name="tokens")
@@ -43,6 +45,8 @@ def create_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create a token and print it once: only its SHA-256 is stored."""
+    from charter.tokens import create_token
+
     token, info = create_token(workspace(ctx), identity, role.value, expires=expires)
 
     def human(console: Console) -> None:
@@ -63,6 +67,8 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """List the tokens (never the secrets): id, prefix, identity, role, expiry, last use."""
+    from charter.tokens import list_tokens
+
     found = list_tokens(workspace(ctx), include_inactive=show_all)
     emit([t.to_dict() for t in found], as_json=as_json, human=lambda c: _print(c, found))
 
@@ -86,6 +92,8 @@ def revoke_command(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a token at once."""
+    from charter.tokens import revoke_token
+
     info = revoke_token(workspace(ctx), token_id)
     emit(
         info.to_dict(),

@@ -18,9 +18,6 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
-import polars.selectors as cs
-
 from charter.errors import ExpressionError
 from charter.spec.expressions.tree import (
     COMPARISONS,
@@ -39,6 +36,7 @@ from charter.spec.expressions.tree import (
 )
 
 if TYPE_CHECKING:
+    import polars as pl
     from pyspark.sql import Column as SparkColumn
 
 
@@ -90,6 +88,9 @@ def _balanced(combine: Callable[[Any, Any], Any], items: list[Any]) -> Any:
 
 
 def _polars_column(name: str) -> pl.Expr:
+    import polars as pl
+    import polars.selectors as cs
+
     # pl.col reads "*" as every column and "^...$" as a regex; by_name takes the name literally.
     if name == "*" or (name.startswith("^") and name.endswith("$")):
         return cs.by_name(name).as_expr()
@@ -98,6 +99,8 @@ def _polars_column(name: str) -> pl.Expr:
 
 def to_polars(expr: Expression) -> pl.Expr:
     """A boolean Polars expression, true exactly for the rows in the segment (never null)."""
+    import polars as pl  # here, not at the top: `charter check` parses expressions without Polars
+
     mask: pl.Expr = _build(expr, _polars_column, pl.lit, lambda e: e.is_null())
     return mask.fill_null(False)
 
