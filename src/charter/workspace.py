@@ -120,16 +120,33 @@ class Workspace:
         return Ledger(self.db, key)
 
     @contextlib.contextmanager
-    def exclusive(self, lock: str, *, busy: str, hint: str) -> Iterator[None]:
-        """Hold ``.charter/locks/<lock>.lock`` for the block, or refuse at once with ``busy``:
-        one run at a time of work that must not interleave (ingest, replay, retraining)."""
+    def exclusive(
+        self,
+        lock: str,
+        *,
+        busy: str,
+        hint: str,
+        wait: float = 0.0,
+        on_wait: Callable[[], None] | None = None,
+    ) -> Iterator[None]:
+        """Hold ``.charter/locks/<lock>.lock`` for the block: one run at a time of work that must
+        not interleave (ingest, replay, labels, retraining). A lock taken by another run is
+        waited for up to ``wait`` seconds (0: refuse at once; ``on_wait`` is called before
+        waiting), then refused with ``busy``."""
         folder = self.state_dir / "locks"
         folder.mkdir(parents=True, exist_ok=True)
         held = filelock.FileLock(str(folder / f"{lock}.lock"))
         try:
             held.acquire(timeout=0)
         except filelock.Timeout:
-            raise CharterError(busy, hint=hint) from None
+            if wait <= 0:
+                raise CharterError(busy, hint=hint) from None
+            if on_wait is not None:
+                on_wait()
+            try:
+                held.acquire(timeout=wait)
+            except filelock.Timeout:
+                raise CharterError(f"{busy} (waited {wait:g}s)", hint=hint) from None
         try:
             yield
         finally:

@@ -47,11 +47,9 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import filelock
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from charter.errors import CharterError
 from charter.workspace import Workspace
 
 __all__ = [
@@ -75,34 +73,20 @@ _barriers_passed: set[str] = set()
 
 
 # -- 1. one run at a time -----------------------------------------------------------------------
-def lock_path(ws: Workspace, log: str, charter: str) -> Path:
-    """The lock file the runs writing ``log`` for ``charter`` take turns on."""
-    return ws.state_dir / "locks" / f"{log}-{charter}.lock"
-
-
 @contextlib.contextmanager
 def one_run_at_a_time(
     ws: Workspace, log: str, charter: str, *, wait: float, busy: str, hint: str
 ) -> Iterator[None]:
     """Hold the run lock of ``log`` for ``charter`` for the block, waiting up to ``wait``
     seconds for a run in progress; raise ``CharterError(busy)`` if it does not end in time."""
-    path = lock_path(ws, log, charter)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(path))
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        if wait <= 0:
-            raise CharterError(busy, hint=hint) from None
-        reached("run_lock_busy")
-        try:
-            lock.acquire(timeout=wait)
-        except filelock.Timeout:
-            raise CharterError(f"{busy} (waited {wait:g}s)", hint=hint) from None
-    try:
+    with ws.exclusive(
+        f"{log}-{charter}",
+        busy=busy,
+        hint=hint,
+        wait=wait,
+        on_wait=lambda: reached("run_lock_busy"),
+    ):
         yield
-    finally:
-        lock.release()
 
 
 # -- 3. the serialised transaction ----------------------------------------------------------------
