@@ -87,7 +87,11 @@ def mutate(lines: list[str], steps: list[tuple[str, int, str]]) -> str:
             j = (i + 1) % len(out)
             out[i], out[j] = out[j], out[i]
         elif kind == "value":
-            out[i] = _VALUE.sub(lambda m, v=value: m.group(1) + v, out[i], count=1)
+
+            def with_value(match: re.Match[str], new: str = value) -> str:
+                return match.group(1) + new
+
+            out[i] = _VALUE.sub(with_value, out[i], count=1)
         else:
             at = len(out[i]) // 2
             out[i] = out[i][:at] + value + out[i][at:]

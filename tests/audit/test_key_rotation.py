@@ -69,7 +69,8 @@ def test_ed25519_rotation_is_verifiable_with_public_keys_alone(
     report = auditor.ledger.verify()
     assert report.ok and report.checkpoints == 5
     assert cli("audit", "verify").code == 0
-    auditor.close(), signer.close()
+    auditor.close()
+    signer.close()
 
 
 def test_hmac_keys_have_nothing_to_export(ws: Workspace, cli: Any) -> None:

@@ -58,7 +58,8 @@ def test_two_machines_with_their_own_default_keys_disagree_but_a_shared_command_
         append(second)
     (tmp_path / "b.key").write_text(secrets.token_hex(32))
     assert not second.ledger.verify().ok  # a different key sees the other's checkpoints as forged
-    first.close(), second.close()
+    first.close()
+    second.close()
 
     shared = tmp_path / "kms-secret"
     shared.write_text((tmp_path / "a.key").read_text())
@@ -68,7 +69,8 @@ def test_two_machines_with_their_own_default_keys_disagree_but_a_shared_command_
     two = machine(workspace_dir, monkeypatch, AUDIT_KEY_COMMAND=command)
     append(two, 2)
     assert one.ledger.verify().ok and two.ledger.verify().entries == 6
-    one.close(), two.close()
+    one.close()
+    two.close()
 
 
 def test_a_failing_key_command_is_a_clear_error(

@@ -79,9 +79,10 @@ def test_help_loads_no_heavy_module(tmp_path: Path) -> None:
 
 
 def test_every_commands_help_loads_no_heavy_module(tmp_path: Path) -> None:
-    from charter.cli.main import app
+    from charter.cli.app import app
 
     group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
     commands = [[name, "--help"] for name in sorted(group.commands)]
     assert len(commands) > 20
     codes, loaded, _ = _run_charter(tmp_path, *commands)

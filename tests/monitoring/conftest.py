@@ -80,7 +80,8 @@ def true_outcome(frame: pl.DataFrame, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed + 1000)
     bonus = frame["channel"].replace_strict({"web": 0.5, "branch": 0.0, "phone": -0.5}, default=0.0)
     logit = (frame["amount"].fill_null(50).to_numpy() - 50) / 12 + bonus.to_numpy()
-    return (rng.uniform(0, 1, frame.height) < 1 / (1 + np.exp(-logit))).astype(int)
+    outcome: np.ndarray = (rng.uniform(0, 1, frame.height) < 1 / (1 + np.exp(-logit))).astype(int)
+    return outcome
 
 
 @pytest.fixture(scope="session")

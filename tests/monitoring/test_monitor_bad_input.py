@@ -39,7 +39,8 @@ def register_ratio_model(kit: Any) -> int:
     (kit.ws.root / f"{module}.py").write_text(
         "def score(frame):\n    return frame['amount'].to_numpy() / 50\n"
     )
-    return kit.register("shadow", f"{module}:score")
+    version: int = kit.register("shadow", f"{module}:score")
+    return version
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ def _charter(kit: Any, *, quality: str = QUALITY, min_labels: int = 100) -> None
 def _spoiled(kit: Any) -> pl.DataFrame:
     """Week 0: 100 missing amounts, 20 amounts of 150 (the reference stops below 100) and 30
     'mobile' channels (the reference has web, branch, phone)."""
-    week = kit.world(1000, 60)
+    week: pl.DataFrame = kit.world(1000, 60)
     index = pl.int_range(pl.len())
     return week.with_columns(
         amount=pl.when(index < 100)

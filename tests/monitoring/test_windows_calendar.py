@@ -20,7 +20,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 def _local(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=PARIS).astimezone(UTC)  # type: ignore[misc]
+    return datetime(*parts, tzinfo=PARIS).astimezone(UTC)  # type: ignore[arg-type,misc]
 
 
 @pytest.mark.parametrize(

@@ -67,7 +67,9 @@ def fit(frame):
 """
 
 
-def rows(n: int, *, start: datetime = WEEK0, seed: int = 0, low: float = 0, high: float = 100):
+def rows(
+    n: int, *, start: datetime = WEEK0, seed: int = 0, low: float = 0, high: float = 100
+) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     return pl.DataFrame(
         {
@@ -280,15 +282,13 @@ def test_the_training_frame_contract(rkit: RetrainKit) -> None:
     rkit.land(unlabelled, "late.parquet")
     charter = rkit.ws.load(NAME).charter
     frame = training_frame(rkit.ws, charter, WEEK0, WEEK0 + timedelta(days=7))
-    assert frame.schema == pl.Schema(
-        {
-            "id": pl.String,
-            "event_at": pl.Datetime("us", "UTC"),
-            "amount": pl.Float64,
-            "channel": pl.String,
-            "outcome": pl.Int64,
-        }
-    )
+    assert list(frame.schema.items()) == [
+        ("id", pl.String),
+        ("event_at", pl.Datetime("us", "UTC")),
+        ("amount", pl.Float64),
+        ("channel", pl.String),
+        ("outcome", pl.Int64),
+    ]
     assert frame.height == 200  # one row per input row, labelled and in the window only
     assert frame["id"].n_unique() == 200 and set(frame["id"]) == set(week["id"])
     assert frame["event_at"].is_sorted()

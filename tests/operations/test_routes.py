@@ -40,7 +40,7 @@ def _webhook(url: str) -> AlertRoute:
 
 
 def _smtp(inbox: Inbox, **overrides: Any) -> SmtpSettings:
-    base = {"host": "127.0.0.1", "port": inbox.port, "starttls": False}
+    base: dict[str, Any] = {"host": "127.0.0.1", "port": inbox.port, "starttls": False}
     return SmtpSettings(**(base | overrides))
 
 
@@ -194,7 +194,9 @@ def test_an_email_alert_arrives_with_its_facts(
     assert (sender, recipients) == ("charter@bank.example", ["mlp@bank.example"])
     assert message["Subject"].startswith("[charter] CRITICAL · credit-default · breach")
     assert message["X-Charter-Alert"] == str(alert.id)
-    text = message.get_payload(decode=True).decode()
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    text = payload.decode()
     assert "roc_auc 0.71 is below the agreed 0.75" in text and "sufficiency.roc_auc" in text
 
 

@@ -237,7 +237,7 @@ def test_a_file_removed_during_the_run_fails_alone_and_committed_batches_are_rep
     for n, name in enumerate(("a", "b", "c", "d")):
         path = kit.write(f"{name}.parquet", kit.rows(n * 10, 5, hours=n))
         os.utime(path, ns=(10**18 + n * 10**9,) * 2)
-    real_read, real_fingerprint = ingest_module.read_file_chunks, ingest_module.file_fingerprint
+    real_read, real_fingerprint = ingest_module.read_file_chunks, ingest_module.file_fingerprint  # type: ignore[attr-defined]
 
     def read_then_vanish(file: Any, *args: Any, **kwargs: Any) -> Any:
         for chunk in real_read(file, *args, **kwargs):
@@ -311,15 +311,14 @@ def test_the_demo_charter_reads_the_files_it_writes_without_waiting() -> None:
 def test_a_parquet_file_decoding_fewer_rows_than_its_metadata_says_fails_alone(
     kit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from charter.plumbing import file_reading
-
-    class LosesARowGroup(pq.ParquetFile):  # a reader that silently drops data, as a bug might
+    # A reader that silently drops data, as a bug might (charter.plumbing.file_reading uses pq).
+    class LosesARowGroup(pq.ParquetFile):  # type: ignore[misc]
         def iter_batches(self, *args: Any, **kwargs: Any) -> Any:
             batches = super().iter_batches(*args, **kwargs)
             next(batches)
             yield from batches
 
-    monkeypatch.setattr(file_reading.pq, "ParquetFile", LosesARowGroup)
+    monkeypatch.setattr(pq, "ParquetFile", LosesARowGroup)
     pq.write_table(kit.rows(0, 30).to_arrow(), kit.landing / "a.parquet", row_group_size=10)
 
     report = ingest(kit.ws, kit.name, chunk_rows=10).to_dict()

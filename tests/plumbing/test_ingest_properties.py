@@ -43,7 +43,7 @@ batches = st.lists(st.lists(row, max_size=30), min_size=1, max_size=4)
 
 
 def frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
-    schema = {
+    schema: dict[str, Any] = {
         "id": pl.String,
         "event_at": pl.Datetime("us"),
         "amount": pl.Float64,

@@ -15,7 +15,7 @@ from charter.plumbing.labels import ingest_labels, labelled_predictions, read_la
 pytestmark = pytest.mark.usefixtures("kit")
 
 
-def _labels(tmp_path: Path, name: str, ids: list[str], outcomes: list[Any]) -> Path:
+def _labels(tmp_path: Path, name: str, ids: list[str | None], outcomes: list[Any]) -> Path:
     path = tmp_path / name
     frame = pl.DataFrame({"id": ids, "outcome": outcomes})
     if name.endswith(".csv"):

@@ -78,7 +78,7 @@ def _batches(ws: Any) -> list[tuple[str, int, int]]:
 
 @pytest.fixture
 def lock(ws: Any) -> Path:
-    folder = ws.state_dir / "locks"
+    folder: Path = ws.state_dir / "locks"
     folder.mkdir(parents=True, exist_ok=True)
     return folder / "labels-credit-default.lock"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -78,11 +79,12 @@ def test_the_fingerprint_is_the_sha256_of_the_bytes(tmp_path: Path) -> None:
 )
 def test_files_stream_in_chunks_of_at_most_chunk_rows(tmp_path: Path, kind: str, file: str) -> None:
     path = tmp_path / file
-    {
+    writers: dict[str, Callable[[Path], object]] = {
         "parquet_dir": FRAME.write_parquet,
         "csv_dir": FRAME.write_csv,
         "jsonl_dir": FRAME.write_ndjson,
-    }[kind](path)
+    }
+    writers[kind](path)
 
     chunks = read_all(path, kind, chunk_rows=10)
 
@@ -230,8 +232,8 @@ def test_a_cursor_with_ties_never_splits_equal_values_between_batches(sql_url: s
     assert sorted(pl.concat(frames)["id"].to_list()) == list(range(20))
     for frame in frames:
         assert frame.height % 3 == 0 or frame is frames[-1]  # whole groups of three
-    tops = [f["seen_at"].max() for f in frames]
-    bottoms = [f["seen_at"].min() for f in frames]
+    tops: list[Any] = [f["seen_at"].max() for f in frames]
+    bottoms: list[Any] = [f["seen_at"].min() for f in frames]
     assert all(top < bottom for top, bottom in zip(tops, bottoms[1:], strict=False))
 
 

@@ -291,7 +291,7 @@ def test_mlflow_python_model_round_trip(
     import mlflow.pyfunc
 
     # MLflow warns (in a way no filter reaches) that predict has no type hints: harmless here.
-    class HalfRatio(mlflow.pyfunc.PythonModel):  # type: ignore[misc]
+    class HalfRatio(mlflow.pyfunc.PythonModel):  # type: ignore[misc,name-defined]
         def predict(self, context, model_input, params=None):  # type: ignore[no-untyped-def]
             return model_input["ratio"].to_numpy() / 2
 
