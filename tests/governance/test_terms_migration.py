@@ -12,7 +12,7 @@ from charter.store.database import Database
 from charter.store.migrate import _config
 from charter.store.tables import CharterTerms
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.empty_database]
 
 
 def test_an_upgraded_store_starts_from_the_recorded_charter_text(database_url: str) -> None:
