@@ -84,9 +84,7 @@ def describe_webhook(url: str) -> str:
     return f"{scheme}://{authority or '?'}/… (#{digest})"
 
 
-def expand_env(
-    text: str, *, what: str = "the URL", strict: bool = True, charter: str = ""
-) -> str:
+def expand_env(text: str, *, what: str = "the URL", strict: bool = True, charter: str = "") -> str:
     """``text`` with each ``${NAME}`` replaced by that environment variable (at use, never stored).
 
     ``strict``: an unset variable is a :class:`MissingEnvironmentError`; otherwise it stays as

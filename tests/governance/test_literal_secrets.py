@@ -189,3 +189,30 @@ def test_a_sql_password_the_file_no_longer_holds_is_a_clear_error(
     assert "no longer holds it" in raised.value.message
     assert raised.value.hint is not None and "${NAME}" in raised.value.hint
     assert PASSWORD not in raised.value.message
+
+
+def test_rows_stored_with_literals_before_keep_working_and_are_replaced(
+    cli: Any, lab: Lab, hook: tuple[str, list[str]], source_table: str, monkeypatch: Any
+) -> None:
+    from charter.spec import loader
+
+    with_literal_secrets(lab, hook[0], source_table)
+    with monkeypatch.context() as old:  # as charter stored the text before concealing
+        old.setattr(loader, "conceal_charter", lambda text, data, source: (text, {}))
+        lab.model(status="live")
+        lab.ws.load(NAME)
+        assert TOKEN in everything_stored(lab.ws)
+    assert cli("audit", "verify", "--json").json()["ok"] is True
+
+    assert cli("alerts", NAME, "test", "--json").code == 0  # the next command conceals them
+    assert hook[1] == [f"/services/T000/B000/{TOKEN}"]
+    (change,) = cli("changes", NAME, "--all", "--json").json()["changes"]
+    assert change["status"] == "applied" and change["diff"] == []  # the same terms, concealed
+    with lab.ws.db.read() as session:
+        (terms,) = session.scalars(sa.text("SELECT content FROM charter_terms")).all()
+    assert TOKEN not in terms and PASSWORD not in terms
+    lab.model()  # the next command that records the charter replaces its stored text too
+    with lab.ws.db.read() as session:
+        (recorded,) = session.scalars(sa.text("SELECT content FROM charters")).all()
+    assert TOKEN not in recorded and PASSWORD not in recorded
+    assert cli("audit", "verify", "--json").json()["ok"] is True

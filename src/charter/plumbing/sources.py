@@ -196,9 +196,7 @@ def expand_env(url: str, *, strict: bool = True, charter: str = "") -> str:
     Called only where the URL is used to connect; what is shown or stored keeps the reference.
     """
     try:
-        return redaction.expand_env(
-            url, what="the SQL source URL", strict=strict, charter=charter
-        )
+        return redaction.expand_env(url, what="the SQL source URL", strict=strict, charter=charter)
     except MissingEnvironmentError as exc:
         raise DataError(exc.message, hint=exc.hint) from None
 
