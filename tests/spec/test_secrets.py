@@ -97,3 +97,12 @@ def test_a_charter_without_literal_secrets_is_stored_exactly_as_written() -> Non
     loaded = parse_charter(text)
     assert loaded.text == text
     assert loaded.sha256 == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_an_at_sign_in_a_webhook_path_is_not_taken_for_user_info() -> None:
+    text = 'operations:\n  alerts: [{route: webhook, url: "https://h.example/hook/a@b/T0KEN"}]\n'
+    assert conceal(text) == (
+        'operations:\n  alerts: [{route: webhook, url: "https://h.example/'
+        + ref("hook/a@b/T0KEN")
+        + '"}]\n'
+    )

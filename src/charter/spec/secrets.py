@@ -171,13 +171,11 @@ def _conceal_url(url: str, *, webhook: bool) -> tuple[str, dict[str, str]]:
 
     head, _, tail = url.partition("://")
     userinfo, at, rest = tail.rpartition("@")
-    if at:
-        user, colon, password = userinfo.partition(":")
-        if colon and is_literal(password):
-            userinfo = f"{user}:{ref(password)}"
-        tail = f"{userinfo}@{rest}"
-    else:
-        rest = tail
+    user, colon, password = userinfo.partition(":")
+    if not (at and colon) or re.search(r"[/?#]", user):
+        at, rest = "", tail  # no user-info: an "@" in the path or query (``/x@y``)
+    elif is_literal(password):
+        userinfo = f"{user}:{ref(password)}"
     authority, *more = re.split(r"(?=[/?#])", rest, maxsplit=1)
     after = more[0] if more else ""
     if webhook and is_literal(after.lstrip("/")):
