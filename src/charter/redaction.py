@@ -31,7 +31,8 @@ _CREDENTIAL_NAMES = (
     r"pass(?:word|wd)?|pwd|secret|client_secret|token|access_token|refresh_token|id_token|"
     r"api_?key|key|sig|signature|auth|authorization|credentials?|private_key|sas|code"
 )
-_QUERY_CREDENTIAL = re.compile(
+#: A query-string credential: group 1 is ``?name=`` (or ``&``/``;``), group 2 its value.
+QUERY_CREDENTIAL = re.compile(
     rf"([?&;](?:[\w.-]*[_.-])?(?:{_CREDENTIAL_NAMES})=)([^&#;\s]*)", re.IGNORECASE
 )
 _PAIR_CREDENTIAL = re.compile(
@@ -83,11 +84,12 @@ def describe_webhook(url: str) -> str:
     return f"{scheme}://{authority or '?'}/… (#{digest})"
 
 
-def expand_env(text: str, *, what: str = "the URL", strict: bool = True) -> str:
+def expand_env(text: str, *, what: str = "the URL", strict: bool = True, charter: str = "") -> str:
     """``text`` with each ``${NAME}`` replaced by that environment variable (at use, never stored).
 
     ``strict``: an unset variable is a :class:`MissingEnvironmentError`; otherwise it stays as
-    written.
+    written. A ``${CHARTER_SECRET_…}`` left in ``text`` is a literal secret of ``charter``'s file
+    that the file no longer holds (:mod:`charter.spec.secrets`): its error says what to do.
     """
 
     def value(match: re.Match[str]) -> str:
@@ -95,6 +97,10 @@ def expand_env(text: str, *, what: str = "the URL", strict: bool = True) -> str:
         if name in os.environ:
             return os.environ[name]
         if strict:
+            from charter.spec.secrets import REFERENCE_NAME, missing_secret_error
+
+            if REFERENCE_NAME.fullmatch(name):  # a literal of the charter file, not an env var
+                raise missing_secret_error(match.group(0), what=what, charter=charter)
             raise MissingEnvironmentError(
                 f"{what} needs the environment variable {name}, which is not set"
             )
@@ -128,4 +134,4 @@ def _mask_userinfo(url: str) -> str:
 
 
 def _mask_query(url: str) -> str:
-    return _QUERY_CREDENTIAL.sub(lambda m: m.group(1) + MASK, url)
+    return QUERY_CREDENTIAL.sub(lambda m: m.group(1) + MASK, url)

@@ -151,7 +151,8 @@ def deliver(
     try:
         if route.route == "webhook":
             assert route.url is not None  # the charter model requires it
-            url = expand_env(route.url, what="the webhook URL")  # at use: never stored expanded
+            # At use: never stored expanded (nor with a literal secret of the file revealed).
+            url = expand_env(route.url, what="the webhook URL", charter=notice.charter)
             attempts = _webhook(url, slack_payload(notice), policy)
         elif route.route == "email":
             attempts = _email(smtp, email_message(notice, smtp.sender, route.to), policy)

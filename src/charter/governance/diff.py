@@ -3,6 +3,8 @@
 Paths are dotted, with list positions in brackets (``sufficiency.metrics[0].at_least``), the way
 charter names fields in its error messages. A field that appears has ``old`` None, one that goes
 away has ``new`` None. The diff compares what the YAML says, so comments and layout do not count.
+Both texts are concealed first (:func:`charter.spec.secrets.conceal`): a literal secret never
+reaches a diff, the ledger or ``charter changes``; a changed secret shows as a changed reference.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from charter.errors import CharterFileError
+from charter.redaction import redact_text
 from charter.spec.loader import read_yaml
+from charter.spec.secrets import conceal
 
 #: Top-level fields whose change waits for the owner while a version is live.
 GOVERNED = ("owner", "delegates", "sufficiency", "data", "labels", "operations")
@@ -40,8 +45,8 @@ class FieldChange:
 
 
 def text_diff(old_text: str, new_text: str) -> list[FieldChange]:
-    """The field-level diff from ``old_text`` to ``new_text`` (both charter YAML)."""
-    return field_diff(read_yaml(old_text), read_yaml(new_text))
+    """The field-level diff from ``old_text`` to ``new_text`` (both charter YAML), concealed."""
+    return field_diff(read_yaml(_concealed(old_text)), read_yaml(_concealed(new_text)))
 
 
 def field_diff(old: Any, new: Any, path: str = "") -> list[FieldChange]:
@@ -83,6 +88,15 @@ def describe(changes: Sequence[FieldChange], *, limit: int = 3) -> str:
     shown = "; ".join(str(c) for c in changes[:limit])
     more = len(changes) - limit
     return f"{shown}; and {more} more" if more > 0 else shown
+
+
+def _concealed(text: str) -> str:
+    """``text`` with its literal secrets concealed; a text charter cannot conceal (an old stored
+    row written another way) is diffed with its URL values masked instead."""
+    try:
+        return conceal(text)
+    except CharterFileError:
+        return redact_text(text)
 
 
 def _plain(value: Any) -> Any:

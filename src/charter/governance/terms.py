@@ -14,11 +14,15 @@ change (table ``charter_changes``) with its field-level diff:
 
 Ledger actions: ``charter.change_detected`` (diff, status), ``charter.terms_accepted``
 (``sha256`` of the text now in force, how and by whom), ``charter.change_superseded`` and
-``charter.change_withdrawn``. The text is stored as written: ``${ENV}`` references stay unexpanded.
+``charter.change_withdrawn``. The text is stored as written, ``${ENV}`` references unexpanded, but
+with every literal secret concealed (:mod:`charter.spec.secrets`); its ``sha256`` is over that
+stored text, so ``charter audit verify`` checks it as it checks any other. When the accepted text
+is in force, its secrets are revealed from the file as it is now.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -29,6 +33,7 @@ from sqlalchemy.orm import Session
 from charter.audit import state
 from charter.governance.diff import describe, governed_sections, text_diff
 from charter.spec.loader import LoadedCharter, parse_charter
+from charter.spec.secrets import reveal_with
 from charter.store.tables import CharterChange, CharterTerms, ModelVersion
 
 if TYPE_CHECKING:
@@ -251,7 +256,7 @@ def _result(ws: Workspace, loaded: LoadedCharter, seen: _Seen) -> LoadedCharter:
     match = seen.match
     if match is not None:
         ws.notify(_notice(name, loaded.source, match, terms))
-    return _parse(terms, source=loaded.source)
+    return _parse(terms, source=loaded.source, secrets=loaded.secrets)
 
 
 def _notice(name: str, source: str, change: CharterChange, terms: CharterTerms) -> str:
@@ -271,6 +276,11 @@ def _notice(name: str, source: str, change: CharterChange, terms: CharterTerms) 
     )
 
 
-def _parse(terms: CharterTerms, *, source: str) -> LoadedCharter:
-    parsed = parse_charter(terms.content, source=source)
+def _parse(
+    terms: CharterTerms, *, source: str, secrets: Mapping[str, str] | None = None
+) -> LoadedCharter:
+    """The stored terms parsed; ``secrets`` (the file's literals) revealed where the file holds
+    them. A secret the file no longer holds stays a reference: it fails where it is used."""
+    text = reveal_with(terms.content, secrets or {}, charter=terms.charter, strict=False)
+    parsed = parse_charter(text, source=source)
     return parsed.model_copy(update={"sha256": terms.sha256})

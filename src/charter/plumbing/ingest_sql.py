@@ -66,7 +66,7 @@ class SqlIngest:
 
     def run(self) -> None:
         try:
-            reader = SqlReader(self.source)
+            reader = SqlReader(self.source, charter=self.name)
         except DataError as exc:
             self.failed(exc.message)
             return

@@ -186,7 +186,7 @@ class _Run:
         with self.ws.db.read() as session:
             cursor = _cursor_row(session, self.name, identity)
             high_water = decode_cursor(cursor.high_water) if cursor is not None else None
-        reader = SqlReader(source)
+        reader = SqlReader(source, charter=self.name)
         try:
             while (batch := reader.next_batch(high_water)) is not None:
                 checkpoint = _sql_checkpoint(self.name, identity, batch.cursor_to)

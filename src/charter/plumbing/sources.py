@@ -190,15 +190,15 @@ def sql_identity(source: SqlSource) -> str:
     return f"sql:{redact_url(source.url)}:{what}:cursor={source.cursor}"
 
 
-def expand_env(url: str, *, strict: bool = True) -> str:
+def expand_env(url: str, *, strict: bool = True, charter: str = "") -> str:
     """Replace ``${NAME}`` with the environment variable, so passwords stay out of charter files.
 
     Called only where the URL is used to connect; what is shown or stored keeps the reference.
     """
     try:
-        return redaction.expand_env(url, what="the SQL source URL", strict=strict)
+        return redaction.expand_env(url, what="the SQL source URL", strict=strict, charter=charter)
     except MissingEnvironmentError as exc:
-        raise DataError(exc.message) from None
+        raise DataError(exc.message, hint=exc.hint) from None
 
 
 class SqlReader:
@@ -210,11 +210,11 @@ class SqlReader:
     (:mod:`.ingest_sql`), not here.
     """
 
-    def __init__(self, source: SqlSource) -> None:
+    def __init__(self, source: SqlSource, *, charter: str = "") -> None:
         self.source = source
         self.where = redact_url(source.url)
         try:
-            self.engine = sa.create_engine(expand_env(source.url))
+            self.engine = sa.create_engine(expand_env(source.url, charter=charter))
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
             raise DataError(
                 f"SQL source {self.where}: not a usable SQLAlchemy URL: {redact_text(str(exc))}"

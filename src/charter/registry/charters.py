@@ -14,6 +14,8 @@ from charter.workspace import Workspace
 def record_charter(ws: Workspace, session: Session, loaded: LoadedCharter) -> bool:
     """Store the charter's current text; append ``charter.created``/``charter.changed`` if new.
 
+    The text stored is ``loaded.text``: literal secrets concealed (:mod:`charter.spec.secrets`).
+
     Returns True when something was recorded. Call it inside the transaction of any operation
     that acts under a charter, so every recorded action points at the charter text in force.
     """

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from charter.errors import CharterFileError
 from charter.spec.model import Charter
+from charter.spec.secrets import conceal_charter
 from charter.spec.yaml_reader import MAX_FILE_BYTES, YamlProblem, format_path, load_yaml, read_yaml
 
 __all__ = [
@@ -43,12 +44,19 @@ _MESSAGES = {
 
 
 class LoadedCharter(BaseModel):
-    """A validated charter with where it came from and the hash of its exact text."""
+    """A validated charter with where it came from, its text and that text's hash.
+
+    ``text`` is the file's text with every literal secret concealed (:mod:`charter.spec.secrets`),
+    so it is what the store and the ledger may keep; ``sha256`` is taken over it (the file's own
+    hash when it holds no literal secret). ``charter``, validated from the file as written, holds
+    the literals, and ``secrets`` maps each reference to its literal: both stay in memory.
+    """
 
     charter: Charter
     source: str
     text: str
     sha256: str
+    secrets: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 
 
 def load_charter_file(path: Path) -> LoadedCharter:
@@ -92,8 +100,11 @@ def parse_charter(text: str, *, source: str = "<charter>") -> LoadedCharter:
         charter = Charter.model_validate(data)
     except ValidationError as exc:
         raise CharterFileError(source, _problems(exc, node)) from None
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    return LoadedCharter(charter=charter, source=source, text=text, sha256=digest)
+    concealed, secrets = conceal_charter(text, data, source=source)
+    digest = hashlib.sha256(concealed.encode()).hexdigest()
+    return LoadedCharter(
+        charter=charter, source=source, text=concealed, sha256=digest, secrets=secrets
+    )
 
 
 def charter_json_schema() -> dict[str, Any]:
