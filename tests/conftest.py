@@ -97,12 +97,22 @@ def _postgres_template_sql() -> str:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'CREATE SCHEMA "{_TEMPLATE_SCHEMA}"')
         options = quote(f"-csearch_path={_TEMPLATE_SCHEMA}")
-        engine = sa.create_engine(f"{_sqlalchemy_url(POSTGRES_ADMIN_URL, database)}?options={options}")
+        engine = sa.create_engine(
+            f"{_sqlalchemy_url(POSTGRES_ADMIN_URL, database)}?options={options}"
+        )
         with engine.begin() as conn:
             migrate.upgrade(conn)
         engine.dispose()
         dumped = subprocess.run(
-            ["pg_dump", "--no-owner", "--no-privileges", "--inserts", "-n", _TEMPLATE_SCHEMA, admin],
+            [
+                "pg_dump",
+                "--no-owner",
+                "--no-privileges",
+                "--inserts",
+                "-n",
+                _TEMPLATE_SCHEMA,
+                admin,
+            ],
             check=True,
             capture_output=True,
             text=True,
