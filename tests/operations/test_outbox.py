@@ -7,6 +7,7 @@ Every webhook here is a real HTTP server on 127.0.0.1 (see conftest); the worksp
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -14,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
 
 from charter.alerts.delivery import RetryPolicy
 from charter.alerts.outbox import claim, deliver_pending, lease, pending
 from charter.alerts.raising import AlertInfo, get_alert, raise_alert
+from charter.store.database import Database
+from charter.store.migrate import _config
 from charter.store.tables import AlertDelivery, AlertOutboxEntry
 from charter.workspace import Workspace
 
@@ -165,3 +169,35 @@ def test_a_route_changed_in_the_charter_before_sending_fails_clearly(
     assert failed.state == "failed" and hook.bodies == []
     assert failed.error is not None and "no longer has this webhook route" in failed.error
     assert not get_alert(ws, CHARTER, alert.id).deliveries[-1].ok
+
+
+def test_charter_run_sends_the_alerts_its_own_steps_raised_in_its_deliver_step(
+    workspace_dir: Path, hook: Hook, cli: Any
+) -> None:
+    set_routes(workspace_dir, [{"route": "webhook", "url": hook.url, "on": ["step_failed"]}])
+    shutil.rmtree(workspace_dir / "landing" / CHARTER, ignore_errors=True)  # ingest will fail
+    result = cli("run", "--once", "--json")
+    steps = {s["step"]: s for s in result.json()["steps"]}
+    assert steps["ingest"]["status"] == "failed"
+    assert list(steps)[-1] == "deliver" and steps["deliver"]["status"] == "ok"
+    assert steps["deliver"]["details"]["sent"] == len(hook.bodies) >= 1
+    assert all("step_failed" in json.dumps(body) for body in hook.bodies)
+
+
+def test_migration_0015_creates_the_outbox_as_the_tables_declare_and_downgrades(
+    database_url: str,
+) -> None:
+    db = Database(database_url)
+    declared = {c.name for c in AlertOutboxEntry.__table__.columns}
+    with db.engine.connect() as conn:
+        migrated = {c["name"] for c in sa.inspect(conn).get_columns("alert_outbox")}
+        indexes = {i["name"] for i in sa.inspect(conn).get_indexes("alert_outbox")}
+    assert migrated == declared
+    assert "ix_alert_outbox_due" in indexes
+    with db.engine.begin() as conn:
+        config = _config()
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0014")
+    with db.engine.connect() as conn:
+        assert "alert_outbox" not in sa.inspect(conn).get_table_names()
+    db.dispose()
