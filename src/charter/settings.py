@@ -35,17 +35,27 @@ class SmtpSettings(BaseSettings):
 
 
 class AlertDeliverySettings(BaseSettings):
-    """How hard alert routes try (``CHARTER_ALERTS_<FIELD>``): bounded attempts and time."""
+    """How hard alert routes try (``CHARTER_ALERTS_<FIELD>``): bounded attempts and time.
+
+    Queued alert deliveries make one attempt per delivery pass and wait ``backoff`` (doubling)
+    between passes; ``max_seconds`` bounds the in-place retries of ``charter alerts test``.
+    """
 
     model_config = SettingsConfigDict(env_prefix="CHARTER_ALERTS_", extra="ignore")
 
     timeout: float = Field(default=10.0, gt=0, description="Seconds one attempt may take.")
-    attempts: int = Field(default=5, ge=1, description="Most attempts per route and alert.")
+    attempts: int = Field(
+        default=5, ge=1, description="Most attempts per route and alert, over delivery passes."
+    )
     backoff: float = Field(
-        default=0.5, ge=0, description="Seconds before the first retry; doubles each retry."
+        default=0.5,
+        ge=0,
+        description="Seconds before the first retry is due; doubles each retry.",
     )
     max_seconds: float = Field(
-        default=60.0, gt=0, description="Most seconds spent delivering to one route."
+        default=60.0,
+        gt=0,
+        description="Most seconds `charter alerts test` spends on one route, retries included.",
     )
 
 

@@ -163,3 +163,20 @@ def set_routes(workspace_dir: Path, routes: list[dict[str, Any]]) -> None:
         end += 1
     lines[start:end] = [f"  alerts: {json.dumps(routes)}"]
     path.write_text("\n".join(lines) + "\n")
+
+
+def drain(ws: Any, policy: Any = None, passes: int = 12) -> list[Any]:
+    """Run delivery passes, each at the time the next retry is due, until nothing is pending:
+    what cron running `charter alerts deliver --once` does over the following minutes."""
+    from datetime import UTC, datetime
+
+    from charter.alerts.outbox import deliver_pending, pending
+
+    now, done = datetime.now(UTC), []
+    for _ in range(passes):
+        done.append(deliver_pending(ws, now=now, policy=policy))
+        waiting = pending(ws)
+        if not waiting:
+            return done
+        now = max([now, *(d.next_attempt_at for d in waiting if d.next_attempt_at)])
+    raise AssertionError(f"still pending after {passes} passes: {pending(ws)}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from charter.alerts.raising import (
     AlertNotFoundError,
     AlertStateError,
     ack_alert,
+    get_alert,
     list_alerts,
     raise_alert,
     resolve_alert,
@@ -24,7 +26,7 @@ from charter.errors import CharterNotFoundError
 from charter.store.tables import AuditEntry
 from charter.workspace import Workspace
 
-from .conftest import CHARTER, Hook, Inbox, set_routes
+from .conftest import CHARTER, Hook, Inbox, drain, set_routes
 
 
 def _raise(ws: Workspace, **overrides: Any) -> alerts.AlertInfo:
@@ -36,7 +38,9 @@ def _raise(ws: Workspace, **overrides: Any) -> alerts.AlertInfo:
         "message": "roc_auc 0.71 is below the agreed 0.75",
         "details": {"roc_auc": 0.71, "at_least": 0.75},
     }
-    return raise_alert(ws, CHARTER, **(arguments | overrides))
+    raised = raise_alert(ws, CHARTER, **(arguments | overrides))
+    drain(ws)  # the delivery worker's passes, as cron or `charter run` would run them
+    return replace(raised, deliveries=get_alert(ws, CHARTER, raised.id).deliveries)
 
 
 def _actions(ws: Workspace) -> list[str]:

@@ -21,7 +21,7 @@ from charter.lifecycle.gate import readiness
 from charter.lifecycle.review import review
 from charter.workspace import Workspace
 
-from .conftest import Inbox
+from .conftest import Inbox, drain
 from .test_lifecycle_support import DELEGATE, NAME, OWNER, STEWARD, Lab
 
 pytestmark = pytest.mark.postgres
@@ -139,6 +139,7 @@ def test_a_stalled_decision_alerts_once_then_escalates_each_step_once(
     stalled = alerts["decision.stalled"]
     assert (stalled.event, stalled.count, stalled.severity) == ("stalled_decision", 1, "warning")
     assert "past its 5d deadline" in stalled.message
+    drain(lab.ws)  # the delivery worker sends the queued emails
     recipients = [sorted(to) for _, to, _ in inbox.messages]
     assert sorted([OWNER, STEWARD]) in recipients
     assert ["cro@bank.example"] in recipients and ["ceo@bank.example"] in recipients

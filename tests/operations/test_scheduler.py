@@ -143,7 +143,7 @@ def test_once_survives_failing_steps_and_exits_5(two: Workspace, cli: Any) -> No
     assert "broken.parquet" in alpha[0].message
     human = cli("run", "--once")  # the broken file is recorded and not re-read; the folder
     assert human.code == 5  # is still missing, and its alert is repeated, not raised again
-    assert "pass finished: 15 steps, 1 failed" in human.stdout
+    assert "pass finished: 18 steps, 1 failed" in human.stdout  # 6 steps x 3 charters
     assert "FAILED" in human.stdout and "does not exist" in human.stdout
     assert [a.count for a in list_alerts(two, "gamma")] == [2]
 

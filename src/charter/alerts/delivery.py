@@ -6,8 +6,9 @@ back as a :class:`DeliveryResult` holding each attempt.
 
 Webhook and SMTP deliveries retry *transient* failures (a timeout, a refused or dropped
 connection, HTTP 5xx/408/429, an SMTP 4xx reply) with exponential backoff, bounded both by a
-number of attempts and by a total time, so an outage delays the caller by at most
-``max_seconds`` per route. *Permanent* failures (another HTTP 4xx, an SMTP 5xx such as an unknown
+number of attempts and by a total time (``max_seconds`` per route). Alerts reach this module
+through the outbox (:mod:`charter.alerts.outbox`), which asks for one attempt per pass and
+spreads the retries over later passes; ``charter alerts test`` retries in place. *Permanent* failures (another HTTP 4xx, an SMTP 5xx such as an unknown
 recipient, bad TLS settings) are not retried: retrying cannot help, and the error should reach a
 person quickly. The payloads (Slack blocks, the email) are built here too: they are what a route
 sends, and nothing else uses them.
@@ -74,6 +75,7 @@ class Attempt:
     ok: bool
     status: str | None
     error: str | None
+    retry: bool = False  # a transient failure, worth another attempt (not stored)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -217,7 +219,7 @@ def _retrying(policy: RetryPolicy, attempt: Callable[[float], _Outcome]) -> list
 def _attempt(number: int, at: datetime, began: float, outcome: _Outcome) -> Attempt:
     seconds = time.monotonic() - began
     error = None if outcome.error is None else redact_text(outcome.error)
-    return Attempt(number, at, seconds, outcome.ok, outcome.status, error)
+    return Attempt(number, at, seconds, outcome.ok, outcome.status, error, outcome.retry)
 
 
 # -- webhook ------------------------------------------------------------------------------------

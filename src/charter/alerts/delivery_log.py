@@ -1,7 +1,8 @@
 """The record of alert deliveries: sending through a route for a workspace, storing the outcome.
 
-Kept apart from :mod:`charter.alerts.raising` because alerts and test fires share it: both
-send through :func:`send` and store with :func:`record_deliveries`, which writes one
+Kept apart from :mod:`charter.alerts.raising` because alerts, the outbox worker and test fires
+share it: they send through :func:`send` and store with :func:`record_deliveries` (or, inside
+the worker's own transaction, :func:`store_delivery`), which writes one
 ``alert_deliveries`` row (with every attempt) and one ledger entry per route, in one transaction:
 ``alert.delivered``, ``alert.delivery_failed`` or, for a test fire, ``alert.route_tested``.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import overload
+from typing import Any, overload
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,11 +22,14 @@ from charter.alerts.delivery import (
     Notice,
     RetryPolicy,
     deliver,
+    describe_target,
     logger,
 )
 from charter.spec.model import AlertRoute
-from charter.store.tables import AlertDelivery
+from charter.store.tables import AlertDelivery, AlertOutboxEntry
 from charter.workspace import Workspace
+
+INSTANT_ROUTES = frozenset({"log"})  # local and instant: written right after the alert commits
 
 
 def send(
@@ -51,13 +55,53 @@ def record_deliveries(
         return
     with ws.db.session() as session:
         for result in results:
-            session.add(_row(name, alert_id, result))
-            action = "alert.delivered" if result.ok else "alert.delivery_failed"
-            if result.test:
-                action = "alert.route_tested"
-            entry = {"alert_id": alert_id, **result.to_dict()}
-            del entry["attempt_log"]  # kept in the row; the ledger keeps the outcome
-            ws.ledger.append(session, action, entry, actor=ws.actor, charter=name)
+            store_delivery(ws, session, name, alert_id, result)
+
+
+def store_delivery(
+    ws: Workspace, session: Session, name: str, alert_id: int | None, result: DeliveryResult
+) -> None:
+    """One ``alert_deliveries`` row and its ledger entry, in the caller's transaction."""
+    session.add(_row(name, alert_id, result))
+    action = "alert.delivered" if result.ok else "alert.delivery_failed"
+    if result.test:
+        action = "alert.route_tested"
+    entry = {"alert_id": alert_id, **result.to_dict()}
+    del entry["attempt_log"]  # kept in the row; the ledger keeps the outcome
+    ws.ledger.append(session, action, entry, actor=ws.actor, charter=name)
+
+
+def enqueue(
+    session: Session,
+    alert_id: int,
+    name: str,
+    routes: Sequence[tuple[int | None, AlertRoute]],
+    now: datetime,
+) -> None:
+    """Queue one pending delivery per (position in the charter's routes, route), due ``now``.
+
+    Called inside the transaction that records the alert, so an alert is never stored without
+    its deliveries, nor a delivery without its alert. A route without a position (``notify``)
+    keeps its recipients; every other route is read from the charter again when sent.
+    """
+    for index, route in routes:
+        session.add(
+            AlertOutboxEntry(
+                alert_id=alert_id,
+                charter=name,
+                route=route.route,
+                target=describe_target(route),
+                route_index=index,
+                recipients=list(route.to) if index is None else None,
+                state="pending",
+                attempts=0,
+                attempt_log=[],
+                last_error=None,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
 
 
 def deliveries_of(session: Session, alert_ids: Sequence[int]) -> dict[int, list[DeliveryResult]]:
@@ -103,8 +147,9 @@ def _row(name: str, alert_id: int | None, result: DeliveryResult) -> AlertDelive
     )
 
 
-def _result(row: AlertDelivery) -> DeliveryResult:
-    attempts = tuple(
+def attempts_of(log: Sequence[dict[str, Any]]) -> tuple[Attempt, ...]:
+    """Attempts as stored in an ``attempt_log`` column."""
+    return tuple(
         Attempt(
             number=a["number"],
             at=datetime.fromisoformat(a["at"]),
@@ -113,8 +158,12 @@ def _result(row: AlertDelivery) -> DeliveryResult:
             status=a["status"],
             error=a["error"],
         )
-        for a in row.attempt_log
+        for a in log
     )
+
+
+def _result(row: AlertDelivery) -> DeliveryResult:
+    attempts = attempts_of(row.attempt_log)
     return DeliveryResult(
         route=row.route,
         target=row.target,

@@ -5,10 +5,12 @@ An alert is identified by (charter, rule, window). While one is unresolved (``op
 a breached window every hour must not page someone every hour. Once resolved, the next occurrence
 opens a new alert and is delivered again.
 
-:func:`raise_alert` records the alert (and its ledger entry) in one transaction, *then* delivers,
-then records each delivery (and its ledger entry) in a second transaction. Network I/O happens
-outside any transaction on purpose: a webhook retrying for a minute must not hold the database's
-write lock. A failing route never raises out of :func:`raise_alert`; it is recorded with its error.
+:func:`raise_alert` records the alert, its ledger entry and one pending delivery per webhook or
+email route (the outbox, :mod:`charter.alerts.outbox`) in one transaction, and makes no network
+call: a delivery worker (``charter alerts deliver``, or the ``deliver`` step of ``charter run``)
+sends them later with the retry policy. Routes of kind ``log`` are instant and local, so they are
+still written right after the commit and recorded in a second transaction. A failing route never
+raises out of :func:`raise_alert`.
 
 Status changes::
 
@@ -31,8 +33,10 @@ from sqlalchemy.orm import Session
 
 from charter.alerts.delivery import LOG_LEVELS, DeliveryResult, Notice, RetryPolicy, logger
 from charter.alerts.delivery_log import (
+    INSTANT_ROUTES,
     aware,
     deliveries_of,
+    enqueue,
     last_successful_test,
     record_deliveries,
     send,
@@ -134,11 +138,13 @@ def raise_alert(
     notify: Sequence[str] = (),
     policy: RetryPolicy | None = None,
 ) -> AlertInfo:
-    """Record an alert and deliver it to every route of the charter whose ``on`` has ``event``.
+    """Record an alert and queue it for every route of the charter whose ``on`` has ``event``.
 
-    ``notify`` adds email recipients for this alert only (e.g. the owner and stewards of a stalled
-    decision). A repeat of an unresolved alert is counted, not delivered again. Delivery failures
-    are recorded in the returned deliveries and the ledger, never raised.
+    Webhook and email routes get a pending delivery in the outbox, in the same transaction as the
+    alert; ``log`` routes are written at once and are the only deliveries in the returned
+    :class:`AlertInfo`. ``notify`` adds email recipients for this alert only (e.g. the owner and
+    stewards of a stalled decision). A repeat of an unresolved alert is counted, not delivered
+    again. ``policy`` applies to the instant routes; the outbox worker takes its own.
     """
     _check_arguments(event, rule, severity)
     extra_route = _notify_route(event, notify)
@@ -146,6 +152,12 @@ def raise_alert(
     charter, charter_problem = _load_for_routes(ws, name)
     now = datetime.now(UTC)
     payload = _jsonable(details or {})
+    routes: list[tuple[int | None, AlertRoute]] = []
+    if charter is not None:
+        routes = [(i, r) for i, r in enumerate(charter.operations.alerts) if event in r.on]
+        if extra_route is not None:
+            routes.append((None, extra_route))
+    instant = [route for _, route in routes if route.route in INSTANT_ROUTES]
     with ws.db.session() as session:
         ws.db.serialize(session, "alerts")
         key = _dedup_key(name, rule, window)
@@ -174,15 +186,14 @@ def raise_alert(
         session.flush()
         facts = {"event": event, "severity": severity, "message": message, "details": payload}
         _append(ws, session, "alert.raised", row, **facts)
+        queued = [(i, r) for i, r in routes if r.route not in INSTANT_ROUTES]
+        enqueue(session, row.id, name, queued, now)
     alert = AlertInfo.from_row(row)
     if charter is None:
         _undeliverable(ws, alert, charter_problem)
         return alert
-    routes = [r for r in charter.operations.alerts if event in r.on]
-    if extra_route is not None:
-        routes.append(extra_route)
-    notice = _notice(alert, charter)
-    results = [send(ws, route, notice, policy) for route in routes]
+    notice = notice_of(alert, charter)
+    results = [send(ws, route, notice, policy) for route in instant]
     record_deliveries(ws, name, alert.id, results)
     return replace(alert, deliveries=tuple(results))
 
@@ -231,7 +242,8 @@ def _undeliverable(ws: Workspace, alert: AlertInfo, problem: str) -> None:
         )
 
 
-def _notice(alert: AlertInfo, charter: Charter) -> Notice:
+def notice_of(alert: AlertInfo, charter: Charter) -> Notice:
+    """What the routes send for ``alert``; the outbox worker builds it again when it sends."""
     return Notice(
         charter=alert.charter,
         event=alert.event,

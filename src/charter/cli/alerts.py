@@ -9,6 +9,7 @@ so a charter called ``test`` or ``list`` is written after the command: ``charter
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -22,6 +23,7 @@ from charter.cli.output import emit
 
 if TYPE_CHECKING:
     from charter.alerts.delivery import DeliveryResult
+    from charter.alerts.outbox import DeliveryPass
     from charter.alerts.raising import AlertInfo
 
 
@@ -149,6 +151,55 @@ def test_command(ctx: typer.Context, name: NameArg, as_json: JsonOption = False)
     emit(body, as_json=as_json, human=lambda console: _print_tests(console, name, results))
     if not body["ok"]:
         raise typer.Exit(1)
+
+
+@alerts_app.command("deliver")
+def deliver_command(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Argument(metavar="[NAME]", help="Only this charter (default: all).")
+    ] = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass, then exit (the default).")
+    ] = False,
+    every: Annotated[
+        float | None,
+        typer.Option("--every", metavar="SECONDS", min=0.1, help="Pass again every SECONDS."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Send the queued alert deliveries that are due (webhooks, email), one attempt each.
+
+    For cron: `charter alerts deliver --once` every minute; or `--every 30` to keep running
+    (one JSON line per pass with --json). `charter run` does this in its deliver step.
+    """
+    import time
+
+    from charter.alerts.outbox import deliver_pending
+
+    if once and every is not None:
+        raise typer.BadParameter("--once and --every exclude each other", param_hint="--every")
+    ws = workspace(ctx)
+    if every is None:
+        first = deliver_pending(ws, name=name)
+        emit(first.to_dict(), as_json=as_json, human=lambda c: _print_pass(c, first))
+        return
+    while True:
+        done = deliver_pending(ws, name=name)
+        if as_json:
+            typer.echo(json.dumps(done.to_dict()))
+        else:
+            _print_pass(Console(), done)
+        time.sleep(every)
+
+
+def _print_pass(console: Console, done: DeliveryPass) -> None:
+    for d in done.deliveries:
+        outcome = {"sent": "sent", "failed": f"FAILED: {d.error}"}.get(d.state)
+        if outcome is None:
+            outcome = f"retry at {d.next_attempt_at:%H:%M:%S} ({d.error})"
+        console.print(f"  alert #{d.alert_id} {d.route:<8} {d.target}: {outcome}")
+    console.print(f"{done.charter or 'all charters'}: {done.summary}")
 
 
 def _print_alerts(console: Console, name: str, status: str, found: list[AlertInfo]) -> None:

@@ -8,6 +8,7 @@ A pass runs, for each charter that is due, these steps in order::
     retrain   retrain if a trigger fired                   (operations.retrain; when declared)
     review    stalled decisions, automatic rollback,       (lifecycle.review)
               automatic promotion
+    deliver   send the charter's queued alert deliveries   (alerts.outbox)
 
 Each step is the same service function the CLI commands call, so cron, Airflow or Dagster can
 drive the steps one by one instead (``charter ingest``, ``charter monitor`` ...), or the whole
@@ -49,7 +50,7 @@ from charter.workspace import Workspace
 
 logger = logging.getLogger("charter.scheduler")
 
-STEPS = ("ingest", "labels", "monitor", "retrain", "review")
+STEPS = ("ingest", "labels", "monitor", "retrain", "review", "deliver")
 
 
 class Abandoned(BaseException):
@@ -313,6 +314,13 @@ def _review(ws: Workspace, name: str, charter: Charter) -> Done:
     return "ok", result.summary, result.to_dict()
 
 
+def _deliver(ws: Workspace, name: str, charter: Charter) -> Done:
+    from charter.alerts.outbox import deliver_pending
+
+    done = deliver_pending(ws, name=name)
+    return "ok", done.summary, done.to_dict()
+
+
 def _with_failures(
     summary: str, failures: Sequence[dict[str, str]], facts: Sequence[attention.Attention] = ()
 ) -> Done:
@@ -335,6 +343,7 @@ _STEP_FUNCTIONS: dict[str, Callable[[Workspace, str, Charter], Done]] = {
     "monitor": _monitor,
     "retrain": _retrain,
     "review": _review,
+    "deliver": _deliver,
 }
 
 

@@ -331,6 +331,41 @@ class AlertDelivery(Base):
     finished_at: Mapped[datetime]
 
 
+class AlertOutboxEntry(Base):
+    """One route's pending delivery of an alert: written with the alert, sent by a worker.
+
+    ``route_index`` is the route's position in the charter's ``operations.alerts`` (empty for the
+    one-off email route of ``notify``, whose recipients are in ``recipients``); ``route`` and
+    ``target`` (masked like ``alert_deliveries.target``) let the worker check that the charter's
+    route is still the one the alert was raised for. A webhook URL is never stored here: it is
+    read from the charter file when sending. ``state`` is ``pending`` until the route delivered
+    (``sent``) or gave up (``failed``); ``attempts`` counts claims, and a claim moves
+    ``next_attempt_at`` forward by a lease, so a worker that dies mid-send leaves the delivery due
+    again once the lease ends.
+    """
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (
+        sa.CheckConstraint("state IN ('pending', 'sent', 'failed')", name="ck_alert_outbox_state"),
+        sa.Index("ix_alert_outbox_due", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(sa.ForeignKey("alerts.id"), index=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    route: Mapped[str] = mapped_column(sa.String(20))
+    target: Mapped[str] = mapped_column(sa.Text)
+    route_index: Mapped[int | None]
+    recipients: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    state: Mapped[str] = mapped_column(sa.String(10))
+    attempts: Mapped[int]
+    attempt_log: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 # -- operations: promotion decisions --------------------------------------------------------------
 class Decision(Base):
     """A promotion decision: opened with its evidence, closed by an approval or a rejection.
