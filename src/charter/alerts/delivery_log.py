@@ -57,7 +57,7 @@ def record_deliveries(
                 action = "alert.route_tested"
             entry = {"alert_id": alert_id, **result.to_dict()}
             del entry["attempt_log"]  # kept in the row; the ledger keeps the outcome
-            ws.ledger.append(session, action, entry, actor=ws.actor, charter=name)
+            ws.ledger.append(session, action, entry, actor=ws.context.who, charter=name)
 
 
 def deliveries_of(session: Session, alert_ids: Sequence[int]) -> dict[int, list[DeliveryResult]]:

@@ -173,7 +173,7 @@ def register_version(
             status="shadow" if latest is None else "registered",
             lineage=lineage,
             created_at=now,
-            created_by=ws.actor,
+            created_by=ws.context.who,
             status_changed_at=now,
         )
         session.add(row)
@@ -186,7 +186,7 @@ def register_version(
             "lineage": lineage,
         }
         payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
-        ws.ledger.append(session, "version.registered", payload, actor=ws.actor, charter=name)
+        ws.ledger.append(session, "version.registered", payload, actor=ws.context.who, charter=name)
         if summarised is not None:
             from charter.monitoring.reference import store_reference
 
@@ -319,5 +319,5 @@ def set_status(
     previous, row.status, row.status_changed_at = row.status, status, datetime.now(UTC)
     payload = {"version": version, "from": previous, "to": status, "reason": reason}
     payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
-    ws.ledger.append(session, "version.status_changed", payload, actor=ws.actor, charter=name)
+    ws.ledger.append(session, "version.status_changed", payload, actor=ws.context.who, charter=name)
     return VersionInfo.from_row(row)
