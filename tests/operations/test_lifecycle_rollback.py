@@ -16,7 +16,7 @@ import polars as pl
 import pytest
 
 from charter.alerts.raising import list_alerts
-from charter.lifecycle.review import review
+from charter.services.lifecycle import review
 from charter.lifecycle.transitions import automatic_rollback
 from charter.monitoring.service import monitor
 from charter.plumbing.ingest import ingest

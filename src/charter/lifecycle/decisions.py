@@ -10,7 +10,7 @@ decided so on evidence, not because an engineer ran a command. So:
 - under the owner's pre-authorisation (recorded by :mod:`charter.lifecycle.authorization`, judged
   by :func:`~charter.lifecycle.gate.approval_mode`), :func:`promote` puts a version that passes
   the gate live at once, its decision recorded as approved automatically;
-- the scheduler's pass (:func:`charter.lifecycle.review.review`) calls :func:`auto_promote`,
+- the scheduler's pass (:func:`charter.services.lifecycle.review`) calls :func:`auto_promote`,
   :func:`withdraw_moot` and :func:`charter.lifecycle.stalled.check_stalled`: a decision open
   longer than ``decision_deadline`` becomes one ``stalled_decision`` alert, then each escalation
   step, once each, so that no decision loops forever in "one more validation round".

@@ -18,7 +18,7 @@ so it is recorded too: :func:`recording_refusal` appends ``<action>.refused`` in
 its own, because the one that was refused is rolled back.
 
 The scheduler's pass over one charter (automatic rollback first, then the decision duties) is
-:func:`charter.lifecycle.review.review`, which builds on this module and on
+:func:`charter.services.lifecycle.review`, which builds on this module and on
 :mod:`charter.lifecycle.decisions`."""
 
 from __future__ import annotations
