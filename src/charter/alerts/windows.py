@@ -1,6 +1,7 @@
 """Alerts from monitoring: a window whose verdict, quality or drift breaches (or warns) raises one.
 
-Called after every monitoring run — ``charter monitor`` and the scheduler's monitor step — so the
+Called by every monitoring run (:func:`charter.services.monitoring.monitor`: ``charter monitor``,
+the scheduler's monitor step, the demo, ``charter.monitor``), so the
 conversation about a breach starts with an alert, not with someone opening a dashboard. Which
 windows count: those of the live version and of external predictions (``data.prediction``: the
 model runs elsewhere, its predictions are what is decided on); while neither has windows, those of

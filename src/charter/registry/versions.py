@@ -158,7 +158,7 @@ def register_version(
     with ws.db.read() as session:  # cheap early refusal, before writing any artifact
         _refuse_duplicate(session, name, candidate.sha256)
     uri = _store(ArtifactStore.for_workspace(ws), candidate)
-    now = datetime.now(UTC)
+    now = ws.context.clock()
     with ws.db.session() as session:
         ws.db.serialize(session, f"registry:{name}")
         record_charter(ws, session, loaded_charter)
