@@ -60,10 +60,8 @@ if TYPE_CHECKING:  # static type checkers and IDEs see every name; at run time t
     from charter.lifecycle.authorization import authorize, revoke_authorization
     from charter.lifecycle.decisions import approve, list_decisions, promote, reject
     from charter.lifecycle.gate import readiness
-    from charter.lifecycle.review import review
     from charter.lifecycle.transitions import retire, rollback, shadow
     from charter.monitoring.reference import set_reference
-    from charter.monitoring.service import monitor
     from charter.plumbing.ingest import ingest
     from charter.plumbing.labels import ingest_labels
     from charter.plumbing.rescore import rescore
@@ -73,10 +71,12 @@ if TYPE_CHECKING:  # static type checkers and IDEs see every name; at run time t
         get_version,
         list_versions,
         load_model,
-        register_version,
     )
     from charter.retraining.retrain import retrain
     from charter.scheduling.scheduler import Scheduler
+    from charter.services.lifecycle import review
+    from charter.services.monitoring import monitor
+    from charter.services.registry import register_version
     from charter.settings import Settings
     from charter.spec import Charter, LoadedCharter, load_charter_file, parse_charter
     from charter.workspace import Workspace
@@ -137,18 +137,18 @@ _EXPORTS: dict[str, str] = {
     "list_versions": "charter.registry",
     "load_charter_file": "charter.spec",
     "load_model": "charter.registry",
-    "monitor": "charter.monitoring.service",
+    "monitor": "charter.services.monitoring",
     "parse_charter": "charter.spec",
     "promote": "charter.lifecycle.decisions",
     "readiness": "charter.lifecycle.gate",
-    "register_version": "charter.registry",
+    "register_version": "charter.services.registry",
     "reject": "charter.lifecycle.decisions",
     "reject_change": "charter.governance.changes",
     "rescore": "charter.plumbing.rescore",
     "resolve_alert": "charter.alerts.raising",
     "retire": "charter.lifecycle.transitions",
     "retrain": "charter.retraining.retrain",
-    "review": "charter.lifecycle.review",
+    "review": "charter.services.lifecycle",
     "revoke_authorization": "charter.lifecycle.authorization",
     "rollback": "charter.lifecycle.transitions",
     "set_reference": "charter.monitoring.reference",

@@ -22,10 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the scheduler builds on this module, so its type is imported for checking only
+if TYPE_CHECKING:  # types only: this module stands below what it reads (the scheduler builds on it)
     from charter.plumbing.ingest_report import IngestReport
     from charter.plumbing.labels import LabelReport
-    from charter.scheduling.scheduler import PassReport
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -126,25 +125,6 @@ def to_json(facts: Sequence[Attention]) -> list[dict[str, Any]]:
 def exit_code(facts: Sequence[Attention]) -> int:
     """0 when nothing needs attention, else 5."""
     return EXIT_ATTENTION if facts else EXIT_OK
-
-
-def pass_exit_code(report: PassReport) -> int:
-    """``run --once``: 1 if a step failed for any other reason (or the pass was interrupted),
-    5 if every failure is an attention fact (or only attention was raised), else 0."""
-    if report.interrupted:
-        return EXIT_ERROR
-    if any(not (step.details or {}).get("attention") for step in report.failed):
-        return EXIT_ERROR
-    return exit_code(from_pass(report))
-
-
-def from_pass(report: PassReport) -> list[Attention]:
-    """The facts each step of a scheduler pass reported (in its ``details["attention"]``)."""
-    return [
-        Attention(**fact)
-        for step in report.steps
-        for fact in (step.details or {}).get("attention", [])
-    ]
 
 
 def human_lines(facts: Sequence[Attention]) -> list[str]:

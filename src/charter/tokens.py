@@ -11,7 +11,6 @@ Creating and revoking a token is recorded in the audit ledger (never the token i
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -105,7 +104,7 @@ def create_token(
         )
     if role not in ROLES:
         raise CharterError(f"unknown role {role!r}", hint=f"Roles: {', '.join(ROLES)}.")
-    now = datetime.now(UTC)
+    now = ws.context.clock()
     expires_at = None
     if expires is not None and expires.strip().lower() != "never":
         try:
@@ -124,14 +123,14 @@ def create_token(
             identity=who,
             role=role,
             created_at=now,
-            created_by=ws.actor,
+            created_by=ws.context.who,
             expires_at=expires_at,
         )
         session.add(row)
         session.flush()
         info = TokenInfo.from_row(row)
         entry = {k: v for k, v in info.to_dict().items() if k != "last_used_at"}
-        ws.ledger.append(session, "token.created", entry, actor=ws.actor)
+        ws.ledger.append(session, "token.created", entry, actor=ws.context.who)
     return token, info
 
 
@@ -152,9 +151,9 @@ def revoke_token(ws: Workspace, token_id: int) -> TokenInfo:
                 f"no API token with id {token_id}", hint="See `charter tokens list --all`."
             )
         if row.revoked_at is None:
-            row.revoked_at, row.revoked_by = datetime.now(UTC), ws.actor
+            row.revoked_at, row.revoked_by = ws.context.clock(), ws.context.who
             entry = {"id": row.id, "prefix": row.prefix, "identity": row.identity}
-            ws.ledger.append(session, "token.revoked", entry, actor=ws.actor)
+            ws.ledger.append(session, "token.revoked", entry, actor=ws.context.who)
         return TokenInfo.from_row(row)
 
 
@@ -193,14 +192,6 @@ def require_role(info: TokenInfo, role: Role, action: str) -> None:
         )
 
 
-def acting_as(ws: Workspace, identity: str) -> Workspace:
-    """``ws`` sharing its database and ledger, with ``identity`` as the actor of what it records."""
-    _ = ws.db, ws.ledger  # open them on the shared workspace first, so the copy shares them
-    view = copy.copy(ws)
-    view.settings = ws.settings.model_copy(update={"actor": identity})
-    return view
-
-
 def decider(ws: Workspace, by: str | None, token: str | None, action: str) -> tuple[Workspace, str]:
     """Who decides from the CLI: the token's identity, or ``--as`` unless the settings require
     authenticated decisions. Returns the workspace acting as that identity, and the identity."""
@@ -212,7 +203,7 @@ def decider(ws: Workspace, by: str | None, token: str | None, action: str) -> tu
                 f"--as {by} does not match the token, which belongs to {info.identity}",
                 hint="Drop --as: the token says who decides.",
             )
-        return acting_as(ws, info.identity), info.identity
+        return ws.acting_as(info.identity), info.identity
     if ws.settings.require_authenticated_decisions:
         raise AuthenticationError(
             f"to {action}, this workspace requires an API token "
@@ -228,7 +219,7 @@ def decider(ws: Workspace, by: str | None, token: str | None, action: str) -> tu
 
 
 def _touch(ws: Workspace, info: TokenInfo) -> None:
-    now = datetime.now(UTC)
+    now = ws.context.clock()
     if info.last_used_at is not None and now - info.last_used_at < _TOUCH_EVERY:
         return
     with ws.db.session() as session:

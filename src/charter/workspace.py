@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import getpass
 import logging
 import socket
@@ -13,8 +14,9 @@ from typing import TYPE_CHECKING
 
 import filelock
 
-from charter.errors import CharterError, CharterNotFoundError, InvalidIdentityError, WorkspaceError
-from charter.identity import check_actor, check_charter_name, label
+from charter.context import Context
+from charter.errors import CharterError, CharterNotFoundError, WorkspaceError
+from charter.identity import check_actor, check_charter_name
 from charter.settings import Settings
 from charter.spec.loader import LoadedCharter, load_charter_file
 
@@ -41,6 +43,7 @@ class Workspace:
         #: Where notices go (the CLI prints them on stderr); each is given once per workspace.
         self.on_notice: Callable[[str], None] = _log.warning
         self._noticed: set[str] = set()
+        self._context: Context | None = None
 
     # -- paths ----------------------------------------------------------------------------
     @property
@@ -70,18 +73,29 @@ class Workspace:
         return [name.strip() for name in text.split(",") if name.strip()]
 
     @property
-    def actor(self) -> str:
-        """Who this process acts as (CHARTER_ACTOR, else $USER@host), bounded and printable."""
-        return check_actor(self._raw_actor(), what="the actor (CHARTER_ACTOR)")
+    def context(self) -> Context:
+        """Who acts, the settings and the clock of what this workspace does
+        (:mod:`charter.context`). A workspace opened by a process acts as the process's own
+        identity (CHARTER_ACTOR, else $USER@host); :meth:`acting_as` gives one acting as another."""
+        if self._context is not None:
+            return self._context
+        return Context(actor=self._raw_actor(), settings=self.settings)
 
-    @property
-    def actor_for_record(self) -> str:
-        """:attr:`actor`, or a bounded rendering of it when it is invalid: a refusal is always
-        recorded, even one refused because of who asked."""
-        try:
-            return self.actor
-        except InvalidIdentityError:
-            return f"invalid actor {label(self._raw_actor())}"
+    def with_context(self, context: Context) -> Workspace:
+        """A view of this workspace under ``context``: the same folder, database, ledger and
+        artifact store (opened here, on this workspace, so the view shares them), another actor,
+        settings or clock. Closing the view closes the shared store."""
+        _ = self.db, self.ledger
+        view = copy.copy(self)
+        view.settings = context.settings
+        view._context = context
+        return view
+
+    def acting_as(self, actor: str) -> Workspace:
+        """A view of this workspace whose actor is ``actor`` (checked now: an invalid identity is
+        refused before anything is done in its name)."""
+        check_actor(actor, what="the acting identity")
+        return self.with_context(self.context.acting_as(actor))
 
     def _raw_actor(self) -> str:
         if self.settings.actor:

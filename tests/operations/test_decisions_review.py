@@ -18,7 +18,7 @@ from charter.governance.changes import accept_change
 from charter.lifecycle.authorization import authorize
 from charter.lifecycle.decisions import approve, list_decisions, promote
 from charter.lifecycle.gate import readiness
-from charter.lifecycle.review import review
+from charter.services.lifecycle import review
 from charter.workspace import Workspace
 
 from .conftest import Inbox, drain

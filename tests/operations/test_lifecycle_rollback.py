@@ -16,11 +16,11 @@ import polars as pl
 import pytest
 
 from charter.alerts.raising import list_alerts
-from charter.lifecycle.review import review
 from charter.lifecycle.transitions import automatic_rollback
 from charter.monitoring.service import monitor
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
+from charter.services.lifecycle import review
 from charter.workspace import Workspace
 
 from .test_lifecycle_support import NAME, OWNER, WEEK0, Lab

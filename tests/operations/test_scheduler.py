@@ -165,7 +165,7 @@ def test_charter_option_limits_the_pass(two: Workspace, cli: Any) -> None:
 def test_review_runs_each_pass_and_a_failing_review_is_alerted(
     two: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from charter.lifecycle import review as lifecycle
+    from charter.services import lifecycle
 
     calls: list[str] = []
     real = lifecycle.review

@@ -9,7 +9,7 @@ from tests.server.conftest import NAME, OWNER, Api, record
 
 from charter.registry.versions import list_versions
 from charter.store.tables import ApiToken
-from charter.tokens import hash_token
+from charter.tokens import create_token, hash_token
 
 APPROVE = f"/v1/charters/{NAME}/versions/{{v}}/approve"
 RISK = {"accept_risk": "pilot too short; I accept it", "first_version_waiver": "first model"}
@@ -106,3 +106,22 @@ def test_health_docs_and_openapi_need_no_token(api: Api) -> None:
     assert page.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in page.text
     asset = api.client.get("/docs/assets/swagger-ui-bundle.js")
     assert asset.status_code == 200 and len(asset.content) > 100_000  # served here, no CDN
+
+
+def test_two_callers_are_recorded_as_themselves_not_as_the_server(api: Api) -> None:
+    api.tokens["ops2"] = create_token(api.ws, "ops2@bank.example", "operator")[0]
+    first = api.register("return frame['amount'] / 100", "shadow")
+    risk = {"accept_risk": "accepted", "first_version_waiver": "first"}
+    assert api.post(f"/v1/charters/{NAME}/versions/{first}/approve", "owner", json=risk).is_success
+    second = api.register("return frame['amount'] / 50", "shadow")
+    again = {"accept_risk": "accepted"}
+    assert api.post(
+        f"/v1/charters/{NAME}/versions/{second}/approve", "owner", json=again
+    ).is_success
+
+    rolled = api.post(f"/v1/charters/{NAME}/rollback", "ops2", json={"reason": "bad week"})
+
+    assert rolled.status_code == 200, rolled.text
+    assert [e["actor"] for e in api.ledger("decision.approved")] == [OWNER, OWNER]
+    assert [e["actor"] for e in api.ledger("version.rolled_back")] == ["ops2@bank.example"]
+    assert api.ws.context.who == "tester@example.com"  # the server's own identity, unused

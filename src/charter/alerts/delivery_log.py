@@ -68,7 +68,7 @@ def store_delivery(
         action = "alert.route_tested"
     entry = {"alert_id": alert_id, **result.to_dict()}
     del entry["attempt_log"]  # kept in the row; the ledger keeps the outcome
-    ws.ledger.append(session, action, entry, actor=ws.actor, charter=name)
+    ws.ledger.append(session, action, entry, actor=ws.context.who, charter=name)
 
 
 def enqueue(

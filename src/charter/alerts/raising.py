@@ -237,7 +237,7 @@ def _undeliverable(ws: Workspace, alert: AlertInfo, problem: str) -> None:
             session,
             "alert.delivery_failed",
             {"alert_id": alert.id, "route": None, "error": f"charter file invalid: {problem}"},
-            actor=ws.actor,
+            actor=ws.context.who,
             charter=alert.charter,
         )
 
@@ -425,7 +425,7 @@ test_routes.__test__ = False  # type: ignore[attr-defined]  # not a pytest test,
 
 def _append(ws: Workspace, session: Session, action: str, row: Alert, **extra: Any) -> None:
     payload = {"alert_id": row.id, "rule": row.rule, "window": row.window, **extra}
-    ws.ledger.append(session, action, payload, actor=ws.actor, charter=row.charter)
+    ws.ledger.append(session, action, payload, actor=ws.context.who, charter=row.charter)
 
 
 def _dedup_key(name: str, rule: str, window: str | None) -> str:

@@ -1,6 +1,7 @@
 """Alerts from monitoring: a window whose verdict, quality or drift breaches (or warns) raises one.
 
-Called after every monitoring run — ``charter monitor`` and the scheduler's monitor step — so the
+Called by every monitoring run (:func:`charter.services.monitoring.monitor`: ``charter monitor``,
+the scheduler's monitor step, the demo, ``charter.monitor``), so the
 conversation about a breach starts with an alert, not with someone opening a dashboard. Which
 windows count: those of the live version and of external predictions (``data.prediction``: the
 model runs elsewhere, its predictions are what is decided on); while neither has windows, those of
@@ -33,7 +34,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from charter.alerts.raising import (
     AlertInfo,
@@ -43,10 +45,26 @@ from charter.alerts.raising import (
     raise_alert,
 )
 from charter.errors import CharterFileError
-from charter.monitoring.service import WindowResult
 from charter.spec.model import Charter
 from charter.spec.windows import window_text
 from charter.workspace import Workspace
+
+
+class JudgedWindow(Protocol):
+    """What alerting reads of an evaluated window (``charter.monitoring.JudgedWindow`` is one):
+    alerts stand below monitoring, so they name the shape, not the class."""
+
+    @property
+    def version(self) -> str: ...
+    @property
+    def start(self) -> datetime: ...
+    @property
+    def end(self) -> datetime: ...
+    @property
+    def verdict(self) -> str: ...
+    @property
+    def data(self) -> Mapping[str, Any]: ...
+
 
 # verdict -> (event, severity)
 _VERDICTS = {"breach": ("breach", "critical"), "warn": ("warn", "warning")}
@@ -69,12 +87,12 @@ class _Finding:
     details: Mapping[str, Any]
 
 
-def alert_on_windows(ws: Workspace, name: str, windows: Iterable[WindowResult]) -> list[AlertInfo]:
+def alert_on_windows(ws: Workspace, name: str, windows: Iterable[JudgedWindow]) -> list[AlertInfo]:
     """Raise the alerts the given evaluated windows call for; return those raised or repeated."""
     return react_to_windows(ws, name, windows).raised
 
 
-def react_to_windows(ws: Workspace, name: str, windows: Iterable[WindowResult]) -> WindowAlerts:
+def react_to_windows(ws: Workspace, name: str, windows: Iterable[JudgedWindow]) -> WindowAlerts:
     """Raise what the windows call for and resolve what later windows passed (module docstring)."""
     charter = _charter(ws, name)
     own = window_text(charter.sufficiency) if charter is not None else None
@@ -118,7 +136,7 @@ def _charter(ws: Workspace, name: str) -> Charter | None:
         return None
 
 
-def _judge(name: str, window: WindowResult, routed: set[str]) -> dict[str, _Finding | None]:
+def _judge(name: str, window: JudgedWindow, routed: set[str]) -> dict[str, _Finding | None]:
     """Each rule this window fails (its finding) or passes (``None``); silent rules are absent."""
     data, version = window.data, window.version
     span = f"{window.start.isoformat()}/{window.end.isoformat()}"

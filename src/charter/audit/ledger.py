@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from charter.audit.hashing import canonical_json, entry_hash, is_intact
 from charter.audit.keys import verifiers
 from charter.audit.signing import AuditKey, checkpoint_message
 from charter.store.database import Database
@@ -90,36 +89,6 @@ class VerifyReport:
             "state_rows": self.state_rows,
             "state_problems": [dict(p) for p in self.state_problems],
         }
-
-
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def entry_hash(
-    prev_hash: str,
-    seq: int,
-    recorded_at: str,
-    actor: str,
-    action: str,
-    charter: str | None,
-    payload: str,
-) -> str:
-    body = canonical_json([seq, recorded_at, actor, action, charter, payload])
-    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
-
-
-def is_intact(entry: AuditEntry) -> bool:
-    """Whether a stored entry still matches its own hash (it was not edited in place)."""
-    return entry.hash == entry_hash(
-        entry.prev_hash,
-        entry.seq,
-        entry.recorded_at,
-        entry.actor,
-        entry.action,
-        entry.charter,
-        entry.payload,
-    )
 
 
 def _iter_entries(session: Session) -> Iterator[AuditEntry]:
@@ -268,8 +237,7 @@ class Ledger:
     def verify(self) -> VerifyReport:
         """Walk the chain and the checkpoints, and check every bound state row against its
         latest binding, all in one snapshot; report the first entry that is not as written."""
-        # state.py builds on this module (hashing, canonical JSON), so it is imported here.
-        from charter.audit.state import audit_state
+        from charter.audit.state import audit_state  # state rows are bound through the ledger
 
         with self.snapshot() as session:
             chain = self.verify_in(session)

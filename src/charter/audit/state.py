@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from charter.audit import state_legacy
-from charter.audit.ledger import canonical_json, is_intact
+from charter.audit.hashing import canonical_json, is_intact
 from charter.errors import StateTamperedError
 from charter.store.tables import (
     AuditEntry,

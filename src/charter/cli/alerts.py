@@ -104,7 +104,7 @@ def ack_command(
     from charter.alerts.raising import ack_alert
 
     ws = workspace(ctx)
-    alert = ack_alert(ws, name, alert_id, by=by or ws.actor, note=note)
+    alert = ack_alert(ws, name, alert_id, by=by or ws.context.who, note=note)
     emit(
         alert.to_dict(),
         as_json=as_json,
@@ -125,7 +125,7 @@ def resolve_command(
     from charter.alerts.raising import resolve_alert
 
     ws = workspace(ctx)
-    alert = resolve_alert(ws, name, alert_id, by=by or ws.actor, note=note)
+    alert = resolve_alert(ws, name, alert_id, by=by or ws.context.who, note=note)
     emit(
         alert.to_dict(),
         as_json=as_json,

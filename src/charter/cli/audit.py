@@ -94,7 +94,7 @@ def keys_rotate(ctx: typer.Context, as_json: JsonOption = False) -> None:
     from charter.audit.keys import rotate
 
     ws = workspace(ctx)
-    result = rotate(ws.ledger, actor=ws.actor)
+    result = rotate(ws.ledger, actor=ws.context.who)
     emit(
         result,
         as_json=as_json,

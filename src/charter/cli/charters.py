@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
-from charter.errors import CharterError, CharterFileError
 
 
 @app.command()
@@ -47,25 +45,9 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """Validate charters; one line per problem naming the field path and what is wrong."""
-    from charter.spec.loader import load_charter_file
+    from charter.services.charters import check_charters
 
-    ws = workspace(ctx)
-    paths = [ws.charter_file(target)] if target else ws.charter_files()
-    if not paths:
-        raise CharterError(
-            f"no charters in {ws.charters_dir}", hint="Create one with `charter init NAME`."
-        )
-    results: list[dict[str, Any]] = []
-    for path in paths:
-        try:
-            loaded = load_charter_file(path)
-            results.append(
-                {"name": loaded.charter.name, "file": str(path), "ok": True, "problems": []}
-            )
-        except CharterFileError as exc:
-            results.append(
-                {"name": Path(path).stem, "file": str(path), "ok": False, "problems": exc.problems}
-            )
+    results = [r.to_dict() for r in check_charters(workspace(ctx), target)]
     ok = all(r["ok"] for r in results)
 
     def human(console: Console) -> None:

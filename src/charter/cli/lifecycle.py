@@ -319,7 +319,7 @@ def decisions_command(
 def review_command(ctx: typer.Context, name: NameArg, as_json: JsonOption = False) -> None:
     """One lifecycle pass (what `charter run` does each cycle): automatic rollback,
     pre-authorised promotion, stalled decisions and escalation."""
-    from charter.lifecycle.review import review
+    from charter.services.lifecycle import review
 
     report = review(workspace(ctx), name)
     emit(report.to_dict(), as_json=as_json, human=lambda c: _print(c, f"{name}: {report.summary}"))

@@ -1,4 +1,5 @@
-"""``charter monitor``, ``status``, ``report`` and ``reference``: thin over :mod:`charter.monitoring`."""
+"""``charter monitor``, ``status``, ``report`` and ``reference``: thin over :mod:`charter.services.monitoring`
+and :mod:`charter.monitoring`."""
 
 from __future__ import annotations
 
@@ -46,13 +47,9 @@ def monitor(
     as_json: JsonOption = False,
 ) -> None:
     """Evaluate every window of every version: quality, drift, performance, verdict; store it."""
-    from charter.alerts.windows import react_to_windows
-    from charter.monitoring.service import monitor as run_monitor
+    from charter.services.monitoring import monitor as run_monitor
 
-    ws = workspace(ctx)
-    result = run_monitor(ws, name, since=since, until=until, window=window)
-    reaction = react_to_windows(ws, name, result.windows)
-    alerts = reaction.raised
+    result = run_monitor(workspace(ctx), name, since=since, until=until, window=window)
 
     def human(console: Console) -> None:
         if not result.windows:
@@ -67,19 +64,13 @@ def monitor(
                 f"exploratory window {result.to_dict()['window']} (the charter judges "
                 "sufficiency.window): no alerts raised or resolved"
             )
-        for alert in alerts:
+        for alert in result.raised:
             seen = f" (again, {alert.count}x)" if alert.repeated else ""
             console.print(f"alert {alert.id} [{alert.severity}] {alert.message}{seen}")
-        for alert in reaction.resolved:
+        for alert in result.resolved:
             console.print(f"alert {alert.id} resolved itself: {alert.resolve_note}")
 
-    body = result.to_dict()
-    body["alerts"] = [
-        {"id": a.id, "event": a.event, "severity": a.severity, "repeated": a.repeated}
-        for a in alerts
-    ]
-    body["resolved_alerts"] = [{"id": a.id, "event": a.event} for a in reaction.resolved]
-    emit(body, as_json=as_json, human=human)
+    emit(result.to_dict(), as_json=as_json, human=human)
 
 
 @app.command()

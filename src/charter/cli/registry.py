@@ -90,10 +90,10 @@ def register(
     as_json: JsonOption = False,
 ) -> None:
     """Store a model as the charter's next version, by SHA-256, with its lineage."""
-    from charter.registry.versions import register_version
+    from charter.services.registry import register
 
     params, metadata = parse_pairs(param, "--param"), parse_pairs(meta, "--meta")
-    info = register_version(
+    info = register(
         workspace(ctx),
         name,
         model,
@@ -140,13 +140,11 @@ def versions(
     as_json: JsonOption = False,
 ) -> None:
     """List a charter's model versions, oldest first."""
-    from charter.registry.versions import list_versions, verify_version
+    from charter.registry.versions import list_versions
+    from charter.services.registry import verify_versions
 
     ws = workspace(ctx)
-    found = list_versions(ws, name)
-    if verify:
-        for version in found:
-            verify_version(ws, name, version.version)
+    found = verify_versions(ws, name) if verify else list_versions(ws, name)
     emit([v.to_dict() for v in found], as_json=as_json, human=lambda c: _listing(c, name, found))
 
 

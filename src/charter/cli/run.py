@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from charter.attention import human_lines, pass_exit_code
+from charter.attention import human_lines
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
 
@@ -74,7 +74,7 @@ def run(
         if once:
             report = scheduler.run_once()
             emit(report.to_dict(), as_json=as_json, human=lambda c: _human_pass(c, report))
-            code = pass_exit_code(report)
+            code = report.exit_code
             if code:
                 raise typer.Exit(code)
             return

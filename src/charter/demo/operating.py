@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 import polars as pl
 
 from charter.alerts.raising import get_alert, list_alerts
-from charter.alerts.windows import alert_on_windows
 from charter.demo.common import (
     CHARTER,
     ENGINEER,
@@ -40,13 +39,13 @@ from charter.errors import CharterError, NotAuthorizedError
 from charter.governance.changes import accept_change
 from charter.lifecycle.authorization import authorize
 from charter.lifecycle.decisions import approve, promote
-from charter.lifecycle.review import review
 from charter.monitoring.results import WindowResult
-from charter.monitoring.service import monitor
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
 from charter.registry.versions import list_versions
 from charter.retraining.retrain import retrain
+from charter.services.lifecycle import review
+from charter.services.monitoring import monitor
 from charter.workspace import Workspace
 
 ROWS_PER_WEEK = 7_000
@@ -92,8 +91,8 @@ def run_weeks(
     labels = ws.root / "data" / "labels" / f"outcomes-{weeks[0].start:%Y-%m-%d}.parquet"
     pl.concat(outcomes).write_parquet(labels)
     ingest_labels(ws, CHARTER, labels)
-    judged = monitor(ws, CHARTER, since=weeks[0].start).windows
-    raised = alert_on_windows(ws, CHARTER, judged)
+    run = monitor(ws, CHARTER, since=weeks[0].start)
+    judged, raised = run.windows, run.raised
     for window in judged:
         data = window.to_dict()
         narrate(f"Week of {window.start:%d %b}", describe(data))

@@ -15,7 +15,6 @@ from typing import Any
 import polars as pl
 
 from charter.alerts.raising import test_routes
-from charter.alerts.windows import alert_on_windows
 from charter.demo.common import (
     CHARTER,
     ENGINEER,
@@ -30,9 +29,9 @@ from charter.demo.data import applications
 from charter.errors import NotAuthorizedError
 from charter.lifecycle.decisions import approve
 from charter.lifecycle.gate import readiness
-from charter.monitoring.service import monitor
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
+from charter.services.monitoring import monitor
 from charter.workspace import Workspace
 
 
@@ -142,7 +141,6 @@ def _ingest_and_tell(
 def pilot_decision(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
     """The pilot's window is judged, the alert route is test-fired, and the owner decides."""
     judged = monitor(ws, CHARTER, since=LIVE_START)
-    alert_on_windows(ws, CHARTER, judged.windows)
     for window in judged.windows:
         narrate(f"Pilot week of {window.start:%d %b}", describe(window.data))
     fired = test_routes(ws, CHARTER)

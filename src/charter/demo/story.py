@@ -135,9 +135,9 @@ def _training(ws: Workspace, report: DemoReport, narrate: Narrate) -> tuple[Path
 def _registration(
     ws: Workspace, report: DemoReport, narrate: Narrate, model_path: Path, training_path: Path
 ) -> None:
-    from charter.registry.versions import register_version
+    from charter.services.registry import register
 
-    info = register_version(
+    info = register(
         ws,
         CHARTER,
         model_path,

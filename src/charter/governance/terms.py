@@ -103,7 +103,7 @@ def accept_terms(
         "change_id": change_id,
     }
     ws.ledger.append(
-        session, "charter.terms_accepted", entry, actor=ws.actor_for_record, charter=name
+        session, "charter.terms_accepted", entry, actor=ws.context.who_for_record, charter=name
     )
 
 
@@ -123,7 +123,11 @@ def close_change(
     row.status, row.decided_by, row.decided_at, row.reason = status, by, datetime.now(UTC), reason
     entry = {"change_id": row.id, "sha256": row.to_sha256, "by": by, "reason": reason}
     ws.ledger.append(
-        session, f"charter.change_{status}", entry, actor=ws.actor_for_record, charter=row.charter
+        session,
+        f"charter.change_{status}",
+        entry,
+        actor=ws.context.who_for_record,
+        charter=row.charter,
     )
 
 
@@ -177,7 +181,7 @@ def _reconcile(ws: Workspace, session: Session, loaded: LoadedCharter) -> None:
                 charter=name,
                 sha256=file_sha,
                 content=loaded.text,
-                accepted_by=f"first sight ({ws.actor_for_record})",
+                accepted_by=f"first sight ({ws.context.who_for_record})",
                 accepted_at=datetime.now(UTC),
                 change_id=None,
             )
@@ -192,7 +196,7 @@ def _reconcile(ws: Workspace, session: Session, loaded: LoadedCharter) -> None:
                 if status == "withdrawn"
                 else "the file changed again"
             )
-            close_change(ws, session, row, status, ws.actor_for_record, why)
+            close_change(ws, session, row, status, ws.context.who_for_record, why)
     if seen.terms.sha256 == file_sha or seen.match is not None:
         return
     _detect(ws, session, loaded, seen.terms)
@@ -214,7 +218,7 @@ def _detect(ws: Workspace, session: Session, loaded: LoadedCharter, terms: Chart
         governed=governed,
         requires=requires,
         detected_at=datetime.now(UTC),
-        detected_by=ws.actor_for_record,
+        detected_by=ws.context.who_for_record,
     )
     session.add(row)
     session.flush()
@@ -229,19 +233,19 @@ def _detect(ws: Workspace, session: Session, loaded: LoadedCharter, terms: Chart
         "requires": requires,
     }
     ws.ledger.append(
-        session, "charter.change_detected", entry, actor=ws.actor_for_record, charter=name
+        session, "charter.change_detected", entry, actor=ws.context.who_for_record, charter=name
     )
     if waits:
         return
     how = "no_live_version" if governed else "ungoverned_fields"
-    row.decided_by, row.decided_at = ws.actor_for_record, row.detected_at
+    row.decided_by, row.decided_at = ws.context.who_for_record, row.detected_at
     accept_terms(
         ws,
         session,
         name,
         loaded.text,
         loaded.sha256,
-        by=ws.actor_for_record,
+        by=ws.context.who_for_record,
         how=how,
         change_id=row.id,
     )

@@ -85,7 +85,9 @@ def authorize(ws: Workspace, name: str, *, by: str, note: str | None = None) -> 
             entry["terms_sha256"] = grant.terms_sha256
             seals = [state.seal(state.PROMOTION_AUTHORIZATION, g) for g in (*superseded, grant)]
             entry = state.bound(entry, *seals)
-            ws.ledger.append(session, "promotion.authorized", entry, actor=ws.actor, charter=name)
+            ws.ledger.append(
+                session, "promotion.authorized", entry, actor=ws.context.who, charter=name
+            )
     return approval_mode(ws, charter)
 
 
@@ -114,7 +116,11 @@ def revoke_authorization(
                 entry, *(state.seal(state.PROMOTION_AUTHORIZATION, g) for g in grants)
             )
             ws.ledger.append(
-                session, "promotion.authorization_revoked", entry, actor=ws.actor, charter=name
+                session,
+                "promotion.authorization_revoked",
+                entry,
+                actor=ws.context.who,
+                charter=name,
             )
     return approval_mode(ws, charter)
 

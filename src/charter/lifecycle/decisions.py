@@ -10,7 +10,7 @@ decided so on evidence, not because an engineer ran a command. So:
 - under the owner's pre-authorisation (recorded by :mod:`charter.lifecycle.authorization`, judged
   by :func:`~charter.lifecycle.gate.approval_mode`), :func:`promote` puts a version that passes
   the gate live at once, its decision recorded as approved automatically;
-- the scheduler's pass (:func:`charter.lifecycle.review.review`) calls :func:`auto_promote`,
+- the scheduler's pass (:func:`charter.services.lifecycle.review`) calls :func:`auto_promote`,
   :func:`withdraw_moot` and :func:`charter.lifecycle.stalled.check_stalled`: a decision open
   longer than ``decision_deadline`` becomes one ``stalled_decision`` alert, then each escalation
   step, once each, so that no decision loops forever in "one more validation round".
@@ -119,9 +119,9 @@ def promote(
     """
     loaded = ws.load(name)
     name = loaded.charter.name
-    request = {"version": version, "action": "promote", "by": ws.actor}
+    request = {"version": version, "action": "promote", "by": ws.context.who}
     with recording_refusal(ws, name, "decision.refused", request):
-        given = _waiver(ws, name, waiver, ws.actor)
+        given = _waiver(ws, name, waiver, ws.context.who)
         _check_decidable(name, version, get_version(ws, name, version).status)
         return _promote(ws, loaded, version, readiness(ws, name, version, waiver=given), given)
 
@@ -141,7 +141,7 @@ def _promote(
             row.waiver, row.waiver_by = given.reason, given.by
             entry = {"decision_id": row.id, "version": version, "waiver": given.reason}
             ws.ledger.append(
-                session, "decision.waiver_recorded", entry, actor=ws.actor, charter=name
+                session, "decision.waiver_recorded", entry, actor=ws.context.who, charter=name
             )
         if mode.automatic and ready.ready:
             _close(row, "approved", f"auto_if_sufficient, authorised by {mode.granted_by}", ready)
@@ -164,7 +164,7 @@ def _new_decision(
         status="open",
         open_key=f"{name}:{version}",
         opened_at=datetime.now(UTC),
-        opened_by=ws.actor,
+        opened_by=ws.context.who,
         readiness=ready.to_dict(),
         waiver=given.reason if given else None,
         waiver_by=given.by if given else None,
@@ -174,7 +174,7 @@ def _new_decision(
     session.add(row)
     session.flush()
     entry = {"decision_id": row.id, "version": version, "readiness": ready.to_dict()}
-    ws.ledger.append(session, "decision.opened", entry, actor=ws.actor, charter=name)
+    ws.ledger.append(session, "decision.opened", entry, actor=ws.context.who, charter=name)
     return row
 
 
@@ -278,7 +278,9 @@ def reject(ws: Workspace, name: str, version: int, *, by: str, reason: str) -> D
             record_charter(ws, session, loaded)
             _close(row, "rejected", who, None, reason=reason)
             entry = {"decision_id": row.id, "version": version, "by": who, "reason": reason}
-            ws.ledger.append(session, "decision.rejected", entry, actor=ws.actor, charter=name)
+            ws.ledger.append(
+                session, "decision.rejected", entry, actor=ws.context.who, charter=name
+            )
             info = DecisionInfo.from_row(row)
     resolve_decision_alerts(ws, info, who)
     return info
@@ -344,7 +346,7 @@ def _approved_entry(
         "readiness": ready.to_dict(),
         **moved,
     }
-    ws.ledger.append(session, "decision.approved", entry, actor=ws.actor, charter=row.charter)
+    ws.ledger.append(session, "decision.approved", entry, actor=ws.context.who, charter=row.charter)
 
 
 # -- reading ------------------------------------------------------------------------------------
@@ -394,12 +396,14 @@ def withdraw_moot(ws: Workspace, name: str) -> list[DecisionInfo]:
             if current.get(row.version) in DECIDABLE:
                 continue
             why = f"version {row.version} is {current.get(row.version)}"
-            _close(row, "withdrawn", ws.actor, None, reason=why)
+            _close(row, "withdrawn", ws.context.who, None, reason=why)
             entry = {"decision_id": row.id, "version": row.version, "reason": why}
-            ws.ledger.append(session, "decision.withdrawn", entry, actor=ws.actor, charter=name)
+            ws.ledger.append(
+                session, "decision.withdrawn", entry, actor=ws.context.who, charter=name
+            )
             withdrawn.append(DecisionInfo.from_row(row))
     for info in withdrawn:
-        resolve_decision_alerts(ws, info, ws.actor)
+        resolve_decision_alerts(ws, info, ws.context.who)
     return withdrawn
 
 

@@ -1,19 +1,17 @@
-"""The lifecycle's own pass over one charter, for the scheduler (or cron) to call.
+"""What the lifecycle's own pass over one charter did (:class:`ReviewReport`).
 
-In order: automatic rollback (safety first, :func:`~charter.lifecycle.transitions.automatic_rollback`);
-then, unless it rolled back, promotion of a pre-authorised version that passes the gate; closing
+The pass itself is the use case :func:`charter.services.lifecycle.review`. In order: automatic
+rollback (safety first, :func:`~charter.lifecycle.transitions.automatic_rollback`); then, unless
+it rolled back, promotion of a pre-authorised version that passes the gate; closing
 decisions that became moot (:mod:`charter.lifecycle.decisions`); and the stalled-decision alerts
 and escalations (:mod:`charter.lifecycle.stalled`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from charter.lifecycle import decisions, stalled
-from charter.lifecycle.transitions import RollbackResult, automatic_rollback
-from charter.workspace import Workspace
+from charter.lifecycle.transitions import RollbackResult
 
 
 @dataclass(frozen=True)
@@ -48,24 +46,3 @@ class ReviewReport:
             "alerts": self.alerts,
             "summary": self.summary,
         }
-
-
-def review(ws: Workspace, name: str, *, now: datetime | None = None) -> ReviewReport:
-    """One pass of the lifecycle's own duties, for the scheduler (or cron) to call.
-
-    In order: automatic rollback (safety first); then, unless it rolled back, promotion of a
-    pre-authorised version that passes the gate; closing decisions that became moot; and the
-    stalled-decision alerts and escalations due at ``now`` (default: the current time).
-    """
-    name = ws.load(name).charter.name
-    rolled = automatic_rollback(ws, name)
-    promoted = decisions.auto_promote(ws, name) if rolled is None else None
-    withdrawn = decisions.withdraw_moot(ws, name)
-    alerts = stalled.check_stalled(ws, name, now=now)
-    return ReviewReport(
-        name,
-        rolled,
-        promoted.decision.version if promoted is not None else None,
-        [d.id for d in withdrawn],
-        [a.id for a in alerts],
-    )

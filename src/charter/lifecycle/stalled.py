@@ -117,5 +117,5 @@ def _mark(
         else:
             return alert  # a concurrent pass recorded it first; the alert was folded into one
         row.alert_ids = [*row.alert_ids, alert.id]
-        ws.ledger.append(session, action, entry, actor=ws.actor, charter=info.charter)
+        ws.ledger.append(session, action, entry, actor=ws.context.who, charter=info.charter)
     return alert

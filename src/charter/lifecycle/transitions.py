@@ -18,7 +18,7 @@ so it is recorded too: :func:`recording_refusal` appends ``<action>.refused`` in
 its own, because the one that was refused is rolled back.
 
 The scheduler's pass over one charter (automatic rollback first, then the decision duties) is
-:func:`charter.lifecycle.review.review`, which builds on this module and on
+:func:`charter.services.lifecycle.review`, which builds on this module and on
 :mod:`charter.lifecycle.decisions`."""
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ def recording_refusal(
     except (LifecycleError, VersionNotFoundError) as exc:
         with ws.db.session() as session:
             entry = {**payload, "refused": exc.message}
-            ws.ledger.append(session, action, entry, actor=ws.actor_for_record, charter=name)
+            ws.ledger.append(session, action, entry, actor=ws.context.who_for_record, charter=name)
         raise
 
 
@@ -175,7 +175,7 @@ def retire(
             record_charter(ws, session, loaded)
             info = set_status(ws, session, name, version, "retired", reason=f"{why} ({by})")
             entry = {"version": version, "from": current, "by": by, "reason": why}
-            ws.ledger.append(session, "version.retired", entry, actor=ws.actor, charter=name)
+            ws.ledger.append(session, "version.retired", entry, actor=ws.context.who, charter=name)
             return info
 
 
@@ -301,7 +301,9 @@ def _restore(
     set_status(ws, session, name, live, "rolled_back", reason=reason)
     set_status(ws, session, name, target, "live", reason=f"restored by rollback: {reason}")
     result = RollbackResult(name, live, target, automatic, reason, list(evidence), for_cause)
-    ws.ledger.append(session, "version.rolled_back", result.to_dict(), actor=ws.actor, charter=name)
+    ws.ledger.append(
+        session, "version.rolled_back", result.to_dict(), actor=ws.context.who, charter=name
+    )
     return result
 
 

@@ -400,9 +400,9 @@ def store_reference(
     row.fingerprint = reference.fingerprint
     row.rows, row.labelled = reference.rows, reference.labelled
     row.body = pack(reference.to_dict())
-    row.created_at, row.created_by = datetime.now(UTC), ws.actor
+    row.created_at, row.created_by = ws.context.clock(), ws.context.who
     payload = {"version": version, "fingerprint": row.fingerprint, **reference.describe()}
-    ws.ledger.append(session, "reference.set", payload, actor=ws.actor, charter=name)
+    ws.ledger.append(session, "reference.set", payload, actor=ws.context.who, charter=name)
 
 
 def load_reference(ws: Workspace, name: str, version: str, origin: str) -> Reference | None:

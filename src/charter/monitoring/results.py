@@ -204,7 +204,11 @@ class ResultStore:
                     changed += 1
                     payload = _ledger_payload(result, previous)
                     self.ws.ledger.append(
-                        session, "window.evaluated", payload, actor=self.ws.actor, charter=self.name
+                        session,
+                        "window.evaluated",
+                        payload,
+                        actor=self.ws.context.who,
+                        charter=self.name,
                     )
         return changed
 

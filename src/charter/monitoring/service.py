@@ -15,6 +15,9 @@ A run:
 
 Windows with no rows between a version's first and last window (or over the whole
 ``since``/``until`` range when both are given) are evaluated too: an empty window is a finding.
+
+This module raises no alerts: :func:`charter.services.monitoring.monitor` (``charter.monitor``,
+``charter monitor``, the scheduler) runs it and then raises and resolves the windows' alerts.
 """
 
 from __future__ import annotations

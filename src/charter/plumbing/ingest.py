@@ -195,7 +195,7 @@ class _Run:
         with serialised(self.ws, INGEST_LOG, self.name) as session:
             payload = {"file": file.name, "fingerprint": None, "error": error}
             self.ws.ledger.append(
-                session, "ingest.file_failed", payload, actor=self.ws.actor, charter=self.name
+                session, "ingest.file_failed", payload, actor=self.ws.context.who, charter=self.name
             )
 
     def _ingest_file(
@@ -239,7 +239,11 @@ class _Run:
             if status == "failed":
                 payload = {"file": file.name, "fingerprint": fingerprint, "error": error}
                 self.ws.ledger.append(
-                    session, "ingest.file_failed", payload, actor=self.ws.actor, charter=self.name
+                    session,
+                    "ingest.file_failed",
+                    payload,
+                    actor=self.ws.context.who,
+                    charter=self.name,
                 )
 
     def _upsert_file(

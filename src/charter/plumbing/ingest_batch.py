@@ -272,7 +272,7 @@ class Batch:
         )
         session.flush()
         payload = s.ledger_payload(preds, quar)
-        ws.ledger.append(session, "batch.ingested", payload, actor=ws.actor, charter=run.name)
+        ws.ledger.append(session, "batch.ingested", payload, actor=ws.context.who, charter=run.name)
 
     def committed(self) -> None:
         """After the transaction: the run now counts this batch's keys and event times."""

@@ -175,7 +175,7 @@ class SqlIngest:
                 session,
                 "ingest.source_failed",
                 {"source": self.identity, "error": error},
-                actor=self.ws.actor,
+                actor=self.ws.context.who,
                 charter=self.name,
             )
 

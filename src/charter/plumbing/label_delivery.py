@@ -130,7 +130,7 @@ def record(
         if delivery.checkpoint is not None:
             delivery.checkpoint(session, batch_id, None)
         entry = {k: v for k, v in asdict(batch).items() if k != "invalid_examples"}
-        ws.ledger.append(session, "labels.ingested", entry, actor=ws.actor, charter=name)
+        ws.ledger.append(session, "labels.ingested", entry, actor=ws.context.who, charter=name)
 
     if not commit(ws, LABEL_LOG, name, committed=recorded, record=insert):
         return None

@@ -329,7 +329,7 @@ def _replay(
                 "contract": contract,
                 "replay_map": replay_map_entry,
             },
-            actor=ws.actor,
+            actor=ws.context.who,
             charter=name,
         )
 

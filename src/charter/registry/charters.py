@@ -36,12 +36,16 @@ def record_charter(ws: Workspace, session: Session, loaded: LoadedCharter) -> bo
                 updated_at=now,
             )
         )
-        ws.ledger.append(session, "charter.created", payload, actor=ws.actor, charter=charter.name)
+        ws.ledger.append(
+            session, "charter.created", payload, actor=ws.context.who, charter=charter.name
+        )
     else:
         payload["previous_sha256"] = record.sha256
         if record.owner_email != charter.owner.email:
             payload["previous_owner"] = record.owner_email
         record.sha256, record.content = loaded.sha256, loaded.text
         record.owner_email, record.updated_at = charter.owner.email, now
-        ws.ledger.append(session, "charter.changed", payload, actor=ws.actor, charter=charter.name)
+        ws.ledger.append(
+            session, "charter.changed", payload, actor=ws.context.who, charter=charter.name
+        )
     return True

@@ -16,7 +16,7 @@ approvals and rollbacks ambiguous. Other charters may register the same bytes.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +46,14 @@ from charter.registry.flavors import (
 )
 from charter.registry.inputs import check_inputs
 from charter.registry.lineage import build_lineage
+from charter.spec.model import Charter
 from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
+
+#: What a registration stores beside the version: given the charter and the loaded model (before
+#: anything is written), returns what to write in the registration's transaction
+#: ``(session, version)``.
+Attach = Callable[[Charter, Predictor], Callable[[Session, str], None]]
 
 STATUSES = ("registered", "shadow", "live", "standby", "retired", "rolled_back")
 
@@ -122,13 +128,15 @@ def register_version(
     training_data: str | Path | None = None,
     params: Mapping[str, Any] | None = None,
     metadata: Mapping[str, Any] | None = None,
-    reference: str | Path | None = None,
+    attach: Attach | None = None,
     trust: Sequence[str] = (),
 ) -> VersionInfo:
     """Store ``model`` (a file, an MLflow folder or ``module:function``) as the next version.
 
-    ``reference`` is labelled data summarised as the version's monitoring reference, scored by
-    this model before anything is stored and recorded in the same transaction as the version.
+    ``attach`` is what a caller stores with the version (the monitoring reference, composed by
+    :func:`charter.services.registry.register`): it is called with the charter and the loaded
+    model before anything is stored (it may refuse), and what it returns is called inside the
+    registration's transaction with the new version's number.
     ``trust`` names classes a pickle/joblib file may import beyond the allow-list (with those
     of ``CHARTER_TRUSTED_TYPES``); they are recorded in the lineage and trusted again at load.
     """
@@ -141,11 +149,7 @@ def register_version(
         candidate.flavor, candidate.format, candidate.local, search=search, trust=trusted
     )
     check_inputs(loaded_charter.charter, loaded.predictor, model=str(model))
-    summarised = None
-    if reference is not None:  # monitoring builds on the registry: imported only when asked
-        from charter.monitoring.reference import summarise_file
-
-        summarised = summarise_file(loaded_charter.charter, reference, loaded.predictor)
+    write = attach(loaded_charter.charter, loaded.predictor) if attach is not None else None
     lineage = build_lineage(
         candidate, loaded, training_data=training_data, params=params, metadata=metadata
     )
@@ -154,7 +158,7 @@ def register_version(
     with ws.db.read() as session:  # cheap early refusal, before writing any artifact
         _refuse_duplicate(session, name, candidate.sha256)
     uri = _store(ArtifactStore.for_workspace(ws), candidate)
-    now = datetime.now(UTC)
+    now = ws.context.clock()
     with ws.db.session() as session:
         ws.db.serialize(session, f"registry:{name}")
         record_charter(ws, session, loaded_charter)
@@ -173,7 +177,7 @@ def register_version(
             status="shadow" if latest is None else "registered",
             lineage=lineage,
             created_at=now,
-            created_by=ws.actor,
+            created_by=ws.context.who,
             status_changed_at=now,
         )
         session.add(row)
@@ -186,11 +190,9 @@ def register_version(
             "lineage": lineage,
         }
         payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
-        ws.ledger.append(session, "version.registered", payload, actor=ws.actor, charter=name)
-        if summarised is not None:
-            from charter.monitoring.reference import store_reference
-
-            store_reference(ws, session, name, str(row.version), summarised)
+        ws.ledger.append(session, "version.registered", payload, actor=ws.context.who, charter=name)
+        if write is not None:
+            write(session, str(row.version))
     return VersionInfo.from_row(row)
 
 
@@ -319,5 +321,5 @@ def set_status(
     previous, row.status, row.status_changed_at = row.status, status, datetime.now(UTC)
     payload = {"version": version, "from": previous, "to": status, "reason": reason}
     payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
-    ws.ledger.append(session, "version.status_changed", payload, actor=ws.actor, charter=name)
+    ws.ledger.append(session, "version.status_changed", payload, actor=ws.context.who, charter=name)
     return VersionInfo.from_row(row)

@@ -318,7 +318,7 @@ class _Attempt:
                 set_status(self.ws, session, self.name, version, "shadow", reason=reason)
             payload = {"version": version, **lineage}
             self.ws.ledger.append(
-                session, "retrain.completed", payload, actor=self.ws.actor, charter=self.name
+                session, "retrain.completed", payload, actor=self.ws.context.who, charter=self.name
             )
 
     def _set_reference(self, version: int, data: Path, notes: list[str]) -> None:
@@ -356,7 +356,7 @@ class _Attempt:
         }
         with self.ws.db.session() as session:
             self.ws.ledger.append(
-                session, "retrain.failed", payload, actor=self.ws.actor, charter=self.name
+                session, "retrain.failed", payload, actor=self.ws.context.who, charter=self.name
             )
         message = (
             f"retraining failed ({failure.stage}): {failure.error.message}; "

@@ -6,7 +6,7 @@ A pass runs, for each charter that is due, these steps in order::
     labels    read new ground truth from labels.source     (plumbing.labels; only when declared)
     monitor   evaluate the windows                         (monitoring.service)
     retrain   retrain if a trigger fired                   (operations.retrain; when declared)
-    review    stalled decisions, automatic rollback,       (lifecycle.review)
+    review    stalled decisions, automatic rollback,       (services.lifecycle)
               automatic promotion
     deliver   send the charter's queued alert deliveries   (alerts.outbox)
 
@@ -101,7 +101,23 @@ class PassReport:
 
     @property
     def attention(self) -> list[attention.Attention]:
-        return attention.from_pass(self)
+        """The facts each step reported (in its ``details["attention"]``)."""
+        return [
+            attention.Attention(**fact)
+            for step in self.steps
+            for fact in (step.details or {}).get("attention", [])
+        ]
+
+    @property
+    def exit_code(self) -> int:
+        """``run --once``: 1 if a step failed for any other reason (or the pass was
+        interrupted), 5 if every failure is an attention fact (or only attention was raised),
+        else 0."""
+        if self.interrupted:
+            return attention.EXIT_ERROR
+        if any(not (step.details or {}).get("attention") for step in self.failed):
+            return attention.EXIT_ERROR
+        return attention.exit_code(self.attention)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -285,14 +301,12 @@ def _labels(ws: Workspace, name: str, charter: Charter) -> Done:
 
 
 def _monitor(ws: Workspace, name: str, charter: Charter) -> Done:
-    from charter.alerts.windows import alert_on_windows
-    from charter.monitoring.service import monitor
+    from charter.services.monitoring import monitor
 
     report = monitor(ws, name)
-    alerts = [a for a in alert_on_windows(ws, name, report.windows) if not a.repeated]
     summary = (
         f"{len(report.windows)} window(s), {report.verdicts_changed} verdict(s) changed, "
-        f"{len(alerts)} new alert(s)"
+        f"{len(report.new_alerts)} new alert(s)"
     )
     return "ok", summary, None
 
@@ -308,7 +322,7 @@ def _retrain(ws: Workspace, name: str, charter: Charter) -> Done:
 
 
 def _review(ws: Workspace, name: str, charter: Charter) -> Done:
-    from charter.lifecycle.review import review
+    from charter.services.lifecycle import review
 
     result = review(ws, name)
     return "ok", result.summary, result.to_dict()

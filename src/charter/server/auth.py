@@ -2,7 +2,8 @@
 
 Every ``/v1`` route depends on :func:`viewer`, :func:`operator` or :func:`owner`. The identity is
 the request's, never the process's: :attr:`Caller.ws` is the server's workspace (same database,
-same ledger) whose actor is ``identity``, so every ledger entry a call makes names who made it.
+same ledger) acting as ``identity`` (:meth:`Workspace.acting_as`), so every ledger entry a call
+makes names who made it.
 A call refused for its role, when it tried to change something, is appended to the ledger as
 ``api.refused`` with the identity, the route and the reason.
 """
@@ -16,7 +17,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from charter.errors import PermissionDeniedError
-from charter.tokens import Role, TokenInfo, acting_as, authenticate, require_role
+from charter.tokens import Role, TokenInfo, authenticate, require_role
 from charter.workspace import Workspace
 
 
@@ -39,7 +40,7 @@ def _bearer(request: Request) -> str | None:
 def _check(request: Request, role: Role, action: str, mutating: bool) -> Caller:
     ws: Workspace = request.app.state.ws
     token = authenticate(ws, _bearer(request))
-    caller = Caller(token, acting_as(ws, token.identity))
+    caller = Caller(token, ws.acting_as(token.identity))
     try:
         require_role(token, role, action)
     except PermissionDeniedError as exc:

@@ -166,7 +166,11 @@ class ShadowWriter:
                     "predictions": [{"path": p, "sha256": d} for p, d in paths],
                 }
                 self.ws.ledger.append(
-                    session, "batch.shadow_scored", entry, actor=self.ws.actor, charter=self.name
+                    session,
+                    "batch.shadow_scored",
+                    entry,
+                    actor=self.ws.context.who,
+                    charter=self.name,
                 )
         except Exception:
             for path, _ in files:
