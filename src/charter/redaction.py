@@ -48,6 +48,36 @@ class MissingEnvironmentError(CharterError):
     """A ``${NAME}`` reference in a URL names an environment variable that is not set."""
 
 
+#: The environment-style name of a literal secret concealed in stored charter text
+#: (:mod:`charter.spec.secrets`): ``${CHARTER_SECRET_<12 hex>}``.
+SECRET_REFERENCE_NAME = re.compile(r"CHARTER_SECRET_[0-9a-f]{12}")
+
+
+class MissingSecretError(MissingEnvironmentError):
+    """A concealed secret is needed but the charter file no longer holds its literal."""
+
+
+def missing_secret_hint(charter: str = "") -> str:
+    """What to do when a concealed secret cannot be revealed."""
+    file = f"charters/{charter}.yaml" if charter else "the charter file"
+    return (
+        f"The secret was written in {file} when these terms were accepted and the file no longer "
+        "holds it (it was changed or removed). Accept or revert the pending change "
+        f"(`charter changes {charter or 'NAME'}`), or better, move the secret out of the file "
+        "into an environment variable and write ${NAME} in its place."
+    )
+
+
+def missing_secret_error(reference: str, *, what: str, charter: str = "") -> MissingSecretError:
+    """The error for ``reference`` (in ``what``, e.g. "the webhook URL") that cannot be revealed."""
+    of = f" of {charter}" if charter else ""
+    return MissingSecretError(
+        f"{what}{of} needs the secret {reference}, written in the charter file when its terms "
+        "were accepted, but the file no longer holds it",
+        hint=missing_secret_hint(charter),
+    )
+
+
 def redact_url(url: str) -> str:
     """``url`` safe to show or store: user-info and query-string credentials masked.
 
@@ -97,9 +127,9 @@ def expand_env(text: str, *, what: str = "the URL", strict: bool = True, charter
         if name in os.environ:
             return os.environ[name]
         if strict:
-            from charter.spec.secrets import REFERENCE_NAME, missing_secret_error
-
-            if REFERENCE_NAME.fullmatch(name):  # a literal of the charter file, not an env var
+            if SECRET_REFERENCE_NAME.fullmatch(
+                name
+            ):  # a literal of the charter file, not an env var
                 raise missing_secret_error(match.group(0), what=what, charter=charter)
             raise MissingEnvironmentError(
                 f"{what} needs the environment variable {name}, which is not set"

@@ -12,7 +12,8 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from charter.audit.ledger import Ledger, entry_hash
+from charter.audit.hashing import entry_hash
+from charter.audit.ledger import Ledger
 from charter.settings import Settings
 from charter.workspace import Workspace
 

@@ -18,7 +18,7 @@ from charter.services.registry import register, verify_versions
 def _reference_file(mkit: Any, *, drop: tuple[str, ...] = ()) -> Path:
     frame = mkit.world(2000, seed=3)
     frame = frame.with_columns(outcome=pl.Series(mkit.true_outcome(frame, 3))).drop(*drop)
-    path = mkit.ws.root / "reference.parquet"
+    path: Path = mkit.ws.root / "reference.parquet"
     frame.drop("event_at").write_parquet(path)
     return path
 

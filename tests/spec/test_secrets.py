@@ -7,11 +7,10 @@ import hashlib
 import pytest
 
 from charter.errors import CharterFileError
-from charter.redaction import expand_env
+from charter.redaction import MissingSecretError, expand_env
 from charter.spec.loader import parse_charter
 from charter.spec.scaffold import render
 from charter.spec.secrets import (
-    MissingSecretError,
     conceal,
     literals_of,
     reference_for,

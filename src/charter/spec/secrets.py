@@ -29,17 +29,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from charter.errors import CharterFileError
-from charter.redaction import ENV_REFERENCE, QUERY_CREDENTIAL, MissingEnvironmentError
+from charter.redaction import (
+    ENV_REFERENCE,
+    QUERY_CREDENTIAL,
+    SECRET_REFERENCE_NAME,
+    missing_secret_error,
+)
 
-#: The environment-style name of a concealed literal.
-REFERENCE_NAME = re.compile(r"CHARTER_SECRET_[0-9a-f]{12}")
+REFERENCE_NAME = SECRET_REFERENCE_NAME  # the environment-style name of a concealed literal
+
 REFERENCE = re.compile(r"\$\{(CHARTER_SECRET_[0-9a-f]{12})\}")
 #: A literal this long is also concealed where it appears outside its URL (a comment).
 _LONG_LITERAL = 8
-
-
-class MissingSecretError(MissingEnvironmentError):
-    """A concealed secret is needed but the charter file no longer holds its literal."""
 
 
 @dataclass(frozen=True)
@@ -104,27 +105,6 @@ def reveal_with(
         return match.group(0)
 
     return REFERENCE.sub(value, text)
-
-
-def missing_secret_hint(charter: str = "") -> str:
-    """What to do when a concealed secret cannot be revealed."""
-    file = f"charters/{charter}.yaml" if charter else "the charter file"
-    return (
-        f"The secret was written in {file} when these terms were accepted and the file no longer "
-        "holds it (it was changed or removed). Accept or revert the pending change "
-        f"(`charter changes {charter or 'NAME'}`), or better, move the secret out of the file "
-        "into an environment variable and write ${NAME} in its place."
-    )
-
-
-def missing_secret_error(reference: str, *, what: str, charter: str = "") -> MissingSecretError:
-    """The error for ``reference`` (in ``what``, e.g. "the webhook URL") that cannot be revealed."""
-    of = f" of {charter}" if charter else ""
-    return MissingSecretError(
-        f"{what}{of} needs the secret {reference}, written in the charter file when its terms "
-        "were accepted, but the file no longer holds it",
-        hint=missing_secret_hint(charter),
-    )
 
 
 # -- finding the secrets ------------------------------------------------------------------------
