@@ -9,8 +9,7 @@ send through :func:`send` and store with :func:`record_deliveries`, which writes
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import overload
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -83,7 +82,7 @@ def last_successful_test(ws: Workspace, name: str) -> datetime | None:
         AlertDelivery.charter == name, AlertDelivery.test.is_(True), AlertDelivery.ok.is_(True)
     )
     with ws.db.read() as session:
-        return aware(session.execute(query).scalar_one_or_none())
+        return session.execute(query).scalar_one_or_none()
 
 
 def _row(name: str, alert_id: int | None, result: DeliveryResult) -> AlertDelivery:
@@ -122,18 +121,7 @@ def _result(row: AlertDelivery) -> DeliveryResult:
         status=row.status,
         error=row.error,
         attempts=attempts,
-        started_at=aware(row.started_at),
-        finished_at=aware(row.finished_at),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
         test=row.test,
     )
-
-
-@overload
-def aware(moment: datetime) -> datetime: ...
-@overload
-def aware(moment: None) -> None: ...
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if moment is None or moment.tzinfo:
-        return moment
-    return moment.replace(tzinfo=UTC)

@@ -46,10 +46,11 @@ from charter.registry.flavors import (
 )
 from charter.registry.inputs import check_inputs
 from charter.registry.lineage import build_lineage
+from charter.store.statuses import VersionStatus
 from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
 
-STATUSES = ("registered", "shadow", "live", "standby", "retired", "rolled_back")
+STATUSES = tuple(status.value for status in VersionStatus)
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,9 @@ class VersionInfo:
             status=row.status,
             artifact_uri=row.artifact_uri,
             lineage=dict(row.lineage),
-            created_at=_aware(row.created_at),
+            created_at=row.created_at,
             created_by=row.created_by,
-            status_changed_at=_aware(row.status_changed_at),
+            status_changed_at=row.status_changed_at,
         )
 
     @property
@@ -100,11 +101,6 @@ class VersionInfo:
             "status_changed_at": self.status_changed_at.isoformat(),
             "lineage": dict(self.lineage),
         }
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _search_paths(ws: Workspace) -> list[Path]:
@@ -153,7 +149,7 @@ def register_version(
         lineage["artifact"]["trusted"] = trusted
     with ws.db.read() as session:  # cheap early refusal, before writing any artifact
         _refuse_duplicate(session, name, candidate.sha256)
-    uri = _store(ArtifactStore.for_workspace(ws), candidate)
+    key = _store(ArtifactStore.for_workspace(ws), candidate)
     now = datetime.now(UTC)
     with ws.db.session() as session:
         ws.db.serialize(session, f"registry:{name}")
@@ -167,7 +163,7 @@ def register_version(
             version=(latest or 0) + 1,
             sha256=candidate.sha256,
             flavor=candidate.flavor,
-            artifact_uri=uri,
+            artifact_uri=key,
             # The pilot runs on the production path: a charter's very first version starts in
             # shadow, scored on every live batch beside (eventually) the live one.
             status="shadow" if latest is None else "registered",
@@ -182,7 +178,7 @@ def register_version(
             "status": row.status,
             "sha256": row.sha256,
             "flavor": row.flavor,
-            "artifact_uri": uri,
+            "artifact_uri": key,
             "lineage": lineage,
         }
         payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
@@ -317,6 +313,8 @@ def set_status(
         raise VersionNotFoundError(f"{name} has no version {version}")
     state.check(session, state.MODEL_VERSION, [row])  # a change never builds on a forged row
     previous, row.status, row.status_changed_at = row.status, status, datetime.now(UTC)
+    if status == VersionStatus.LIVE and row.went_live_at is None:
+        row.went_live_at = row.status_changed_at
     payload = {"version": version, "from": previous, "to": status, "reason": reason}
     payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
     ws.ledger.append(session, "version.status_changed", payload, actor=ws.actor, charter=name)
