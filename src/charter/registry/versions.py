@@ -30,6 +30,7 @@ from charter.errors import ArtifactTamperedError, RegistryError, VersionNotFound
 from charter.registry.artifacts import (
     ArtifactStore,
     fetch_tree,
+    is_absolute,
     read_bytes,
     sha256_bytes,
     sha256_tree,
@@ -55,7 +56,11 @@ STATUSES = tuple(status.value for status in VersionStatus)
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """One registered model version, as stored."""
+    """One registered model version, as stored.
+
+    ``artifact_key`` is what the row records (a key in the workspace's artifact store, or an
+    absolute URI for an artifact kept elsewhere); ``artifact_uri`` is where that is now.
+    """
 
     charter: str
     version: int
@@ -67,20 +72,23 @@ class VersionInfo:
     created_at: datetime
     created_by: str
     status_changed_at: datetime
+    artifact_key: str
 
     @classmethod
-    def from_row(cls, row: ModelVersion) -> VersionInfo:
+    def from_row(cls, row: ModelVersion, store: ArtifactStore) -> VersionInfo:
+        recorded = row.artifact_uri
         return cls(
             charter=row.charter,
             version=row.version,
             sha256=row.sha256,
             flavor=row.flavor,
             status=row.status,
-            artifact_uri=row.artifact_uri,
+            artifact_uri=recorded if is_absolute(recorded) else store.uri(recorded),
             lineage=dict(row.lineage),
             created_at=row.created_at,
             created_by=row.created_by,
             status_changed_at=row.status_changed_at,
+            artifact_key=recorded,
         )
 
     @property
@@ -149,7 +157,8 @@ def register_version(
         lineage["artifact"]["trusted"] = trusted
     with ws.db.read() as session:  # cheap early refusal, before writing any artifact
         _refuse_duplicate(session, name, candidate.sha256)
-    key = _store(ArtifactStore.for_workspace(ws), candidate)
+    store = ArtifactStore.for_workspace(ws)
+    key = _store(store, candidate)
     now = datetime.now(UTC)
     with ws.db.session() as session:
         ws.db.serialize(session, f"registry:{name}")
@@ -187,7 +196,7 @@ def register_version(
             from charter.monitoring.reference import store_reference
 
             store_reference(ws, session, name, str(row.version), summarised)
-    return VersionInfo.from_row(row)
+    return VersionInfo.from_row(row, store)
 
 
 def _store(store: ArtifactStore, candidate: Candidate) -> str:
@@ -219,7 +228,8 @@ def list_versions(ws: Workspace, name: str) -> list[VersionInfo]:
             .order_by(ModelVersion.version)
         ).all()
         state.check(session, state.MODEL_VERSION, rows)
-        versions = [VersionInfo.from_row(row) for row in rows]
+        store = ArtifactStore.for_workspace(ws)
+        versions = [VersionInfo.from_row(row, store) for row in rows]
     if not versions:
         ws.charter_path(name)  # raises CharterNotFoundError for a name nobody knows
     return versions
@@ -234,7 +244,7 @@ def get_version(ws: Workspace, name: str, version: int) -> VersionInfo:
         )
         if row is not None:
             state.check(session, state.MODEL_VERSION, [row])
-            return VersionInfo.from_row(row)
+            return VersionInfo.from_row(row, ArtifactStore.for_workspace(ws))
     known = [v.version for v in list_versions(ws, name)]
     listing = ", ".join(str(v) for v in known) if known else "none yet"
     raise VersionNotFoundError(
@@ -267,7 +277,7 @@ def verify_version(ws: Workspace, name: str, version: int) -> VersionInfo:
 
 def _fetch_verified(ws: Workspace, info: VersionInfo) -> LocalArtifact:
     store = ArtifactStore.for_workspace(ws)
-    uri = store.locate(info.artifact_uri, info.sha256, info.artifact_name)
+    uri = store.locate(info.artifact_key, info.sha256, info.artifact_name)
     label = f"{info.charter} version {info.version} ({info.artifact_name})"
     kind = info.lineage.get("artifact", {}).get("kind", ARTIFACT_KINDS.get(info.flavor))
     if kind == "directory":
@@ -318,4 +328,4 @@ def set_status(
     payload = {"version": version, "from": previous, "to": status, "reason": reason}
     payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
     ws.ledger.append(session, "version.status_changed", payload, actor=ws.actor, charter=name)
-    return VersionInfo.from_row(row)
+    return VersionInfo.from_row(row, ArtifactStore.for_workspace(ws))
