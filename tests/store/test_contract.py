@@ -6,6 +6,7 @@ conftest.py). A new backend passes this class before anything else is tried on i
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -110,7 +111,9 @@ class TestStorageContract:
             self._insert(db, target, **{column: "bogus"})
         for member in CHECKED[(table, column)]:  # every value of the enum is accepted
             with db.engine.begin() as conn:
-                conn.execute(target.insert().values(**minimal_row(target, **{column: member.value})))
+                conn.execute(
+                    target.insert().values(**minimal_row(target, **{column: member.value}))
+                )
                 conn.execute(target.delete())
 
     def test_a_version_number_is_unique_per_charter(self, db: Database) -> None:
@@ -145,5 +148,5 @@ class TestStorageContract:
             seqs = list(session.scalars(sa.select(AuditEntry.seq).order_by(AuditEntry.seq)))
         assert [e.payload for e in entries] == [f'{{"n":{n}}}' for n in range(4)]
         assert seqs == list(range(1, len(seqs) + 1))
-        assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
+        assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(entries))
         assert ws.ledger.verify().ok

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 

@@ -20,12 +20,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 import sqlalchemy as sa
+from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL, fresh_postgres_database
 
 from charter.cli.main import main
 from charter.store.database import Database
 from charter.store.migrate import head_revision
 from charter.store.tables import Alert, Decision, ModelVersion
-from tests.conftest import BACKENDS, POSTGRES_ADMIN_URL, fresh_postgres_database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CHARTER = "credit-default"
