@@ -21,11 +21,12 @@ import sqlalchemy as sa
 
 from charter.errors import AuthenticationError, CharterError, PermissionDeniedError
 from charter.spec.durations import parse_duration
+from charter.store.statuses import TokenRole
 from charter.store.tables import ApiToken
 from charter.workspace import Workspace
 
 PREFIX = "chr_"
-ROLES = ("viewer", "operator", "owner")
+ROLES = tuple(role.value for role in TokenRole)
 Role = Literal["viewer", "operator", "owner"]
 _SHOWN = 10  # characters of a token kept in clear, to tell tokens apart in a list
 _TOUCH_EVERY = timedelta(minutes=1)  # last use is written at most this often per token
@@ -52,11 +53,11 @@ class TokenInfo:
             prefix=row.prefix,
             identity=row.identity,
             role=row.role,
-            created_at=_aware(row.created_at),
+            created_at=row.created_at,
             created_by=row.created_by,
-            expires_at=_aware(row.expires_at) if row.expires_at else None,
-            last_used_at=_aware(row.last_used_at) if row.last_used_at else None,
-            revoked_at=_aware(row.revoked_at) if row.revoked_at else None,
+            expires_at=row.expires_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
         )
 
     @property
@@ -224,7 +225,3 @@ def _touch(ws: Workspace, info: TokenInfo) -> None:
         return
     with ws.db.session() as session:
         session.execute(sa.update(ApiToken).where(ApiToken.id == info.id).values(last_used_at=now))
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -63,6 +63,12 @@ class Workspace:
         return self.settings.artifacts or str(self.state_dir / "artifacts")
 
     @property
+    def artifacts_root(self) -> str:
+        """The artifact store's root: a URL, or a folder (a relative one is under the root)."""
+        url = self.artifacts_url
+        return url if "://" in url else str(self.resolve(url))
+
+    @property
     def audit_key_file(self) -> Path:
         return self.settings.audit_key_file or self.state_dir / "keys" / "audit.key"
 
@@ -117,7 +123,7 @@ class Workspace:
         """The migrated metadata database (opened on first use)."""
         from charter.store.database import Database
 
-        return Database(self.database_url)
+        return Database(self.database_url, artifacts=self.artifacts_root)
 
     @cached_property
     def ledger(self) -> Ledger:

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 
@@ -184,7 +185,8 @@ def test_charter_run_sends_the_alerts_its_own_steps_raised_in_its_deliver_step(
     assert all("step_failed" in json.dumps(body) for body in hook.bodies)
 
 
-def test_migration_0015_creates_the_outbox_as_the_tables_declare_and_downgrades(
+@pytest.mark.empty_database
+def test_migration_0016_creates_the_outbox_as_the_tables_declare_and_downgrades(
     database_url: str,
 ) -> None:
     db = Database(database_url)
@@ -197,7 +199,7 @@ def test_migration_0015_creates_the_outbox_as_the_tables_declare_and_downgrades(
     with db.engine.begin() as conn:
         config = _config()
         config.attributes["connection"] = conn
-        command.downgrade(config, "0014")
+        command.downgrade(config, "0015")
     with db.engine.connect() as conn:
         assert "alert_outbox" not in sa.inspect(conn).get_table_names()
     db.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import polars as pl
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from charter.cli.main import main
 from charter.registry import load_model, register_version
 from charter.registry.artifacts import (
     UPLOAD_PREFIX,
@@ -90,13 +92,47 @@ def test_tree_hash_depends_on_paths_and_contents_only(tmp_path: Path) -> None:
 def test_a_moved_workspace_still_finds_its_artifacts(
     tmp_path: Path, workspace_dir: Path, model_file: Path, scoring_frame: pl.DataFrame
 ) -> None:
-    """Recorded URIs are absolute; after a move, the same key in the current store is used."""
+    """Versions record their artifact's key in the store, so a moved workspace reads its own."""
     ws = Workspace(workspace_dir, settings=Settings())
     info = register_version(ws, CHARTER, model_file)
     ws.close()
     moved = tmp_path / "moved-ws"
     shutil.move(workspace_dir, moved)
     ws = Workspace(moved, settings=Settings())
+    try:
+        predictor = load_model(ws, CHARTER, info.version)
+        assert predictor.predict(scoring_frame).shape == (scoring_frame.height,)
+    finally:
+        ws.close()
+
+
+def test_a_copied_workspace_reads_its_own_artifacts_not_the_originals(
+    tmp_path: Path,
+    workspace_dir: Path,
+    model_file: Path,
+    scoring_frame: pl.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The whole folder (its SQLite database included) copied elsewhere, the original then
+    tampered with and deleted: the copy still verifies and loads, from its own store."""
+    monkeypatch.delenv("CHARTER_DATABASE_URL")  # the database inside the workspace folder
+    ws = Workspace(workspace_dir, settings=Settings())
+    info = register_version(ws, CHARTER, model_file)
+    ws.close()
+    key = artifact_key(info.sha256, "credit.joblib")
+    assert info.artifact_key == key
+    assert info.artifact_uri == (workspace_dir / ".charter" / "artifacts" / key).as_uri()
+    copy = tmp_path / "elsewhere" / "ws"
+    shutil.copytree(workspace_dir, copy)
+    (workspace_dir / ".charter" / "artifacts" / key).write_bytes(b"tampered")
+    assert main(["-w", str(workspace_dir), "versions", CHARTER, "--verify"]) != 0
+    shutil.rmtree(workspace_dir)
+
+    with sqlite3.connect(copy / ".charter" / "charter.db") as conn:
+        (recorded,) = conn.execute("SELECT artifact_uri FROM model_versions").fetchone()
+    assert recorded == key
+    assert main(["-w", str(copy), "versions", CHARTER, "--verify"]) == 0
+    ws = Workspace(copy, settings=Settings())
     try:
         predictor = load_model(ws, CHARTER, info.version)
         assert predictor.predict(scoring_frame).shape == (scoring_frame.height,)

@@ -10,8 +10,8 @@ the worker's own transaction, :func:`store_delivery`), which writes one
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Any, overload
+from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -127,7 +127,7 @@ def last_successful_test(ws: Workspace, name: str) -> datetime | None:
         AlertDelivery.charter == name, AlertDelivery.test.is_(True), AlertDelivery.ok.is_(True)
     )
     with ws.db.read() as session:
-        return aware(session.execute(query).scalar_one_or_none())
+        return session.execute(query).scalar_one_or_none()
 
 
 def _row(name: str, alert_id: int | None, result: DeliveryResult) -> AlertDelivery:
@@ -171,18 +171,7 @@ def _result(row: AlertDelivery) -> DeliveryResult:
         status=row.status,
         error=row.error,
         attempts=attempts,
-        started_at=aware(row.started_at),
-        finished_at=aware(row.finished_at),
+        started_at=row.started_at,
+        finished_at=row.finished_at,
         test=row.test,
     )
-
-
-@overload
-def aware(moment: datetime) -> datetime: ...
-@overload
-def aware(moment: None) -> None: ...
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    if moment is None or moment.tzinfo:
-        return moment
-    return moment.replace(tzinfo=UTC)

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import CursorResult
 
 from charter.alerts.delivery import Attempt, DeliveryResult, RetryPolicy, describe_target, logger
-from charter.alerts.delivery_log import attempts_of, aware, send, store_delivery
+from charter.alerts.delivery_log import attempts_of, send, store_delivery
 from charter.alerts.raising import AlertInfo, notice_of
 from charter.errors import CharterError
 from charter.redaction import redact_text
@@ -278,6 +278,6 @@ def _delivery(row: AlertOutboxEntry) -> OutboxDelivery:
         target=row.target,
         state=row.state,
         attempts=row.attempts,
-        next_attempt_at=aware(row.next_attempt_at) if row.state == "pending" else None,
+        next_attempt_at=row.next_attempt_at if row.state == "pending" else None,
         error=row.last_error,
     )

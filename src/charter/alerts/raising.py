@@ -34,7 +34,6 @@ from sqlalchemy.orm import Session
 from charter.alerts.delivery import LOG_LEVELS, DeliveryResult, Notice, RetryPolicy, logger
 from charter.alerts.delivery_log import (
     INSTANT_ROUTES,
-    aware,
     deliveries_of,
     enqueue,
     last_successful_test,
@@ -108,7 +107,6 @@ class AlertInfo:
     @classmethod
     def from_row(cls, row: Alert, deliveries: Iterable[DeliveryResult] = ()) -> AlertInfo:
         stored = {f.name: getattr(row, f.name) for f in fields(cls) if f.name not in _NOT_STORED}
-        stored = {k: aware(v) if isinstance(v, datetime) else v for k, v in stored.items()}
         return cls(**(stored | {"details": dict(row.details), "deliveries": tuple(deliveries)}))
 
     def to_dict(self) -> dict[str, Any]:

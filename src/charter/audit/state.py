@@ -57,12 +57,33 @@ class Binding:
     # A row the ledger knows nothing of yet is not refused (it vouches for nothing until the
     # ledger records it: the accepted terms of a charter no version was registered under).
     unrecorded_ok: bool = False
+    # Other values of bound columns that the ledger may have bound for the same state (an
+    # artifact's absolute URI, which migration 0015 turned into its key in the store).
+    recorded_forms: Callable[[Session, Any], list[dict[str, Any]]] | None = None
 
     def key_of(self, row: Any) -> dict[str, Any]:
         return {name: getattr(row, name) for name in self.keys}
 
     def describe(self, key: Mapping[str, Any]) -> str:
         return self.noun.format(**key)
+
+
+def _artifact_as_registered(session: Session, row: Any) -> list[dict[str, Any]]:
+    """The absolute URI a version's registration recorded, when the row now holds its key."""
+    key = str(row.artifact_uri)
+    if "://" in key or key.startswith("/"):
+        return []
+    entries = session.scalars(
+        sa.select(AuditEntry).where(
+            AuditEntry.charter == row.charter, AuditEntry.action == "version.registered"
+        )
+    )
+    for entry in entries:
+        payload = json.loads(entry.payload)
+        uri = payload.get("artifact_uri")
+        if payload.get("version") == row.version and isinstance(uri, str) and is_intact(entry):
+            return [{"artifact_uri": uri}] if uri.endswith("/" + key) else []
+    return []
 
 
 MODEL_VERSION = Binding(
@@ -74,6 +95,7 @@ MODEL_VERSION = Binding(
     noun="{charter} version {version}",
     legacy=state_legacy.versions,
     legacy_view=state_legacy.version_view,
+    recorded_forms=_artifact_as_registered,
 )
 PROMOTION_AUTHORIZATION = Binding(
     name="promotion_authorization",
@@ -112,17 +134,21 @@ class StateProblem:
 
 
 def _value(value: Any) -> Any:
-    """A column value as bound: datetimes as UTC ISO text (SQLite hands them back naive)."""
+    """A column value as bound: datetimes as UTC ISO text (the column type hands them back in UTC)."""
     if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).isoformat(timespec="microseconds")
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
     return value
 
 
-def digest(binding: Binding, row: Any) -> str:
-    """The SHA-256 of the row's bound columns."""
-    state = {name: _value(getattr(row, name)) for name in binding.columns}
+def digest(binding: Binding, row: Any, **override: Any) -> str:
+    """The SHA-256 of the row's bound columns (with ``override`` in place of some of them)."""
+    values = {name: override.get(name, getattr(row, name)) for name in binding.columns}
+    state = {name: _value(value) for name, value in values.items()}
     return hashlib.sha256(canonical_json([binding.name, state]).encode()).hexdigest()
+
+
+def _forms(session: Session, binding: Binding, row: Any) -> list[dict[str, Any]]:
+    return binding.recorded_forms(session, row) if binding.recorded_forms else []
 
 
 def seal(binding: Binding, row: Any) -> dict[str, Any]:
@@ -195,7 +221,8 @@ def _legacy_problem(
     expected = cache[charter].get(canonical_json(key))
     if expected is None:
         return False
-    if expected == binding.legacy_view(row):
+    view = binding.legacy_view(row)
+    if expected == view or any(expected == view | f for f in _forms(session, binding, row)):
         return None
     return StateProblem(
         binding.name,
@@ -231,7 +258,9 @@ def problems(session: Session, binding: Binding, rows: Iterable[Any]) -> list[St
             )
         elif latest[1] is None:
             reason = f"the ledger entry {latest[0]} binding {what} was edited"
-        elif latest[1] != digest(binding, row):
+        elif latest[1] != digest(binding, row) and all(
+            latest[1] != digest(binding, row, **form) for form in _forms(session, binding, row)
+        ):
             changed = ", ".join(binding.columns)
             reason = (
                 f"{what} was changed outside charter: its {changed} no longer match what the "

@@ -9,7 +9,7 @@ refusal is recorded in the ledger (``charter.change_refused``) like every other 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -22,12 +22,13 @@ from charter.identity import check_decider as identity_check_decider
 from charter.registry.charters import record_charter
 from charter.spec.loader import parse_charter
 from charter.spec.model import Charter
+from charter.store.statuses import ChangeStatus
 from charter.store.tables import CharterChange, CharterTerms
 
 if TYPE_CHECKING:
     from charter.workspace import Workspace
 
-STATUSES = ("pending", "accepted", "rejected", "applied", "superseded", "withdrawn")
+STATUSES = tuple(status.value for status in ChangeStatus)
 
 
 @dataclass(frozen=True)
@@ -61,9 +62,9 @@ class ChangeInfo:
             diff=diff,
             from_sha256=row.from_sha256,
             to_sha256=row.to_sha256,
-            detected_at=_aware(row.detected_at),
+            detected_at=row.detected_at,
             detected_by=row.detected_by,
-            decided_at=_aware(row.decided_at) if row.decided_at else None,
+            decided_at=row.decided_at,
             decided_by=row.decided_by,
             reason=row.reason,
             summary=_summary(diff),
@@ -125,7 +126,7 @@ def terms_info(ws: Workspace, name: str) -> TermsInfo:
     with ws.db.read() as session:
         row = session.get(CharterTerms, name)
         assert row is not None  # loading recorded it
-        return TermsInfo(name, row.sha256, row.accepted_by, _aware(row.accepted_at), row.change_id)
+        return TermsInfo(name, row.sha256, row.accepted_by, row.accepted_at, row.change_id)
 
 
 # -- deciding -----------------------------------------------------------------------------------
@@ -225,8 +226,3 @@ def _pending(session: Session, name: str, change_id: int | None) -> CharterChang
 
 def _summary(diff: list[dict[str, Any]]) -> str:
     return describe([FieldChange(d["path"], d.get("old"), d.get("new")) for d in diff])
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -26,7 +26,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from charter.alerts.delivery_log import aware
 from charter.alerts.raising import resolve_alert
 from charter.errors import (
     AlertStateError,
@@ -77,7 +76,6 @@ class DecisionInfo:
     @classmethod
     def from_row(cls, row: Decision) -> DecisionInfo:
         stored = {f.name: getattr(row, f.name) for f in fields(cls) if f.name in _STORED}
-        stored = {k: aware(v) if isinstance(v, datetime) else v for k, v in stored.items()}
         readiness = dict(row.decided_readiness or row.readiness)
         return cls(**stored, automatic=row.authorization_id is not None, readiness=readiness)
 

@@ -35,7 +35,6 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -439,7 +438,7 @@ def approval_mode(ws: Workspace, charter: Charter) -> ApprovalMode:
             "the charter asks for auto_if_sufficient, but the owner has not authorised it: "
             f"`charter authorize {name} --as {charter.owner.email} --auto-if-sufficient`",
         )
-    when = f"{_aware(grant.granted_at):%Y-%m-%d %H:%M} UTC"
+    when = f"{grant.granted_at:%Y-%m-%d %H:%M} UTC"
     if grant.granted_by != charter.owner.email:
         return ApprovalMode(
             "owner",
@@ -458,8 +457,3 @@ def approval_mode(ws: Workspace, charter: Charter) -> ApprovalMode:
         grant.id,
         grant.granted_by,
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

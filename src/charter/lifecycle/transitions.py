@@ -24,7 +24,6 @@ The scheduler's pass over one charter (automatic rollback first, then the decisi
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -45,7 +44,7 @@ from charter.lifecycle.cause import BY_HAND, rolled_back_for_cause
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.registry.charters import record_charter
 from charter.registry.versions import VersionInfo, get_version, set_status
-from charter.store.tables import AuditEntry, ModelVersion
+from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
 
 SHADOW_FROM = ("registered", "retired", "rolled_back")
@@ -104,15 +103,13 @@ def statuses(session: Session, name: str) -> dict[int, str]:
 
 
 def was_live(session: Session, name: str, version: int) -> bool:
-    """Whether the ledger shows ``version`` ever going live: only such a version is restorable."""
-    payloads = session.scalars(
-        sa.select(AuditEntry.payload).where(
-            AuditEntry.charter == name,
-            AuditEntry.action == "version.status_changed",
-            AuditEntry.payload.like('%"to":"live"%'),
+    """Whether ``version`` ever went live (``went_live_at``): only such a version is restorable."""
+    went_live = session.scalar(
+        sa.select(ModelVersion.went_live_at).where(
+            ModelVersion.charter == name, ModelVersion.version == version
         )
     )
-    return any(json.loads(p).get("version") == version for p in payloads)
+    return went_live is not None
 
 
 # -- shadow -------------------------------------------------------------------------------------

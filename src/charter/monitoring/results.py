@@ -267,12 +267,7 @@ def _ledger_payload(result: WindowResult, previous: str | None) -> dict[str, Any
 
 
 def _key(row: MonitorWindow | MonitorBatchSummary) -> tuple[int, int]:
-    return to_us(_aware(row.window_start)), to_us(_aware(row.window_end))
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return to_us(row.window_start), to_us(row.window_end)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

@@ -133,7 +133,7 @@ class SqlIngest:
             )
             if row is None:
                 return _Mark(None, None)
-            return _Mark(decode_cursor(row.high_water), _utc(row.updated_at))
+            return _Mark(decode_cursor(row.high_water), row.updated_at)
 
     def _window_start(self, mark: _Mark) -> Any:
         lookback = self.source.lookback
@@ -164,7 +164,7 @@ class SqlIngest:
                     IngestBatch.cursor_to.is_not(None),
                 )
             ).all()
-        return [(decode_cursor(to), at if at.tzinfo else at.replace(tzinfo=UTC)) for to, at in rows]
+        return [(decode_cursor(to), at) for to, at in rows]
 
     # -- the checkpoint ------------------------------------------------------------------------
     def failed(self, error: str) -> None:
@@ -275,12 +275,6 @@ class _Ingested:
         if earlier.height == 0 or len(columns) < len(frame.columns):
             return pl.lit(False)
         return pl.struct(columns).is_in(earlier.select(pl.struct(columns)).to_series().implode())
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _show(value: Any) -> str:

@@ -33,7 +33,7 @@ import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -326,6 +326,4 @@ def watermark(ws: Workspace, charter: str) -> datetime | None:
         value = session.scalar(
             sa.select(sa.func.max(IngestBatch.max_event_time)).where(IngestBatch.charter == charter)
         )
-    if value is None:
-        return None
-    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return value

@@ -6,7 +6,6 @@ The rows are written by :mod:`.isolation`, in each batch's own transaction.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +34,7 @@ def failure_summary(
                 "status": row.status,
                 "error": row.error,
                 "rows": int(row.rows),
-                "at": _aware(row.at).isoformat(),
+                "at": row.at.isoformat(),
             }
     return sorted(found.values(), key=lambda e: (not e["version"].isdigit(), e["version"]))
 
@@ -47,7 +46,3 @@ def failure_note(charter: str, entry: Mapping[str, Any]) -> str:
         f"version {entry['version']} failed to score {entry['rows']} row(s) in "
         f"{entry['batches']} batch(es); latest: {last['file']} ({last['status']}): {last['error']}"
     )
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -1,6 +1,8 @@
 """The artifact store: model files kept by content hash in a folder or at any fsspec URL.
 
-Layout: ``<root>/sha256/<first two hex digits>/<full hash>/<original name>``. A directory (an
+Layout: ``<root>/sha256/<first two hex digits>/<full hash>/<original name>``. A version records
+the part after ``<root>/``, its *key*, so a workspace copied or moved elsewhere reads its own copy
+(versions registered before 0.2 may hold an absolute URI; see :meth:`ArtifactStore.locate`). A directory (an
 MLflow model) is copied as a tree under the same kind of key, and its hash is a *tree hash*:
 SHA-256 over its sorted relative paths and the SHA-256 of each file, so it does not depend on
 file-system order or timestamps.
@@ -98,8 +100,7 @@ class ArtifactStore:
     @classmethod
     def for_workspace(cls, ws: Workspace) -> ArtifactStore:
         """The workspace's store; a relative folder is relative to the workspace root."""
-        url = ws.artifacts_url
-        return cls(url if "://" in url else str(ws.resolve(url)))
+        return cls(ws.artifacts_root)
 
     def uri(self, key: str) -> str:
         """The full URL of ``key`` (``file:///…`` for a local folder)."""
@@ -110,7 +111,7 @@ class ArtifactStore:
 
     # -- writing --------------------------------------------------------------------------
     def put_bytes(self, sha256: str, name: str, data: bytes) -> str:
-        """Store one file's bytes (already hashed by the caller); returns its URI."""
+        """Store one file's bytes (already hashed by the caller); returns its key."""
         key = artifact_key(sha256, name)
         try:
             if not self._holds(key, sha256):
@@ -119,10 +120,10 @@ class ArtifactStore:
             raise RegistryError(
                 f"cannot write {name} to the artifact store {redact_url(self.url)}: {exc}"
             ) from exc
-        return self.uri(key)
+        return key
 
     def put_tree(self, sha256: str, source: Path) -> str:
-        """Copy a directory under the key of its tree hash; returns the directory's URI."""
+        """Copy a directory under the key of its tree hash; returns the directory's key."""
         key = artifact_key(sha256, source.name)
         try:
             for relative, path in tree_files(source):
@@ -131,7 +132,7 @@ class ArtifactStore:
             raise RegistryError(
                 f"cannot copy {source} to the artifact store {redact_url(self.url)}: {exc}"
             ) from exc
-        return self.uri(key)
+        return key
 
     def _holds(self, key: str, sha256: str) -> bool:
         """True when ``key`` already holds exactly these bytes (an earlier registration)."""
@@ -146,19 +147,37 @@ class ArtifactStore:
         self.fs.mv(temporary, str(final))
 
     # -- reading --------------------------------------------------------------------------
-    def locate(self, recorded_uri: str, sha256: str, name: str) -> str:
-        """The recorded URI if it exists, else the same key in this store (a moved workspace)."""
-        fs, path = _filesystem(recorded_uri)
+    def locate(self, recorded: str, sha256: str, name: str) -> str:
+        """The URI of a version's artifact, from what its row records.
+
+        A key is looked up in this store. An absolute URI (kept for an artifact outside the
+        workspace's store) is used if it exists, else the same key in this store (a moved
+        workspace whose database still names the old folder).
+        """
+        if not is_absolute(recorded):
+            if self.fs.exists(self._path(recorded)):
+                return self.uri(recorded)
+            raise ModelFileError(
+                f"the artifact {name} (sha256 {sha256}) is missing from the artifact store "
+                f"{redact_url(self.url)} (key {recorded})",
+                hint="Restore it from a backup of the artifact store, or register the model again.",
+            )
+        fs, path = _filesystem(recorded)
         if fs.exists(path):
-            return recorded_uri
+            return recorded
         fallback = self.uri(artifact_key(sha256, name))
-        if fallback != recorded_uri and self.fs.exists(self._path(artifact_key(sha256, name))):
+        if fallback != recorded and self.fs.exists(self._path(artifact_key(sha256, name))):
             return fallback
         raise ModelFileError(
-            f"the artifact {name} (sha256 {sha256}) is missing: not at {recorded_uri}"
-            + (f" nor at {fallback}" if fallback != recorded_uri else ""),
+            f"the artifact {name} (sha256 {sha256}) is missing: not at {recorded}"
+            + (f" nor at {fallback}" if fallback != recorded else ""),
             hint="Restore it from a backup of the artifact store, or register the model again.",
         )
+
+
+def is_absolute(recorded: str) -> bool:
+    """Whether a recorded artifact is an absolute URI or path rather than a key in the store."""
+    return "://" in recorded or recorded.startswith("/") or Path(recorded).is_absolute()
 
 
 def read_bytes(uri: str) -> bytes:

@@ -30,6 +30,7 @@ from charter.errors import ArtifactTamperedError, RegistryError, VersionNotFound
 from charter.registry.artifacts import (
     ArtifactStore,
     fetch_tree,
+    is_absolute,
     read_bytes,
     sha256_bytes,
     sha256_tree,
@@ -47,6 +48,7 @@ from charter.registry.flavors import (
 from charter.registry.inputs import check_inputs
 from charter.registry.lineage import build_lineage
 from charter.spec.model import Charter
+from charter.store.statuses import VersionStatus
 from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
 
@@ -55,12 +57,16 @@ from charter.workspace import Workspace
 #: ``(session, version)``.
 Attach = Callable[[Charter, Predictor], Callable[[Session, str], None]]
 
-STATUSES = ("registered", "shadow", "live", "standby", "retired", "rolled_back")
+STATUSES = tuple(status.value for status in VersionStatus)
 
 
 @dataclass(frozen=True)
 class VersionInfo:
-    """One registered model version, as stored."""
+    """One registered model version, as stored.
+
+    ``artifact_key`` is what the row records (a key in the workspace's artifact store, or an
+    absolute URI for an artifact kept elsewhere); ``artifact_uri`` is where that is now.
+    """
 
     charter: str
     version: int
@@ -72,20 +78,23 @@ class VersionInfo:
     created_at: datetime
     created_by: str
     status_changed_at: datetime
+    artifact_key: str
 
     @classmethod
-    def from_row(cls, row: ModelVersion) -> VersionInfo:
+    def from_row(cls, row: ModelVersion, store: ArtifactStore) -> VersionInfo:
+        recorded = row.artifact_uri
         return cls(
             charter=row.charter,
             version=row.version,
             sha256=row.sha256,
             flavor=row.flavor,
             status=row.status,
-            artifact_uri=row.artifact_uri,
+            artifact_uri=recorded if is_absolute(recorded) else store.uri(recorded),
             lineage=dict(row.lineage),
-            created_at=_aware(row.created_at),
+            created_at=row.created_at,
             created_by=row.created_by,
-            status_changed_at=_aware(row.status_changed_at),
+            status_changed_at=row.status_changed_at,
+            artifact_key=recorded,
         )
 
     @property
@@ -106,11 +115,6 @@ class VersionInfo:
             "status_changed_at": self.status_changed_at.isoformat(),
             "lineage": dict(self.lineage),
         }
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _search_paths(ws: Workspace) -> list[Path]:
@@ -157,7 +161,8 @@ def register_version(
         lineage["artifact"]["trusted"] = trusted
     with ws.db.read() as session:  # cheap early refusal, before writing any artifact
         _refuse_duplicate(session, name, candidate.sha256)
-    uri = _store(ArtifactStore.for_workspace(ws), candidate)
+    store = ArtifactStore.for_workspace(ws)
+    key = _store(store, candidate)
     now = ws.context.clock()
     with ws.db.session() as session:
         ws.db.serialize(session, f"registry:{name}")
@@ -171,7 +176,7 @@ def register_version(
             version=(latest or 0) + 1,
             sha256=candidate.sha256,
             flavor=candidate.flavor,
-            artifact_uri=uri,
+            artifact_uri=key,
             # The pilot runs on the production path: a charter's very first version starts in
             # shadow, scored on every live batch beside (eventually) the live one.
             status="shadow" if latest is None else "registered",
@@ -186,14 +191,14 @@ def register_version(
             "status": row.status,
             "sha256": row.sha256,
             "flavor": row.flavor,
-            "artifact_uri": uri,
+            "artifact_uri": key,
             "lineage": lineage,
         }
         payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
         ws.ledger.append(session, "version.registered", payload, actor=ws.context.who, charter=name)
         if write is not None:
             write(session, str(row.version))
-    return VersionInfo.from_row(row)
+    return VersionInfo.from_row(row, store)
 
 
 def _store(store: ArtifactStore, candidate: Candidate) -> str:
@@ -225,7 +230,8 @@ def list_versions(ws: Workspace, name: str) -> list[VersionInfo]:
             .order_by(ModelVersion.version)
         ).all()
         state.check(session, state.MODEL_VERSION, rows)
-        versions = [VersionInfo.from_row(row) for row in rows]
+        store = ArtifactStore.for_workspace(ws)
+        versions = [VersionInfo.from_row(row, store) for row in rows]
     if not versions:
         ws.charter_path(name)  # raises CharterNotFoundError for a name nobody knows
     return versions
@@ -240,7 +246,7 @@ def get_version(ws: Workspace, name: str, version: int) -> VersionInfo:
         )
         if row is not None:
             state.check(session, state.MODEL_VERSION, [row])
-            return VersionInfo.from_row(row)
+            return VersionInfo.from_row(row, ArtifactStore.for_workspace(ws))
     known = [v.version for v in list_versions(ws, name)]
     listing = ", ".join(str(v) for v in known) if known else "none yet"
     raise VersionNotFoundError(
@@ -273,7 +279,7 @@ def verify_version(ws: Workspace, name: str, version: int) -> VersionInfo:
 
 def _fetch_verified(ws: Workspace, info: VersionInfo) -> LocalArtifact:
     store = ArtifactStore.for_workspace(ws)
-    uri = store.locate(info.artifact_uri, info.sha256, info.artifact_name)
+    uri = store.locate(info.artifact_key, info.sha256, info.artifact_name)
     label = f"{info.charter} version {info.version} ({info.artifact_name})"
     kind = info.lineage.get("artifact", {}).get("kind", ARTIFACT_KINDS.get(info.flavor))
     if kind == "directory":
@@ -319,7 +325,9 @@ def set_status(
         raise VersionNotFoundError(f"{name} has no version {version}")
     state.check(session, state.MODEL_VERSION, [row])  # a change never builds on a forged row
     previous, row.status, row.status_changed_at = row.status, status, datetime.now(UTC)
+    if status == VersionStatus.LIVE and row.went_live_at is None:
+        row.went_live_at = row.status_changed_at
     payload = {"version": version, "from": previous, "to": status, "reason": reason}
     payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
     ws.ledger.append(session, "version.status_changed", payload, actor=ws.context.who, charter=name)
-    return VersionInfo.from_row(row)
+    return VersionInfo.from_row(row, ArtifactStore.for_workspace(ws))

@@ -32,8 +32,11 @@ SQLITE_BUSY_TIMEOUT_MS = 60_000
 class Database:
     """A migrated metadata database and its session factory."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, artifacts: str | None = None) -> None:
+        """Open ``url``; ``artifacts`` (the artifact store's root) is what a migration that
+        re-keys artifacts needs to know."""
         self.url = url
+        self.artifacts = artifacts
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
@@ -74,12 +77,20 @@ class Database:
         from charter.store import migrate
 
         try:
+            self._upgrade(migrate)
+        except migrate.MigrationRefusedError as exc:
+            raise StoreUnavailableError(
+                str(exc), hint="Back up the database before correcting rows by hand."
+            ) from exc
+
+    def _upgrade(self, migrate: Any) -> None:
+        try:
             with self._migration_lock(), self.engine.begin() as conn:
                 if self.dialect == "postgresql":
                     conn.execute(
                         sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key("migrate")}
                     )
-                migrate.upgrade(conn)
+                migrate.upgrade(conn, artifacts=self.artifacts)
         except OperationalError as exc:
             raise StoreUnavailableError(
                 f"cannot open the database at {redact_url(self.url)}: {_first_line(exc)}",

@@ -12,6 +12,10 @@ from sqlalchemy.engine import Connection
 SCRIPT_LOCATION = "charter.store:migrations"
 
 
+class MigrationRefusedError(Exception):
+    """A migration found data it cannot carry forward; it changed nothing (the message says why)."""
+
+
 @cache
 def _config() -> Config:
     config = Config()
@@ -29,12 +33,17 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def upgrade(conn: Connection) -> None:
-    """Bring the database on ``conn`` to the newest schema; a no-op when it is already there."""
+def upgrade(conn: Connection, *, artifacts: str | None = None) -> None:
+    """Bring the database on ``conn`` to the newest schema; a no-op when it is already there.
+
+    ``artifacts`` is the root of the workspace's artifact store: revision 0015 records artifacts
+    under it by their key relative to it.
+    """
     if current_revision(conn) == head_revision():
         return
     from alembic import command
 
     config = _config()
     config.attributes["connection"] = conn
+    config.attributes["artifacts"] = artifacts
     command.upgrade(config, "head")

@@ -8,11 +8,14 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from charter.store.columns import UTCDateTime
+from charter.store.statuses import check_constraint
+
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: sa.JSON,
-        datetime: sa.DateTime(timezone=True),
+        datetime: UTCDateTime(),
     }
 
 
@@ -34,6 +37,7 @@ class ModelVersion(Base):
 
     __tablename__ = "model_versions"
     __table_args__ = (
+        check_constraint("model_versions", "status"),
         sa.UniqueConstraint("charter", "version", name="uq_model_versions_charter_version"),
     )
 
@@ -42,12 +46,16 @@ class ModelVersion(Base):
     version: Mapped[int]
     sha256: Mapped[str] = mapped_column(sa.String(64))
     flavor: Mapped[str] = mapped_column(sa.String(40))
+    # The artifact's key in the workspace's artifact store (``sha256/ab/abcd…/model.joblib``),
+    # or, for an artifact kept elsewhere, its absolute URI (see charter.registry.artifacts).
     artifact_uri: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.String(20))
     lineage: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(sa.String(320))
     status_changed_at: Mapped[datetime]
+    # When the version first went live (since 0015): only a version that did may be restored.
+    went_live_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):
@@ -122,7 +130,10 @@ class IngestFile(Base):
     """
 
     __tablename__ = "ingest_files"
-    __table_args__ = (sa.UniqueConstraint("charter", "path", name="uq_ingest_files_charter_path"),)
+    __table_args__ = (
+        check_constraint("ingest_files", "status"),
+        sa.UniqueConstraint("charter", "path", name="uq_ingest_files_charter_path"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     charter: Mapped[str] = mapped_column(sa.String(200), index=True)
@@ -285,6 +296,10 @@ class Alert(Base):
     """
 
     __tablename__ = "alerts"
+    __table_args__ = (
+        check_constraint("alerts", "status"),
+        check_constraint("alerts", "severity"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     charter: Mapped[str] = mapped_column(sa.String(200), index=True)
@@ -379,6 +394,7 @@ class Decision(Base):
     """
 
     __tablename__ = "decisions"
+    __table_args__ = (check_constraint("decisions", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     charter: Mapped[str] = mapped_column(sa.String(200), index=True)
@@ -436,6 +452,7 @@ class ScoringFailure(Base):
 
     __tablename__ = "scoring_failures"
     __table_args__ = (
+        check_constraint("scoring_failures", "status"),
         sa.UniqueConstraint(
             "charter", "version", "batch_id", name="uq_scoring_failures_charter_version_batch"
         ),
@@ -480,6 +497,10 @@ class CharterChange(Base):
     """
 
     __tablename__ = "charter_changes"
+    __table_args__ = (
+        check_constraint("charter_changes", "status"),
+        check_constraint("charter_changes", "requires"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     charter: Mapped[str] = mapped_column(sa.String(200), index=True)
@@ -505,6 +526,7 @@ class ApiToken(Base):
     """
 
     __tablename__ = "api_tokens"
+    __table_args__ = (check_constraint("api_tokens", "role"),)
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     token_sha256: Mapped[str] = mapped_column(sa.String(64), unique=True)
