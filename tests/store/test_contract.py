@@ -59,6 +59,21 @@ def minimal_row(table: sa.Table, **values: Any) -> dict[str, Any]:
     return row | values
 
 
+def insert_row(conn: sa.Connection, table: sa.Table, **values: Any) -> Any:
+    """Insert a :func:`minimal_row` of ``table``, first inserting the parent rows its required
+    foreign keys point at; returns the new row's primary key."""
+    for column in table.columns:
+        if column.name in values or column.nullable:
+            continue
+        for key in column.foreign_keys:
+            parent = key.column.table
+            values[column.name] = insert_row(conn, parent)
+    inserted = conn.execute(table.insert().values(**minimal_row(table, **values)))
+    key = inserted.inserted_primary_key
+    assert key is not None
+    return key[0]
+
+
 DATETIME_TABLES = [t for t in Base.metadata.sorted_tables if _datetime_columns(t)]
 
 
@@ -71,7 +86,7 @@ class TestStorageContract:
 
     def _insert(self, db: Database, table: sa.Table, **values: Any) -> None:
         with db.engine.begin() as conn:
-            conn.execute(table.insert().values(**minimal_row(table, **values)))
+            insert_row(conn, table, **values)
 
     @pytest.mark.parametrize("table", DATETIME_TABLES, ids=lambda t: t.name)
     def test_every_datetime_column_comes_back_as_the_same_moment_in_utc(
@@ -111,9 +126,7 @@ class TestStorageContract:
             self._insert(db, target, **{column: "bogus"})
         for member in CHECKED[(table, column)]:  # every value of the enum is accepted
             with db.engine.begin() as conn:
-                conn.execute(
-                    target.insert().values(**minimal_row(target, **{column: member.value}))
-                )
+                insert_row(conn, target, **{column: member.value})
                 conn.execute(target.delete())
 
     def test_a_version_number_is_unique_per_charter(self, db: Database) -> None:

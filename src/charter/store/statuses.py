@@ -75,6 +75,14 @@ class TokenRole(StrEnum):
     OWNER = "owner"
 
 
+class OutboxState(StrEnum):
+    """Where a pending alert delivery stands (``alert_outbox.state``, migration ``0016``)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
 # (table, column) -> the enum its CHECK constraint allows.
 CHECKED: dict[tuple[str, str], type[StrEnum]] = {
     ("model_versions", "status"): VersionStatus,
@@ -86,6 +94,7 @@ CHECKED: dict[tuple[str, str], type[StrEnum]] = {
     ("charter_changes", "requires"): ChangeRequires,
     ("ingest_files", "status"): IngestFileStatus,
     ("api_tokens", "role"): TokenRole,
+    ("alert_outbox", "state"): OutboxState,
 }
 
 

@@ -361,7 +361,7 @@ class AlertOutboxEntry(Base):
 
     __tablename__ = "alert_outbox"
     __table_args__ = (
-        sa.CheckConstraint("state IN ('pending', 'sent', 'failed')", name="ck_alert_outbox_state"),
+        check_constraint("alert_outbox", "state"),
         sa.Index("ix_alert_outbox_due", "state", "next_attempt_at"),
     )
 
