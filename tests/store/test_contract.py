@@ -69,9 +69,9 @@ def insert_row(conn: sa.Connection, table: sa.Table, **values: Any) -> Any:
             parent = key.column.table
             values[column.name] = insert_row(conn, parent)
     inserted = conn.execute(table.insert().values(**minimal_row(table, **values)))
-    key = inserted.inserted_primary_key
-    assert key is not None
-    return key[0]
+    primary = inserted.inserted_primary_key
+    assert primary is not None
+    return primary[0]
 
 
 DATETIME_TABLES = [t for t in Base.metadata.sorted_tables if _datetime_columns(t)]
