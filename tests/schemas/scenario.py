@@ -98,7 +98,8 @@ def run_scenario(root: Path) -> dict[str, Output]:
         def run(name: str, *args: str) -> Output:
             return _run(outputs, root, name, *args, workspace=ws)
 
-        _run(outputs, root, "demo", "demo", "--workspace", str(ws), workspace=None)
+        demo = _run(outputs, root, "demo", "demo", "--workspace", str(ws), workspace=None)
+        assert demo.code == 0, demo.data
         run("check", "check")
         run("check_bad", "check", "no-such-charter")
         run("status", "status", CHARTER, "--last", "3")

@@ -25,6 +25,7 @@ def init(
     as_json: JsonOption = False,
 ) -> None:
     """Scaffold a commented charters/NAME.yaml that passes `charter check` as written."""
+    from charter.schemas.charters import Initialised
     from charter.spec.scaffold import write_scaffold
 
     ws = workspace(ctx)
@@ -32,7 +33,7 @@ def init(
         ws.charters_dir, name, owner_name=owner_name, owner_email=owner_email, force=force
     )
     emit(
-        {"name": name, "file": str(path)},
+        Initialised(name=name, file=str(path)).to_json_dict(),
         as_json=as_json,
         human=lambda c: c.print(f"Created {path}\nEdit it, then run: charter check {name}"),
     )
@@ -47,6 +48,7 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """Validate charters; one line per problem naming the field path and what is wrong."""
+    from charter.schemas.charters import CheckedCharter, CheckResult
     from charter.spec.loader import load_charter_file
 
     ws = workspace(ctx)
@@ -77,7 +79,8 @@ def check(
                 for problem in r["problems"]:
                     console.print(f"  {problem}")
 
-    emit({"ok": ok, "charters": results}, as_json=as_json, human=human)
+    body = CheckResult(ok=ok, charters=[CheckedCharter(**r) for r in results])
+    emit(body.to_json_dict(), as_json=as_json, human=human)
     if not ok:
         raise typer.Exit(1)
 

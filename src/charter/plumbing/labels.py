@@ -20,11 +20,11 @@ the one in progress, then sees what it recorded. Joins with predictions happen a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -45,9 +45,13 @@ from charter.plumbing.sources import (
     list_landing_files,
     sql_identity,
 )
+from charter.schemas import data as schemas
 from charter.spec.model import Charter, FolderSource, SqlSource
 from charter.store.tables import IngestCursor, IngestFile
 from charter.workspace import Workspace
+
+if TYPE_CHECKING:
+    from charter.attention import Attention
 
 __all__ = [
     "LOCK_WAIT_SECONDS",
@@ -88,16 +92,21 @@ class LabelReport:
                 totals[reason] = totals.get(reason, 0) + n
         return dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
+    def to_schema(self, attention: Sequence[Attention] | None = None) -> schemas.LabelsResult:
+        """``attention``: the facts the CLI lists (``charter labels --json``)."""
+        return schemas.LabelsResult(
+            charter=self.charter,
             **{name: self.total(name) for name in _COUNTS},
-            "invalid_by_reason": self.invalid_by_reason(),
-            "deliveries_refused": len(self.files_failed),
-            "coverage": self.coverage,
-            "batches": [asdict(b) for b in self.batches],
-            "files_failed": self.files_failed,
-        }
+            invalid_by_reason=self.invalid_by_reason(),
+            deliveries_refused=len(self.files_failed),
+            coverage=self.coverage,
+            batches=[asdict(b) for b in self.batches],
+            files_failed=self.files_failed,
+            attention=None if attention is None else [a.to_schema() for a in attention],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.to_schema().to_json_dict()
 
 
 def ingest_labels(
