@@ -86,14 +86,53 @@ def check(
 
 
 @app.command()
-def schema(as_json: JsonOption = False) -> None:
+def schema(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="NAME",
+            help="With --results: one result (e.g. Version) or the command printing it "
+            "(e.g. versions, 'alerts list').",
+        ),
+    ] = None,
+    results: Annotated[
+        bool,
+        typer.Option(
+            "--results",
+            help="The JSON Schemas of the results that `--json` prints instead (docs/results.md).",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Print the JSON Schema of charter files (for editor completion and validation).
 
+    With --results: the JSON Schema of every result `--json` prints, by name, or of one NAME.
     The output is JSON either way; ``--json`` is accepted like on every other command.
     """
     import json
     import sys
 
-    from charter.spec.loader import charter_json_schema
+    if name is not None and not results:
+        raise typer.BadParameter("NAME needs --results", param_hint="NAME")
+    if results:
+        body = _result_schemas(name)
+    else:
+        from charter.spec.loader import charter_json_schema
 
-    sys.stdout.write(json.dumps(charter_json_schema(), indent=2, sort_keys=True) + "\n")
+        body = charter_json_schema()
+    sys.stdout.write(json.dumps(body, indent=2, sort_keys=True) + "\n")
+
+
+def _result_schemas(name: str | None) -> dict[str, Any]:
+    from charter.schemas import catalog
+
+    if name is None:
+        return catalog.all_result_schemas()
+    if name in catalog.RESULTS:
+        return catalog.result_schema(name)
+    if any(p.command == name for p in catalog.PRINTED):
+        return catalog.command_schema(name)
+    raise CharterError(
+        f"no result or command named {name!r}",
+        hint=f"Results: {', '.join(catalog.RESULTS)}.",
+    )
