@@ -74,7 +74,7 @@ def results_reference() -> str:
         "Generated from `charter.schemas` by `scripts/gen_docs.py`; do not edit. ",
         "These are the keys `--json` prints, which scripts may rely on; "
         "`charter schema --results [NAME]` prints the same as JSON Schema. "
-        "An error prints `{\"error\": {\"type\", \"message\", \"hint\"}}` instead. "
+        'An error prints `{"error": {"type", "message", "hint"}}` instead. '
         "`Facts` marks a free-form JSON object (evidence, details, lineage) whose keys depend on "
         "the data.",
         "",
