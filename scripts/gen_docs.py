@@ -1,4 +1,5 @@
-"""Regenerate docs/cli.md (from --help) and docs/charter-file.md (from the pydantic models).
+"""Regenerate docs/cli.md (from --help), docs/charter-file.md and docs/results.md (from the
+pydantic models of the charter file and of the results).
 
 Run ``python scripts/gen_docs.py``; tests/test_docs.py fails when the committed files are stale.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from charter.docs_gen import charter_file_reference, cli_reference
+from charter.docs_gen import charter_file_reference, cli_reference, results_reference
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -16,7 +17,8 @@ DOCS = Path(__file__).resolve().parent.parent / "docs"
 def main() -> int:
     (DOCS / "cli.md").write_text(cli_reference())
     (DOCS / "charter-file.md").write_text(charter_file_reference())
-    print("wrote docs/cli.md and docs/charter-file.md")
+    (DOCS / "results.md").write_text(results_reference())
+    print("wrote docs/cli.md, docs/charter-file.md and docs/results.md")
     return 0
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from charter.docs_gen import charter_file_reference, cli_reference
+from charter.docs_gen import charter_file_reference, cli_reference, results_reference
 from charter.spec import model as spec_model
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -47,3 +47,9 @@ def test_readme_documents_every_setting() -> None:
     text = README.read_text()
     for name in Settings.model_fields:
         assert f"CHARTER_{name.upper()}" in text, name
+
+
+def test_results_reference_is_current() -> None:
+    assert (DOCS / "results.md").read_text() == results_reference(), (
+        "run: python scripts/gen_docs.py"
+    )

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # types only: this module stands below what it reads (the scheduler builds on it)
     from charter.plumbing.ingest_report import IngestReport
     from charter.plumbing.labels import LabelReport
+    from charter.schemas import data as schemas
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -43,13 +44,20 @@ class Attention:
     version: str | None = None
     rows: int | None = None
 
+    def to_schema(self) -> schemas.Attention:
+        from charter.schemas import data as schemas  # pydantic: not when `charter --help` starts
+
+        return schemas.Attention(
+            kind=self.kind,
+            charter=self.charter,
+            file=self.file,
+            version=self.version,
+            rows=self.rows,
+            message=self.message,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"kind": self.kind, "charter": self.charter}
-        for name in ("file", "version", "rows"):
-            if getattr(self, name) is not None:
-                body[name] = getattr(self, name)
-        body["message"] = self.message
-        return body
+        return self.to_schema().to_json_dict()
 
 
 def from_ingest(report: IngestReport) -> list[Attention]:

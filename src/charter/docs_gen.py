@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -63,6 +64,32 @@ def charter_file_reference() -> str:
     return "\n".join(lines) + "\n"
 
 
+def results_reference() -> str:
+    """docs/results.md: every result ``--json`` prints, the commands printing it, and its keys."""
+    from charter.schemas import catalog
+
+    lines = [
+        "# Results reference",
+        "",
+        "Generated from `charter.schemas` by `scripts/gen_docs.py`; do not edit. ",
+        "These are the keys `--json` prints, which scripts may rely on; "
+        "`charter schema --results [NAME]` prints the same as JSON Schema. "
+        'An error prints `{"error": {"type", "message", "hint"}}` instead. '
+        "`Facts` marks a free-form JSON object (evidence, details, lineage) whose keys depend on "
+        "the data.",
+        "",
+    ]
+    for name in catalog.RESULTS:
+        model = catalog.result_model(name)
+        printed = ", ".join(
+            f"`charter {p.command}`" + (" (a JSON array of them)" if p.many else "")
+            for p in catalog.commands_printing(name)
+        )
+        lines += ["---", "", f"Printed by {printed}:", ""]
+        _document(model, "", lines, set(), title=name)
+    return "\n".join(lines)
+
+
 def _limits() -> list[str]:
     """The input limits section, from the constants that enforce them."""
     from charter import identity
@@ -99,12 +126,16 @@ def _limits() -> list[str]:
 
 
 def _document(
-    model: type[BaseModel], prefix: str, lines: list[str], seen: set[type[BaseModel]]
+    model: type[BaseModel],
+    prefix: str,
+    lines: list[str],
+    seen: set[type[BaseModel]],
+    title: str = "(top level)",
 ) -> None:
     if model in seen:
         return
     seen.add(model)
-    lines += [f"## `{prefix or '(top level)'}` — {model.__name__}", ""]
+    lines += [f"## `{prefix or title}` — {model.__name__}", ""]
     if model.__doc__:
         lines += [model.__doc__.strip().splitlines()[0], ""]
     lines += ["| field | type | default | meaning |", "| --- | --- | --- | --- |"]
@@ -118,7 +149,7 @@ def _document(
             nested.append((sub, f"{prefix}.{name}" if prefix else name))
     lines.append("")
     for sub, path in nested:
-        _document(sub, path, lines, seen)
+        _document(sub, path, lines, seen, title)
 
 
 def _default_text(info: Any) -> str:
@@ -149,6 +180,9 @@ def _type_name(annotation: Any) -> str:
     text = text.replace("<class '", "").replace("'>", "").replace("datetime.timedelta", "duration")
     text = text.replace("charter.spec.windows.CalendarWindow", "calendar window")
     text = text.replace("datetime.datetime", "datetime")
+    text = re.sub(r"charter\.schemas\.\w+\.", "", text)
+    text = re.sub(r"Annotated\[datetime, [^|]*?\)\]", "datetime", text)  # Timestamp
+    text = text.replace("dict[str, Any]", "Facts")
     if "Annotated[" in text:
         text = text.split("Annotated[", 1)[1].split(",", 1)[0]
     return f"`{text}`".replace("|", "\\|")

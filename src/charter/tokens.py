@@ -20,6 +20,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 
 from charter.errors import AuthenticationError, CharterError, PermissionDeniedError
+from charter.schemas import tokens as schemas
 from charter.spec.durations import parse_duration
 from charter.store.statuses import TokenRole
 from charter.store.tables import ApiToken
@@ -71,19 +72,22 @@ class TokenInfo:
     def allows(self, role: Role) -> bool:
         return ROLES.index(self.role) >= ROLES.index(role)
 
+    def to_schema(self) -> schemas.Token:
+        return schemas.Token(
+            id=self.id,
+            prefix=self.prefix,
+            identity=self.identity,
+            role=self.role,
+            status=self.status,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+            last_used_at=self.last_used_at,
+            revoked_at=self.revoked_at,
+            created_by=self.created_by,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "id": self.id,
-            "prefix": self.prefix,
-            "identity": self.identity,
-            "role": self.role,
-            "status": self.status,
-        }
-        for name in ("created_at", "expires_at", "last_used_at", "revoked_at"):
-            value = getattr(self, name)
-            body[name] = value.isoformat() if value else None
-        body["created_by"] = self.created_by
-        return body
+        return self.to_schema().to_json_dict()
 
 
 def hash_token(token: str) -> str:

@@ -110,3 +110,35 @@ def test_malformed_database_url_is_named(cli: Any, monkeypatch: Any) -> None:
     result = cli("audit", "verify")
     assert result.code == 3
     assert "'not a url' is not a valid SQLAlchemy URL" in result.stderr
+
+
+def test_schema_results_prints_a_json_schema_per_result(cli: Any) -> None:
+    result = cli("schema", "--results")
+    assert result.code == 0
+    schemas = result.json()
+    assert {"Version", "AlertList", "IngestResult", "StatusResult"} <= set(schemas)
+    for schema in schemas.values():
+        jsonschema.Draft202012Validator.check_schema(schema)
+    one = cli("schema", "--results", "Version").json()
+    assert one == schemas["Version"]
+    assert {"sha256", "status", "lineage"} <= set(one["properties"])
+
+
+def test_schema_results_of_a_command_and_of_a_listing(cli: Any) -> None:
+    listing = cli("schema", "--results", "versions").json()
+    assert listing["type"] == "array"
+    assert listing["items"]["title"] == "Version"
+    alerts = cli("schema", "--results", "alerts list").json()
+    assert alerts["title"] == "AlertList"
+    init = cli("init", "another-model", "--json")
+    jsonschema.validate(init.json(), cli("schema", "--results", "init").json())
+    checked = cli("check", "--json")
+    jsonschema.validate(checked.json(), cli("schema", "--results", "check").json())
+
+
+def test_schema_results_of_an_unknown_name_says_which_exist(cli: Any) -> None:
+    result = cli("schema", "--results", "nope")
+    assert result.code == 1
+    assert "no result or command named 'nope'" in result.stderr
+    assert "Version" in result.stderr
+    assert cli("schema", "Version").code == 2  # NAME needs --results

@@ -101,7 +101,13 @@ def test_an_expired_or_revoked_token_is_refused(api: Api, cli: object) -> None:
 
 def test_health_docs_and_openapi_need_no_token(api: Api) -> None:
     assert api.client.get("/healthz").json() == {"status": "ok"}
-    assert api.client.get("/openapi.json").json()["info"]["title"] == "charter"
+    openapi = api.client.get("/openapi.json").json()
+    assert openapi["info"]["title"] == "charter"
+    # routes that answer with a CLI result document the same schema as its --json
+    readiness = openapi["paths"]["/v1/charters/{name}/readiness/{version}"]["get"]
+    ok = readiness["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok["$ref"] == "#/components/schemas/Readiness"
+    assert {"Decision", "Rollback", "Readiness"} <= set(openapi["components"]["schemas"])
     page = api.client.get("/docs")
     assert page.status_code == 200 and "/docs/assets/swagger-ui-bundle.js" in page.text
     asset = api.client.get("/docs/assets/swagger-ui-bundle.js")

@@ -33,6 +33,7 @@ import httpx
 
 from charter.errors import CharterError
 from charter.redaction import describe_webhook, expand_env, redact_text
+from charter.schemas import alerts as schemas
 from charter.settings import AlertDeliverySettings, SmtpSettings
 from charter.spec.model import AlertRoute
 
@@ -77,15 +78,18 @@ class Attempt:
     error: str | None
     retry: bool = False  # a transient failure, worth another attempt (not stored)
 
+    def to_schema(self) -> schemas.DeliveryAttempt:
+        return schemas.DeliveryAttempt(
+            number=self.number,
+            at=self.at,
+            seconds=round(self.seconds, 3),
+            ok=self.ok,
+            status=self.status,
+            error=self.error,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "number": self.number,
-            "at": self.at.isoformat(),
-            "seconds": round(self.seconds, 3),
-            "ok": self.ok,
-            "status": self.status,
-            "error": self.error,
-        }
+        return self.to_schema().to_json_dict()
 
 
 @dataclass(frozen=True)
@@ -102,19 +106,22 @@ class DeliveryResult:
     finished_at: datetime
     test: bool = False
 
+    def to_schema(self) -> schemas.Delivery:
+        return schemas.Delivery(
+            route=self.route,
+            target=self.target,
+            ok=self.ok,
+            status=self.status,
+            error=self.error,
+            attempts=len(self.attempts),
+            attempt_log=[a.to_schema() for a in self.attempts],
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            test=self.test,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "route": self.route,
-            "target": self.target,
-            "ok": self.ok,
-            "status": self.status,
-            "error": self.error,
-            "attempts": len(self.attempts),
-            "attempt_log": [a.to_dict() for a in self.attempts],
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat(),
-            "test": self.test,
-        }
+        return self.to_schema().to_json_dict()
 
 
 @dataclass(frozen=True)

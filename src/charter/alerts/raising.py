@@ -48,6 +48,7 @@ from charter.errors import (
     InvalidIdentityError,
 )
 from charter.identity import check_actor
+from charter.schemas import alerts as schemas
 from charter.spec.model import AlertEvent, AlertRoute, Charter
 from charter.store.tables import Alert
 from charter.workspace import Workspace
@@ -109,14 +110,16 @@ class AlertInfo:
         stored = {f.name: getattr(row, f.name) for f in fields(cls) if f.name not in _NOT_STORED}
         return cls(**(stored | {"details": dict(row.details), "deliveries": tuple(deliveries)}))
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON shape; ``id``, ``status``, ``severity``, ``rule`` and ``count`` are for scripts."""
+    def to_schema(self) -> schemas.Alert:
+        """``id``, ``status``, ``severity``, ``rule`` and ``count`` are for scripts."""
         body = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "deliveries"}
-        body = {k: v.isoformat() if isinstance(v, datetime) else v for k, v in body.items()}
-        return body | {
-            "details": dict(self.details),
-            "deliveries": [d.to_dict() for d in self.deliveries],
-        }
+        return schemas.Alert(
+            **body | {"details": dict(self.details)},
+            deliveries=[d.to_schema() for d in self.deliveries],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.to_schema().to_json_dict()
 
 
 _NOT_STORED = ("deliveries", "repeated")

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from charter.audit.hashing import canonical_json, entry_hash, is_intact
 from charter.audit.keys import verifiers
 from charter.audit.signing import AuditKey, checkpoint_message
+from charter.schemas import audit as schemas
 from charter.store.database import Database
 from charter.store.tables import AuditCheckpoint, AuditEntry
 
@@ -75,20 +76,19 @@ class VerifyReport:
     state_rows: int = 0
     state_problems: tuple[Mapping[str, Any], ...] = ()
 
-    def to_dict(self) -> dict[str, Any]:
-        bad = (
-            None
-            if self.first_bad is None
-            else {"seq": self.first_bad.seq, "reason": self.first_bad.reason}
+    def to_schema(self) -> schemas.AuditVerify:
+        bad = self.first_bad
+        return schemas.AuditVerify(
+            ok=self.ok,
+            entries=self.entries,
+            checkpoints=self.checkpoints,
+            first_bad=None if bad is None else schemas.BadEntry(seq=bad.seq, reason=bad.reason),
+            state_rows=self.state_rows,
+            state_problems=[dict(p) for p in self.state_problems],
         )
-        return {
-            "ok": self.ok,
-            "entries": self.entries,
-            "checkpoints": self.checkpoints,
-            "first_bad": bad,
-            "state_rows": self.state_rows,
-            "state_problems": [dict(p) for p in self.state_problems],
-        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.to_schema().to_json_dict()
 
 
 def _iter_entries(session: Session) -> Iterator[AuditEntry]:

@@ -82,10 +82,12 @@ def list_command(
 ) -> None:
     """List the charter's alerts, most recently seen first (default: the open ones)."""
     from charter.alerts.raising import list_alerts
+    from charter.schemas.alerts import AlertList
 
     found = list_alerts(workspace(ctx), name, status.value, limit=limit)
+    listing = AlertList(charter=name, status=status.value, alerts=[a.to_schema() for a in found])
     emit(
-        {"charter": name, "status": status.value, "alerts": [a.to_dict() for a in found]},
+        listing.to_json_dict(),
         as_json=as_json,
         human=lambda console: _print_alerts(console, name, status.value, found),
     )
@@ -138,18 +140,23 @@ def test_command(ctx: typer.Context, name: NameArg, as_json: JsonOption = False)
     """Send a marked test alert through every route of the charter. Exit 1 if any route failed."""
     from charter.alerts.raising import last_successful_test
     from charter.alerts.raising import test_routes as fire_test_routes
+    from charter.schemas.alerts import AlertTest
 
     ws = workspace(ctx)
     results = fire_test_routes(ws, name)
     last = last_successful_test(ws, name)
-    body = {
-        "charter": name,
-        "ok": all(r.ok for r in results),
-        "routes": [r.to_dict() for r in results],
-        "last_successful_test": last.isoformat() if last else None,
-    }
-    emit(body, as_json=as_json, human=lambda console: _print_tests(console, name, results))
-    if not body["ok"]:
+    body = AlertTest(
+        charter=name,
+        ok=all(r.ok for r in results),
+        routes=[r.to_schema() for r in results],
+        last_successful_test=last,
+    )
+    emit(
+        body.to_json_dict(),
+        as_json=as_json,
+        human=lambda console: _print_tests(console, name, results),
+    )
+    if not body.ok:
         raise typer.Exit(1)
 
 

@@ -51,6 +51,7 @@ def export(
 ) -> None:
     """Write every ledger entry to a JSON Lines or Parquet file for an auditor."""
     from charter.audit.export import export_ledger
+    from charter.schemas.audit import AuditExport
 
     if fmt not in ("jsonl", "parquet"):
         raise typer.BadParameter(
@@ -59,7 +60,7 @@ def export(
     fmt_checked: ExportFormat = "jsonl" if fmt == "jsonl" else "parquet"
     count = export_ledger(workspace(ctx).ledger, output, fmt_checked)
     emit(
-        {"file": str(output), "format": fmt, "entries": count},
+        AuditExport(file=str(output), format=fmt, entries=count).to_json_dict(),
         as_json=as_json,
         human=lambda c: c.print(f"wrote {count} entries to {output} ({fmt})"),
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
+from charter.errors import CharterError
 
 
 @app.command()
@@ -23,6 +24,7 @@ def init(
     as_json: JsonOption = False,
 ) -> None:
     """Scaffold a commented charters/NAME.yaml that passes `charter check` as written."""
+    from charter.schemas.charters import Initialised
     from charter.spec.scaffold import write_scaffold
 
     ws = workspace(ctx)
@@ -30,7 +32,7 @@ def init(
         ws.charters_dir, name, owner_name=owner_name, owner_email=owner_email, force=force
     )
     emit(
-        {"name": name, "file": str(path)},
+        Initialised(name=name, file=str(path)).to_json_dict(),
         as_json=as_json,
         human=lambda c: c.print(f"Created {path}\nEdit it, then run: charter check {name}"),
     )
@@ -45,34 +47,75 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """Validate charters; one line per problem naming the field path and what is wrong."""
+    from charter.schemas.charters import CheckResult
     from charter.services.charters import check_charters
 
-    results = [r.to_dict() for r in check_charters(workspace(ctx), target)]
-    ok = all(r["ok"] for r in results)
+    checks = check_charters(workspace(ctx), target)
+    ok = all(c.ok for c in checks)
 
     def human(console: Console) -> None:
-        for r in results:
-            if r["ok"]:
-                console.print(f"ok  {r['name']} ({r['file']})")
+        for c in checks:
+            if c.ok:
+                console.print(f"ok  {c.name} ({c.file})")
             else:
-                console.print(f"bad {r['name']} ({r['file']}):")
-                for problem in r["problems"]:
+                console.print(f"bad {c.name} ({c.file}):")
+                for problem in c.problems:
                     console.print(f"  {problem}")
 
-    emit({"ok": ok, "charters": results}, as_json=as_json, human=human)
+    body = CheckResult(ok=ok, charters=[c.to_schema() for c in checks])
+    emit(body.to_json_dict(), as_json=as_json, human=human)
     if not ok:
         raise typer.Exit(1)
 
 
 @app.command()
-def schema(as_json: JsonOption = False) -> None:
+def schema(
+    name: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="NAME",
+            help="With --results: one result (e.g. Version) or the command printing it "
+            "(e.g. versions, 'alerts list').",
+        ),
+    ] = None,
+    results: Annotated[
+        bool,
+        typer.Option(
+            "--results",
+            help="The JSON Schemas of the results that `--json` prints instead (docs/results.md).",
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
     """Print the JSON Schema of charter files (for editor completion and validation).
 
+    With --results: the JSON Schema of every result `--json` prints, by name, or of one NAME.
     The output is JSON either way; ``--json`` is accepted like on every other command.
     """
     import json
     import sys
 
-    from charter.spec.loader import charter_json_schema
+    if name is not None and not results:
+        raise typer.BadParameter("NAME needs --results", param_hint="NAME")
+    if results:
+        body = _result_schemas(name)
+    else:
+        from charter.spec.loader import charter_json_schema
 
-    sys.stdout.write(json.dumps(charter_json_schema(), indent=2, sort_keys=True) + "\n")
+        body = charter_json_schema()
+    sys.stdout.write(json.dumps(body, indent=2, sort_keys=True) + "\n")
+
+
+def _result_schemas(name: str | None) -> dict[str, Any]:
+    from charter.schemas import catalog
+
+    if name is None:
+        return catalog.all_result_schemas()
+    if name in catalog.RESULTS:
+        return catalog.result_schema(name)
+    if any(p.command == name for p in catalog.PRINTED):
+        return catalog.command_schema(name)
+    raise CharterError(
+        f"no result or command named {name!r}",
+        hint=f"Results: {', '.join(catalog.RESULTS)}.",
+    )

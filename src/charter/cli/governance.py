@@ -45,6 +45,7 @@ def changes_command(
 ) -> None:
     """List a charter's pending changes (or all of them) with their field-level diffs."""
     from charter.governance.changes import list_changes, terms_info
+    from charter.schemas.governance import ChangesResult
 
     ws = workspace(ctx)
     found = list_changes(ws, name, status=None if show_all else "pending")
@@ -61,12 +62,12 @@ def changes_command(
         for change in found:
             _show_change(console, change)
 
-    body = {
-        "charter": terms.charter,
-        "terms_in_force": terms.to_dict(),
-        "changes": [c.to_dict() for c in found],
-    }
-    emit(body, as_json=as_json, human=human)
+    body = ChangesResult(
+        charter=terms.charter,
+        terms_in_force=terms.to_schema(),
+        changes=[c.to_schema() for c in found],
+    )
+    emit(body.to_json_dict(), as_json=as_json, human=human)
 
 
 def _show_change(console: Console, change: ChangeInfo) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from charter.attention import Attention, exit_code, from_ingest, to_json
+from charter.attention import Attention, exit_code, from_ingest
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
 
@@ -45,7 +45,7 @@ def ingest(
 
     report = run_ingest(workspace(ctx), name, retry_failed=retry_failed, wait=wait)
     facts = from_ingest(report)
-    body = {**report.to_dict(), "attention": to_json(facts)}
+    body = report.to_schema([f.to_schema() for f in facts]).to_json_dict()
     emit(body, as_json=as_json, human=lambda console: _human(console, report, facts))
     if exit_code(facts):
         raise typer.Exit(exit_code(facts))
@@ -73,7 +73,7 @@ def rescore(
     moment = parse_moment(since, "--since") if since is not None else None
     report = run_rescore(workspace(ctx), name, since=moment)
     facts = from_ingest(report)
-    body = {**report.to_dict(), "attention": to_json(facts)}
+    body = report.to_schema([f.to_schema() for f in facts]).to_json_dict()
     emit(body, as_json=as_json, human=lambda console: _human(console, report, facts))
     if exit_code(facts):
         raise typer.Exit(exit_code(facts))

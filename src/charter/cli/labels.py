@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from charter.attention import exit_code, from_labels, to_json
+from charter.attention import exit_code, from_labels
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
 from charter.cli.quarantine import BatchOption, NameArg, quarantine_app
@@ -52,7 +52,7 @@ def labels(
 
     report = ingest_labels(workspace(ctx), name, file, wait=wait)
     facts = from_labels(report)
-    body = {**report.to_dict(), "attention": to_json(facts)}
+    body = report.to_schema([f.to_schema() for f in facts]).to_json_dict()
     emit(body, as_json=as_json, human=lambda console: _human(console, report))
     if exit_code(facts):
         raise typer.Exit(exit_code(facts))

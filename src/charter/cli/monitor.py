@@ -85,6 +85,7 @@ def status(
     from charter.governance.changes import list_changes
     from charter.monitoring.service import latest_windows
     from charter.plumbing.scoring_failures import failure_note, failure_summary
+    from charter.schemas.monitoring import StatusResult
 
     ws = workspace(ctx)
     found = latest_windows(ws, name, window=window, count=last)
@@ -99,14 +100,13 @@ def status(
         for entry in failed:
             console.print(f"FAILED {failure_note(name, entry)}", markup=False)
 
-    pending = [c.to_dict() for c in list_changes(workspace(ctx), name)]
-    body = {
-        "charter": name,
-        "windows": [w.to_dict() for w in found],
-        "scoring_failures": failed,
-        "pending_changes": pending,
-    }
-    emit(body, as_json=as_json, human=human)
+    body = StatusResult(
+        charter=name,
+        windows=[w.to_schema() for w in found],
+        scoring_failures=failed,
+        pending_changes=[c.to_schema() for c in list_changes(workspace(ctx), name)],
+    )
+    emit(body.to_json_dict(), as_json=as_json, human=human)
 
 
 @app.command()
@@ -121,6 +121,7 @@ def report(
 ) -> None:
     """Write a self-contained HTML report (inline SVG charts, no network) of the stored windows."""
     from charter.monitoring.report import write_report
+    from charter.schemas.monitoring import ReportResult
 
     written = write_report(workspace(ctx), name, html, window=window)
 
@@ -130,7 +131,7 @@ def report(
             f"{len(written['versions'])} versions"
         )
 
-    emit(dict(written), as_json=as_json, human=human)
+    emit(ReportResult(**written).to_json_dict(), as_json=as_json, human=human)
 
 
 @app.command()
@@ -148,9 +149,12 @@ def reference(
 ) -> None:
     """Summarise labelled data as a version's monitoring reference (scored by that version)."""
     from charter.monitoring.reference import set_reference
+    from charter.schemas.monitoring import ReferenceResult
 
     ref = set_reference(workspace(ctx), name, version, file)
-    body = {"charter": name, "version": version, "fingerprint": ref.fingerprint, **ref.describe()}
+    body = ReferenceResult(
+        charter=name, version=version, fingerprint=ref.fingerprint, **ref.describe()
+    ).to_json_dict()
 
     def human(console: Console) -> None:
         console.print(

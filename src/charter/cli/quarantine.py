@@ -60,6 +60,7 @@ def show_command(
 ) -> None:
     """The outstanding quarantined rows themselves, with every rule each broke."""
     from charter.plumbing.quarantine import quarantined_rows
+    from charter.schemas.data import QuarantinedRows
 
     rows = quarantined_rows(workspace(ctx), name, batch=batch, rule=rule, limit=limit)
 
@@ -71,7 +72,7 @@ def show_command(
             console.print(f"{row['batch_id'][:12]} {row['source']} row {row['row']}: {values}")
             console.print(f"    broke: {', '.join(row['violations'])}")
 
-    emit({"charter": name, "rows": rows}, as_json=as_json, human=human)
+    emit(QuarantinedRows(charter=name, rows=rows).to_json_dict(), as_json=as_json, human=human)
 
 
 @quarantine_app.command("replay")

@@ -45,6 +45,7 @@ def create_command(
     as_json: JsonOption = False,
 ) -> None:
     """Create a token and print it once: only its SHA-256 is stored."""
+    from charter.schemas.tokens import CreatedToken
     from charter.tokens import create_token
 
     token, info = create_token(workspace(ctx), identity, role.value, expires=expires)
@@ -57,7 +58,8 @@ def create_command(
             "now: store it in a secret manager."
         )
 
-    emit({"token": token, **info.to_dict()}, as_json=as_json, human=human)
+    created = CreatedToken(token=token, **info.to_schema().model_dump())
+    emit(created.to_json_dict(), as_json=as_json, human=human)
 
 
 @tokens_app.command("list")

@@ -20,6 +20,7 @@ from charter.governance.diff import FieldChange, describe
 from charter.governance.terms import OWNER, accept_terms, accepted_terms, close_change
 from charter.identity import check_decider as identity_check_decider
 from charter.registry.charters import record_charter
+from charter.schemas import governance as schemas
 from charter.spec.loader import parse_charter
 from charter.spec.model import Charter
 from charter.store.statuses import ChangeStatus
@@ -70,23 +71,26 @@ class ChangeInfo:
             summary=_summary(diff),
         )
 
+    def to_schema(self) -> schemas.Change:
+        return schemas.Change(
+            id=self.id,
+            charter=self.charter,
+            status=self.status,
+            requires=self.requires,
+            governed=self.governed,
+            diff=self.diff,
+            summary=self.summary,
+            from_sha256=self.from_sha256,
+            to_sha256=self.to_sha256,
+            detected_at=self.detected_at,
+            detected_by=self.detected_by,
+            decided_at=self.decided_at,
+            decided_by=self.decided_by,
+            reason=self.reason,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "charter": self.charter,
-            "status": self.status,
-            "requires": self.requires,
-            "governed": self.governed,
-            "diff": self.diff,
-            "summary": self.summary,
-            "from_sha256": self.from_sha256,
-            "to_sha256": self.to_sha256,
-            "detected_at": self.detected_at.isoformat(),
-            "detected_by": self.detected_by,
-            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
-            "decided_by": self.decided_by,
-            "reason": self.reason,
-        }
+        return self.to_schema().to_json_dict()
 
 
 @dataclass(frozen=True)
@@ -99,14 +103,17 @@ class TermsInfo:
     accepted_at: datetime
     change_id: int | None
 
+    def to_schema(self) -> schemas.TermsInForce:
+        return schemas.TermsInForce(
+            charter=self.charter,
+            sha256=self.sha256,
+            accepted_by=self.accepted_by,
+            accepted_at=self.accepted_at,
+            change_id=self.change_id,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "sha256": self.sha256,
-            "accepted_by": self.accepted_by,
-            "accepted_at": self.accepted_at.isoformat(),
-            "change_id": self.change_id,
-        }
+        return self.to_schema().to_json_dict()
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -45,6 +45,7 @@ from charter.lifecycle.transitions import (
 )
 from charter.registry.charters import record_charter
 from charter.registry.versions import get_version, list_versions
+from charter.schemas import lifecycle as schemas
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import Charter
 from charter.store.tables import Decision
@@ -79,9 +80,11 @@ class DecisionInfo:
         readiness = dict(row.decided_readiness or row.readiness)
         return cls(**stored, automatic=row.authorization_id is not None, readiness=readiness)
 
+    def to_schema(self) -> schemas.Decision:
+        return schemas.Decision(**{f.name: getattr(self, f.name) for f in fields(self)})
+
     def to_dict(self) -> dict[str, Any]:
-        body = {f.name: getattr(self, f.name) for f in fields(self)}
-        return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in body.items()}
+        return self.to_schema().to_json_dict()
 
 
 _STORED = {f for f in DecisionInfo.__dataclass_fields__ if f not in ("automatic", "readiness")}
@@ -96,13 +99,16 @@ class PromotionResult:
     readiness: Readiness
     approval: str
 
+    def to_schema(self) -> schemas.Promotion:
+        return schemas.Promotion(
+            outcome=self.outcome,
+            approval=self.approval,
+            decision=self.decision.to_schema(),
+            readiness=self.readiness.to_schema(),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "outcome": self.outcome,
-            "approval": self.approval,
-            "decision": self.decision.to_dict(),
-            "readiness": self.readiness.to_dict(),
-        }
+        return self.to_schema().to_json_dict()
 
 
 # -- opening ------------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ from charter.lifecycle.challenger import champion_challenger
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.plumbing.scoring_failures import failure_note, failure_summary
 from charter.registry.versions import VersionInfo, get_version, list_versions
+from charter.schemas import lifecycle as schemas
 from charter.spec.durations import format_duration
 from charter.spec.model import Charter
 from charter.store.tables import Decision, IngestBatch, PromotionAuthorization
@@ -73,13 +74,13 @@ class Item:
     evidence: str
     facts: Mapping[str, Any] = field(default_factory=dict)
 
+    def to_schema(self) -> schemas.ReadinessItem:
+        return schemas.ReadinessItem(
+            name=self.name, ok=self.ok, evidence=self.evidence, facts=dict(self.facts)
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "ok": self.ok,
-            "evidence": self.evidence,
-            "facts": dict(self.facts),
-        }
+        return self.to_schema().to_json_dict()
 
 
 @dataclass(frozen=True)
@@ -109,16 +110,19 @@ class Readiness:
     def shortfall(self) -> list[Item]:
         return [item for item in self.items if not item.ok]
 
+    def to_schema(self) -> schemas.Readiness:
+        return schemas.Readiness(
+            charter=self.charter,
+            version=self.version,
+            status=self.status,
+            ready=self.ready,
+            items=[item.to_schema() for item in self.items],
+            approval=self.approval.to_schema(),
+            notes=list(self.notes),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "version": self.version,
-            "status": self.status,
-            "ready": self.ready,
-            "items": [item.to_dict() for item in self.items],
-            "approval": self.approval.to_dict(),
-            "notes": list(self.notes),
-        }
+        return self.to_schema().to_json_dict()
 
 
 def readiness(
@@ -389,13 +393,16 @@ class ApprovalMode:
     def automatic(self) -> bool:
         return self.mode == "auto_if_sufficient"
 
+    def to_schema(self) -> schemas.ApprovalMode:
+        return schemas.ApprovalMode(
+            mode=self.mode,
+            explanation=self.explanation,
+            authorization_id=self.authorization_id,
+            granted_by=self.granted_by,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "explanation": self.explanation,
-            "authorization_id": self.authorization_id,
-            "granted_by": self.granted_by,
-        }
+        return self.to_schema().to_json_dict()
 
 
 def promotion_terms(charter: Charter) -> dict[str, Any]:

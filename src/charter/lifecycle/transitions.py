@@ -44,6 +44,7 @@ from charter.lifecycle.cause import BY_HAND, rolled_back_for_cause
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.registry.charters import record_charter
 from charter.registry.versions import VersionInfo, get_version, set_status
+from charter.schemas import lifecycle as schemas
 from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
 
@@ -62,16 +63,19 @@ class RollbackResult:
     evidence: Sequence[Mapping[str, Any]] = field(default_factory=list)
     for_cause: bool = True
 
+    def to_schema(self) -> schemas.Rollback:
+        return schemas.Rollback(
+            charter=self.charter,
+            rolled_back=self.rolled_back,
+            restored=self.restored,
+            automatic=self.automatic,
+            reason=self.reason,
+            evidence=[dict(e) for e in self.evidence],
+            for_cause=self.for_cause,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "rolled_back": self.rolled_back,
-            "restored": self.restored,
-            "automatic": self.automatic,
-            "reason": self.reason,
-            "evidence": [dict(e) for e in self.evidence],
-            "for_cause": self.for_cause,
-        }
+        return self.to_schema().to_json_dict()
 
 
 # -- shared machinery --------------------------------------------------------------------------

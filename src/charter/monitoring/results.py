@@ -41,6 +41,7 @@ from charter.monitoring.windows import (
     summarise_batches,
     to_us,
 )
+from charter.schemas import monitoring as schemas
 from charter.store.tables import MonitorBatchSummary, MonitorWindow
 from charter.workspace import Workspace
 
@@ -57,8 +58,11 @@ class WindowResult:
     verdict: str
     data: Mapping[str, Any]
 
+    def to_schema(self) -> schemas.Window:
+        return schemas.Window.model_validate(dict(self.data))
+
     def to_dict(self) -> dict[str, Any]:
-        return dict(self.data)
+        return self.to_schema().to_json_dict()
 
 
 @dataclass(frozen=True)

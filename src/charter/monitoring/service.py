@@ -69,6 +69,7 @@ from charter.monitoring.windows import (
     to_us,
 )
 from charter.plumbing.labels import read_labels
+from charter.schemas import monitoring as schemas
 from charter.spec.expressions import parse
 from charter.spec.model import Charter
 from charter.spec.windows import WindowValue, format_window, parse_window, window_text
@@ -88,14 +89,17 @@ class MonitorReport:
     verdicts_changed: int = 0
     exploratory: bool = False  # cut by a window other than the charter's: never alerted on
 
+    def to_schema(self) -> schemas.MonitorResult:
+        return schemas.MonitorResult(
+            charter=self.charter,
+            window=format_window(self.window),
+            exploratory=self.exploratory,
+            verdicts_changed=self.verdicts_changed,
+            windows=[w.to_schema() for w in self.windows],
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "window": format_window(self.window),
-            "exploratory": self.exploratory,
-            "verdicts_changed": self.verdicts_changed,
-            "windows": [w.to_dict() for w in self.windows],
-        }
+        return self.to_schema().to_json_dict()
 
 
 def _as_moment(value: datetime | str | None, where: str) -> datetime | None:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 from charter.plumbing.contract import BatchRuleResult
+from charter.schemas import data as schemas
 
 
 @dataclass
@@ -45,27 +46,31 @@ class BatchSummary:
         for rule, count in counts.items():
             self.violations[rule] = self.violations.get(rule, 0) + count
 
+    def to_schema(self, *, with_source: bool = False) -> schemas.Batch:
+        """``with_source``: also the ``source`` key (a replay's batch says where it came from)."""
+        return schemas.Batch(
+            batch_id=self.batch_id,
+            kind=self.kind,
+            **{"file" if self.kind == "file" else "cursor_range": self.source},
+            rows_in=self.rows_in,
+            rows_scored=self.rows_scored,
+            rows_quarantined=self.rows_quarantined,
+            rows_late=self.rows_late,
+            balanced=self.balanced,
+            scored_by=self.scored_by,
+            violations=self.violations,
+            batch_rules=self.batch_rules,
+            schema_changes=self.schema_changes,
+            predictions=self.predictions,
+            quarantine=self.quarantine,
+            scoring_failures=self.scoring_failures,
+            cursor_from=self.cursor_from,
+            cursor_to=self.cursor_to,
+            source=self.source if with_source else None,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "batch_id": self.batch_id,
-            "kind": self.kind,
-            "file" if self.kind == "file" else "cursor_range": self.source,
-            "rows_in": self.rows_in,
-            "rows_scored": self.rows_scored,
-            "rows_quarantined": self.rows_quarantined,
-            "rows_late": self.rows_late,
-            "balanced": self.balanced,
-            "scored_by": self.scored_by,
-            "violations": self.violations,
-            "batch_rules": self.batch_rules,
-            "schema_changes": self.schema_changes,
-            "predictions": self.predictions,
-            "quarantine": self.quarantine,
-            "scoring_failures": self.scoring_failures,
-        }
-        if self.kind == "sql":
-            body["cursor_from"], body["cursor_to"] = self.cursor_from, self.cursor_to
-        return body
+        return self.to_schema().to_json_dict()
 
     def details(self) -> dict[str, Any]:
         """What the batch record keeps beyond its columns."""
@@ -152,24 +157,31 @@ class IngestReport:
     def balanced(self) -> bool:
         return all(b.balanced for b in self.batches)
 
+    def to_schema(
+        self, attention: Sequence[schemas.Attention] | None = None
+    ) -> schemas.IngestResult:
+        """``attention``: the facts the CLI lists (``charter ingest --json``)."""
+        return schemas.IngestResult(
+            charter=self.charter,
+            rows_in=self.rows_in,
+            rows_scored=self.rows_scored,
+            rows_quarantined=self.rows_quarantined,
+            rows_late=self.rows_late,
+            balanced=self.balanced,
+            scored_by=self.scored_by,
+            note=self.note,
+            batches=[b.to_schema() for b in self.batches],
+            files_failed=self.files_failed,
+            files_skipped=self.files_skipped,
+            files_waiting=self.files_waiting,
+            warnings=self.warnings,
+            null_cursor_rows=self.null_cursor_rows,
+            rows_reread=self.rows_reread,
+            attention=None if attention is None else list(attention),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "rows_in": self.rows_in,
-            "rows_scored": self.rows_scored,
-            "rows_quarantined": self.rows_quarantined,
-            "rows_late": self.rows_late,
-            "balanced": self.balanced,
-            "scored_by": self.scored_by,
-            "note": self.note,
-            "batches": [b.to_dict() for b in self.batches],
-            "files_failed": self.files_failed,
-            "files_skipped": self.files_skipped,
-            "files_waiting": self.files_waiting,
-            "warnings": self.warnings,
-            "null_cursor_rows": self.null_cursor_rows,
-            "rows_reread": self.rows_reread,
-        }
+        return self.to_schema().to_json_dict()
 
 
 def merge_batch_rules(

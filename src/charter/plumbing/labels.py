@@ -20,7 +20,7 @@ the one in progress, then sees what it recorded. Joins with predictions happen a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +45,7 @@ from charter.plumbing.sources import (
     list_landing_files,
     sql_identity,
 )
+from charter.schemas import data as schemas
 from charter.spec.model import Charter, FolderSource, SqlSource
 from charter.store.tables import IngestCursor, IngestFile
 from charter.workspace import Workspace
@@ -88,16 +89,23 @@ class LabelReport:
                 totals[reason] = totals.get(reason, 0) + n
         return dict(sorted(totals.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
+    def to_schema(
+        self, attention: Sequence[schemas.Attention] | None = None
+    ) -> schemas.LabelsResult:
+        """``attention``: the facts the CLI lists (``charter labels --json``)."""
+        return schemas.LabelsResult(
+            charter=self.charter,
             **{name: self.total(name) for name in _COUNTS},
-            "invalid_by_reason": self.invalid_by_reason(),
-            "deliveries_refused": len(self.files_failed),
-            "coverage": self.coverage,
-            "batches": [asdict(b) for b in self.batches],
-            "files_failed": self.files_failed,
-        }
+            invalid_by_reason=self.invalid_by_reason(),
+            deliveries_refused=len(self.files_failed),
+            coverage=self.coverage,
+            batches=[asdict(b) for b in self.batches],
+            files_failed=self.files_failed,
+            attention=None if attention is None else list(attention),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.to_schema().to_json_dict()
 
 
 def ingest_labels(

@@ -18,6 +18,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from charter.errors import CharterError
+from charter.schemas import data as schemas
 from charter.store.tables import LabelBatch
 from charter.workspace import Workspace
 
@@ -67,15 +68,18 @@ class LabelHistory:
     key: str
     entries: list[dict[str, Any]] = field(default_factory=list)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_schema(self) -> schemas.LabelHistory:
         current = self.entries[-1]["label"] if self.entries else None
-        return {
-            "charter": self.charter,
-            "key": self.key,
-            "current": current,
-            "corrections": sum(1 for e in self.entries if e["change"] == "corrected"),
-            "entries": self.entries,
-        }
+        return schemas.LabelHistory(
+            charter=self.charter,
+            key=self.key,
+            current=current,
+            corrections=sum(1 for e in self.entries if e["change"] == "corrected"),
+            entries=self.entries,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.to_schema().to_json_dict()
 
 
 def label_history(ws: Workspace, name: str, key: str) -> LabelHistory:
@@ -126,14 +130,17 @@ class LabelQuarantine:
     batches: list[dict[str, Any]] = field(default_factory=list)
     examples: list[dict[str, Any]] = field(default_factory=list)
 
+    def to_schema(self) -> schemas.LabelQuarantine:
+        return schemas.LabelQuarantine(
+            charter=self.charter,
+            rows=self.rows,
+            by_reason=self.by_reason,
+            batches=self.batches,
+            examples=self.examples,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "rows": self.rows,
-            "by_reason": self.by_reason,
-            "batches": self.batches,
-            "examples": self.examples,
-        }
+        return self.to_schema().to_json_dict()
 
 
 def label_quarantine(

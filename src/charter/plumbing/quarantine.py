@@ -40,6 +40,7 @@ from charter.plumbing.contract import VIOLATIONS
 from charter.plumbing.ingest_batch import ROW, Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import BatchSummary, IngestReport
 from charter.plumbing.scoring import Scorer
+from charter.schemas import data as schemas
 from charter.spec.loader import LoadedCharter
 from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
@@ -131,13 +132,13 @@ class QuarantineSummary:
     by_rule: dict[str, int] = field(default_factory=dict)
     batches: list[dict[str, Any]] = field(default_factory=list)
 
+    def to_schema(self) -> schemas.QuarantineSummary:
+        return schemas.QuarantineSummary(
+            charter=self.charter, rows=self.rows, by_rule=self.by_rule, batches=self.batches
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "rows": self.rows,
-            "by_rule": self.by_rule,
-            "batches": self.batches,
-        }
+        return self.to_schema().to_json_dict()
 
 
 def _by_rule(rows: pl.DataFrame) -> dict[str, int]:
@@ -210,19 +211,22 @@ class ReplayReport:
     def rows_replayed(self) -> int:
         return self.batch.rows_in if self.batch else 0
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_schema(self) -> schemas.Replay:
         b = self.batch
-        return {
-            "charter": self.charter,
-            "rows_replayed": self.rows_replayed,
-            "rows_scored": b.rows_scored if b else 0,
-            "rows_quarantined": b.rows_quarantined if b else 0,
-            "rows_late": b.rows_late if b else 0,
-            "rows_unchanged": self.unchanged,
-            "replayed_from": self.replayed_from,
-            "batch": {**b.to_dict(), "source": b.source} if b else None,
-            "note": self.note,
-        }
+        return schemas.Replay(
+            charter=self.charter,
+            rows_replayed=self.rows_replayed,
+            rows_scored=b.rows_scored if b else 0,
+            rows_quarantined=b.rows_quarantined if b else 0,
+            rows_late=b.rows_late if b else 0,
+            rows_unchanged=self.unchanged,
+            replayed_from=self.replayed_from,
+            batch=b.to_schema(with_source=True) if b else None,
+            note=self.note,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.to_schema().to_json_dict()
 
 
 def contract_sha256(loaded: LoadedCharter) -> str:

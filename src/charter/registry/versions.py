@@ -47,6 +47,7 @@ from charter.registry.flavors import (
 )
 from charter.registry.inputs import check_inputs
 from charter.registry.lineage import build_lineage
+from charter.schemas import versions as schemas
 from charter.spec.model import Charter
 from charter.store.statuses import VersionStatus
 from charter.store.tables import ModelVersion
@@ -101,20 +102,23 @@ class VersionInfo:
     def artifact_name(self) -> str:
         return str(self.lineage.get("artifact", {}).get("name", ""))
 
+    def to_schema(self) -> schemas.Version:
+        return schemas.Version(
+            charter=self.charter,
+            version=self.version,
+            sha256=self.sha256,
+            flavor=self.flavor,
+            status=self.status,
+            artifact_uri=self.artifact_uri,
+            created_at=self.created_at,
+            created_by=self.created_by,
+            status_changed_at=self.status_changed_at,
+            lineage=dict(self.lineage),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON shape; ``version``, ``sha256``, ``flavor`` and ``status`` are relied on by scripts."""
-        return {
-            "charter": self.charter,
-            "version": self.version,
-            "sha256": self.sha256,
-            "flavor": self.flavor,
-            "status": self.status,
-            "artifact_uri": self.artifact_uri,
-            "created_at": self.created_at.isoformat(),
-            "created_by": self.created_by,
-            "status_changed_at": self.status_changed_at.isoformat(),
-            "lineage": dict(self.lineage),
-        }
+        return self.to_schema().to_json_dict()
 
 
 def _search_paths(ws: Workspace) -> list[Path]:

@@ -15,12 +15,21 @@ from charter.lifecycle.gate import readiness
 from charter.lifecycle.transitions import rollback
 from charter.monitoring.service import stored_windows
 from charter.registry.versions import list_versions
+from charter.schemas import lifecycle as schemas
 from charter.server.auth import Caller, operator, owner, viewer
 from charter.server.views import charter_detail, charter_summary, load, page, prediction
 
 router = APIRouter(prefix="/v1", tags=["management"])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 Offset = Annotated[int, Query(ge=0, description="Items to skip (the previous next_offset).")]
+
+
+def _result(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI of a route answering with a CLI result: the same schema as its ``--json``.
+
+    Documentation only: the body is the result's ``to_dict()``, serialised as before.
+    """
+    return {200: {"model": model, "description": model.__doc__ or model.__name__}}
 
 
 class _Body(BaseModel):
@@ -108,7 +117,7 @@ async def windows(
     return page(await run_in_threadpool(build), limit, offset)
 
 
-@router.get("/charters/{name}/readiness/{version}")
+@router.get("/charters/{name}/readiness/{version}", responses=_result(schemas.Readiness))
 async def readiness_of(
     name: str, version: int, request: Request, caller: Caller = Depends(viewer)
 ) -> Any:
@@ -118,7 +127,7 @@ async def readiness_of(
     return (await run_in_threadpool(readiness, caller.ws, name, version)).to_dict()
 
 
-@router.post("/charters/{name}/versions/{version}/approve")
+@router.post("/charters/{name}/versions/{version}/approve", responses=_result(schemas.Decision))
 async def approve_version(
     name: str,
     version: int,
@@ -143,7 +152,7 @@ async def approve_version(
     return info.to_dict()
 
 
-@router.post("/charters/{name}/versions/{version}/reject")
+@router.post("/charters/{name}/versions/{version}/reject", responses=_result(schemas.Decision))
 async def reject_version(
     name: str, version: int, body: RejectBody, request: Request, caller: Caller = Depends(owner)
 ) -> Any:
@@ -156,7 +165,7 @@ async def reject_version(
     return info.to_dict()
 
 
-@router.post("/charters/{name}/rollback")
+@router.post("/charters/{name}/rollback", responses=_result(schemas.Rollback))
 async def rollback_charter(
     name: str,
     request: Request,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from charter.errors import CharterError, CharterFileError
+from charter.schemas.charters import CheckedCharter
 from charter.spec.loader import load_charter_file
 from charter.workspace import Workspace
 
@@ -23,8 +24,11 @@ class CharterCheck:
     def ok(self) -> bool:
         return not self.problems
 
+    def to_schema(self) -> CheckedCharter:
+        return CheckedCharter(name=self.name, file=self.file, ok=self.ok, problems=self.problems)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "file": self.file, "ok": self.ok, "problems": self.problems}
+        return self.to_schema().to_json_dict()
 
 
 def check_charters(ws: Workspace, target: str | None = None) -> list[CharterCheck]:

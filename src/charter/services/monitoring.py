@@ -17,6 +17,7 @@ from charter.alerts.raising import AlertInfo
 from charter.alerts.windows import react_to_windows
 from charter.monitoring.service import MonitorReport
 from charter.monitoring.service import monitor as evaluate_windows
+from charter.schemas import monitoring as schemas
 from charter.spec.windows import WindowValue
 from charter.workspace import Workspace
 
@@ -36,15 +37,28 @@ class MonitorRun(MonitorReport):
         """The alerts raised by this run (not repeats of one still open)."""
         return [a for a in self.raised if not a.repeated]
 
+    def to_schema(self) -> schemas.MonitorResult:
+        """What ``charter monitor --json`` prints: the report with its alerts."""
+        return (
+            super()
+            .to_schema()
+            .model_copy(
+                update={
+                    "alerts": [
+                        schemas.RaisedAlert(
+                            id=a.id, event=a.event, severity=a.severity, repeated=a.repeated
+                        )
+                        for a in self.raised
+                    ],
+                    "resolved_alerts": [
+                        schemas.ResolvedAlert(id=a.id, event=a.event) for a in self.resolved
+                    ],
+                }
+            )
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """What ``charter monitor --json`` prints."""
-        body = super().to_dict()
-        body["alerts"] = [
-            {"id": a.id, "event": a.event, "severity": a.severity, "repeated": a.repeated}
-            for a in self.raised
-        ]
-        body["resolved_alerts"] = [{"id": a.id, "event": a.event} for a in self.resolved]
-        return body
+        return self.to_schema().to_json_dict()
 
 
 def monitor(
