@@ -197,6 +197,7 @@ def _charter_response(
         return render("error.html", status_of(exc), visitor=visitor, message=exc.message)
     charter = page.summary.charter
     deciding = charter is not None and pages.can_decide(visitor.caller.token, charter)
+    context.setdefault("done", {})
     return render(
         "charter.html", status, visitor=visitor, page=page, can_decide=deciding, **context
     )
