@@ -66,3 +66,5 @@ def test_the_demo_serves_the_dashboard_and_prints_an_owner_token(tmp_path: Path)
 
     assert home.status_code == 200
     assert "credit-default" in home.text and "dana.ruiz@bank.example" in home.text
+    # the story ends with an automatic rollback from version 3: the overview shows the true live one
+    assert "Version 2 has been live since" in home.text

@@ -171,3 +171,35 @@ def test_the_api_routes_still_answer_json(pending: Pending) -> None:
 
     assert body["items"][0]["open_decisions"] == 1
     assert pending.api.client.get("/v1/charters").status_code == 401
+
+
+def test_an_approval_short_of_the_gate_without_a_stated_risk_says_why(pending: Pending) -> None:
+    client = sign_in(pending.api.client, pending.api.tokens["owner"])
+    page = client.get(f"/charters/{NAME}")
+    assert f"Approve version {pending.waiting}" in page.text
+
+    short = client.post(
+        f"/charters/{NAME}/versions/{pending.waiting}/approve",
+        data={"csrf_token": _csrf(page.text)},
+    )
+
+    assert short.status_code == 409 and "falls short of the gate" in short.text
+    assert _status(pending, pending.waiting) == "shadow"
+
+
+def test_the_owner_rejects_from_the_page_as_the_tokens_identity(pending: Pending) -> None:
+    client = sign_in(pending.api.client, pending.api.tokens["owner"])
+    page = client.get(f"/charters/{NAME}")
+
+    answer = client.post(
+        f"/charters/{NAME}/versions/{pending.waiting}/reject",
+        data={"csrf_token": _csrf(page.text), "reason": "not on this evidence"},
+        follow_redirects=False,
+    )
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/charters/{NAME}?rejected={pending.waiting}"
+    (entry,) = pending.api.ledger("decision.rejected")
+    assert (entry["actor"], entry["by"], entry["reason"]) == (OWNER, OWNER, "not on this evidence")
+    after = client.get(answer.headers["location"])
+    assert "Nothing waits for a decision" in after.text
