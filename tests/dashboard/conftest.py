@@ -40,7 +40,7 @@ def pending(api: Api) -> Pending:
     return Pending(api, live, waiting)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -49,7 +49,7 @@ def _free_port() -> int:
 @pytest.fixture
 def served(pending: Pending) -> Iterator[str]:
     """The base URL of a real uvicorn serving the pending workspace on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         create_app(pending.api.ws), host="127.0.0.1", port=port, log_level="warning"
     )

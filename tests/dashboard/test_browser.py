@@ -14,6 +14,7 @@ import pytest
 from tests.dashboard.conftest import Pending
 from tests.server.conftest import NAME, OWNER
 
+from charter.alerts.raising import list_alerts, raise_alert
 from charter.registry.versions import list_versions
 
 CHROMIUM = "/usr/bin/chromium"
@@ -137,3 +138,27 @@ def test_the_owner_approves_from_the_page_and_the_ledger_names_the_token(
     assert approved["actor"] == OWNER and approved["by"] == OWNER
     assert approved["accepted_risk"] == "a pilot on test data; I accept it"
     assert cli("audit", "verify").code == 0
+
+
+def test_an_operator_acknowledges_an_alert_from_the_page(
+    page: Any, served: str, pending: Pending
+) -> None:
+    alert = raise_alert(
+        pending.api.ws, NAME, event="breach", rule="test.rule", window=None,
+        severity="critical", message="roc_auc fell below 0.68",
+    )  # fmt: skip
+    sign_in(page, served, pending.api.tokens["operator"])
+    page.wait_for_url(f"{served}/")
+    assert "1 critical" in page.locator(f"tr[data-charter='{NAME}']").inner_text()
+    page.click(f"a:has-text('{NAME}')")
+    row = page.get_by_test_id("alerts").locator(f"tr[data-alert='{alert.id}']")
+    row.locator("input[name=note]").fill("looking into it")
+    row.locator("button.ack").click()
+
+    page.wait_for_url(f"{served}/charters/{NAME}?acked={alert.id}")
+    assert (
+        "acked"
+        in page.get_by_test_id("alerts").locator(f"tr[data-alert='{alert.id}']").inner_text()
+    )
+    (acked,) = list_alerts(pending.api.ws, NAME, "acked")
+    assert (acked.acked_by, acked.ack_note) == ("ops@bank.example", "looking into it")

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from tests.dashboard.conftest import Pending
 from tests.server.conftest import NAME, OWNER
 
+from charter.alerts.raising import list_alerts, raise_alert
 from charter.registry.versions import list_versions
 from charter.server.app import create_app
 from charter.tokens import list_tokens, revoke_token
@@ -203,3 +204,22 @@ def test_the_owner_rejects_from_the_page_as_the_tokens_identity(pending: Pending
     assert (entry["actor"], entry["by"], entry["reason"]) == (OWNER, OWNER, "not on this evidence")
     after = client.get(answer.headers["location"])
     assert "Nothing waits for a decision" in after.text
+
+
+def test_a_viewer_may_not_change_an_alert(pending: Pending) -> None:
+    alert = raise_alert(
+        pending.api.ws, NAME, event="breach", rule="test.rule", window=None,
+        severity="warning", message="x",
+    )  # fmt: skip
+    client = sign_in(pending.api.client, pending.api.tokens["viewer"])
+    page = client.get(f"/charters/{NAME}")
+    assert "Acknowledge" not in page.text
+
+    refused = client.post(
+        f"/charters/{NAME}/alerts/{alert.id}/ack", data={"csrf_token": _csrf(page.text)}
+    )
+
+    assert refused.status_code == 403
+    assert [a.id for a in list_alerts(pending.api.ws, NAME, "open")] == [alert.id]
+    (refusal,) = pending.api.ledger("api.refused")
+    assert refusal["actor"] == "viewer@bank.example"

@@ -5,7 +5,8 @@ A page needs a signed-in caller: the session cookie of :mod:`.sessions`, or an
 carries a CSRF token (a Bearer-authenticated POST needs none: browsers never add that header on
 their own). Deciding calls :func:`charter.lifecycle.decisions.approve` / ``reject`` with the
 token's identity, exactly as ``charter approve --token`` and the API do: the ledger records the
-proven identity, never a typed one. Errors become HTML pages here, with the status the API's
+proven identity, never a typed one. Operators (and owners) acknowledge and resolve alerts, as
+``charter alerts ack|resolve`` does, again as the token's identity. Errors become HTML pages here, with the status the API's
 single mapping (:func:`charter.server.errors.status_of`) gives them.
 """
 
@@ -24,6 +25,7 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
+from charter.alerts.raising import ack_alert, resolve_alert
 from charter.dashboard import pages
 from charter.dashboard.sessions import (
     LOGIN_COOKIE,
@@ -38,7 +40,7 @@ from charter.lifecycle.decisions import approve, reject
 from charter.monitoring.report import COLORS
 from charter.server.auth import Caller, bearer, record_refusal
 from charter.server.errors import status_of
-from charter.tokens import acting_as, authenticate, require_role
+from charter.tokens import Role, acting_as, authenticate, require_role
 from charter.workspace import Workspace
 
 router = APIRouter(include_in_schema=False)
@@ -197,6 +199,7 @@ def _charter_response(
         return render("error.html", status_of(exc), visitor=visitor, message=exc.message)
     charter = page.summary.charter
     deciding = charter is not None and pages.can_decide(visitor.caller.token, charter)
+    context.setdefault("can_operate", visitor.caller.token.allows("operator"))
     context.setdefault("done", {})
     return render(
         "charter.html", status, visitor=visitor, page=page, can_decide=deciding, **context
@@ -208,19 +211,25 @@ async def charter(name: str, request: Request) -> Response:
     visitor = await run_in_threadpool(_visitor, request)
     if visitor is None:
         return _to_login(request)
-    done = {k: request.query_params.get(k) for k in ("approved", "rejected")}
+    done = {k: request.query_params.get(k) for k in ("approved", "rejected", "acked", "resolved")}
     return await run_in_threadpool(_charter_response, visitor, name, done=done)
 
 
 # -- deciding -----------------------------------------------------------------------------------
-def _decide(
-    request: Request, visitor: Visitor, name: str, act: Callable[[Caller], Any], outcome: str
+def _act(
+    request: Request,
+    visitor: Visitor,
+    name: str,
+    need: Role,
+    act: Callable[[Caller], Any],
+    outcome: str,
 ) -> Response:
+    """Run ``act`` as the visitor if their role allows it; a refusal is recorded in the ledger."""
     caller = visitor.caller
     request.state.charter = name
     try:
         try:
-            require_role(caller.token, "owner", "decide on promotions")
+            require_role(caller.token, need, _ACTIONS[need])
         except PermissionDeniedError as exc:
             record_refusal(caller, request, exc.message)
             raise
@@ -228,6 +237,13 @@ def _decide(
     except CharterError as exc:
         return _charter_response(visitor, name, status_of(exc), failure=exc.message)
     return RedirectResponse(f"/charters/{quote(name)}?{outcome}", status_code=303)
+
+
+_ACTIONS: dict[Role, str] = {
+    "viewer": "read",
+    "operator": "acknowledge or resolve alerts",
+    "owner": "decide on promotions",
+}
 
 
 async def _deciding(request: Request) -> tuple[Visitor | None, dict[str, str], Response | None]:
@@ -257,7 +273,8 @@ async def approve_version(name: str, version: int, request: Request) -> Response
             waiver=form.get("first_version_waiver") or None,
         )
 
-    return await run_in_threadpool(_decide, request, visitor, name, act, f"approved={version}")
+    outcome = f"approved={version}"
+    return await run_in_threadpool(_act, request, visitor, name, "owner", act, outcome)
 
 
 @router.post("/charters/{name}/versions/{version}/reject")
@@ -269,4 +286,25 @@ async def reject_version(name: str, version: int, request: Request) -> Response:
     def act(caller: Caller) -> Any:
         return reject(caller.ws, name, version, by=caller.identity, reason=form.get("reason", ""))
 
-    return await run_in_threadpool(_decide, request, visitor, name, act, f"rejected={version}")
+    outcome = f"rejected={version}"
+    return await run_in_threadpool(_act, request, visitor, name, "owner", act, outcome)
+
+
+# -- alerts -------------------------------------------------------------------------------------
+@router.post("/charters/{name}/alerts/{alert_id}/{change}")
+async def change_alert(name: str, alert_id: int, change: str, request: Request) -> Response:
+    """Acknowledge (``ack``) or resolve (``resolve``) an alert, as an operator or above."""
+    changes = {"ack": (ack_alert, "acked"), "resolve": (resolve_alert, "resolved")}
+    if change not in changes:
+        return render("error.html", 404, message=f"no such change to an alert: {change!r}")
+    visitor, form, refused = await _deciding(request)
+    if refused is not None or visitor is None:
+        return refused or render("error.html", 401, message="Sign in first.")
+    function, done = changes[change]
+
+    def act(caller: Caller) -> Any:
+        note = form.get("note", "").strip() or None
+        return function(caller.ws, name, alert_id, by=caller.identity, note=note)
+
+    outcome = f"{done}={alert_id}"
+    return await run_in_threadpool(_act, request, visitor, name, "operator", act, outcome)
