@@ -20,6 +20,7 @@ from charter.monitoring.report import rule_chart
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.plumbing.batch_history import BatchInfo, batch_totals, recent_batches
 from charter.registry.versions import VersionInfo, list_versions
+from charter.server.views import load
 from charter.spec.model import Charter
 from charter.tokens import TokenInfo
 from charter.workspace import Workspace
@@ -233,8 +234,11 @@ def _rule_series(version: str, status: str, windows: list[WindowResult]) -> list
 
 
 def charter_page(ws: Workspace, name: str) -> CharterPage:
-    """One charter: its summary, each rule over time per shown version, alerts and batches."""
-    head = summary(ws, name)
+    """One charter: its summary, each rule over time per shown version, alerts and batches.
+
+    ``name`` comes from a URL: it must be a charter's name (never a path), else 404.
+    """
+    head = summary(ws, load(ws, name).charter.name)
     if head.error is not None:
         raise CharterError(head.error)
     windows = stored_windows(ws, head.name)

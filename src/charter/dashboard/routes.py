@@ -122,17 +122,21 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 def _cookie_flags(request: Request) -> dict[str, Any]:
-    return {"httponly": True, "samesite": "strict", "secure": request.url.scheme == "https"}
+    # Lax, not Strict: a link to a page (in an alert email, say) arrives signed in; a cross-site
+    # POST still carries no cookie, and every form needs its CSRF token anyway.
+    return {"httponly": True, "samesite": "lax", "secure": request.url.scheme == "https"}
 
 
 # -- signing in ---------------------------------------------------------------------------------
-def _login_page(request: Request, status: int = 200, error: str | None = None) -> HTMLResponse:
+def _login_page(
+    request: Request, status: int = 200, error: str | None = None, after: str | None = None
+) -> HTMLResponse:
     value = secrets.token_urlsafe(16)
     response = render(
         "login.html",
         status,
         csrf=_sessions(request).login_csrf(value),
-        next=_safe_next(request.query_params.get("next")),
+        next=_safe_next(after or request.query_params.get("next")),
         error=error,
     )
     response.set_cookie(LOGIN_COOKIE, value, max_age=LOGIN_SECONDS, **_cookie_flags(request))
@@ -150,12 +154,14 @@ async def login(request: Request) -> Response:
     sessions = _sessions(request)
     value = request.cookies.get(LOGIN_COOKIE, "")
     if not value or not sessions.same(form.get("csrf_token"), sessions.login_csrf(value)):
-        return _login_page(request, 403, "The sign-in form expired; please sign in again.")
+        expired = "The sign-in form expired; please sign in again."
+        return _login_page(request, 403, expired, form.get("next"))
     token = form.get("token", "").strip()
     try:
         await run_in_threadpool(authenticate, request.app.state.ws, token)
     except AuthenticationError as exc:
-        return await run_in_threadpool(_login_page, request, 401, f"Not signed in: {exc.message}")
+        error = f"Not signed in: {exc.message}"
+        return await run_in_threadpool(_login_page, request, 401, error, form.get("next"))
     response = RedirectResponse(_safe_next(form.get("next")), status_code=303)
     flags = _cookie_flags(request)
     response.set_cookie(SESSION_COOKIE, sessions.seal(token), max_age=SESSION_SECONDS, **flags)
