@@ -162,3 +162,26 @@ def test_an_operator_acknowledges_an_alert_from_the_page(
     )
     (acked,) = list_alerts(pending.api.ws, NAME, "acked")
     assert (acked.acked_by, acked.ack_note) == ("ops@bank.example", "looking into it")
+
+
+def test_the_keyboard_alone_reaches_approve(page: Any, served: str, pending: Pending) -> None:
+    sign_in(page, served, pending.api.tokens["owner"])
+    page.wait_for_url(f"{served}/")
+    page.goto(f"{served}/charters/{NAME}")
+
+    def focused() -> str:
+        return str(page.evaluate("document.activeElement.name || document.activeElement.className"))
+
+    for _ in range(40):  # bounded: the risk field is a few links and buttons down the page
+        page.keyboard.press("Tab")
+        if focused() == "accept_risk":
+            break
+    assert focused() == "accept_risk"
+    page.keyboard.type("accepted, typed without a mouse")
+    page.keyboard.press("Tab")
+    assert focused() == "approve"
+    page.keyboard.press("Enter")
+
+    page.wait_for_url(f"{served}/charters/{NAME}?approved={pending.waiting}")
+    (approved,) = pending.api.ledger("decision.approved")
+    assert approved["accepted_risk"] == "accepted, typed without a mouse"
