@@ -4,8 +4,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_WORKSPACE ?= charter-demo
+DEMO_PORT      ?= 8080
 
-.PHONY: install demo test lint typecheck unit services bench clean
+.PHONY: install demo test lint typecheck unit services browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,15 +16,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Run the end-to-end lifecycle on generated data into ./charter-demo and print the story.
+## Run the end-to-end lifecycle on generated data into ./charter-demo, print the story, then serve
+## the dashboard on it (prints the URL and an owner sign-in token; Ctrl+C stops it).
 demo: install
-	$(BIN)/charter demo --workspace $(DEMO_WORKSPACE)
+	$(BIN)/charter demo --workspace $(DEMO_WORKSPACE) --serve --port $(DEMO_PORT)
 
 ## Everything CI runs: services, lint, types, the whole test suite (SQLite and PostgreSQL).
-test: install services lint typecheck unit
+test: install services browser lint typecheck unit
 
 services:
 	bash scripts/services.sh
+
+## Debian's Chromium for the dashboard's browser tests (Playwright drives it; never a download).
+browser:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	else echo "no /usr/bin/chromium: run 'sudo apt-get install -y chromium' (browser tests skip)"; fi
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks

@@ -1,5 +1,6 @@
 """``create_app(workspace)``: the ASGI application of ``charter serve``.
 
+The owner's dashboard (:mod:`charter.server.dashboard`) is served at ``/`` (sign in at ``/login``).
 Routes: ``/healthz`` (the process is up), ``/readyz`` (the database answers and every charter's
 answering model loads), ``/openapi.json`` and ``/docs`` (Swagger UI, served offline) need no
 token; ``/metrics`` (Prometheus) needs a viewer token, like the ``/v1`` API of :mod:`.routes_predict` and
@@ -23,6 +24,7 @@ from charter import __version__
 from charter.errors import CharterError
 from charter.server import docs, errors
 from charter.server.auth import Caller, viewer
+from charter.server.dashboard import routes as dashboard
 from charter.server.limits import BodyLimit
 from charter.server.metrics import CONTENT_TYPE, Metrics
 from charter.server.online import OnlineLog
@@ -61,6 +63,7 @@ def create_app(workspace: Workspace | Path | str | None = None) -> FastAPI:
     docs.install(app)
     app.include_router(predict_router)
     app.include_router(manage_router)
+    dashboard.install(app)
     _health(app)
     app.middleware("http")(_measure)
     app.add_middleware(BodyLimit, max_bytes=server.max_body_bytes)

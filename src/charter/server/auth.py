@@ -31,7 +31,7 @@ class Caller:
         return self.token.identity
 
 
-def _bearer(request: Request) -> str | None:
+def bearer(request: Request) -> str | None:
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
@@ -39,18 +39,18 @@ def _bearer(request: Request) -> str | None:
 
 def _check(request: Request, role: Role, action: str, mutating: bool) -> Caller:
     ws: Workspace = request.app.state.ws
-    token = authenticate(ws, _bearer(request))
+    token = authenticate(ws, bearer(request))
     caller = Caller(token, ws.acting_as(token.identity))
     try:
         require_role(token, role, action)
     except PermissionDeniedError as exc:
         if mutating:
-            _record_refusal(caller, request, exc.message)
+            record_refusal(caller, request, exc.message)
         raise
     return caller
 
 
-def _record_refusal(caller: Caller, request: Request, reason: str) -> None:
+def record_refusal(caller: Caller, request: Request, reason: str) -> None:
     name = request.path_params.get("name")
     entry = {
         "method": request.method,

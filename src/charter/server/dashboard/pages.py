@@ -1,0 +1,251 @@
+"""What each dashboard page shows, composed from charter's services (no SQL, no rule of its own).
+
+Every function takes the workspace of the signed-in caller and returns plain data for a template:
+the overview (:func:`overview`) and one charter's page (:func:`charter_page`). Sentences are
+written here, once, in plain language; the numbers behind them are one click below on the page.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from charter.alerts.raising import SEVERITIES, AlertInfo, list_alerts
+from charter.errors import CharterError
+from charter.identity import canonical
+from charter.lifecycle.decisions import DecisionInfo, list_decisions
+from charter.monitoring.report import rule_chart
+from charter.monitoring.service import WindowResult, stored_windows
+from charter.plumbing.batch_history import BatchInfo, batch_totals, recent_batches
+from charter.registry.versions import VersionInfo, list_versions
+from charter.server.views import load
+from charter.spec.model import Charter
+from charter.tokens import TokenInfo
+from charter.workspace import Workspace
+
+STRIP = 8  # windows in the overview's verdict strip
+CHART_WINDOWS = 26  # windows per chart on a charter's page (half a year of weekly windows)
+SHOWN_VERSIONS = ("live", "shadow", "standby")
+
+
+def ago(delta: timedelta) -> str:
+    """``3 days``, ``5 hours``, ``12 minutes``: the largest whole unit of ``delta``."""
+    seconds = abs(int(delta.total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            n = seconds // size
+            return f"{n} {unit}{'s' if n != 1 else ''}"
+    return "less than a minute"
+
+
+def day(moment: datetime | None) -> str:
+    return "never" if moment is None else f"{moment:%d %b %Y}".lstrip("0")
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """An open decision: how long it has waited and how long is left before its deadline."""
+
+    decision: DecisionInfo
+    waited: timedelta
+    left: timedelta
+
+    @property
+    def overdue(self) -> bool:
+        return self.left < timedelta(0)
+
+    @property
+    def text(self) -> str:
+        when = f"{ago(self.left)} overdue" if self.overdue else f"{ago(self.left)} left"
+        return f"version {self.decision.version}: waiting {ago(self.waited)} ({when})"
+
+
+@dataclass
+class Summary:
+    """One charter on the overview; ``rank`` sorts what needs a person first."""
+
+    name: str
+    charter: Charter | None = None
+    error: str | None = None
+    versions: list[VersionInfo] = field(default_factory=list)
+    strip: list[WindowResult] = field(default_factory=list)
+    alerts: dict[str, int] = field(default_factory=dict)
+    waiting: list[Waiting] = field(default_factory=list)
+    newest_batch: datetime | None = None
+    quarantined_share: float | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def live(self) -> VersionInfo | None:
+        return next((v for v in self.versions if v.status == "live"), None)
+
+    @property
+    def rank(self) -> tuple[int, ...]:
+        latest = self.strip[-1].verdict if self.strip else None
+        return (
+            -int(self.error is not None),
+            -sum(w.overdue for w in self.waiting),
+            -len(self.waiting),
+            -self.alerts.get("critical", 0),
+            -int(latest == "breach"),
+            -self.alerts.get("warning", 0),
+            -int(latest == "warn"),
+        )
+
+    @property
+    def needs_person(self) -> bool:
+        return self.rank != (0,) * len(self.rank)
+
+    @property
+    def freshness(self) -> str:
+        if self.newest_batch is None:
+            return "no batch yet"
+        return f"newest batch {ago(self.now - self.newest_batch)} ago"
+
+    @property
+    def headline(self) -> str:
+        """``Version 3 has been live since 4 Jun 2026; sufficient in 5 of the last 6 windows; …``"""
+        if self.error is not None:
+            return f"The charter file cannot be read: {self.error}"
+        live = self.live
+        parts = [
+            f"Version {live.version} has been live since {day(live.status_changed_at)}"
+            if live
+            else "No version is live yet"
+        ]
+        if self.strip:
+            good = sum(w.verdict == "pass" for w in self.strip)
+            parts.append(f"sufficient in {good} of the last {len(self.strip)} windows")
+        else:
+            parts.append("no monitoring window yet")
+        if self.waiting:
+            first = self.waiting[0]
+            count = (
+                "one decision waits"
+                if len(self.waiting) == 1
+                else f"{len(self.waiting)} decisions wait"
+            )
+            when = "overdue" if first.overdue else f"{ago(first.left)} left"
+            parts.append(f"{count} for the owner ({when})")
+        return "; ".join(parts)
+
+
+def _waiting(charter: Charter, decisions: list[DecisionInfo], now: datetime) -> list[Waiting]:
+    deadline = charter.operations.decision_deadline
+    found = [Waiting(d, now - d.opened_at, deadline - (now - d.opened_at)) for d in decisions]
+    return sorted(found, key=lambda w: w.left)
+
+
+def _strip_of(windows: list[WindowResult], versions: list[VersionInfo]) -> list[WindowResult]:
+    """The latest windows of the live version (of the newest version judged, before go-live)."""
+    live = next((str(v.version) for v in versions if v.status == "live"), None)
+    chosen = [w for w in windows if w.version == live] if live else []
+    if not chosen and windows:
+        chosen = [w for w in windows if w.version == windows[-1].version]
+    return chosen[-STRIP:]
+
+
+def summary(ws: Workspace, name: str, now: datetime | None = None) -> Summary:
+    """One charter's line on the overview (an unreadable charter file becomes an error line)."""
+    moment = now or datetime.now(UTC)
+    try:
+        charter = ws.load(name).charter
+    except CharterError as exc:
+        return Summary(name, error=exc.message, now=moment)
+    versions = list_versions(ws, charter.name)
+    totals = batch_totals(ws, charter.name)
+    severities = Counter(a.severity for a in list_alerts(ws, charter.name, "open"))
+    return Summary(
+        charter.name,
+        charter,
+        versions=versions,
+        strip=_strip_of(stored_windows(ws, charter.name), versions),
+        alerts={s: severities.get(s, 0) for s in reversed(SEVERITIES)},
+        waiting=_waiting(charter, list_decisions(ws, charter.name), moment),
+        newest_batch=totals.newest_ingested_at,
+        quarantined_share=totals.quarantined_share,
+        now=moment,
+    )
+
+
+def overview(ws: Workspace) -> list[Summary]:
+    """Every charter, what needs a person first, then by name."""
+    found = [summary(ws, name) for name in ws.charter_names()]
+    return sorted(found, key=lambda s: (s.rank, s.name))
+
+
+def can_decide(token: TokenInfo, charter: Charter) -> bool:
+    """An owner-role token of the charter's owner or of a delegate it names."""
+    return token.allows("owner") and token.identity in {canonical(d) for d in charter.deciders()}
+
+
+@dataclass(frozen=True)
+class RuleSeries:
+    """One sufficiency rule of one version over its latest windows: a chart and its table."""
+
+    title: str
+    version: str
+    status: str
+    svg: str
+    rows: list[dict[str, Any]]
+
+
+@dataclass
+class CharterPage:
+    summary: Summary
+    rules: list[RuleSeries]
+    alerts: list[AlertInfo]
+    batches: list[BatchInfo]
+
+
+def _rule_title(rule: dict[str, Any]) -> str:
+    sign, bound = (
+        ("≥", rule["at_least"]) if rule["at_least"] is not None else ("≤", rule["at_most"])
+    )
+    segment = f" in {rule['segment']}" if rule.get("segment") else ""
+    return f"{rule['metric']}{segment} {sign} {bound}"
+
+
+def _rule_series(version: str, status: str, windows: list[WindowResult]) -> list[RuleSeries]:
+    judged = [w for w in windows if w.data.get("rules")]
+    if not judged:
+        return []
+    out = []
+    for index, rule in enumerate(judged[-1].data["rules"]):
+        bound = rule["at_least"] if rule["at_least"] is not None else rule["at_most"]
+        rows = []
+        for w in judged:
+            rules = w.data["rules"]
+            found = rules[index] if index < len(rules) else {}
+            rows.append(
+                {
+                    "window": f"{w.start:%Y-%m-%d}",
+                    "value": found.get("value"),
+                    "status": found.get("status"),
+                    "labels": found.get("labels"),
+                    "threshold": found.get("threshold", bound),
+                }
+            )
+        title = _rule_title(rule)
+        out.append(RuleSeries(title, version, status, rule_chart(judged, index), rows))
+    return out
+
+
+def charter_page(ws: Workspace, name: str) -> CharterPage:
+    """One charter: its summary, each rule over time per shown version, alerts and batches.
+
+    ``name`` comes from a URL: it must be a charter's name (never a path), else 404.
+    """
+    head = summary(ws, load(ws, name).charter.name)
+    if head.error is not None:
+        raise CharterError(head.error)
+    windows = stored_windows(ws, head.name)
+    rules: list[RuleSeries] = []
+    for v in head.versions:
+        if v.status in SHOWN_VERSIONS:
+            mine = [w for w in windows if w.version == str(v.version)][-CHART_WINDOWS:]
+            rules += _rule_series(str(v.version), v.status, mine)
+    alerts = sorted(list_alerts(ws, head.name, "all"), key=lambda a: a.last_seen, reverse=True)
+    return CharterPage(head, rules, alerts[:20], recent_batches(ws, head.name, limit=15))
