@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 DEMO_WORKSPACE ?= charter-demo
 DEMO_PORT      ?= 8080
 
-.PHONY: install demo test lint typecheck unit services browser bench clean
+.PHONY: install demo test quick lint typecheck unit services browser bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ typecheck: install
 
 unit: install
 	$(BIN)/pytest -q
+
+## The suite without the tests marked slow (whole stories, processes, crash loops): for a quick check.
+quick: install services
+	$(BIN)/pytest -q -m "not slow"
 
 ## Every benchmark (long: peers are installed into benchmarks/.venv; results go to benchmarks/RESULTS.md).
 bench: install

@@ -16,10 +16,13 @@ from typing import Any
 
 import joblib
 import polars as pl
+import pytest
 
 from charter.demo.data import applications
 from charter.demo.model import train
 from charter.demo.story import TRAINING_CODE
+
+pytestmark = pytest.mark.slow  # whole-story runs: seconds each (see --durations)
 
 OWNER = "dana.ruiz@bank.example"
 DELEGATE = "sam.okafor@bank.example"

@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,6 +102,7 @@ def mutate(lines: list[str], steps: list[tuple[str, int, str]]) -> str:
 _PROBLEM = re.compile(r"^(line \d+: .+|[A-Za-z_<][\w<>.\[\]-]*: .+|[a-z].+)$", re.DOTALL)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=300,
     deadline=None,

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # whole-story runs: seconds each (see --durations)
+
 CHARTER = [sys.executable, "-m", "charter.cli.main"]
 
 

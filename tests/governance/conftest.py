@@ -1,11 +1,11 @@
-"""The lifecycle laboratory of tests/operations, shared by the change-control tests."""
+"""The lifecycle laboratory of tests/lifecycle, shared by the change-control tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from tests.operations.test_lifecycle_support import Lab
+from tests.lifecycle.test_lifecycle_support import Lab
 
 from charter.workspace import Workspace
 

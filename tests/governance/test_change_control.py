@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tests.operations.test_lifecycle_support import DELEGATE, NAME, OWNER, Lab
+from tests.lifecycle.test_lifecycle_support import DELEGATE, NAME, OWNER, Lab
 
 from charter.errors import NotAuthorizedError
 from charter.governance.changes import accept_change, list_changes, reject_change

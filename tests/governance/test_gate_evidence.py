@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 import pytest
-from tests.operations.test_lifecycle_support import NAME, WEEK0, Lab
+from tests.lifecycle.test_lifecycle_support import NAME, WEEK0, Lab
 
 from charter.lifecycle.gate import readiness
 from charter.plumbing.ingest import ingest

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from tests.conftest import BACKENDS
-from tests.operations.test_lifecycle_support import NAME, OWNER, Lab
+from tests.lifecycle.test_lifecycle_support import NAME, OWNER, Lab
 
 from charter.errors import DataError
 from charter.plumbing.sources import SqlReader

@@ -18,6 +18,8 @@ from tests.schemas.scenario import CHARTER, Output, run_scenario, shape
 
 from charter.schemas import catalog
 
+pytestmark = pytest.mark.slow  # whole-story runs: seconds each (see --durations)
+
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("CHARTER_UPDATE_GOLDEN") == "1"
 

@@ -191,15 +191,15 @@ def test_insufficient_evidence_is_raised_only_when_a_route_asks_for_it(ws: Works
 # Every event a charter's alert route accepts, and the test that proves something raises it.
 RAISED_BY = {
     "breach": (
-        "operations/test_window_alerts.py",
+        "alerts/test_window_alerts.py",
         "test_breach_warn_and_drift_raise_alerts_once_per_window",
     ),
     "warn": (
-        "operations/test_window_alerts.py",
+        "alerts/test_window_alerts.py",
         "test_breach_warn_and_drift_raise_alerts_once_per_window",
     ),
     "drift_breach": (
-        "operations/test_window_alerts.py",
+        "alerts/test_window_alerts.py",
         "test_breach_warn_and_drift_raise_alerts_once_per_window",
     ),
     "quality_breach": (
@@ -207,18 +207,18 @@ RAISED_BY = {
         "test_missing_and_unseen_values_become_a_quality_verdict_and_an_alert",
     ),
     "stalled_decision": (
-        "operations/test_decisions_review.py",
+        "lifecycle/test_decisions_review.py",
         "test_a_stalled_decision_alerts_once_then_escalates_each_step_once",
     ),
     "rollback": (
-        "operations/test_lifecycle_rollback.py",
+        "lifecycle/test_lifecycle_rollback.py",
         "test_two_breached_windows_where_the_standby_passed_roll_back_and_alert",
     ),
     "retrain_failed": (
-        "operations/test_retrain.py",
+        "retraining/test_retrain.py",
         "test_a_failing_entrypoint_changes_nothing_and_is_recorded_and_alerted",
     ),
-    "step_failed": ("operations/test_scheduler.py", "test_once_survives_failing_steps_and_exits_5"),
+    "step_failed": ("scheduling/test_scheduler.py", "test_once_survives_failing_steps_and_exits_5"),
     "version_failed": (
         "plumbing/test_scoring_isolation.py",
         "test_a_shadow_reading_a_missing_column_fails_alone",

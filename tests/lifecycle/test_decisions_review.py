@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from tests.alerts.conftest import Inbox, drain
 
 from charter.alerts.raising import list_alerts
 from charter.errors import DecisionError, NotAuthorizedError
@@ -21,7 +22,6 @@ from charter.lifecycle.gate import readiness
 from charter.services.lifecycle import review
 from charter.workspace import Workspace
 
-from .conftest import Inbox, drain
 from .test_lifecycle_support import DELEGATE, NAME, OWNER, STEWARD, Lab
 
 pytestmark = pytest.mark.postgres
