@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -21,6 +22,25 @@ def init(
         str, typer.Option(help="The business owner's email.")
     ] = "owner@example.com",
     force: Annotated[bool, typer.Option(help="Overwrite an existing charter file.")] = False,
+    from_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-data",
+            help="Infer the data contract (types, missing values, ranges, allowed values, key) "
+            "from a sample file: .parquet, .csv or .jsonl.",
+        ),
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option(help="With --from-data: the key column (default: id, key...).")
+    ] = None,
+    event_time: Annotated[
+        str | None,
+        typer.Option(help="With --from-data: the event-time column (default: event_at, ts...)."),
+    ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(help="With --from-data: the outcome column; it decides the task and labels."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Scaffold a commented charters/NAME.yaml that passes `charter check` as written."""
@@ -28,8 +48,20 @@ def init(
     from charter.spec.scaffold import write_scaffold
 
     ws = workspace(ctx)
+    inferred = None
+    if from_data is not None:
+        from charter.plumbing.inference import infer_contract
+
+        inferred = infer_contract(from_data, key=key, event_time=event_time, target=target)
+    elif key or event_time or target:
+        raise CharterError("--key, --event-time and --target go with --from-data FILE")
     path = write_scaffold(
-        ws.charters_dir, name, owner_name=owner_name, owner_email=owner_email, force=force
+        ws.charters_dir,
+        name,
+        owner_name=owner_name,
+        owner_email=owner_email,
+        force=force,
+        inferred=inferred,
     )
     emit(
         Initialised(name=name, file=str(path)).to_json_dict(),

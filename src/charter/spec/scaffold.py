@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from charter.errors import CharterError
+from charter.spec.inferred import InferredContract
 from charter.spec.loader import parse_charter
 from charter.spec.model import NAME_PATTERN
 
@@ -73,10 +75,112 @@ def render(
     return TEMPLATE.format(name=name, owner_name=owner_name, owner_email=owner_email)
 
 
+_DEFAULT_DATA = """\
+data:
+  source: {{kind: parquet_dir, path: landing/{name}/}}   # or csv_dir, jsonl_dir, sql
+  key: id                          # identifies a row; labels join on it
+  event_time: event_at             # when the event happened (drives windows and lateness)
+  freshness: {{max_lateness: 2h}}    # older rows are scored but flagged late
+  volume: {{min_rows: 1}}
+  fields:
+    id:       {{type: string, nullable: false, unique: true}}
+    event_at: {{type: datetime, nullable: false}}
+    amount:   {{type: float, nullable: false, min: 0}}
+    channel:  {{type: string, allowed: [web, branch, phone], max_null_fraction: 0.05}}
+"""
+_DEFAULT_TASK = "task: binary_classification        # or: regression\n"
+_DEFAULT_METRICS = """\
+    - {{metric: roc_auc, at_least: 0.75, warn_at: 0.78}}
+    - {{metric: recall, at_least: 0.60}}
+"""
+_DEFAULT_LABELS = (
+    "labels: {{key: id, target: outcome}}  # ground truth: `charter labels {name} FILE`\n"
+)
+
+
+def render_inferred(
+    name: str,
+    contract: InferredContract,
+    *,
+    owner_name: str = "Owner Name",
+    owner_email: str = "owner@example.com",
+) -> str:
+    """The scaffold with its task, data contract and labels read off a sample of the data.
+
+    Each inferred field carries a comment saying what it was read from; the sufficiency numbers
+    stay placeholders to agree with the owner (a regression charter starts from the bound learnt
+    from the reference).
+    """
+    text = render(name, owner_name=owner_name, owner_email=owner_email)
+    flow = _flow
+    width = max(len(flow(f.name)) for f in contract.fields) + 1
+    fields = "".join(
+        f"    {(flow(f.name) + ':').ljust(width)} {flow(f.contract())}  # {f.note}\n"
+        for f in contract.fields
+    )
+    data = (
+        f"# Inferred from {contract.source} ({contract.rows:,} rows): review every line.\n"
+        "data:\n"
+        f"  source: {{kind: {contract.source_kind}, path: landing/{name}/}}   "
+        "# or csv_dir, jsonl_dir, parquet_dir, sql\n"
+        f"  key: {flow(contract.key)}\n"
+        f"  event_time: {flow(contract.event_time)}\n"
+        "  freshness: {max_lateness: 2h}    # older rows are scored but flagged late\n"
+        "  volume: {min_rows: 1}\n"
+        "  fields:\n" + fields
+    )
+    target = contract.target
+    task = f"task: {contract.task}" + (
+        f"  # from the values of {target} in {Path(contract.source).name}\n" if target else "\n"
+    )
+    labels = (
+        f"labels: {{key: {flow(contract.key)}, target: {flow(target)}}}"
+        f"  # ground truth: `charter labels {name} FILE`\n"
+        if target
+        else f"labels: {{key: {flow(contract.key)}, target: outcome}}"
+        "  # name the column that holds the outcome\n"
+    )
+    replacements = [
+        (_DEFAULT_TASK, task),
+        (_DEFAULT_DATA.format(name=name), data),
+        (_DEFAULT_LABELS.format(name=name), labels),
+    ]
+    if contract.task == "regression":
+        replacements.append(
+            (
+                _DEFAULT_METRICS.format(),
+                "    - {metric: mae, at_most: reference}   # the reference's bound: agree a number\n",
+            )
+        )
+    for old, new in replacements:
+        assert text.count(old) == 1, old  # the template and these parts stay in step (a test)
+        text = text.replace(old, new)
+    return text
+
+
+def _flow(value: Any) -> str:
+    """``value`` as a one-line YAML flow value (quoted where YAML would misread it)."""
+    import yaml
+
+    return (
+        str(yaml.safe_dump(value, default_flow_style=True, sort_keys=False, width=10**6))
+        .strip()
+        .removesuffix("\n...")
+        .strip()
+    )
+
+
 def write_scaffold(
-    charters_dir: Path, name: str, *, owner_name: str, owner_email: str, force: bool = False
+    charters_dir: Path,
+    name: str,
+    *,
+    owner_name: str,
+    owner_email: str,
+    force: bool = False,
+    inferred: InferredContract | None = None,
 ) -> Path:
-    """Write ``charters_dir/NAME.yaml`` from the template; refuse to overwrite unless ``force``."""
+    """Write ``charters_dir/NAME.yaml`` from the template (with the contract ``inferred`` from
+    data, when given); refuse to overwrite unless ``force``."""
     if not re.fullmatch(NAME_PATTERN, name):
         raise CharterError(
             f"{name!r} is not a valid charter name",
@@ -85,7 +189,10 @@ def write_scaffold(
     path = charters_dir / f"{name}.yaml"
     if path.exists() and not force:
         raise CharterError(f"{path} already exists", hint="Pass --force to overwrite it.")
-    text = render(name, owner_name=owner_name, owner_email=owner_email)
+    if inferred is None:
+        text = render(name, owner_name=owner_name, owner_email=owner_email)
+    else:
+        text = render_inferred(name, inferred, owner_name=owner_name, owner_email=owner_email)
     parse_charter(text, source=str(path))  # the scaffold must always pass its own check
     charters_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
