@@ -150,3 +150,31 @@ def test_what_cannot_be_inferred_is_a_clear_error_and_writes_nothing(
 def test_the_inference_flags_need_a_sample(cli: Any) -> None:
     result = cli("init", "claims", "--key", "id")
     assert result.code == 1 and "go with --from-data FILE" in result.stderr
+
+
+def test_the_inferred_contract_passes_its_sample_and_quarantines_what_breaks_it(
+    cli: Any, workspace_dir: Path, tmp_path: Path
+) -> None:
+    sample = _sample().drop("loss")
+    path = tmp_path / "train.parquet"
+    sample.write_parquet(path)
+    _fields(cli, workspace_dir, "--from-data", str(path), "--key", "claim_id", "--target", "fraud")
+    landing = workspace_dir / "landing" / "claims"
+    landing.mkdir(parents=True)
+    sample.drop("fraud").write_parquet(landing / "a.parquet")
+    first = cli("ingest", "claims", "--json")
+    assert first.code == 0, first.stderr
+    assert (first.json()["rows_in"], first.json()["rows_quarantined"]) == (40, 0)
+    later = (
+        sample.drop("fraud")
+        .head(3)
+        .with_columns(
+            claim_id=pl.Series(["d0", "d1", "d2"]),
+            amount=pl.Series([50.0, 500.0, 5.0]),  # 500 is past the inferred maximum (110)
+            region=pl.Series(["north", "south", "east"]),  # east was never seen
+        )
+    )
+    later.write_parquet(landing / "b.parquet")
+    second = cli("ingest", "claims", "--json")
+    assert second.code in (0, 5), second.stderr
+    assert (second.json()["rows_in"], second.json()["rows_quarantined"]) == (3, 2)
