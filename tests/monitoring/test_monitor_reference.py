@@ -101,8 +101,7 @@ def test_reference_files_are_checked_before_anything_is_stored(mkit: Any) -> Non
 SEGMENT_RULES = """\
     - {metric: roc_auc, at_least: 0.6}
     - {metric: recall, at_least: 0.5, segment: "channel == 'web'"}
-    - {metric: recall, at_least: 0.5, segment: "channel == 'fax'"}
-    - {metric: recall, at_least: 0.5, segment: "region == 'north'"}"""
+    - {metric: recall, at_least: 0.5, segment: "channel == 'fax'"}"""
 
 
 def test_segment_rules_count_and_judge_only_their_rows(mkit: Any) -> None:
@@ -114,12 +113,12 @@ def test_segment_rules_count_and_judge_only_their_rows(mkit: Any) -> None:
     mkit.labels("all.parquet", frame["id"].to_list(), mkit.true_outcome(frame, 75))
 
     (week,) = monitor(mkit.ws, mkit.name).windows
-    overall, web, fax, region = week.data["rules"]
+    overall, web, fax = week.data["rules"]
 
     assert overall["labels"] == 900 and overall["status"] == "pass"
     assert web["labels"] == frame.filter(pl.col("channel") == "web").height
     assert web["status"] == "pass" and web["value"] >= 0.5
     assert fax["labels"] == 0 and fax["status"] == "insufficient_evidence"
-    assert region["status"] == "insufficient_evidence" and "region" in region["reason"]
-    assert week.verdict == "insufficient_evidence"  # two rules cannot be judged
+    assert week.verdict == "insufficient_evidence"  # one rule cannot be judged
+    # (a segment on a column the contract lacks is refused by `charter check`: tests/spec)
     json.dumps(week.to_dict(), allow_nan=False)

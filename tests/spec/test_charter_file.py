@@ -130,3 +130,16 @@ def test_durations_parse(text: str, seconds: int) -> None:
 def test_bad_durations_are_refused(text: str) -> None:
     with pytest.raises(ValueError, match=r"duration|longer than zero"):
         parse_duration(text)
+
+
+def test_a_segment_on_a_column_the_contract_lacks_is_named_with_a_suggestion() -> None:
+    text = render("c").replace(
+        "    # - {metric: recall, at_least: 0.55, segment: \"region == 'north'\"}",
+        "    - {metric: recall, at_least: 0.55, segment: \"chanel == 'web'\"}",
+    )
+    (problem,) = problems_for(text)
+    assert problem.startswith("sufficiency.metrics[2].segment: ")
+    assert "unknown column 'chanel' (did you mean 'channel'?)" in problem
+    assert "available columns: amount, channel, event_at, id" in problem
+    fixed = text.replace("chanel == 'web'", "channel == 'web'")
+    assert parse_charter(fixed).charter.sufficiency.metrics[2].segment == "channel == 'web'"

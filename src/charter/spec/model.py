@@ -686,6 +686,8 @@ class Charter(Strict):
                     f"sufficiency.metrics[{i}].metric",
                     f"{rule.metric} is a {info.task} metric but task is {self.task}",
                 )
+            if rule.segment is not None:
+                self._segment_columns_exist(f"sufficiency.metrics[{i}].segment", rule.segment)
         if (
             self.labels is not None
             and self.labels.values is not None
@@ -696,6 +698,16 @@ class Charter(Strict):
             )
         self._no_lookalikes()
         return self
+
+    def _segment_columns_exist(self, where: str, segment: str) -> None:
+        """A segment names only columns of the data contract (it is judged on those inputs)."""
+        from charter.errors import ExpressionError
+        from charter.spec.expressions import compile_segment
+
+        try:
+            compile_segment(segment, self.data.fields)
+        except ExpressionError as exc:
+            raise _FieldProblemError(where, exc.message) from None
 
     def _no_lookalikes(self) -> None:
         """Refuse a delegate or steward whose email looks like another's without being it."""
