@@ -122,3 +122,23 @@ def test_segment_rules_count_and_judge_only_their_rows(mkit: Any) -> None:
     assert week.verdict == "insufficient_evidence"  # one rule cannot be judged
     # (a segment on a column the contract lacks is refused by `charter check`: tests/spec)
     json.dumps(week.to_dict(), allow_nan=False)
+
+
+def test_status_reads_on_an_80_column_terminal(mkit: Any, cli: Any) -> None:
+    from charter.cli.output import console
+
+    assert console.width < 110  # the tests' console is not a terminal: rich gives it 80 columns
+    mkit.write_charter(rules=SEGMENT_RULES, min_labels=50)
+    mkit.register("live")
+    mkit.reference(1)
+    frame = mkit.world(900, 75)
+    mkit.land("rows.parquet", frame)
+    mkit.labels("all.parquet", frame["id"].to_list(), mkit.true_outcome(frame, 75))
+    assert cli("monitor", mkit.name).code == 0
+    status = cli("status", mkit.name)
+    lines = status.stdout.splitlines()
+    rows = [line for line in lines if line.startswith(("1 live", "    "))]
+    assert len(rows) == 4 and all(len(line) <= 80 for line in rows), status.stdout
+    # each rule whole on its own line, under its window's line of facts
+    assert any(line.startswith("    recall [channel == 'web'] ") for line in lines)
+    assert any(line.startswith("1 live  ") and "labels 900/900" in line for line in lines)

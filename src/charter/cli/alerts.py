@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from charter.cli.app import JsonOption, app, workspace
-from charter.cli.output import emit
+from charter.cli.output import WIDE_ENOUGH, emit
 
 if TYPE_CHECKING:
     from charter.alerts.delivery import DeliveryResult
@@ -212,6 +213,16 @@ def _print_pass(console: Console, done: DeliveryPass) -> None:
 def _print_alerts(console: Console, name: str, status: str, found: list[AlertInfo]) -> None:
     if not found:
         console.print(f"{name}: no {'' if status == 'all' else status + ' '}alerts")
+        return
+    if console.width < WIDE_ENOUGH:  # a table would wrap a word per line: a line per alert
+        for a in found:
+            console.print(
+                f"#{a.id} {a.severity} {a.status} {a.event} · {a.rule} · window {a.window or '-'}"
+                f" · {a.count}x, last {a.last_seen:%Y-%m-%d %H:%M}",
+                overflow="fold",
+                soft_wrap=False,
+            )
+            console.print(Text("    " + a.message), overflow="fold", soft_wrap=False)
         return
     table = Table(box=None, pad_edge=False)
     for column in ("id", "severity", "status", "event", "rule", "window", "seen", "last seen"):

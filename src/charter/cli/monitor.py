@@ -13,7 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from charter.cli.app import JsonOption, app, workspace
-from charter.cli.output import emit
+from charter.cli.output import WIDE_ENOUGH, emit
 
 if TYPE_CHECKING:
     from charter.monitoring.service import WindowResult
@@ -56,7 +56,7 @@ def monitor(
             console.print(f"{result.charter}: no logged predictions in range; nothing to monitor")
             return
         title = f"{result.charter}: {len(result.windows)} windows"
-        console.print(_table(title, result.windows), soft_wrap=False)
+        _print_windows(console, title, result.windows)
         _print_reasons(console, result.windows)
         console.print(f"{result.verdicts_changed} verdicts new or changed (recorded in the ledger)")
         if result.exploratory:
@@ -95,7 +95,7 @@ def status(
         if not found:
             console.print(f"{name}: no windows yet; run `charter monitor {name}`")
         else:
-            console.print(_table(f"{name}: latest windows", found), soft_wrap=False)
+            _print_windows(console, f"{name}: latest windows", found)
             _print_reasons(console, found)
         for entry in failed:
             console.print(f"FAILED {failure_note(name, entry)}", markup=False)
@@ -211,6 +211,27 @@ def _table(title: str, windows: list[WindowResult]) -> Table:
             ", ".join(data["drifted"]) or "-",
         )
     return table
+
+
+def _print_windows(console: Console, title: str, windows: list[WindowResult]) -> None:
+    """The windows as a table on a wide terminal; narrower, a line of facts per window and an
+    indented line per rule (a table would wrap its rules a word per line)."""
+    if console.width >= WIDE_ENOUGH:
+        console.print(_table(title, windows), soft_wrap=False)
+        return
+    console.print(title)
+    for w in windows:
+        data = w.data
+        labels = data["labels"]
+        shown = "insufficient" if w.verdict == "insufficient_evidence" else w.verdict
+        line = Text(f"{w.version} {data['status']}  {_span(w)}  ")
+        line.append(shown, style=STYLE.get(w.verdict, ""))
+        line.append(f"  labels {labels['labelled']}/{labels['rows']}")
+        if data["drifted"]:
+            line.append(f"  drifted: {', '.join(data['drifted'])}")
+        console.print(line, overflow="fold", soft_wrap=False)
+        for rule in data["rules"]:
+            console.print(Text("    " + _rule_text(rule)), overflow="fold", soft_wrap=False)
 
 
 def _print_reasons(console: Console, windows: list[WindowResult]) -> None:

@@ -10,6 +10,10 @@ from typing import Any
 from rich.console import Console
 
 # markup=False: names, values and messages come from users and data, and may contain "[...]".
+#: Below this terminal width the tables of windows and alerts would wrap a word per line; they
+#: print a line per row instead (80 columns read as well as 200).
+WIDE_ENOUGH = 110
+
 console = Console(highlight=False, soft_wrap=True, markup=False)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
