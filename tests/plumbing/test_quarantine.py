@@ -61,6 +61,14 @@ def test_show_gives_the_rows_with_every_rule_each_broke(cli: Any, kit: Any) -> N
     assert len(limited["rows"]) == 2
     human = cli("quarantine", "list", "credit-default")  # either word order
     assert human.code == 0
+    shown = cli("quarantine", "credit-default", "show", "--rule", "channel.allowed").stdout
+    # values as a user writes them in data: ISO 8601 times, unquoted text, no Python reprs
+    assert "id=k9," in shown and "channel=fax" in shown
+    assert "datetime.datetime" not in shown and "event_at=20" in shown
+    assert (
+        "broke: amount.max, channel.allowed" in shown
+        or "broke: channel.allowed, amount.max" in shown
+    )
 
 
 def test_replay_after_fixing_the_contract_logs_rows_once(cli: Any, kit: Any) -> None:

@@ -6,7 +6,7 @@ The issue spells the charter before the verb; the group class of ``charter alert
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -68,7 +68,7 @@ def show_command(
         if not rows:
             console.print("no quarantined rows outstanding")
         for row in rows:
-            values = ", ".join(f"{k}={v!r}" for k, v in row["values"].items())
+            values = ", ".join(f"{k}={_as_written(v)}" for k, v in row["values"].items())
             console.print(f"{row['batch_id'][:12]} {row['source']} row {row['row']}: {values}")
             console.print(f"    broke: {', '.join(row['violations'])}")
 
@@ -127,3 +127,21 @@ def _human_replay(console: Console, report: ReplayReport) -> None:
             console.print(f"      {count} x {rule}")
     if report.note:
         console.print(f"note: {report.note}")
+
+
+def _as_written(value: Any) -> str:
+    """A value as a user writes it in data: ISO 8601 times, text unquoted unless it would read as
+    something else, ``null`` for a missing value."""
+    import json
+    from datetime import date, datetime
+
+    if value is None:
+        return "null"
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, str):
+        plain = value and value == value.strip() and "," not in value and "=" not in value
+        return value if plain and value not in ("null", "true", "false") else json.dumps(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
