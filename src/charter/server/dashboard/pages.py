@@ -1,7 +1,8 @@
 """What each dashboard page shows, composed from charter's services (no SQL, no rule of its own).
 
 Every function takes the workspace of the signed-in caller and returns plain data for a template:
-the overview (:func:`overview`) and one charter's page (:func:`charter_page`). Sentences are
+the overview (:func:`overview`), one charter's page (:func:`charter_page`) and one decision's
+page (:func:`decision_page`). Sentences are
 written here, once, in plain language; the numbers behind them are one click below on the page.
 """
 
@@ -15,7 +16,8 @@ from typing import Any
 from charter.alerts.raising import SEVERITIES, AlertInfo, list_alerts
 from charter.errors import CharterError
 from charter.identity import canonical
-from charter.lifecycle.decisions import DecisionInfo, list_decisions
+from charter.lifecycle.decisions import DecisionInfo, get_decision, list_decisions
+from charter.lifecycle.evidence import Evidence, decision_evidence
 from charter.monitoring.report import rule_chart
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.plumbing.batch_history import BatchInfo, batch_totals, recent_batches
@@ -198,6 +200,7 @@ class CharterPage:
     rules: list[RuleSeries]
     alerts: list[AlertInfo]
     batches: list[BatchInfo]
+    digests: dict[int, str] = field(default_factory=dict)  # waiting version -> evidence digest
 
 
 def _rule_title(rule: dict[str, Any]) -> str:
@@ -248,4 +251,61 @@ def charter_page(ws: Workspace, name: str) -> CharterPage:
             mine = [w for w in windows if w.version == str(v.version)][-CHART_WINDOWS:]
             rules += _rule_series(str(v.version), v.status, mine)
     alerts = sorted(list_alerts(ws, head.name, "all"), key=lambda a: a.last_seen, reverse=True)
-    return CharterPage(head, rules, alerts[:20], recent_batches(ws, head.name, limit=15))
+    digests = {
+        w.decision.version: decision_evidence(ws, head.name, w.decision.version).digest
+        for w in head.waiting
+    }
+    batches = recent_batches(ws, head.name, limit=15)
+    return CharterPage(head, rules, alerts[:20], batches, digests)
+
+
+@dataclass
+class DecisionPage:
+    """One decision: what is asked, the evidence with its digest, who decides and by when."""
+
+    summary: Summary
+    decision: DecisionInfo
+    evidence: Evidence | None  # None once decided: the evidence then is the ledger's
+    deadline: datetime
+    now: datetime
+
+    @property
+    def asked(self) -> str:
+        d, live = self.decision, self.summary.live
+        then = f"; version {live.version} (live now) becomes the standby" if live else ""
+        status = self.evidence.status if self.evidence else "shadow"
+        return f"Put version {d.version} live, from {status}{then}"
+
+    @property
+    def deciders(self) -> list[str]:
+        return self.summary.charter.deciders() if self.summary.charter else []
+
+    @property
+    def left(self) -> str:
+        gap = self.deadline - self.now
+        return f"{ago(gap)} overdue" if gap < timedelta(0) else f"{ago(gap)} left"
+
+    def rule_rows(self, index: int) -> list[dict[str, Any]]:
+        """Rule ``index`` side by side per window: the challenger's and the live version's."""
+        out = []
+        for span in self.evidence.spans if self.evidence else ():
+            mine = span.challenger.rules[index] if span.challenger else {}
+            theirs = span.live.rules[index] if span.live else {}
+            out.append(
+                {"window": f"{span.start:%Y-%m-%d}", "shared": span.shared, "challenger": mine,
+                 "live": theirs}
+            )  # fmt: skip
+        return out
+
+
+def decision_page(ws: Workspace, name: str, decision_id: int) -> DecisionPage:
+    """A decision's page; the evidence (and its digest) is gathered only while it is open."""
+    head = summary(ws, load(ws, name).charter.name)
+    if head.error is not None or head.charter is None:
+        raise CharterError(head.error or "the charter file cannot be read")
+    decision = get_decision(ws, head.name, decision_id)
+    evidence = (
+        decision_evidence(ws, head.name, decision.version) if decision.status == "open" else None
+    )
+    deadline = decision.opened_at + head.charter.operations.decision_deadline
+    return DecisionPage(head, decision, evidence, deadline, head.now)
