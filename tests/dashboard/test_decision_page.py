@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import polars as pl
 import pytest
 from fastapi.testclient import TestClient
 from sklearn.metrics import roc_auc_score
@@ -65,9 +66,10 @@ class Waiting:
             ).all()
         return [json.loads(r) for r in rows]
 
-    def week(self, i: int) -> None:
-        """Land and label live week ``i``, then monitor: a new window for each version."""
+    def week(self, i: int, shift: float = 0.0) -> None:
+        """Land and label live week ``i`` (``amount`` shifted by ``shift``), then monitor."""
         frame = self.kit.world(ROWS, 90 + i, start=self.kit.week0 + timedelta(days=7 * i))
+        frame = frame.with_columns(pl.col("amount") + shift)
         self.kit.land(f"week-{i}.parquet", frame)
         truth = self.kit.true_outcome(frame, 90 + i)
         self.kit.labels(f"w{i}.parquet", frame["id"].to_list(), truth)

@@ -194,6 +194,86 @@ class RuleSeries:
     rows: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class DriftCell:
+    """One input in one window: the judged drift method's value against its warn/breach levels.
+
+    ``others`` are the methods computed but not judged (name, value, p-value); ``stats`` the
+    window's summary of the input (mean, std, min, max or distinct/unseen values, nulls).
+    """
+
+    feature: str
+    window: str
+    anchor: str
+    status: str
+    method: str | None = None
+    value: float | None = None
+    warn: float | None = None
+    breach: float | None = None
+    others: tuple[tuple[str, float | None, float | None], ...] = ()
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DriftMap:
+    """Inputs × windows of one version, each cell its drift level (a table, coloured)."""
+
+    version: str
+    status: str
+    windows: list[str]
+    features: list[str]
+    cells: dict[str, list[DriftCell]]
+
+    @property
+    def details(self) -> list[DriftCell]:
+        """Every cell, window by window: the targets of the map's links."""
+        return [self.cells[f][i] for i in range(len(self.windows)) for f in self.features]
+
+
+SCORE = "model score"  # the row of the score's own drift
+_STATS = ("mean", "std", "min", "max", "distinct", "unseen", "null_fraction")
+
+
+def _drift_cell(
+    feature: str, window: str, anchor: str, methods: dict[str, Any], stats: dict[str, Any]
+) -> DriftCell:
+    judged = next(((n, m) for n, m in methods.items() if m.get("judged")), None)
+    others = tuple(
+        (n, m.get("value"), m.get("p_value")) for n, m in methods.items() if not m.get("judged")
+    )
+    kept = {k: stats[k] for k in _STATS if k in stats}
+    if judged is None:
+        return DriftCell(feature, window, anchor, "not_computable", others=others, stats=kept)
+    name, m = judged
+    status = m.get("status") or "not_computable"
+    return DriftCell(
+        feature, window, anchor, status, name, m.get("value"), m.get("warn"), m.get("breach"),
+        others, kept,
+    )  # fmt: skip
+
+
+def drift_map(version: str, status: str, windows: list[WindowResult]) -> DriftMap | None:
+    """The drift heat map of ``windows`` (one version's, oldest first); None without drift."""
+    shown = [w for w in windows if w.data.get("drift")]
+    if not shown:
+        return None
+    inputs = sorted({c for w in shown for c in w.data["drift"]})
+    features = [*inputs, SCORE]
+    labels = [f"{w.start:%Y-%m-%d}" for w in shown]
+    cells: dict[str, list[DriftCell]] = {f: [] for f in features}
+    for i, w in enumerate(shown):
+        quality = w.data.get("quality", {})
+        for j, feature in enumerate(features):
+            if feature == SCORE:
+                methods, stats = w.data.get("score_drift") or {}, quality.get("score") or {}
+            else:
+                methods = w.data["drift"].get(feature) or {}
+                stats = quality.get("columns", {}).get(feature) or {}
+            anchor = f"drift-v{version}-w{i}-f{j}"
+            cells[feature].append(_drift_cell(feature, labels[i], anchor, methods, stats))
+    return DriftMap(version, status, labels, features, cells)
+
+
 @dataclass
 class CharterPage:
     summary: Summary
@@ -201,6 +281,7 @@ class CharterPage:
     alerts: list[AlertInfo]
     batches: list[BatchInfo]
     digests: dict[int, str] = field(default_factory=dict)  # waiting version -> evidence digest
+    drift: DriftMap | None = None
 
 
 def _rule_title(rule: dict[str, Any]) -> str:
@@ -250,13 +331,18 @@ def charter_page(ws: Workspace, name: str) -> CharterPage:
         if v.status in SHOWN_VERSIONS:
             mine = [w for w in windows if w.version == str(v.version)][-CHART_WINDOWS:]
             rules += _rule_series(str(v.version), v.status, mine)
+    drift = None
+    if head.strip:  # the live version's windows (the newest judged version's before go-live)
+        version = head.strip[-1].version
+        mine = [w for w in windows if w.version == version][-CHART_WINDOWS:]
+        drift = drift_map(version, str(head.strip[-1].data.get("status", "")), mine)
     alerts = sorted(list_alerts(ws, head.name, "all"), key=lambda a: a.last_seen, reverse=True)
     digests = {
         w.decision.version: decision_evidence(ws, head.name, w.decision.version).digest
         for w in head.waiting
     }
     batches = recent_batches(ws, head.name, limit=15)
-    return CharterPage(head, rules, alerts[:20], batches, digests)
+    return CharterPage(head, rules, alerts[:20], batches, digests, drift)
 
 
 @dataclass
