@@ -152,6 +152,9 @@ def test_an_approval_with_the_digest_shown_is_recorded_with_it(waiting: Waiting)
     assert waiting.status(2) == "live" and waiting.status(1) == "standby"
     (entry,) = waiting.ledger("decision.approved")
     assert entry["evidence_sha256"] == digest and entry["by"] == OWNER
+    done = client.get(waiting.url)
+    assert f"This decision is approved: by {OWNER}" in done.text
+    assert "Approve version" not in done.text
 
 
 def test_after_a_new_window_the_approval_is_refused_and_nothing_changes(
@@ -249,3 +252,36 @@ def test_in_a_browser_the_owner_goes_from_the_overview_to_the_decision_and_appro
     (entry,) = waiting.ledger("decision.approved")
     assert entry["evidence_sha256"] == shown
     assert entry["accepted_risk"] == "the gate's short items, accepted"
+
+
+def test_the_owner_rejects_from_the_decision_page_with_a_reason(waiting: Waiting) -> None:
+    client = sign_in(waiting.client, waiting.tokens["owner"])
+    page = client.get(waiting.url)
+
+    answer = client.post(
+        f"{waiting.url}/reject",
+        data={"csrf_token": _csrf(page.text), "reason": "v2 trails v1 every week"},
+        follow_redirects=False,
+    )
+
+    assert answer.status_code == 303
+    assert answer.headers["location"] == f"/charters/{waiting.kit.name}?rejected=2"
+    (entry,) = waiting.ledger("decision.rejected")
+    assert (entry["by"], entry["reason"]) == (OWNER, "v2 trails v1 every week")
+    assert waiting.status(2) == "shadow"
+    assert "This decision is rejected" in client.get(waiting.url).text
+
+
+def test_a_decided_decision_cannot_be_decided_again(waiting: Waiting) -> None:
+    client = sign_in(waiting.client, waiting.tokens["owner"])
+    page = client.get(waiting.url)
+    client.post(f"{waiting.url}/reject", data={"csrf_token": _csrf(page.text), "reason": "no"})
+    promote(waiting.kit.ws, waiting.kit.name, 2)  # a new decision for the same version
+
+    again = client.post(
+        f"{waiting.url}/approve",
+        data={"csrf_token": _csrf(page.text), "evidence_sha256": _digest(page.text)},
+    )
+
+    assert again.status_code == 409 and "is rejected: nothing to decide" in again.text
+    assert waiting.status(2) == "shadow"

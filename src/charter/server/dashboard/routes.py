@@ -31,6 +31,7 @@ from charter.alerts.raising import ack_alert, resolve_alert
 from charter.errors import (
     AuthenticationError,
     CharterError,
+    DecisionError,
     EvidenceChangedError,
     PermissionDeniedError,
 )
@@ -255,7 +256,10 @@ async def decide(name: str, decision_id: int, verb: str, request: Request) -> Re
     shown = form.get("evidence_sha256", "").strip()
 
     def act(caller: Caller) -> Any:
-        version = get_decision(caller.ws, name, decision_id).version
+        asked = get_decision(caller.ws, name, decision_id)
+        if asked.status != "open":
+            raise DecisionError(f"decision {decision_id} is {asked.status}: nothing to decide")
+        version = asked.version
         if verb == "reject":
             return reject(
                 caller.ws, name, version, by=caller.identity, reason=form.get("reason", "")
