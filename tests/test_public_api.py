@@ -28,6 +28,8 @@ EXPECTED = {
     "ContractViolationError",
     "DataError",
     "DecisionError",
+    "DecisionNotFoundError",
+    "EvidenceChangedError",
     "ExpressionError",
     "InvalidIdentityError",
     "LifecycleError",

@@ -25,9 +25,11 @@ The hierarchy, and when each is raised::
     ├── LifecycleError                a status change or decision was refused; nothing changed
     │   ├── NoRollbackTargetError     a rollback with no standby (or named version) to restore
     │   └── DecisionError             a decision cannot be taken (version, missing statement)
-    │       └── NotAuthorizedError    someone other than the owner or a named delegate decided
-    │           └── InvalidIdentityError  an actor or identity that cannot be recorded (empty, too
-    │                                      long, invisible characters) or is a look-alike
+    │       ├── NotAuthorizedError    someone other than the owner or a named delegate decided
+    │       │   └── InvalidIdentityError  an actor or identity that cannot be recorded (empty, too
+    │       │                              long, invisible characters) or is a look-alike
+    │       └── EvidenceChangedError  an approval bound to evidence that changed since it was shown
+    ├── DecisionNotFoundError         the charter has no decision with that id
     ├── SchedulerLockError            another scheduler holds the store's lock (or this one lost it)
     ├── AuthenticationError           no API token, or one that is unknown, expired or revoked
     ├── PermissionDeniedError         the token's role may not do that (e.g. a viewer predicting)
@@ -182,6 +184,14 @@ class DecisionError(LifecycleError):
 
 class NotAuthorizedError(DecisionError):
     """Someone other than the charter's owner (or a delegate it names) tried to decide."""
+
+
+class EvidenceChangedError(DecisionError):
+    """An approval bound to an evidence digest that no longer matches the evidence as it is now."""
+
+
+class DecisionNotFoundError(CharterError):
+    """No decision with that id for that charter."""
 
 
 class InvalidIdentityError(NotAuthorizedError):

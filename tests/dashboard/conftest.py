@@ -7,6 +7,7 @@ The ``api`` fixture (tokens ``viewer``, ``operator``, ``owner`` = the charter's 
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -19,6 +20,7 @@ from tests.server.conftest import NAME, Api, api
 
 from charter.lifecycle.decisions import promote
 from charter.server.app import create_app
+from charter.workspace import Workspace
 
 __all__ = ["api"]
 
@@ -49,10 +51,15 @@ def free_port() -> int:
 @pytest.fixture
 def served(pending: Pending) -> Iterator[str]:
     """The base URL of a real uvicorn serving the pending workspace on a free loopback port."""
+    with serving(pending.api.ws) as base:
+        yield base
+
+
+@contextlib.contextmanager
+def serving(ws: Workspace) -> Iterator[str]:
+    """Serve ``ws`` with a real uvicorn on a free loopback port; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(pending.api.ws), host="127.0.0.1", port=port, log_level="warning"
-    )
+    config = uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -68,12 +68,17 @@ def _decisive(windows: Sequence[WindowResult], version: int) -> dict[_Span, Wind
     }
 
 
-def _value(window: WindowResult, rule: MetricRule) -> float | None:
+def rule_result(window: WindowResult, rule: MetricRule) -> Mapping[str, Any] | None:
+    """What ``window`` stored for ``rule`` (same metric and segment), or None."""
     for found in window.data.get("rules", []):
         if found.get("metric") == rule.metric and found.get("segment") == rule.segment:
-            value = found.get("value")
-            return float(value) if isinstance(value, int | float) else None
+            return dict(found)
     return None
+
+
+def _value(window: WindowResult, rule: MetricRule) -> float | None:
+    value = (rule_result(window, rule) or {}).get("value")
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _compare(

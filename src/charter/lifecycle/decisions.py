@@ -30,12 +30,15 @@ from charter.alerts.raising import resolve_alert
 from charter.errors import (
     AlertStateError,
     DecisionError,
+    DecisionNotFoundError,
+    EvidenceChangedError,
     InvalidIdentityError,
     LifecycleError,
     NotAuthorizedError,
 )
 from charter.identity import canonical, check_actor, label
 from charter.identity import check_decider as identity_check_decider
+from charter.lifecycle.evidence import decision_evidence
 from charter.lifecycle.gate import Readiness, Waiver, approval_mode, readiness
 from charter.lifecycle.transitions import (
     go_live,
@@ -225,11 +228,15 @@ def approve(
     by: str,
     accept_risk: str | None = None,
     waiver: str | None = None,
+    evidence_sha256: str | None = None,
 ) -> DecisionInfo:
     """The owner (or a delegate) puts ``version`` live; the live version becomes the standby.
 
     A version short of the gate needs ``accept_risk``: the shortfall accepted, in the decider's
     words, recorded verbatim with the failing items. Opens the decision if ``promote`` did not.
+    ``evidence_sha256`` binds the approval to the evidence shown (the digest of
+    :func:`charter.lifecycle.evidence.decision_evidence`): when the evidence is no longer that,
+    the approval is refused with :class:`EvidenceChangedError`; else the digest is recorded.
     """
     loaded = ws.load(name)
     charter = loaded.charter
@@ -238,6 +245,8 @@ def approve(
         who = check_decider(charter, by, "approve")
         given = _waiver(ws, name, waiver, who)
         _check_decidable(name, version, get_version(ws, name, version).status)
+        if evidence_sha256 is not None:
+            _check_evidence(ws, name, version, evidence_sha256)
         ready = readiness(ws, name, version, waiver=given)
         risk = (accept_risk or "").strip() or None
         if not ready.ready and risk is None:
@@ -255,7 +264,7 @@ def approve(
                 row = _new_decision(ws, session, name, version, ready, given)
             _close(row, "approved", who, ready, accepted_risk=accept_risk)
             moved = go_live(ws, session, name, version, reason=f"approved by {who} ({row.id})")
-            _approved_entry(ws, session, row, ready, moved)
+            _approved_entry(ws, session, row, ready, moved, evidence_sha256)
             info = DecisionInfo.from_row(row)
     resolve_decision_alerts(ws, info, who)
     return info
@@ -335,8 +344,23 @@ def _close(
     row.decided_readiness = ready.to_dict() if ready is not None else None
 
 
+def _check_evidence(ws: Workspace, name: str, version: int, shown: str) -> None:
+    now = decision_evidence(ws, name, version).digest
+    if now != shown.strip().lower():
+        raise EvidenceChangedError(
+            f"the evidence for {name} version {version} changed since it was shown (a new "
+            "window, a status or a gate item): review it again; nothing was approved",
+            hint=f"The evidence digest is now {now}.",
+        )
+
+
 def _approved_entry(
-    ws: Workspace, session: Session, row: Decision, ready: Readiness, moved: dict[str, Any]
+    ws: Workspace,
+    session: Session,
+    row: Decision,
+    ready: Readiness,
+    moved: dict[str, Any],
+    evidence_sha256: str | None = None,
 ) -> None:
     entry = {
         "decision_id": row.id,
@@ -350,6 +374,8 @@ def _approved_entry(
         "readiness": ready.to_dict(),
         **moved,
     }
+    if evidence_sha256 is not None:
+        entry["evidence_sha256"] = evidence_sha256.strip().lower()
     ws.ledger.append(session, "decision.approved", entry, actor=ws.context.who, charter=row.charter)
 
 
@@ -362,6 +388,16 @@ def list_decisions(ws: Workspace, name: str, *, status: str | None = "open") -> 
         query = query.where(Decision.status == status)
     with ws.db.read() as session:
         return [DecisionInfo.from_row(row) for row in session.scalars(query)]
+
+
+def get_decision(ws: Workspace, name: str, decision_id: int) -> DecisionInfo:
+    """The charter's decision ``decision_id`` (open or closed)."""
+    ws.charter_path(name)
+    with ws.db.read() as session:
+        row = session.get(Decision, decision_id)
+        if row is None or row.charter != name:
+            raise DecisionNotFoundError(f"{name} has no decision {decision_id}")
+        return DecisionInfo.from_row(row)
 
 
 # -- the scheduler's pass -----------------------------------------------------------------------

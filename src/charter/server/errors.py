@@ -8,7 +8,7 @@ ContractViolationError             422     records broke the data contract (quar
 AuthenticationError                401     no token, or unknown / expired / revoked
 PermissionDeniedError              403     the role does not allow the call
 NotAuthorizedError                 403     not the charter's owner or a named delegate
-CharterNotFoundError, ...NotFound  404     no such charter, version, alert or prediction
+CharterNotFoundError, ...NotFound  404     no such charter, version, alert, decision or prediction
 LifecycleError, AlertStateError    409     the state forbids the change; nothing changed
 PredictionLogUnavailableError      503     the log cannot be written (with Retry-After)
 StoreUnavailableError              503     the database cannot be reached (with Retry-After)
@@ -34,6 +34,7 @@ from charter.errors import (
     CharterError,
     CharterFileError,
     CharterNotFoundError,
+    DecisionNotFoundError,
     LifecycleError,
     NotAuthorizedError,
     PermissionDeniedError,
@@ -53,6 +54,7 @@ _STATUS: tuple[tuple[type[CharterError], int], ...] = (
     (CharterNotFoundError, 404),
     (VersionNotFoundError, 404),
     (AlertNotFoundError, 404),
+    (DecisionNotFoundError, 404),
     (LifecycleError, 409),
     (AlertStateError, 409),
     (PredictionLogUnavailableError, 503),

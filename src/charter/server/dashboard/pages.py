@@ -1,7 +1,8 @@
 """What each dashboard page shows, composed from charter's services (no SQL, no rule of its own).
 
 Every function takes the workspace of the signed-in caller and returns plain data for a template:
-the overview (:func:`overview`) and one charter's page (:func:`charter_page`). Sentences are
+the overview (:func:`overview`), one charter's page (:func:`charter_page`) and one decision's
+page (:func:`decision_page`). Sentences are
 written here, once, in plain language; the numbers behind them are one click below on the page.
 """
 
@@ -15,7 +16,8 @@ from typing import Any
 from charter.alerts.raising import SEVERITIES, AlertInfo, list_alerts
 from charter.errors import CharterError
 from charter.identity import canonical
-from charter.lifecycle.decisions import DecisionInfo, list_decisions
+from charter.lifecycle.decisions import DecisionInfo, get_decision, list_decisions
+from charter.lifecycle.evidence import Evidence, decision_evidence
 from charter.monitoring.report import rule_chart
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.plumbing.batch_history import BatchInfo, batch_totals, recent_batches
@@ -192,12 +194,94 @@ class RuleSeries:
     rows: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class DriftCell:
+    """One input in one window: the judged drift method's value against its warn/breach levels.
+
+    ``others`` are the methods computed but not judged (name, value, p-value); ``stats`` the
+    window's summary of the input (mean, std, min, max or distinct/unseen values, nulls).
+    """
+
+    feature: str
+    window: str
+    anchor: str
+    status: str
+    method: str | None = None
+    value: float | None = None
+    warn: float | None = None
+    breach: float | None = None
+    others: tuple[tuple[str, float | None, float | None], ...] = ()
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DriftMap:
+    """Inputs × windows of one version, each cell its drift level (a table, coloured)."""
+
+    version: str
+    status: str
+    windows: list[str]
+    features: list[str]
+    cells: dict[str, list[DriftCell]]
+
+    @property
+    def details(self) -> list[DriftCell]:
+        """Every cell, window by window: the targets of the map's links."""
+        return [self.cells[f][i] for i in range(len(self.windows)) for f in self.features]
+
+
+SCORE = "model score"  # the row of the score's own drift
+_STATS = ("mean", "std", "min", "max", "distinct", "unseen", "null_fraction")
+
+
+def _drift_cell(
+    feature: str, window: str, anchor: str, methods: dict[str, Any], stats: dict[str, Any]
+) -> DriftCell:
+    judged = next(((n, m) for n, m in methods.items() if m.get("judged")), None)
+    others = tuple(
+        (n, m.get("value"), m.get("p_value")) for n, m in methods.items() if not m.get("judged")
+    )
+    kept = {k: stats[k] for k in _STATS if k in stats}
+    if judged is None:
+        return DriftCell(feature, window, anchor, "not_computable", others=others, stats=kept)
+    name, m = judged
+    status = m.get("status") or "not_computable"
+    return DriftCell(
+        feature, window, anchor, status, name, m.get("value"), m.get("warn"), m.get("breach"),
+        others, kept,
+    )  # fmt: skip
+
+
+def drift_map(version: str, status: str, windows: list[WindowResult]) -> DriftMap | None:
+    """The drift heat map of ``windows`` (one version's, oldest first); None without drift."""
+    shown = [w for w in windows if w.data.get("drift")]
+    if not shown:
+        return None
+    inputs = sorted({c for w in shown for c in w.data["drift"]})
+    features = [*inputs, SCORE]
+    labels = [f"{w.start:%Y-%m-%d}" for w in shown]
+    cells: dict[str, list[DriftCell]] = {f: [] for f in features}
+    for i, w in enumerate(shown):
+        quality = w.data.get("quality", {})
+        for j, feature in enumerate(features):
+            if feature == SCORE:
+                methods, stats = w.data.get("score_drift") or {}, quality.get("score") or {}
+            else:
+                methods = w.data["drift"].get(feature) or {}
+                stats = quality.get("columns", {}).get(feature) or {}
+            anchor = f"drift-v{version}-w{i}-f{j}"
+            cells[feature].append(_drift_cell(feature, labels[i], anchor, methods, stats))
+    return DriftMap(version, status, labels, features, cells)
+
+
 @dataclass
 class CharterPage:
     summary: Summary
     rules: list[RuleSeries]
     alerts: list[AlertInfo]
     batches: list[BatchInfo]
+    digests: dict[int, str] = field(default_factory=dict)  # waiting version -> evidence digest
+    drift: DriftMap | None = None
 
 
 def _rule_title(rule: dict[str, Any]) -> str:
@@ -247,5 +331,67 @@ def charter_page(ws: Workspace, name: str) -> CharterPage:
         if v.status in SHOWN_VERSIONS:
             mine = [w for w in windows if w.version == str(v.version)][-CHART_WINDOWS:]
             rules += _rule_series(str(v.version), v.status, mine)
+    drift = None
+    if head.strip:  # the live version's windows (the newest judged version's before go-live)
+        version = head.strip[-1].version
+        mine = [w for w in windows if w.version == version][-CHART_WINDOWS:]
+        drift = drift_map(version, str(head.strip[-1].data.get("status", "")), mine)
     alerts = sorted(list_alerts(ws, head.name, "all"), key=lambda a: a.last_seen, reverse=True)
-    return CharterPage(head, rules, alerts[:20], recent_batches(ws, head.name, limit=15))
+    digests = {
+        w.decision.version: decision_evidence(ws, head.name, w.decision.version).digest
+        for w in head.waiting
+    }
+    batches = recent_batches(ws, head.name, limit=15)
+    return CharterPage(head, rules, alerts[:20], batches, digests, drift)
+
+
+@dataclass
+class DecisionPage:
+    """One decision: what is asked, the evidence with its digest, who decides and by when."""
+
+    summary: Summary
+    decision: DecisionInfo
+    evidence: Evidence | None  # None once decided: the evidence then is the ledger's
+    deadline: datetime
+    now: datetime
+
+    @property
+    def asked(self) -> str:
+        d, live = self.decision, self.summary.live
+        then = f"; version {live.version} (live now) becomes the standby" if live else ""
+        status = self.evidence.status if self.evidence else "shadow"
+        return f"Put version {d.version} live, from {status}{then}"
+
+    @property
+    def deciders(self) -> list[str]:
+        return self.summary.charter.deciders() if self.summary.charter else []
+
+    @property
+    def left(self) -> str:
+        gap = self.deadline - self.now
+        return f"{ago(gap)} overdue" if gap < timedelta(0) else f"{ago(gap)} left"
+
+    def rule_rows(self, index: int) -> list[dict[str, Any]]:
+        """Rule ``index`` side by side per window: the challenger's and the live version's."""
+        out = []
+        for span in self.evidence.spans if self.evidence else ():
+            mine = span.challenger.rules[index] if span.challenger else {}
+            theirs = span.live.rules[index] if span.live else {}
+            out.append(
+                {"window": f"{span.start:%Y-%m-%d}", "shared": span.shared, "challenger": mine,
+                 "live": theirs}
+            )  # fmt: skip
+        return out
+
+
+def decision_page(ws: Workspace, name: str, decision_id: int) -> DecisionPage:
+    """A decision's page; the evidence (and its digest) is gathered only while it is open."""
+    head = summary(ws, load(ws, name).charter.name)
+    if head.error is not None or head.charter is None:
+        raise CharterError(head.error or "the charter file cannot be read")
+    decision = get_decision(ws, head.name, decision_id)
+    evidence = (
+        decision_evidence(ws, head.name, decision.version) if decision.status == "open" else None
+    )
+    deadline = decision.opened_at + head.charter.operations.decision_deadline
+    return DecisionPage(head, decision, evidence, deadline, head.now)

@@ -1,11 +1,13 @@
-"""The dashboard's routes: sign-in, the overview at ``/``, a charter's page, approve and reject.
+"""The dashboard's routes: sign-in, the overview at ``/``, a charter's page, a decision's page.
 
 A page needs a signed-in caller: the session cookie of :mod:`.sessions`, or an
 ``Authorization: Bearer`` header. Without one, a page redirects to ``/login``. Every POST form
 carries a CSRF token (a Bearer-authenticated POST needs none: browsers never add that header on
 their own). Deciding calls :func:`charter.lifecycle.decisions.approve` / ``reject`` with the
 token's identity, exactly as ``charter approve --token`` and the API do: the ledger records the
-proven identity, never a typed one. Operators (and owners) acknowledge and resolve alerts, as
+proven identity, never a typed one. Approving from a decision's page is bound to the evidence
+digest the page embedded: when the evidence changed since, the approval is refused (409) and the
+page shows the new evidence. Operators (and owners) acknowledge and resolve alerts, as
 ``charter alerts ack|resolve`` does, again as the token's identity. Errors become HTML pages here, with the status the API's
 single mapping (:func:`charter.server.errors.status_of`) gives them.
 """
@@ -26,8 +28,14 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 
 from charter.alerts.raising import ack_alert, resolve_alert
-from charter.errors import AuthenticationError, CharterError, PermissionDeniedError
-from charter.lifecycle.decisions import approve, reject
+from charter.errors import (
+    AuthenticationError,
+    CharterError,
+    DecisionError,
+    EvidenceChangedError,
+    PermissionDeniedError,
+)
+from charter.lifecycle.decisions import approve, get_decision, reject
 from charter.monitoring.report import COLORS
 from charter.server.auth import Caller, bearer, record_refusal
 from charter.server.dashboard import pages
@@ -212,6 +220,82 @@ def _charter_response(
     )
 
 
+def _decision_response(
+    visitor: Visitor, name: str, decision_id: int, status: int = 200, **context: Any
+) -> HTMLResponse:
+    try:
+        page = pages.decision_page(visitor.caller.ws, name, decision_id)
+    except CharterError as exc:
+        return render("error.html", status_of(exc), visitor=visitor, message=exc.message)
+    charter = page.summary.charter
+    deciding = charter is not None and pages.can_decide(visitor.caller.token, charter)
+    return render(
+        "decision.html", status, visitor=visitor, page=page, can_decide=deciding, **context
+    )
+
+
+@router.get("/charters/{name}/decisions/{decision_id}")
+async def decision(name: str, decision_id: int, request: Request) -> Response:
+    visitor = await run_in_threadpool(_visitor, request)
+    if visitor is None:
+        return _to_login(request)
+    return await run_in_threadpool(_decision_response, visitor, name, decision_id)
+
+
+CHANGED = "The evidence changed since you opened this page: review it again."
+
+
+@router.post("/charters/{name}/decisions/{decision_id}/{verb}")
+async def decide(name: str, decision_id: int, verb: str, request: Request) -> Response:
+    """Approve (bound to the evidence digest the page showed) or reject one decision."""
+    if verb not in ("approve", "reject"):
+        return render("error.html", 404, message=f"no such way to decide: {verb!r}")
+    visitor, form, refused = await _deciding(request)
+    if refused is not None or visitor is None:
+        return refused or render("error.html", 401, message="Sign in first.")
+    shown = form.get("evidence_sha256", "").strip()
+
+    def act(caller: Caller) -> Any:
+        asked = get_decision(caller.ws, name, decision_id)
+        if asked.status != "open":
+            raise DecisionError(f"decision {decision_id} is {asked.status}: nothing to decide")
+        version = asked.version
+        if verb == "reject":
+            return reject(
+                caller.ws, name, version, by=caller.identity, reason=form.get("reason", "")
+            )
+        return approve(
+            caller.ws,
+            name,
+            version,
+            by=caller.identity,
+            accept_risk=form.get("accept_risk") or None,
+            waiver=form.get("first_version_waiver") or None,
+            evidence_sha256=shown,  # none in the form: no digest matches, refused
+        )
+
+    def failed(exc: CharterError) -> Response:
+        message = CHANGED if isinstance(exc, EvidenceChangedError) else exc.message
+        return _decision_response(
+            visitor, name, decision_id, status_of(exc), failure=message, form=form
+        )
+
+    def run() -> Response:
+        outcome = f"{'approved' if verb == 'approve' else 'rejected'}=" + str(
+            _version_of(visitor, name, decision_id)
+        )
+        return _act(request, visitor, name, "owner", act, outcome, failed)
+
+    return await run_in_threadpool(run)
+
+
+def _version_of(visitor: Visitor, name: str, decision_id: int) -> int | str:
+    try:
+        return get_decision(visitor.caller.ws, name, decision_id).version
+    except CharterError:
+        return ""
+
+
 @router.get("/charters/{name}")
 async def charter(name: str, request: Request) -> Response:
     visitor = await run_in_threadpool(_visitor, request)
@@ -229,8 +313,12 @@ def _act(
     need: Role,
     act: Callable[[Caller], Any],
     outcome: str,
+    refused: Callable[[CharterError], Response] | None = None,
 ) -> Response:
-    """Run ``act`` as the visitor if their role allows it; a refusal is recorded in the ledger."""
+    """Run ``act`` as the visitor if their role allows it; a refusal is recorded in the ledger.
+
+    A refusal re-renders the charter's page (or calls ``refused``) saying why.
+    """
     caller = visitor.caller
     request.state.charter = name
     try:
@@ -241,6 +329,8 @@ def _act(
             raise
         act(caller)
     except CharterError as exc:
+        if refused is not None:
+            return refused(exc)
         return _charter_response(visitor, name, status_of(exc), failure=exc.message)
     return RedirectResponse(f"/charters/{quote(name)}?{outcome}", status_code=303)
 
@@ -277,6 +367,7 @@ async def approve_version(name: str, version: int, request: Request) -> Response
             by=caller.identity,
             accept_risk=form.get("accept_risk") or None,
             waiver=form.get("first_version_waiver") or None,
+            evidence_sha256=form.get("evidence_sha256") or None,
         )
 
     outcome = f"approved={version}"
