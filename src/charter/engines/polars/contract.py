@@ -1,7 +1,8 @@
 """Validate a batch against its data contract: every row passes or is quarantined with its reasons.
 
-:func:`validate` is pure (no database, no clock unless ``now`` is omitted) and runs on the local
-engine, Polars. It splits a batch into ``valid`` rows, ready to score, and ``failed`` rows, bound
+The Polars engine's compiler of the contract's rules (:mod:`charter.engines.rules`, built once
+from the charter) to Polars expressions. :func:`validate` is pure (no database, no clock unless
+``now`` is omitted). It splits a batch into ``valid`` rows, ready to score, and ``failed`` rows, bound
 for quarantine with a ``_violations`` list naming every rule each broke, so that
 ``valid.height + failed.height`` always equals the batch's height: nothing is silently dropped.
 
@@ -47,12 +48,29 @@ from typing import Any, TypeAlias
 
 import polars as pl
 
+from charter.engines.polars.schema_drift import ColumnPlan, Reading, SchemaChange, plan_columns
+from charter.engines.polars.timestamps import parse_date, parse_timestamp
+from charter.engines.rules import (
+    VALUE_RULES,
+    VIOLATIONS,
+    BatchRuleKind,
+    BatchRuleResult,
+    ContractRules,
+    RowRule,
+    RowRuleKind,
+    contract_rules,
+)
 from charter.errors import DataError
-from charter.plumbing.schema_drift import ColumnPlan, Reading, SchemaChange, plan_columns
-from charter.plumbing.timestamps import parse_date, parse_timestamp
-from charter.spec.model import DataContract, FieldSpec
+from charter.spec.model import DataContract
 
-VIOLATIONS = "_violations"
+__all__ = [
+    "VIOLATIONS",
+    "BatchRuleResult",
+    "SeenKeys",
+    "ValidationResult",
+    "validate",
+]
+
 _FEW = 8  # allowed sets up to this size are tested by equality, larger ones by hashing
 SeenKeys: TypeAlias = (
     pl.Series | Mapping[str, pl.Series] | Callable[[str, pl.Series], pl.Series] | None
@@ -63,30 +81,6 @@ A Series: values of the contract's key already seen. A mapping: such a Series pe
 A callable ``(column, values) -> Series``: given the batch's distinct non-null values of a unique
 column, return those already seen (e.g. one indexed database query per batch).
 """
-Observed: TypeAlias = int | float | timedelta | None
-
-
-@dataclass(frozen=True)
-class BatchRuleResult:
-    """The verdict of one batch-level rule: what was observed against what the contract expects."""
-
-    rule: str
-    ok: bool
-    observed: Observed
-    expected: int | float | timedelta
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; durations become seconds."""
-
-        def plain(value: Observed) -> int | float | None:
-            return value.total_seconds() if isinstance(value, timedelta) else value
-
-        return {
-            "rule": self.rule,
-            "ok": self.ok,
-            "observed": plain(self.observed),
-            "expected": plain(self.expected),
-        }
 
 
 @dataclass(frozen=True)
@@ -116,12 +110,15 @@ class ValidationResult:
 
 def validate(
     frame: pl.DataFrame | pl.LazyFrame,
-    contract: DataContract,
+    contract: DataContract | ContractRules,
     *,
     seen_keys: SeenKeys = None,
     now: datetime | None = None,
 ) -> ValidationResult:
     """Check every row and the batch as a whole against ``contract``; never drop a row.
+
+    ``contract`` is a charter's data contract or its rules (:func:`~charter.engines.rules.contract_rules`,
+    which a caller validating many batches builds once).
 
     Raises :class:`~charter.errors.DataError` when the contract cannot be applied at all: the
     batch already has a ``_violations`` column, an ``allowed`` value is not of the field's type, or
@@ -133,16 +130,17 @@ def validate(
             f"the batch has a column named {VIOLATIONS}, which charter reserves for quarantine",
             hint=f"drop {VIOLATIONS} before validating (e.g. when replaying quarantined rows)",
         )
-    plans, changes = plan_columns(df.schema, contract)
+    ir = contract if isinstance(contract, ContractRules) else contract_rules(contract)
+    plans, changes = plan_columns(df.schema, ir)
     typed, early = _convert(df, plans)
-    rules = _row_rules(plans, contract, typed, _seen_lookup(seen_keys, contract.key))
+    rules = _row_rules(plans, ir, typed, _seen_lookup(seen_keys, ir.key))
     late = typed.select([expr.alias(name) for name, expr in rules if name not in early])
     if early.width:
         masks = pl.DataFrame([*late.get_columns(), *early.get_columns()])
         masks = masks.select(name for name, _ in rules)
     else:
         masks = late
-    batch = _batch_rules(df, typed, plans, contract, now)
+    batch = _batch_rules(df, typed, plans, ir, now)
     valid, failed = _split(df, typed, masks)
     absent = [p for p in plans if not p.present and p.dtype is not None]
     if absent:
@@ -181,34 +179,50 @@ def _is_bare_column(expr: pl.Expr | None, name: str) -> bool:
 
 def _row_rules(
     plans: list[ColumnPlan],
-    contract: DataContract,
+    contract: ContractRules,
     typed: pl.DataFrame,
     seen: Callable[[str, pl.Series], pl.Series | None],
 ) -> list[tuple[str, pl.Expr]]:
-    """Every row rule as ``(name, expression true where the row breaks it)``, in report order."""
-    rules: list[tuple[str, pl.Expr]] = []
-    for plan in plans:
-        name = plan.name
-        if not plan.present:
-            if plan.required:
-                rules.append((f"{name}.missing", pl.repeat(True, typed.height)))
-            continue
-        col = pl.col(name)
-        spec = plan.spec
-        if spec is not None:
-            if plan.type_error is not None:
-                rules.append((f"{name}.type", col))  # computed while converting
-            if not spec.nullable:
-                rules.append((f"{name}.not_null", col.is_null()))
-            if plan.reading is not Reading.INCOMPATIBLE:
-                rules.extend(_value_rules(name, spec, typed.schema[name]))
-        if name == contract.key or (spec is not None and spec.unique):
-            rules.append((f"{name}.unique", _repeated(typed.get_column(name))))
-            earlier = seen(name, typed.get_column(name))
-            if earlier is not None:
-                in_earlier = col.is_in(earlier.cast(typed.schema[name], strict=False).implode())
-                rules.append((f"{name}.unique_across_batches", in_earlier.fill_null(False)))
-    return rules
+    """Every row rule that applies to this batch as ``(name, expression true where the row breaks
+    it)``, in report order: the contract's rules, kept or skipped by how each column arrived."""
+    compiled: list[tuple[str, pl.Expr]] = []
+    for plan, column in zip(plans, contract.columns, strict=True):
+        for rule in column.rules:
+            expr = _compile(rule, plan, typed, seen)
+            if expr is not None:
+                compiled.append((rule.name, expr))
+    return compiled
+
+
+def _compile(
+    rule: RowRule,
+    plan: ColumnPlan,
+    typed: pl.DataFrame,
+    seen: Callable[[str, pl.Series], pl.Series | None],
+) -> pl.Expr | None:
+    """One rule as a Polars expression on ``typed``; None when it does not apply to this batch."""
+    name, kind = rule.column, rule.kind
+    if not plan.present:
+        return (
+            pl.repeat(True, typed.height) if kind is RowRuleKind.MISSING and plan.required else None
+        )
+    col = pl.col(name)
+    if kind is RowRuleKind.MISSING:
+        return None
+    if kind is RowRuleKind.TYPE:
+        return col if plan.type_error is not None else None  # computed while converting
+    if kind is RowRuleKind.NOT_NULL:
+        return col.is_null()
+    if kind in VALUE_RULES:
+        if plan.reading is Reading.INCOMPATIBLE:
+            return None
+        return _value_rule(rule, typed.schema[name])
+    if kind is RowRuleKind.UNIQUE:
+        return _repeated(typed.get_column(name))
+    earlier = seen(name, typed.get_column(name))  # UNIQUE_ACROSS_BATCHES
+    if earlier is None:
+        return None
+    return col.is_in(earlier.cast(typed.schema[name], strict=False).implode()).fill_null(False)
 
 
 def _repeated(values: pl.Series) -> pl.Expr:
@@ -227,27 +241,27 @@ def _repeated(values: pl.Series) -> pl.Expr:
     return col.is_not_null() & ~col.is_first_distinct()
 
 
-def _value_rules(name: str, spec: FieldSpec, dtype: pl.DataType) -> list[tuple[str, pl.Expr]]:
-    col = pl.col(name)
-    nan = col.is_nan() if dtype.is_float() else None
-    rules: list[tuple[str, pl.Expr]] = []
-    for rule, bound in (("min", spec.min), ("max", spec.max)):
-        if bound is None:
-            continue
-        limit = _bound(bound, rule, spec.type, dtype)
-        # Polars orders NaN above every number, so NaN is already "> max"; below min it is not.
-        broken = (col < limit) if rule == "min" else (col > limit)
-        if nan is not None and rule == "min":
-            broken = broken | nan
-        rules.append((f"{name}.{rule}", broken.fill_null(False)))
-    if spec.allowed is not None:
-        rules.append(
-            (f"{name}.allowed", (~_one_of(col, _allowed(name, spec, dtype))).fill_null(False))
+def _value_rule(rule: RowRule, dtype: pl.DataType) -> pl.Expr:
+    """``min``, ``max``, ``allowed`` or ``pattern``: true where a non-null value breaks it."""
+    name, col = rule.column, pl.col(rule.column)
+    assert rule.declared is not None
+    if rule.kind is RowRuleKind.ALLOWED:
+        return (~_one_of(col, _allowed(name, rule.declared, rule.allowed or (), dtype))).fill_null(
+            False
         )
-    if spec.pattern is not None:
-        anchored = _anchored(name, spec.pattern)
-        rules.append((f"{name}.pattern", (~col.str.contains(anchored)).fill_null(False)))
-    return rules
+    if rule.kind is RowRuleKind.PATTERN:
+        assert rule.pattern is not None
+        return (~col.str.contains(_anchored(name, rule.pattern))).fill_null(False)
+    assert rule.bound is not None
+    limit = _bound(rule.bound, rule.kind, rule.declared, dtype)
+    # Polars orders NaN above every number, so NaN is already "> max"; below min it is not.
+    if rule.kind is RowRuleKind.MAX:
+        above: pl.Expr = col > limit
+        return above.fill_null(False)
+    broken: pl.Expr = col < limit
+    if dtype.is_float():
+        broken = broken | col.is_nan()
+    return broken.fill_null(False)
 
 
 def _one_of(col: pl.Expr, allowed: pl.Series) -> pl.Expr:
@@ -271,10 +285,12 @@ def _bound(bound: float, rule: str, declared: str, dtype: pl.DataType) -> Any:
     return float(bound)
 
 
-def _allowed(name: str, spec: FieldSpec, dtype: pl.DataType) -> pl.Series:
+def _allowed(
+    name: str, declared: str, allowed: tuple[str | int | float | bool, ...], dtype: pl.DataType
+) -> pl.Series:
     values: list[Any] = []
-    for value in spec.allowed or []:
-        converted = _allowed_value(spec.type, value)
+    for value in allowed:
+        converted = _allowed_value(declared, value)
         if converted is None:
             hint = (
                 " (YAML reads yes/no/on/off as booleans: quote them)"
@@ -282,8 +298,8 @@ def _allowed(name: str, spec: FieldSpec, dtype: pl.DataType) -> pl.Series:
                 else ""
             )
             raise DataError(
-                f"{name}.allowed: {value!r} is not a {spec.type}{hint}",
-                hint=f"list only {spec.type} values in fields.{name}.allowed",
+                f"{name}.allowed: {value!r} is not a {declared}{hint}",
+                hint=f"list only {declared} values in fields.{name}.allowed",
             )
         values.append(converted)
     return pl.Series(name, values, dtype=dtype)
@@ -362,29 +378,29 @@ def _batch_rules(
     df: pl.DataFrame,
     typed: pl.DataFrame,
     plans: list[ColumnPlan],
-    contract: DataContract,
+    contract: ContractRules,
     now: datetime | None,
 ) -> list[BatchRuleResult]:
     results: list[BatchRuleResult] = []
     rows = df.height
-    if contract.volume.min_rows is not None:
-        limit = contract.volume.min_rows
-        results.append(BatchRuleResult("volume.min_rows", rows >= limit, rows, limit))
-    if contract.volume.max_rows is not None:
-        limit = contract.volume.max_rows
-        results.append(BatchRuleResult("volume.max_rows", rows <= limit, rows, limit))
-    for plan in plans:
-        spec = plan.spec
-        if plan.present and spec is not None and spec.max_null_fraction is not None:
-            share = df.get_column(plan.name).null_count() / rows if rows else 0.0
-            limit_share = spec.max_null_fraction
-            rule = f"{plan.name}.max_null_fraction"
-            results.append(BatchRuleResult(rule, share <= limit_share, share, limit_share))
-    max_age = contract.freshness.max_age
-    if max_age is not None and contract.event_time is not None:
-        age = _newest_age(typed, contract.event_time, now)
-        ok = age is not None and age <= max_age
-        results.append(BatchRuleResult("freshness.max_age", ok, age, max_age))
+    present = {plan.name for plan in plans if plan.present}
+    for rule in contract.batch:
+        if rule.kind is BatchRuleKind.MIN_ROWS:
+            assert isinstance(rule.limit, int)
+            results.append(BatchRuleResult(rule.name, rows >= rule.limit, rows, rule.limit))
+        elif rule.kind is BatchRuleKind.MAX_ROWS:
+            assert isinstance(rule.limit, int)
+            results.append(BatchRuleResult(rule.name, rows <= rule.limit, rows, rule.limit))
+        elif rule.kind is BatchRuleKind.MAX_NULL_FRACTION:
+            if rule.column in present:
+                assert rule.column is not None and not isinstance(rule.limit, timedelta)
+                share = df.get_column(rule.column).null_count() / rows if rows else 0.0
+                results.append(BatchRuleResult(rule.name, share <= rule.limit, share, rule.limit))
+        else:  # MAX_AGE
+            assert rule.column is not None and isinstance(rule.limit, timedelta)
+            age = _newest_age(typed, rule.column, now)
+            ok = age is not None and age <= rule.limit
+            results.append(BatchRuleResult(rule.name, ok, age, rule.limit))
     return results
 
 
