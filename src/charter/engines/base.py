@@ -4,8 +4,8 @@ Business code (ingestion, monitoring) states *what* happens to a batch, and an :
 does it: read a landing file, validate it against the data contract's rules
 (:mod:`charter.engines.rules`), score it with a registered model, summarise its columns the way
 monitoring stores them, and write it as Parquet. Data crosses the seam as Apache Arrow, which
-every engine reads and writes without copying; an engine may also accept its own native frames
- so that a pipeline that stays on one engine converts nothing.
+every engine reads and writes without copying; an engine may also accept its own native frames,
+so that a pipeline that stays on one engine converts nothing.
 
 Today there is one engine, ``polars`` (:mod:`charter.engines.polars`). A new engine implements
 this protocol in its own subpackage and is named in :data:`ENGINES`.
@@ -33,7 +33,9 @@ Frame_co = TypeVar("Frame_co", covariant=True)
 
 DEFAULT_ENGINE = "polars"
 ENGINE_SETTING = "CHARTER_ENGINE"
-"""Where a user names the engine (issue 13 adds ``engine:`` under a charter's ``data``)."""
+"""The setting that names the engine. Nothing reads it yet (ingestion asks for
+:data:`DEFAULT_ENGINE`); the Spark engine (issue 13) adds it, and ``engine:`` under a charter's
+``data``."""
 
 
 @runtime_checkable
