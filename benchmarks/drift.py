@@ -92,7 +92,7 @@ def make_frame(rows: int, seed: int, shifted: bool) -> pl.DataFrame:
 
 # -- contenders ------------------------------------------------------------------------------
 def charter_reference(ref: pl.DataFrame) -> dict[str, Any]:
-    from charter.monitoring.summaries import summarise_reference
+    from charter.engines.summaries import summarise_reference
 
     out = {c: summarise_reference(ref[c], "numeric") for c in NUMERIC}
     out.update({c: summarise_reference(ref[c], "categorical") for c in CATEGORICAL})
@@ -100,8 +100,8 @@ def charter_reference(ref: pl.DataFrame) -> dict[str, Any]:
 
 
 def charter_drift(references: dict[str, Any], cur: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    from charter.engines.summaries import summarise_like
     from charter.monitoring.drift import measure_drift
-    from charter.monitoring.summaries import summarise_like
 
     out: dict[str, dict[str, Any]] = {}
     for column, reference in references.items():

@@ -46,7 +46,7 @@ _env.reexec_in_venv("benchmarks.validation", PEERS)
 import numpy as np  # noqa: E402  (imported inside the benchmark venv)
 import polars as pl  # noqa: E402
 
-from charter.plumbing.contract import validate  # noqa: E402
+from charter.engines.polars.contract import validate  # noqa: E402
 from charter.spec.model import DataContract  # noqa: E402
 
 DATA = Path(__file__).with_name(".data")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from charter.engines.summaries import NotComputable
 from charter.monitoring import performance as perf
 from charter.monitoring.cbpe import (
     CBPE,
@@ -17,7 +18,6 @@ from charter.monitoring.cbpe import (
     expected_metrics,
     expected_roc_auc,
 )
-from charter.monitoring.summaries import NotComputable
 
 # The world: P(y = 1 | x) = sigmoid(2x - 1) never changes; the model scores sigmoid(x - 0.5),
 # which ranks perfectly but is miscalibrated (too timid), so calibration matters. Covariate

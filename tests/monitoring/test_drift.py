@@ -12,6 +12,14 @@ from hypothesis import strategies as st
 from scipy import stats
 from scipy.spatial.distance import jensenshannon as scipy_jensenshannon
 
+from charter.engines.summaries import (
+    CategoricalSummary,
+    NotComputable,
+    NumericSummary,
+    reference_edges,
+    summarise_like,
+    summarise_reference,
+)
 from charter.monitoring.drift import (
     METHODS,
     Measurement,
@@ -22,14 +30,6 @@ from charter.monitoring.drift import (
     measure_drift,
     psi,
     wasserstein,
-)
-from charter.monitoring.summaries import (
-    CategoricalSummary,
-    NotComputable,
-    NumericSummary,
-    reference_edges,
-    summarise_like,
-    summarise_reference,
 )
 
 

@@ -7,8 +7,8 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
+from charter.engines.summaries import NotComputable
 from charter.monitoring import performance as perf
-from charter.monitoring.summaries import NotComputable
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from charter.monitoring.summaries import (
+from charter.engines.summaries import (
     CategoricalSummary,
     NumericSummary,
     bin_indices,

@@ -8,9 +8,9 @@ from typing import Any
 import polars as pl
 import pytest
 
+from charter.engines.polars.contract import VIOLATIONS, BatchRuleResult, ValidationResult, validate
+from charter.engines.polars.schema_drift import SchemaChange
 from charter.errors import DataError
-from charter.plumbing.contract import VIOLATIONS, BatchRuleResult, ValidationResult, validate
-from charter.plumbing.schema_drift import SchemaChange
 from charter.spec.model import DataContract
 
 NOW = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """Row accounting, proven over random batches and random contracts against a plain-Python reference.
 
-The reference below re-implements the rules documented in :mod:`charter.plumbing.contract` one row
+The reference below re-implements the rules documented in :mod:`charter.engines.polars.contract` one row
 at a time, without Polars. For every generated batch and contract, validation must put exactly the
 rows the reference rejects into ``failed``, with exactly the reference's reasons in its order, and
 every other row into ``valid``, in input order.
@@ -17,7 +17,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from charter.plumbing.contract import VIOLATIONS, validate
+from charter.engines.polars.contract import VIOLATIONS, validate
 from charter.spec.model import DataContract, FieldSpec
 
 ROW = "row_no"  # identifies rows; not in the contract, so it is passed through as a new column

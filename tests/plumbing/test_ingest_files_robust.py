@@ -311,7 +311,7 @@ def test_the_demo_charter_reads_the_files_it_writes_without_waiting() -> None:
 def test_a_parquet_file_decoding_fewer_rows_than_its_metadata_says_fails_alone(
     kit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A reader that silently drops data, as a bug might (charter.plumbing.file_reading uses pq).
+    # A reader that silently drops data, as a bug might (charter.engines.polars.file_reading uses pq).
     class LosesARowGroup(pq.ParquetFile):  # type: ignore[misc]
         def iter_batches(self, *args: Any, **kwargs: Any) -> Any:
             batches = super().iter_batches(*args, **kwargs)

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import polars as pl
 import pytest
 
-from charter.plumbing.contract import validate
-from charter.plumbing.timestamps import parse_date, parse_timestamp
+from charter.engines.polars.contract import validate
+from charter.engines.polars.timestamps import parse_date, parse_timestamp
 from charter.spec.model import DataContract
 
 TEN_UTC = datetime(2026, 4, 1, 10, 0, tzinfo=UTC)

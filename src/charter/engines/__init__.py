@@ -1,8 +1,10 @@
-"""Compute engines: the local engine (Polars/Arrow) and the Apache Spark engine.
+"""Compute engines behind one seam: :class:`~charter.engines.base.Engine` and
+:func:`~charter.engines.base.engine_for`.
 
-Both run the same contract validation, scoring and statistics and must give the same numbers on
-the same data. The local engine is Polars used directly by each concern's module (for example
-:mod:`charter.plumbing.contract` validates a batch with Polars expressions, and
-:mod:`charter.spec.expressions` compiles segments to Polars); engine-specific code that several
-concerns share lives in this package, one module per engine.
+- :mod:`.rules` — the data contract's rules as an intermediate representation, built once from
+  the charter and compiled by each engine;
+- :mod:`.summaries` — the mergeable per-column summaries monitoring stores (every engine must
+  produce the same);
+- :mod:`.polars` — the local engine (Polars/Arrow), the only one today; the Apache Spark engine
+  (issue 13) goes in ``engines/spark/``.
 """

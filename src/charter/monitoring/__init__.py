@@ -2,7 +2,7 @@
 
 The pure statistics core lives here; storage and the ``charter monitor`` command call it.
 
-- :mod:`.summaries` — mergeable per-column summaries of a batch (fixed-edge histograms, category
+- :mod:`charter.engines.summaries` — mergeable per-column summaries of a batch (fixed-edge histograms, category
   counts); a window is the merge of its batches' summaries.
 - :mod:`.drift` — drift of a current summary against the reference's (PSI, Kolmogorov–Smirnov,
   Wasserstein, Jensen–Shannon, chi-squared), judged pass/warn/breach.
@@ -14,16 +14,7 @@ The statistics and their approximations are explained in ``docs/monitoring-stati
 Every statistic is a number or a :class:`NotComputable` carrying the reason; never a silent NaN.
 """
 
-from charter.monitoring.cbpe import CBPE, Estimate
-from charter.monitoring.drift import DriftResult, measure_drift
-from charter.monitoring.performance import (
-    LabelCoverage,
-    classification_metrics,
-    label_coverage,
-    labelled_pairs,
-    regression_metrics,
-)
-from charter.monitoring.summaries import (
+from charter.engines.summaries import (
     CategoricalSummary,
     ColumnSummary,
     NotComputable,
@@ -33,6 +24,15 @@ from charter.monitoring.summaries import (
     summarise_like,
     summarise_reference,
     summary_from_dict,
+)
+from charter.monitoring.cbpe import CBPE, Estimate
+from charter.monitoring.drift import DriftResult, measure_drift
+from charter.monitoring.performance import (
+    LabelCoverage,
+    classification_metrics,
+    label_coverage,
+    labelled_pairs,
+    regression_metrics,
 )
 
 __all__ = [

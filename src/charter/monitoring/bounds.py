@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from charter.engines.summaries import NotComputable
 from charter.monitoring.operating_point import operating_point
-from charter.monitoring.summaries import NotComputable
 from charter.monitoring.verdict import realized
 from charter.spec.model import Charter
 

@@ -41,8 +41,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from charter.engines.summaries import FloatArray, NotComputable
 from charter.monitoring import performance as perf
-from charter.monitoring.summaries import FloatArray, NotComputable
 
 ESTIMATED = ("roc_auc", "accuracy", "precision", "recall", "f1")
 BAND = 3.0

@@ -1,6 +1,6 @@
 """Drift of a column: a current window's summary against the reference's, judged pass/warn/breach.
 
-Every method is a function of two summaries from :mod:`.summaries`, never of raw rows, so a
+Every method is a function of two summaries from :mod:`charter.engines.summaries`, never of raw rows, so a
 window's drift is recomputed from stored batch summaries. Methods and where they apply:
 
 ============== =========== =========================================== ============ ==========
@@ -53,7 +53,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
-from charter.monitoring.summaries import (
+from charter.engines.summaries import (
     CategoricalSummary,
     ColumnSummary,
     FloatArray,

@@ -21,6 +21,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from charter.engines.summaries import (
+    CategoricalSummary,
+    ColumnSummary,
+    NotComputable,
+    NumericSummary,
+)
 from charter.errors import ExpressionError
 from charter.monitoring import performance as perf
 from charter.monitoring.cbpe import CBPE, ESTIMATED, Estimate
@@ -28,12 +34,6 @@ from charter.monitoring.drift import DEFAULT_METHOD, METHODS, DriftResult, Metho
 from charter.monitoring.operating_point import OperatingPoint, operating_point
 from charter.monitoring.quality_verdict import judge_quality
 from charter.monitoring.reference import Reference
-from charter.monitoring.summaries import (
-    CategoricalSummary,
-    ColumnSummary,
-    NotComputable,
-    NumericSummary,
-)
 from charter.monitoring.verdict import (
     SEVERITY,
     RuleVerdict,

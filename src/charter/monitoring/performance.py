@@ -32,7 +32,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from charter.monitoring.summaries import FloatArray, NotComputable
+from charter.engines.summaries import FloatArray, NotComputable
 
 Result = float | NotComputable
 DEFAULT_THRESHOLD = 0.5

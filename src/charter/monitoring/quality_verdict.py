@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from charter.engines.summaries import CategoricalSummary, ColumnSummary, NumericSummary
 from charter.monitoring.reference import Reference
-from charter.monitoring.summaries import CategoricalSummary, ColumnSummary, NumericSummary
 from charter.monitoring.windows import WindowSummary
 from charter.spec.model import Charter, Levels
 

@@ -38,12 +38,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from charter.errors import CharterError, DataError, UserCodeError
-from charter.monitoring import performance as perf
-from charter.monitoring.bounds import Bound, bound_from_dict, learn_bounds, reference_metrics
-from charter.monitoring.cbpe import CBPE
-from charter.monitoring.operating_point import operating_point
-from charter.monitoring.summaries import (
+from charter.engines.summaries import (
     ColumnSummary,
     Kind,
     NotComputable,
@@ -51,6 +46,11 @@ from charter.monitoring.summaries import (
     summarise_reference,
     summary_from_dict,
 )
+from charter.errors import CharterError, DataError, UserCodeError
+from charter.monitoring import performance as perf
+from charter.monitoring.bounds import Bound, bound_from_dict, learn_bounds, reference_metrics
+from charter.monitoring.cbpe import CBPE
+from charter.monitoring.operating_point import operating_point
 from charter.registry.flavors.base import Predictor
 from charter.spec.model import Charter
 from charter.store.tables import MonitorReference

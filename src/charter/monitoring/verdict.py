@@ -31,9 +31,9 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from charter.engines.summaries import NotComputable
 from charter.monitoring import performance as perf
 from charter.monitoring.cbpe import Estimate
-from charter.monitoring.summaries import NotComputable
 from charter.spec.metrics import METRICS
 from charter.spec.model import MetricRule
 

@@ -37,15 +37,15 @@ import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
-from charter.monitoring.cutting import Cutter, FixedCutter
-from charter.monitoring.reference import MonitoredColumn, Reference, canonical
-from charter.monitoring.summaries import (
+from charter.engines.summaries import (
     CategoricalSummary,
     ColumnSummary,
     NumericSummary,
     merge_all,
     summary_from_dict,
 )
+from charter.monitoring.cutting import Cutter, FixedCutter
+from charter.monitoring.reference import MonitoredColumn, Reference, canonical
 from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 

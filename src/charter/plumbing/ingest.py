@@ -4,7 +4,7 @@ For each batch (a landing file, or a cursor range of a SQL source):
 
 1. its fingerprint gives a deterministic ``batch_id``; a batch already committed is skipped;
 2. it is read in chunks; each chunk is validated against the data contract
-   (:func:`charter.plumbing.contract.validate`), its valid rows flagged late or not and scored by
+   (:func:`charter.engines.polars.contract.validate`), its valid rows flagged late or not and scored by
    the live, the standby and every shadow version (or their own ``data.prediction.column``), and
    written to the prediction log; its failed rows are written to quarantine with their violations;
 3. the two Parquet files are put in place under the batch id, *then* one database transaction
@@ -39,10 +39,10 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.engines.polars.file_reading import readable
 from charter.errors import DataError
 from charter.plumbing import predictions as log
 from charter.plumbing.batch_commit import INGEST_LOG, one_run_at_a_time, serialised
-from charter.plumbing.file_reading import readable
 from charter.plumbing.ingest_batch import Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import IngestReport
 from charter.plumbing.ingest_sql import SqlIngest

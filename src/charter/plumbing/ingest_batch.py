@@ -10,6 +10,7 @@ and the keys already logged.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,10 +21,12 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.engines.base import DEFAULT_ENGINE, Engine, Verdicts, engine_for
+from charter.engines.polars.contract import ValidationResult
+from charter.engines.rules import VIOLATIONS, BatchRuleResult, ContractRules, contract_rules
 from charter.errors import CharterError
 from charter.plumbing import predictions as log
 from charter.plumbing.batch_commit import INGEST_LOG, commit
-from charter.plumbing.contract import VIOLATIONS, BatchRuleResult, ValidationResult, validate
 from charter.plumbing.ingest_report import BatchSummary, IngestReport, merge_batch_rules
 from charter.plumbing.isolation import (
     FailureTally,
@@ -112,6 +115,12 @@ class RunState:
     keys: KeyMemory
     watermark: datetime | None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    engine: Engine = field(default_factory=lambda: engine_for(DEFAULT_ENGINE))
+
+    @functools.cached_property
+    def rules(self) -> ContractRules:
+        """The data contract's rules, built once per run for the engine to compile."""
+        return contract_rules(self.loaded.charter.data)
 
     @property
     def name(self) -> str:
@@ -146,7 +155,9 @@ class Batch:
         run, contract, s = self.run, self.run.loaded.charter.data, self.summary
         chunk = chunk.with_row_index(ROW, offset=s.rows_in).with_columns(pl.col(ROW).cast(pl.Int64))
         seen = run.keys.lookup(contract.key, self.keys)
-        result = validate(chunk, contract, seen_keys=seen, now=run.now)
+        result: Verdicts[pl.DataFrame] = run.engine.validate(
+            chunk, run.rules, seen_keys=seen, now=run.now
+        )
         valid, failed = result.valid, _within_batch(result.failed, contract.key, self.keys)
         if valid.height + failed.height != chunk.height:  # validation promises it; we check it
             raise CharterError(

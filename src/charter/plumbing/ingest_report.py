@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from charter.plumbing.contract import BatchRuleResult
+from charter.engines.rules import BatchRuleResult
 from charter.schemas import data as schemas
 
 

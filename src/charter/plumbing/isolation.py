@@ -27,9 +27,9 @@ import numpy as np
 import polars as pl
 from sqlalchemy.orm import Session
 
+from charter.engines.rules import VIOLATIONS
 from charter.errors import CharterError
 from charter.plumbing import predictions as log
-from charter.plumbing.contract import VIOLATIONS
 from charter.plumbing.predictions import Scores
 from charter.store.tables import ScoringFailure
 from charter.workspace import Workspace

@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from charter.plumbing.timestamps import parse_datetimes
+from charter.engines.polars.timestamps import parse_datetimes
 from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 

@@ -33,10 +33,10 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.engines.rules import VIOLATIONS
 from charter.errors import CharterError
 from charter.plumbing import predictions as log
 from charter.plumbing.batch_commit import INGEST_LOG, one_run_at_a_time
-from charter.plumbing.contract import VIOLATIONS
 from charter.plumbing.ingest_batch import ROW, Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import BatchSummary, IngestReport
 from charter.plumbing.scoring import Scorer

@@ -5,7 +5,7 @@ A *batch* is one landing file, or one cursor range of a SQL source. Every batch 
 deterministic batch id, so a re-run after a crash recognises the work it already did.
 
 Reading never loads a whole file: files are streamed in chunks of ``chunk_rows`` rows, so a landing
-file larger than memory is processed in bounded memory (:mod:`.file_reading`: Parquet page
+file larger than memory is processed in bounded memory (:mod:`charter.engines.polars.file_reading`: Parquet page
 checksums, file names that are not UTF-8, reserved column names). Anything unreadable (a truncated
 or corrupt Parquet file, a CSV quote that never closes, a ragged row, bytes that are not UTF-8, an
 empty file, an unreachable database) raises :class:`~charter.errors.DataError` with a message
@@ -30,8 +30,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from charter import redaction
+from charter.engines.polars.file_reading import file_frames, readable, rename_reserved, utf8_path
 from charter.errors import DataError
-from charter.plumbing.file_reading import parquet_chunks, readable, rename_reserved, utf8_path
 from charter.plumbing.read_errors import explain_read_error, first_line
 from charter.redaction import MissingEnvironmentError, redact_text, redact_url
 from charter.spec.model import FolderSource, SqlSource
@@ -127,7 +127,7 @@ def read_file_chunks(
         raise DataError(f"{where}: the file is empty (0 bytes)")
     try:
         with utf8_path(file.path) as path:
-            for chunk in _chunks(path, source, chunk_rows):
+            for chunk in file_frames(path, source, chunk_rows):
                 frame, renames = rename_reserved(chunk)
                 if renamed is not None:
                     renamed.update(renames)
@@ -143,30 +143,6 @@ def read_file_chunks(
         with utf8_path(file.path) as path:
             problem = explain_read_error(exc, path, source)
         raise DataError(f"{where}: {problem}") from exc
-
-
-def _chunks(path: Path, source: FolderSource, chunk_rows: int) -> Iterator[pl.DataFrame]:
-    if source.kind == "parquet_dir":
-        yield from parquet_chunks(path, chunk_rows)
-        return
-    scan = _scan(path, source)
-    empty = True
-    for chunk in scan.collect_batches(chunk_size=chunk_rows):
-        if chunk.height:
-            empty = False
-            yield chunk
-    if empty:  # a header and no rows: still one (empty) batch, so its rules are judged
-        yield scan.head(0).collect()
-
-
-def _scan(path: Path, source: FolderSource) -> pl.LazyFrame:
-    if source.kind == "csv_dir":
-        return pl.scan_csv(
-            path, separator=source.delimiter, infer_schema=False, encoding=source.encoding
-        )
-    # JSON Lines: infer over every line so that a type change deep in the file widens the
-    # column to text (validation then judges each value) instead of failing the whole file.
-    return pl.scan_ndjson(path, infer_schema_length=None)
 
 
 # -- SQL ----------------------------------------------------------------------------------------

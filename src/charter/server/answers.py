@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from charter.plumbing.contract import VIOLATIONS
+from charter.engines.rules import VIOLATIONS
 from charter.plumbing.ingest_batch import ROW, Batch
 from charter.plumbing.isolation import VersionScores
 from charter.plumbing.scoring import Scorer

@@ -3,7 +3,7 @@
 Shape errors (not JSON, not an object or a list of objects, a field the contract does not know)
 are refused here, before anything is written: they are the caller's bug, not data. Whether a
 value fits its field (type, range, allowed values) is the data contract's question, answered by
-:func:`charter.plumbing.contract.validate` like for any batch row, so that a record that breaks
+:func:`charter.engines.polars.contract.validate` like for any batch row, so that a record that breaks
 a rule is quarantined with the rule's name, exactly as in batch ingestion.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from charter.engines.rules import VIOLATIONS
 from charter.errors import RequestError
-from charter.plumbing.contract import VIOLATIONS
 from charter.plumbing.ingest_batch import ROW
 from charter.spec.model import DataContract
 

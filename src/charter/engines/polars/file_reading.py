@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from charter.errors import DataError
+from charter.spec.model import FolderSource
 
 RESERVED_COLUMNS = ("_row", "_violations", "_batch_id", "_ingested_at")
 
@@ -100,3 +101,30 @@ def _frame(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table, rechunk=False)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def file_frames(path: Path, source: FolderSource, chunk_rows: int) -> Iterator[pl.DataFrame]:
+    """A landing file in ``source``'s format as frames of at most ``chunk_rows`` rows (CSV as text).
+
+    A file with a header and no rows yields one empty frame."""
+    if source.kind == "parquet_dir":
+        yield from parquet_chunks(path, chunk_rows)
+        return
+    scan = _scan(path, source)
+    empty = True
+    for chunk in scan.collect_batches(chunk_size=chunk_rows):
+        if chunk.height:
+            empty = False
+            yield chunk
+    if empty:  # a header and no rows: still one (empty) batch, so its rules are judged
+        yield scan.head(0).collect()
+
+
+def _scan(path: Path, source: FolderSource) -> pl.LazyFrame:
+    if source.kind == "csv_dir":
+        return pl.scan_csv(
+            path, separator=source.delimiter, infer_schema=False, encoding=source.encoding
+        )
+    # JSON Lines: infer over every line so that a type change deep in the file widens the
+    # column to text (validation then judges each value) instead of failing the whole file.
+    return pl.scan_ndjson(path, infer_schema_length=None)

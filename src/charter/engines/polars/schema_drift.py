@@ -28,7 +28,7 @@ A column the contract names is *read* as its declared type in one of three ways 
 Text is parsed leniently about surrounding blanks: ``int`` accepts ``"42"`` and ``"42.0"`` (an
 integral float, as pandas writes integer columns with gaps); ``float`` accepts what Polars parses,
 including ``nan`` and ``inf``; ``bool`` accepts ``true``/``false``/``1``/``0`` in any case;
-``datetime`` accepts ISO 8601 in every form :mod:`charter.plumbing.timestamps` lists
+``datetime`` accepts ISO 8601 in every form :mod:`charter.engines.polars.timestamps` lists
 (``2024-06-01``, ``2024-06-01 10:00``, ``2024-06-01T10:00:00.5+02:00``, ``20240601T100000Z``, ...),
 read as UTC (an offset is converted; none means UTC already); ``date`` accepts the ISO 8601 date
 forms (``2024-06-01``, ``20240601``, ``2024-153``, ``2024-W22-6``).
@@ -41,14 +41,14 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Literal
 
 import polars as pl
 
-from charter.plumbing.timestamps import parse_dates, parse_datetimes
-from charter.spec.model import DataContract, FieldSpec
+from charter.engines.polars.timestamps import parse_dates, parse_datetimes
+from charter.engines.rules import ChangeKind, ContractRules, SchemaChange
+from charter.spec.model import FieldSpec
 
-ChangeKind = Literal["new_column", "missing_column", "type_changed"]
+__all__ = ["ChangeKind", "ColumnPlan", "Reading", "SchemaChange", "plan_columns"]
 
 DECLARED_DTYPES: dict[str, pl.DataType] = {
     "int": pl.Int64(),
@@ -67,18 +67,6 @@ class Reading(enum.Enum):
     NATIVE = "native"
     PARSED = "parsed"
     INCOMPATIBLE = "incompatible"
-
-
-@dataclass(frozen=True)
-class SchemaChange:
-    """A difference between a batch's columns and the contract, reported by column name."""
-
-    kind: ChangeKind
-    column: str
-    detail: str
-
-    def to_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "column": self.column, "detail": self.detail}
 
 
 @dataclass(frozen=True)
@@ -106,25 +94,13 @@ class ColumnPlan:
         return DECLARED_DTYPES[self.spec.type] if self.spec is not None else None
 
 
-def contract_columns(contract: DataContract) -> dict[str, FieldSpec | None]:
-    """Every column the contract names, in order: the fields, then key/time/prediction if unlisted."""
-    columns: dict[str, FieldSpec | None] = dict(contract.fields)
-    named = [contract.key, contract.event_time]
-    if contract.prediction is not None:
-        named.append(contract.prediction.column)
-    for name in named:
-        if name is not None and name not in columns:
-            columns[name] = None
-    return columns
-
-
 def plan_columns(
-    schema: pl.Schema, contract: DataContract
+    schema: pl.Schema, rules: ContractRules
 ) -> tuple[list[ColumnPlan], list[SchemaChange]]:
     """Plan how each contract column is read from a batch with ``schema``; list the changes."""
     plans: list[ColumnPlan] = []
     changes: list[SchemaChange] = []
-    for name, spec in contract_columns(contract).items():
+    for name, spec in ((column.column, column.spec) for column in rules.columns):
         if name not in schema:
             plan = ColumnPlan(name, spec, False, Reading.NATIVE, None, None)
             consequence = (
