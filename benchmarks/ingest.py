@@ -72,7 +72,7 @@ sufficiency:
   metrics:
     - {{metric: roc_auc, at_least: 0.75}}
 data:
-  source: {{kind: parquet_dir, path: {landing}}}
+  source: {{kind: parquet_dir, path: {landing}, settle: 0s}}  # the file is complete when written
   key: id
   event_time: event_at
   freshness: {{max_lateness: 2h}}
