@@ -64,9 +64,10 @@ def infer_contract(
     columns = frame.columns
     key = key or _guess(columns, ("id", "key", "row_id", "event_id"), "--key", path)
     times = [c for c in columns if isinstance(frame[c].dtype, pl.Datetime)]
+    only_time = tuple(times) if len(times) == 1 else ()
     event_time = event_time or _guess(
         columns,
-        ("event_at", "event_time", "timestamp", "ts", "created_at", *times[:1][: len(times) == 1]),
+        ("event_at", "event_time", "timestamp", "ts", "created_at", *only_time),
         "--event-time",
         path,
     )
