@@ -135,7 +135,7 @@ def test_sigint_is_a_clean_stop_too(
     land_scaffold_rows(workspace_dir)
     first = scheduler_process("--interval", "1s")
     wait_for(lambda: "pass over" in first.text(), "the first pass")
-    assert first.stop(signal.SIGINT) == 0
+    assert first.stop(signal.SIGINT) == 0, first.text()
     assert once(workspace_dir).returncode == 0
 
 

@@ -370,6 +370,11 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    # Polars installs its own C-level SIGINT handler when it is first imported and turns a SIGINT
+    # into a KeyboardInterrupt inside whatever query runs, whatever Python's handler says. The
+    # steps import Polars lazily, so it would arrive after ours and cut the current step short.
+    # Imported first, its handler is replaced by ours below, and the step finishes.
+    import polars  # noqa: F401
 
     def handle(signum: int, _frame: FrameType | None) -> None:
         if stop.is_set():
