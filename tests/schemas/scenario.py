@@ -124,6 +124,7 @@ def run_scenario(root: Path) -> dict[str, Output]:
         run("alerts_ack", "alerts", CHARTER, "ack", str(open_alerts[0]["id"]))
         run("alerts_resolve", "alerts", CHARTER, "resolve", str(open_alerts[0]["id"]))
         run("alerts_test", "alerts", "test", CHARTER)
+        run("alerts_deliver", "alerts", "deliver", CHARTER, "--once")
         run("report", "report", CHARTER, "--html", str(root / "report.html"))
         run("reference", "reference", CHARTER, "2", str(ws / "data" / "reference.parquet"))
         run("ingest", "ingest", CHARTER)

@@ -36,6 +36,7 @@ from charter.alerts.delivery_log import attempts_of, send, store_delivery
 from charter.alerts.raising import AlertInfo, notice_of
 from charter.errors import CharterError
 from charter.redaction import redact_text
+from charter.schemas import operations as schemas
 from charter.spec.model import AlertEvent, AlertRoute, Charter
 from charter.store.tables import Alert, AlertOutboxEntry
 from charter.workspace import Workspace
@@ -57,18 +58,21 @@ class OutboxDelivery:
     next_attempt_at: datetime | None
     error: str | None
 
+    def to_schema(self) -> schemas.OutboxDelivery:
+        return schemas.OutboxDelivery(
+            id=self.id,
+            alert_id=self.alert_id,
+            charter=self.charter,
+            route=self.route,
+            target=self.target,
+            state=self.state,
+            attempts=self.attempts,
+            next_attempt_at=self.next_attempt_at,
+            error=self.error,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "alert_id": self.alert_id,
-            "charter": self.charter,
-            "route": self.route,
-            "target": self.target,
-            "state": self.state,
-            "attempts": self.attempts,
-            "next_attempt_at": self.next_attempt_at.isoformat() if self.next_attempt_at else None,
-            "error": self.error,
-        }
+        return self.to_schema().to_json_dict()
 
 
 @dataclass(frozen=True)
@@ -87,15 +91,18 @@ class DeliveryPass:
         sent, failed, retry = self.count("sent"), self.count("failed"), self.count("pending")
         return f"{sent} sent, {failed} failed, {retry} to retry; {self.pending} pending"
 
+    def to_schema(self) -> schemas.DeliveryPass:
+        return schemas.DeliveryPass(
+            charter=self.charter,
+            sent=self.count("sent"),
+            failed=self.count("failed"),
+            retrying=self.count("pending"),
+            pending=self.pending,
+            deliveries=[d.to_schema() for d in self.deliveries],
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "sent": self.count("sent"),
-            "failed": self.count("failed"),
-            "retrying": self.count("pending"),
-            "pending": self.pending,
-            "deliveries": [d.to_dict() for d in self.deliveries],
-        }
+        return self.to_schema().to_json_dict()
 
 
 def lease(policy: RetryPolicy) -> timedelta:

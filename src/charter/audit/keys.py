@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from charter.audit.signing import AuditKey
 from charter.errors import AuditKeyError
+from charter.schemas import audit as schemas
 from charter.store.tables import AuditCheckpoint, AuditEntry
 
 if TYPE_CHECKING:
@@ -88,7 +89,7 @@ def _describe(key: AuditKey) -> dict[str, Any]:
     return body
 
 
-def rotate(ledger: Ledger, *, actor: str) -> dict[str, Any]:
+def rotate(ledger: Ledger, *, actor: str) -> schemas.KeyRotation:
     """Sign from now on with a new key in the key file; the old one stays verifiable."""
     key = ledger.key
     if key.command:
@@ -107,7 +108,11 @@ def rotate(ledger: Ledger, *, actor: str) -> dict[str, Any]:
     current = _describe(key)
     with ledger.db.session() as session:
         ledger.append(session, ROTATED, {"retired": retired, "current": current}, actor=actor)
-    return {"retired": retired, "current": current, "keyring": str(keyring_path(key))}
+    return schemas.KeyRotation(
+        retired=schemas.AuditKey(**retired),
+        current=schemas.AuditKey(**current),
+        keyring=str(keyring_path(key)),
+    )
 
 
 def _append_keyring(key: AuditKey, key_id: str, secret: bytes) -> None:
@@ -127,7 +132,7 @@ def _replace_key_file(path: Path) -> None:
     os.replace(temporary, path)
 
 
-def list_keys(ledger: Ledger) -> dict[str, Any]:
+def list_keys(ledger: Ledger) -> schemas.AuditKeys:
     """The current key and every key the checkpoints were signed with, and how each is known."""
     with ledger.snapshot() as session:
         rows = session.execute(
@@ -151,20 +156,22 @@ def list_keys(ledger: Ledger) -> dict[str, Any]:
         else:
             status = "unknown"
         keys.append(
-            {
-                "key_id": key_id,
-                "status": status,
-                "checkpoints": int(count),
-                "first_seq": int(first),
-                "last_seq": int(last),
-                "in_keyring": key_id in in_keyring,
-                "in_ledger": key_id in in_ledger,
-            }
+            schemas.SigningKey(
+                key_id=key_id,
+                status=status,
+                checkpoints=int(count),
+                first_seq=int(first),
+                last_seq=int(last),
+                in_keyring=key_id in in_keyring,
+                in_ledger=key_id in in_ledger,
+            )
         )
-    return {"current": current, "keys": keys, "rotations": len(rotations)}
+    return schemas.AuditKeys(
+        current=schemas.AuditKey(**current), keys=keys, rotations=len(rotations)
+    )
 
 
-def export_public(ledger: Ledger, output: Path | None) -> dict[str, Any]:
+def export_public(ledger: Ledger, output: Path | None) -> schemas.PublicKey:
     """The public key for verifiers (ed25519 only), written to ``output`` when given."""
     body = _describe(ledger.key)
     if ledger.key.algorithm != "ed25519":
@@ -180,4 +187,4 @@ def export_public(ledger: Ledger, output: Path | None) -> dict[str, Any]:
         except OSError as exc:
             raise AuditKeyError(f"cannot write the public key to {output}: {exc}") from exc
         body["file"] = str(output)
-    return body
+    return schemas.PublicKey(**body)

@@ -78,15 +78,15 @@ def keys_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     listing = list_keys(workspace(ctx).ledger)
 
     def human(console: Console) -> None:
-        current = listing["current"]
-        console.print(f"current: {current['key_id']} ({current['algorithm']})")
-        for key in listing["keys"]:
+        current = listing.current
+        console.print(f"current: {current.key_id} ({current.algorithm})")
+        for key in listing.keys:
             console.print(
-                f"  {key['key_id']}  {key['status']:<8} {key['checkpoints']} checkpoints "
-                f"(entries {key['first_seq']}..{key['last_seq']})"
+                f"  {key.key_id}  {key.status:<8} {key.checkpoints} checkpoints "
+                f"(entries {key.first_seq}..{key.last_seq})"
             )
 
-    emit(listing, as_json=as_json, human=human)
+    emit(listing.to_json_dict(), as_json=as_json, human=human)
 
 
 @keys_app.command("rotate")
@@ -97,11 +97,11 @@ def keys_rotate(ctx: typer.Context, as_json: JsonOption = False) -> None:
     ws = workspace(ctx)
     result = rotate(ws.ledger, actor=ws.context.who)
     emit(
-        result,
+        result.to_json_dict(),
         as_json=as_json,
         human=lambda c: c.print(
-            f"rotated: now signing with {result['current']['key_id']}; "
-            f"{result['retired']['key_id']} retired (kept in {result['keyring']})"
+            f"rotated: now signing with {result.current.key_id}; "
+            f"{result.retired.key_id} retired (kept in {result.keyring})"
         ),
     )
 
@@ -118,4 +118,4 @@ def keys_export(
     from charter.audit.keys import export_public
 
     body = export_public(workspace(ctx).ledger, output)
-    emit(body, as_json=as_json, human=lambda c: c.print(body["public_key"]))
+    emit(body.to_json_dict(), as_json=as_json, human=lambda c: c.print(body.public_key))

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from charter.lifecycle.gate import Readiness
+from charter.schemas.demo import DemoResult
 
 CHARTER = "credit-default"
 OWNER = "dana.ruiz@bank.example"
@@ -31,8 +32,11 @@ class DemoReport:
         self.chapters.append(chapter)
         return chapter
 
+    def to_schema(self) -> DemoResult:
+        return DemoResult(workspace=self.workspace, charter=self.charter, chapters=self.chapters)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"workspace": self.workspace, "charter": self.charter, "chapters": self.chapters}
+        return self.to_schema().to_json_dict()
 
 
 def checklist(ready: Readiness) -> str:

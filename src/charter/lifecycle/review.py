@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from charter.lifecycle.transitions import RollbackResult
+from charter.schemas import operations as schemas
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,15 @@ class ReviewReport:
             done.append(f"{len(self.alerts)} stalled-decision alert(s)")
         return "; ".join(done) or "nothing to do"
 
+    def to_schema(self) -> schemas.ReviewResult:
+        return schemas.ReviewResult(
+            charter=self.charter,
+            rolled_back=None if self.rolled_back is None else self.rolled_back.to_schema(),
+            promoted=self.promoted,
+            withdrawn=list(self.withdrawn),
+            alerts=list(self.alerts),
+            summary=self.summary,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "rolled_back": None if self.rolled_back is None else self.rolled_back.to_dict(),
-            "promoted": self.promoted,
-            "withdrawn": self.withdrawn,
-            "alerts": self.alerts,
-            "summary": self.summary,
-        }
+        return self.to_schema().to_json_dict()

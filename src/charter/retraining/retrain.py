@@ -58,6 +58,7 @@ from charter.retraining.training import (
     training_frame,
     write_frame,
 )
+from charter.schemas import operations as schemas
 from charter.spec.model import Charter, RetrainPolicy
 from charter.store.tables import AuditEntry
 from charter.workspace import Workspace
@@ -124,22 +125,26 @@ class RetrainOutcome:
     alert_id: int | None = None
     notes: list[str] = field(default_factory=list)
 
+    def to_schema(self) -> schemas.RetrainResult:
+        window = None if self.window is None else schemas.TrainingWindowKey(**self.window.key)
+        return schemas.RetrainResult(
+            charter=self.charter,
+            status=self.status,
+            message=self.message,
+            triggers=list(self.triggers),
+            window=window,
+            window_version=None if self.window is None else self.window.version,
+            parent_version=self.parent,
+            version=self.version,
+            rows=self.rows,
+            training_data=self.training_data,
+            error=self.error,
+            alert_id=self.alert_id,
+            notes=list(self.notes),
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "status": self.status,
-            "message": self.message,
-            "triggers": list(self.triggers),
-            "window": None if self.window is None else self.window.key,
-            "window_version": None if self.window is None else self.window.version,
-            "parent_version": self.parent,
-            "version": self.version,
-            "rows": self.rows,
-            "training_data": self.training_data,
-            "error": self.error,
-            "alert_id": self.alert_id,
-            "notes": self.notes,
-        }
+        return self.to_schema().to_json_dict()
 
 
 def retrain(ws: Workspace, name: str, *, manual: bool = False) -> RetrainOutcome:

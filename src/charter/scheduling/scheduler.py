@@ -45,6 +45,7 @@ from typing import Any
 from charter import attention
 from charter.errors import CharterError
 from charter.scheduling.locks import SchedulerLock
+from charter.schemas import operations as schemas
 from charter.spec.model import Charter
 from charter.workspace import Workspace
 
@@ -70,16 +71,19 @@ class StepResult:
     error: dict[str, Any] | None = None
     details: dict[str, Any] | None = None  # the retrain outcome, the review report
 
+    def to_schema(self) -> schemas.Step:
+        return schemas.Step(
+            charter=self.charter,
+            step=self.step,
+            status=self.status,
+            summary=self.summary,
+            seconds=round(self.seconds, 3),
+            error=self.error,
+            details=self.details,
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "charter": self.charter,
-            "step": self.step,
-            "status": self.status,
-            "summary": self.summary,
-            "seconds": round(self.seconds, 3),
-            "error": self.error,
-            "details": self.details,
-        }
+        return self.to_schema().to_json_dict()
 
 
 @dataclass
@@ -119,17 +123,20 @@ class PassReport:
             return attention.EXIT_ERROR
         return attention.exit_code(self.attention)
 
+    def to_schema(self) -> schemas.PassResult:
+        return schemas.PassResult(
+            ok=self.ok,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+            interrupted=self.interrupted,
+            charters=list(dict.fromkeys(s.charter for s in self.steps)),
+            failed=len(self.failed),
+            steps=[s.to_schema() for s in self.steps],
+            attention=[fact.to_schema() for fact in self.attention],
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": None if self.finished_at is None else self.finished_at.isoformat(),
-            "interrupted": self.interrupted,
-            "charters": list(dict.fromkeys(s.charter for s in self.steps)),
-            "failed": len(self.failed),
-            "steps": [s.to_dict() for s in self.steps],
-            "attention": attention.to_json(self.attention),
-        }
+        return self.to_schema().to_json_dict()
 
 
 class Scheduler:
