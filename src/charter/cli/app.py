@@ -47,6 +47,7 @@ def _global(
     settings = Settings()
     ctx.obj = Workspace(workspace or settings.workspace, settings=settings)
     ctx.obj.on_notice = _notice
+    ctx.call_on_close(ctx.obj.close)  # the command's database connections end with it
 
 
 def _notice(message: str) -> None:
