@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import fsspec
 import pytest
 from moto.server import ThreadedMotoServer
+from tests.monitoring.conftest import model_file  # noqa: F401 - the fixture, for the lake tests
 
 _S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -13,13 +13,13 @@ from typing import Any
 
 import polars as pl
 import pytest
+from tests.lake.conftest import s3_keys
+from tests.plumbing.conftest import Kit, rows
 
 from charter.plumbing.ingest import ingest
 from charter.plumbing.predictions import committed_files
 from charter.settings import Settings
 from charter.workspace import Workspace
-from tests.lake.conftest import s3_keys
-from tests.plumbing.conftest import Kit, rows
 
 
 @pytest.fixture

@@ -16,6 +16,8 @@ from typing import Any
 import polars as pl
 import pytest
 from sklearn.metrics import roc_auc_score
+from tests.lake.conftest import s3_keys
+from tests.monitoring.conftest import WEEK0, MonitorKit
 
 from charter.monitoring.service import monitor
 from charter.plumbing.labels_store import read_labels
@@ -23,8 +25,6 @@ from charter.plumbing.predictions import read_predictions
 from charter.plumbing.quarantine import quarantine_summary, quarantined_rows
 from charter.settings import Settings
 from charter.workspace import Workspace
-from tests.lake.conftest import s3_keys
-from tests.monitoring.conftest import WEEK0, MonitorKit, model_file  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.postgres
 
