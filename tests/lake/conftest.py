@@ -15,7 +15,8 @@ from collections.abc import Iterator
 import fsspec
 import pytest
 from moto.server import ThreadedMotoServer
-from tests.monitoring.conftest import model_file  # noqa: F401 - the fixture, for the lake tests
+from tests.monitoring.conftest import model_file  # noqa: F401 - fixtures, for the lake tests
+from tests.plumbing.conftest import kit  # noqa: F401
 
 _S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
