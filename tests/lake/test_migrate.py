@@ -9,14 +9,14 @@ import fsspec
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from tests.lake.conftest import s3_keys
+from tests.plumbing.conftest import Kit, rows
 
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
 from charter.plumbing.labels_store import read_labels
 from charter.settings import Settings
 from charter.store.tables import AuditEntry
-from tests.lake.conftest import s3_keys
-from tests.plumbing.conftest import Kit, rows
 
 AMOUNT = r"amount:   \{type: float, nullable: false, min: 0\}"
 
