@@ -17,6 +17,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from tests.monitoring.conftest import model_file  # noqa: F401 - fixtures, for the lake tests
 from tests.plumbing.conftest import kit  # noqa: F401
+from tests.server.conftest import api  # noqa: F401
 
 _S3_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
