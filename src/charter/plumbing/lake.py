@@ -131,11 +131,14 @@ class Lake:
         path = self.path(key)
         if self.local:
             Path(path).unlink(missing_ok=True)
-        elif self.fs.exists(path):
+        elif self.exists(key):
             self.fs.rm_file(path)
 
     def exists(self, key: str) -> bool:
-        return bool(self.fs.exists(self.path(key)))
+        path = self.path(key)
+        if not self.local:
+            self.fs.invalidate_cache(path)
+        return bool(self.fs.exists(path))
 
     # -- reading --------------------------------------------------------------------------
     def scan(self, key: str) -> pl.LazyFrame:
@@ -159,8 +162,12 @@ class Lake:
         return scans[0] if len(scans) == 1 else pl.concat(scans, how="diagonal_relaxed")
 
     def _dataset(self, key: str) -> ds.Dataset:
+        path = self.path(key)
+        # Another machine may have written the file after this process listed its folder: a
+        # cached listing would call it missing.
+        self.fs.invalidate_cache(path)
         try:
-            return ds.dataset(self.path(key), filesystem=self.fs, format="parquet")
+            return ds.dataset(path, filesystem=self.fs, format="parquet")
         except (OSError, ValueError) as exc:
             raise CharterError(
                 f"cannot read {key} from the lake {self.shown}: {redact_text(str(exc))}",
