@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.lake.conftest import s3_keys
+from tests.server.conftest import NAME, Api, record
 
 from charter.plumbing.predictions import read_predictions, read_quarantine
 from charter.settings import Settings
 from charter.workspace import Workspace
-from tests.lake.conftest import s3_keys
-from tests.server.conftest import NAME, Api, record
 
 PREDICT = f"/v1/charters/{NAME}/predict"
 
