@@ -87,7 +87,7 @@ class Lake:
         """A local file to write before :meth:`upload` (object stores only)."""
         where = self.spool / folder
         where.mkdir(parents=True, exist_ok=True)
-        return where / f"{name}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
+        return where / f"{name}.tmp-{os.getpid()}.{uuid.uuid4().hex[:8]}"
 
     def upload(self, source: Path, key: str) -> None:
         """Put a finished local file under ``key`` (one object, whole or absent) and drop it."""

@@ -294,7 +294,12 @@ def remove_leftovers(ws: Workspace, charter: str) -> None:
         from charter.plumbing.lake_cleanup import clean
 
         clean(ws, charter, grace=ws.settings.lake_grace)
-        folders = [lake.spool / predictions_dir(charter), lake.spool / quarantine_dir(charter)]
+        spooled = (
+            predictions_dir(charter),
+            quarantine_dir(charter),
+            f"{quarantine_dir(charter)}/replays",
+        )
+        folders = [lake.spool / folder for folder in spooled]
     else:
         folders = [
             lake.local_path(predictions_dir(charter)),
