@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import fsspec
 import pytest
@@ -60,3 +62,8 @@ def s3_keys(url: str) -> list[str]:
     root = url.removeprefix("s3://")
     fs.invalidate_cache()
     return sorted(p.removeprefix(root + "/") for p in fs.find(root))
+
+
+def ingest_command(root: Path) -> list[str]:
+    """``charter -w ROOT ingest credit-default`` as a process of its own (another machine)."""
+    return [sys.executable, "-m", "charter.cli.main", "-w", str(root), "ingest", "credit-default"]

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
-from tests.lake.conftest import s3_keys
+from tests.lake.conftest import ingest_command, s3_keys
 from tests.plumbing.conftest import Kit, rows
 
 from charter.plumbing.ingest import ingest
@@ -94,15 +93,7 @@ def _ingest_process(root: Path, crash_at: str | None = None) -> subprocess.Compl
     env = {k: v for k, v in os.environ.items() if k != "CHARTER_TEST_CRASH_AT"}
     if crash_at:
         env["CHARTER_TEST_CRASH_AT"] = crash_at
-    command = [
-        sys.executable,
-        "-m",
-        "charter.cli.main",
-        "-w",
-        str(root),
-        "ingest",
-        "credit-default",
-    ]
+    command = ingest_command(root)
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
 
 

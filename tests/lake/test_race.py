@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.lake.conftest import s3_keys
+from tests.lake.conftest import ingest_command, s3_keys
 from tests.plumbing.conftest import rows
 
 from charter.plumbing.predictions import committed_files, read_predictions
@@ -22,15 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 def _ingest(root: Path, barrier: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "CHARTER_TEST_BARRIER": f"after_outputs:2:{barrier}"}
-    command = [
-        sys.executable,
-        "-m",
-        "charter.cli.main",
-        "-w",
-        str(root),
-        "ingest",
-        "credit-default",
-    ]
+    command = ingest_command(root)
     return subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
