@@ -132,6 +132,23 @@ class Settings(BaseSettings):
             "Default: <workspace>/.charter/artifacts."
         ),
     )
+    lake: str | None = Field(
+        default=None,
+        description=(
+            "Where the logs live (prediction log, quarantine, label log, as Parquet): a folder or "
+            "any fsspec URL (s3://bucket/prefix, gs://, abfs://). Machines that share the "
+            "database must share the lake. Default: <workspace>/.charter, where they have always "
+            "been (predictions/, quarantine/, labels/)."
+        ),
+    )
+    lake_grace: float = Field(
+        default=3600.0,
+        gt=0,
+        description=(
+            "Seconds an uncommitted file in an object-store lake is left alone before a cleanup "
+            "removes it (a writer on another machine may be about to commit it). Accepts 90s, 1h."
+        ),
+    )
     audit_key_file: Path | None = Field(
         default=None,
         description=(
@@ -192,6 +209,13 @@ class Settings(BaseSettings):
         description="When true, `charter approve|reject|authorize` refuse a bare --as and need "
         "an API token (--token or CHARTER_TOKEN) of the deciding identity.",
     )
+
+    @field_validator("lake_grace", mode="before")
+    @classmethod
+    def _grace(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip() and value.strip()[-1:].isalpha():
+            return parse_duration_or_zero(value).total_seconds()
+        return value
 
     def resolved_workspace(self) -> Path:
         return self.workspace.expanduser().resolve()

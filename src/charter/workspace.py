@@ -69,6 +69,18 @@ class Workspace:
         return url if "://" in url else str(self.resolve(url))
 
     @property
+    def lake_url(self) -> str:
+        """``CHARTER_LAKE``, or the state folder itself: a workspace made before the lake existed
+        keeps its logs where they are (``.charter/predictions/``, ``quarantine/``, ``labels/``)."""
+        return self.settings.lake or str(self.state_dir)
+
+    @property
+    def lake_root(self) -> str:
+        """The lake's root: a URL, or a folder (a relative one is under the workspace root)."""
+        url = self.lake_url
+        return url if "://" in url else str(self.resolve(url))
+
+    @property
     def audit_key_file(self) -> Path:
         return self.settings.audit_key_file or self.state_dir / "keys" / "audit.key"
 

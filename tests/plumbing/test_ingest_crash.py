@@ -73,8 +73,8 @@ def assert_exactly_once(kit: Any, keys: set[str], files: int) -> None:
     assert sum(b.rows_quarantined for b in batches) == quarantine.height
     assert {c.status for c in checkpoints} == {"ingested"}
     assert len(checkpoints) == files
-    for folder in (predictions_dir(kit.ws, kit.name), quarantine_dir(kit.ws, kit.name)):
-        assert not list(folder.glob("*.tmp-*"))
+    for folder in (predictions_dir(kit.name), quarantine_dir(kit.name)):
+        assert not list((kit.ws.state_dir / folder).glob("*.tmp-*"))
     assert kit.ws.ledger.verify().ok
 
 
@@ -110,7 +110,7 @@ def test_sigkill_at_random_moments_during_a_multi_file_ingest(kit: Any) -> None:
     chance = random.Random(seed)
     files = 16
     keys = land(kit, files=files, rows=15_000)
-    folder = predictions_dir(kit.ws, kit.name)
+    folder = kit.ws.state_dir / predictions_dir(kit.name)
     env = {k: v for k, v in os.environ.items() if k != "CHARTER_TEST_CRASH_AT"}
     command = [
         sys.executable,

@@ -149,6 +149,8 @@ def run_scenario(root: Path) -> dict[str, Output]:
         token = run("tokens_create", "tokens", "create", "--as", OWNER, "--role", "owner").data
         run("tokens_list", "tokens", "list", "--all")
         run("tokens_revoke", "tokens", "revoke", str(token.get("id", 1)))
+        run("lake_clean", "lake", "clean", CHARTER)
+        run("lake_migrate", "lake", "migrate", "--to", str(root / "lake"))
         run("init", "init", "other-model")
         run("schema", "schema")
     return outputs

@@ -25,6 +25,7 @@ from charter.cli import (  # noqa: F401 - registers commands
     governance,
     ingest,
     labels,
+    lake,
     lifecycle,
     monitor,
     quarantine,

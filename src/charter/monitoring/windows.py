@@ -30,7 +30,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -46,6 +45,7 @@ from charter.engines.summaries import (
 )
 from charter.monitoring.cutting import Cutter, FixedCutter
 from charter.monitoring.reference import MonitoredColumn, Reference, canonical
+from charter.plumbing.lake import Lake, joined_keys, lake_for
 from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 
@@ -100,10 +100,12 @@ class Window:
 # -- reading the prediction log -----------------------------------------------------------------
 @dataclass(frozen=True)
 class LoggedBatch:
-    """A committed batch and its prediction files (one, or one per chunk written)."""
+    """A committed batch and its prediction files (one, or one per chunk written): their keys
+    in the lake they are read from."""
 
     batch_id: str
-    paths: tuple[Path, ...]
+    paths: tuple[str, ...]
+    lake: Lake
 
 
 def logged_batches(ws: Workspace, name: str) -> list[LoggedBatch]:
@@ -114,8 +116,9 @@ def logged_batches(ws: Workspace, name: str) -> list[LoggedBatch]:
             .where(IngestBatch.charter == name, IngestBatch.predictions_path.is_not(None))
             .order_by(IngestBatch.id)
         ).all()
+    lake = lake_for(ws)
     return [
-        LoggedBatch(row.batch_id, tuple(ws.state_dir / p for p in row.predictions_path.split("\n")))
+        LoggedBatch(row.batch_id, tuple(joined_keys([row.predictions_path])), lake)
         for row in rows
         if row.predictions_path
     ]
@@ -152,7 +155,9 @@ def scan_batch(
 ) -> pl.LazyFrame:
     """One batch's log rows as ``batch_id, version, window, key, score, late, event_us, delay_us``
     plus ``in.<input>`` columns, keeping windows that start in ``[start_us, end_us)``."""
-    parts = [_scan_part(path, batch.batch_id, step_us, inputs) for path in batch.paths]
+    parts = [
+        _scan_part(batch.lake.scan(key), batch.batch_id, step_us, inputs) for key in batch.paths
+    ]
     out = parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
     if start_us is not None:
         out = out.filter(pl.col("window") >= start_us)
@@ -162,9 +167,8 @@ def scan_batch(
 
 
 def _scan_part(
-    path: Path, batch_id: str, step_us: int | Cutter, inputs: Sequence[str]
+    frame: pl.LazyFrame, batch_id: str, step_us: int | Cutter, inputs: Sequence[str]
 ) -> pl.LazyFrame:
-    frame = pl.scan_parquet(path)
     schema = frame.collect_schema()
     moment = pl.coalesce(pl.col("event_time"), pl.col("ingested_at")).dt.epoch("us")
     return frame.select(

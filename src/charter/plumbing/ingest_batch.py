@@ -35,6 +35,7 @@ from charter.plumbing.isolation import (
     quarantine_model_errors,
     record_failures,
 )
+from charter.plumbing.lake import lake_for
 from charter.plumbing.scoring import Scorer
 from charter.registry.charters import record_charter
 from charter.spec.loader import LoadedCharter
@@ -142,8 +143,9 @@ class Batch:
         self.changes: dict[tuple[str, str], dict[str, str]] = {}
         self.keys: list[pl.Series] = []
         self.max_event_time: datetime | None = None
-        self.predictions = log.PartWriter(log.predictions_dir(run.ws, run.name), batch_id)
-        self.quarantine = log.PartWriter(log.quarantine_dir(run.ws, run.name), batch_id)
+        lake = lake_for(run.ws)
+        self.predictions = log.PartWriter(lake, log.predictions_dir(run.name), batch_id)
+        self.quarantine = log.PartWriter(lake, log.quarantine_dir(run.name), batch_id)
         self.outputs: dict[str, list[tuple[str, str]]] = {}
         self.failures = FailureTally()
 
@@ -210,12 +212,9 @@ class Batch:
         s.rows_late += int(late.sum())
 
     def finish_outputs(self) -> None:
-        """Put both files in place under the batch id; nothing is committed yet."""
-        state = self.run.ws.state_dir
+        """Put both files in place in the lake; nothing is committed yet."""
         for kind, writer in (("predictions", self.predictions), ("quarantine", self.quarantine)):
-            self.outputs[kind] = [
-                (path.relative_to(state).as_posix(), digest) for path, digest in writer.finish()
-            ]
+            self.outputs[kind] = writer.finish()
 
     def abort(self) -> None:
         self.predictions.abort()

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from charter.errors import DataError
 from charter.plumbing.batch_commit import INGEST_LOG, serialised
 from charter.plumbing.ingest_batch import Batch, RunState, batch_id_for
+from charter.plumbing.lake import joined_keys, lake_for
 from charter.plumbing.sources import (
     SqlReader,
     decode_cursor,
@@ -214,7 +215,7 @@ class _Ingested:
     def __init__(self, run: SqlIngest, start: Any) -> None:
         key = run.state.loaded.charter.data.key
         self.key, self.cursor = key, run.source.cursor
-        state = run.ws.state_dir
+        lake = lake_for(run.ws)
         predictions: list[str] = []
         quarantine: list[str] = []
         with run.ws.db.read() as session:
@@ -231,12 +232,12 @@ class _Ingested:
             top = decode_cursor(cursor_to)
             if start is not None and (type(top) is not type(start) or top <= start):
                 continue
-            predictions += [str(state / p) for p in (logged or "").splitlines() if p]
-            quarantine += [str(state / p) for p in (failed or "").splitlines() if p]
-        keys = [pl.scan_parquet(predictions).select("key").collect()] if predictions else []
+            predictions += joined_keys([logged])
+            quarantine += joined_keys([failed])
+        keys = [lake.scan_all(predictions).select("key").collect()] if predictions else []
         nulls: list[pl.DataFrame] = []
         for path in quarantine:  # one at a time: a schema change makes the files differ
-            failed_rows = pl.read_parquet(path)
+            failed_rows = lake.read(path)
             if key not in failed_rows.columns:  # the batch had no key column at all
                 nulls.append(failed_rows)
                 continue

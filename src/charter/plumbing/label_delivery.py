@@ -20,7 +20,6 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -31,6 +30,7 @@ from charter.errors import DataError
 from charter.plumbing.batch_commit import LABEL_LOG, commit, serialised
 from charter.plumbing.label_values import CheckedLabels, check_labels
 from charter.plumbing.labels_store import label_dir, read_labels
+from charter.plumbing.lake import Lake, lake_for
 from charter.plumbing.predictions import BatchFileWriter, seen_keys
 from charter.spec.model import Charter
 from charter.store.tables import LabelBatch
@@ -93,9 +93,10 @@ def record(
         raise
     batch, changes = _compare(checked, state, delivery.identity, batch_id)
     now = datetime.now(UTC)
-    folder = label_dir(ws, name)
-    written = _write(folder, batch_id, changes.with_columns(label_batch_id=pl.lit(batch_id)), now)
-    quarantined = _write(folder / "quarantine", batch_id, checked.invalid, now)
+    lake, folder = lake_for(ws), label_dir(name)
+    labelled = changes.with_columns(label_batch_id=pl.lit(batch_id))
+    written = _write(lake, folder, batch_id, labelled, now)
+    quarantined = _write(lake, f"{folder}/quarantine", batch_id, checked.invalid, now)
 
     def recorded(session: Session) -> bool:
         if _recorded(session, name, delivery):
@@ -118,11 +119,9 @@ def record(
                 invalid=batch.invalid,
                 quarantined=batch.quarantined,
                 invalid_by_reason=batch.invalid_by_reason,
-                path=str(written[0].relative_to(ws.state_dir)) if written else None,
+                path=written[0] if written else None,
                 sha256=written[1] if written else None,
-                quarantine_path=str(quarantined[0].relative_to(ws.state_dir))
-                if quarantined
-                else None,
+                quarantine_path=quarantined[0] if quarantined else None,
                 quarantine_sha256=quarantined[1] if quarantined else None,
                 received_at=now,
             )
@@ -167,9 +166,9 @@ def _batch_id(name: str, delivery: Delivery, earlier: int) -> str:
 
 
 def _write(
-    folder: Path, batch_id: str, frame: pl.DataFrame, now: datetime
-) -> tuple[Path, str] | None:
-    writer = BatchFileWriter(folder, batch_id)
+    lake: Lake, folder: str, batch_id: str, frame: pl.DataFrame, now: datetime
+) -> tuple[str, str] | None:
+    writer = BatchFileWriter(lake, folder, batch_id)
     try:
         writer.write(frame.with_columns(received_at=pl.lit(now)))
         return writer.finish()

@@ -1,7 +1,7 @@
 """The label log read back: the newest label per key, one key's history, the label quarantine.
 
 Each committed delivery (a ``label_batches`` row) owns up to two Parquet files under
-``.charter/labels/<charter>/``: ``<batch_id>.parquet`` with one row per key it added or corrected
+``labels/<charter>/`` in the lake (:mod:`charter.plumbing.lake`): ``<batch_id>.parquet`` with one row per key it added or corrected
 (``key``, ``label``, ``previous``, ``change``, ``row``, ``label_batch_id``, ``received_at``) and
 ``quarantine/<batch_id>.parquet`` with its invalid rows (``row``, ``key``, ``value``,
 ``reason``). Files are trusted only through their committed batch; the log is append-only, so a
@@ -11,13 +11,13 @@ corrected label supersedes the old one, which stays readable.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 
 from charter.errors import CharterError
+from charter.plumbing.lake import lake_for
 from charter.schemas import data as schemas
 from charter.store.tables import LabelBatch
 from charter.workspace import Workspace
@@ -32,8 +32,9 @@ __all__ = [
 ]
 
 
-def label_dir(ws: Workspace, name: str) -> Path:
-    return ws.state_dir / "labels" / name
+def label_dir(name: str) -> str:
+    """The key prefix of a charter's label log in the lake."""
+    return f"labels/{name}"
 
 
 def read_labels(ws: Workspace, name: str) -> pl.DataFrame:
@@ -46,7 +47,8 @@ def read_labels(ws: Workspace, name: str) -> pl.DataFrame:
         ).all()
     if not paths:
         return pl.DataFrame(schema={"key": pl.String, "label": pl.Float64})
-    frames = [pl.read_parquet(ws.state_dir / p, columns=["key", "label"]) for p in paths if p]
+    lake = lake_for(ws)
+    frames = [lake.read(p, columns=["key", "label"]) for p in paths if p]
     return pl.concat(frames).unique("key", keep="last", maintain_order=True)
 
 
@@ -89,10 +91,9 @@ def label_history(ws: Workspace, name: str, key: str) -> LabelHistory:
     batches = [b for b in _batches(ws, name) if b.path]
     if not batches:
         return history
+    lake = lake_for(ws)
     scans = [
-        pl.scan_parquet(ws.state_dir / str(b.path))
-        .filter(pl.col("key") == key)
-        .with_columns(_order=pl.lit(i))
+        lake.scan(str(b.path)).filter(pl.col("key") == key).with_columns(_order=pl.lit(i))
         for i, b in enumerate(batches)
     ]
     found = pl.concat(scans, how="diagonal_relaxed").sort("_order").collect()
@@ -185,7 +186,7 @@ def _batch_entry(b: LabelBatch, counts: dict[str, int]) -> dict[str, Any]:
 
 
 def _rows(ws: Workspace, b: LabelBatch, limit: int) -> list[dict[str, Any]]:
-    frame = pl.read_parquet(ws.state_dir / str(b.quarantine_path)).head(limit)
+    frame = lake_for(ws).scan(str(b.quarantine_path)).head(limit).collect()
     return [
         {"batch_id": b.batch_id, "source": b.source, **row}
         for row in frame.select("row", "key", "value", "reason").iter_rows(named=True)

@@ -2,11 +2,13 @@
 
 Predictions are logged as Parquet, not database rows, because a batch can hold millions of rows and
 must be ingested at close to the speed of reading it. Each batch writes
-``<state>/predictions/<charter>/<batch_id>.parquet`` (and ``<state>/quarantine/<charter>/...`` for
-rows that broke the contract). The name is deterministic, the file is written to a temporary name,
-fsynced and renamed, so a crashed attempt is simply overwritten by the re-run. A file counts only
-when its batch record is committed (``ingest_batches``): every reader here goes through that table
-and ignores any other file in the folder.
+``<lake>/predictions/<charter>/<batch_id>.parquet`` (and ``<lake>/quarantine/<charter>/...`` for
+rows that broke the contract), in the lake of :mod:`charter.plumbing.lake` (by default the
+workspace's ``.charter`` folder). In a local lake the name is deterministic and the file is
+written to a temporary name, fsynced and renamed, so a crashed attempt is simply overwritten by
+the re-run; in an object store each attempt uploads its own names. A file counts only when its
+batch record is committed (``ingest_batches``, which names its keys): every reader here goes
+through that table and ignores any other file in the folder.
 
 One log row per input row and model version::
 
@@ -44,6 +46,7 @@ import pyarrow.parquet as pq
 import sqlalchemy as sa
 
 from charter.engines.polars.timestamps import parse_datetimes
+from charter.plumbing.lake import Lake, joined_keys, lake_for
 from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 
@@ -63,12 +66,14 @@ _TMP_MARK = ".tmp-"
 _HASH_BLOCK = 1 << 20
 
 
-def predictions_dir(ws: Workspace, charter: str) -> Path:
-    return ws.state_dir / "predictions" / charter
+def predictions_dir(charter: str) -> str:
+    """The key prefix of a charter's prediction log in the lake."""
+    return f"predictions/{charter}"
 
 
-def quarantine_dir(ws: Workspace, charter: str) -> Path:
-    return ws.state_dir / "quarantine" / charter
+def quarantine_dir(charter: str) -> str:
+    """The key prefix of a charter's quarantine in the lake."""
+    return f"quarantine/{charter}"
 
 
 # -- building log rows --------------------------------------------------------------------------
@@ -141,15 +146,21 @@ def log_rows(
 
 # -- writing ------------------------------------------------------------------------------------
 class BatchFileWriter:
-    """Streams chunks into ``<folder>/<batch_id>.parquet`` through a temporary file.
+    """Streams chunks into one file of the lake, ``<folder>/<batch_id>.parquet``.
 
-    ``finish`` fsyncs and renames the file into place and returns its path and SHA-256;
-    nothing appears under the final name before that, and a re-run overwrites it.
+    In a local lake the file is written beside its final name, fsynced and renamed into place
+    by ``finish``; in an object store it is spooled on this machine and uploaded by ``finish``
+    under a name unique to this attempt (:mod:`charter.plumbing.lake`). Either way nothing
+    appears under a final name before ``finish``, and ``finish`` returns the key and SHA-256.
     """
 
-    def __init__(self, folder: Path, batch_id: str) -> None:
-        self.final = folder / f"{batch_id}.parquet"
-        self.temp = folder / f"{batch_id}.parquet{_TMP_MARK}{os.getpid()}"
+    def __init__(self, lake: Lake, folder: str, batch_id: str) -> None:
+        self.lake, self.folder, self.batch_id = lake, folder, batch_id
+        if lake.local:
+            self.final = lake.local_path(f"{folder}/{batch_id}.parquet")
+            self.temp = self.final.with_name(f"{batch_id}.parquet{_TMP_MARK}{os.getpid()}")
+        else:
+            self.temp = lake.spool_file(folder, f"{batch_id}.parquet")
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
         self._schema: pa.Schema | None = None
@@ -159,7 +170,7 @@ class BatchFileWriter:
             return
         table = frame.to_arrow()
         if self._writer is None:
-            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self.temp.parent.mkdir(parents=True, exist_ok=True)
             self._schema = table.schema
             self._writer = pq.ParquetWriter(self.temp, table.schema, compression="zstd")
         elif table.schema != self._schema:
@@ -167,18 +178,23 @@ class BatchFileWriter:
         self._writer.write_table(table)
         self.rows += frame.height
 
-    def finish(self) -> tuple[Path, str] | None:
-        """Put the file in place; None when no rows were written (no file is made)."""
+    def finish(self) -> tuple[str, str] | None:
+        """Put the file in place; its key and SHA-256, or None when no rows were written."""
         if self._writer is None:
             return None
         self._writer.close()
         self._writer = None
+        if not self.lake.local:
+            digest = sha256_file(self.temp)
+            key = f"{self.folder}/{self.lake.attempt_name(self.batch_id)}"
+            self.lake.upload(self.temp, key)
+            return key, digest
         with self.temp.open("rb+") as handle:
             os.fsync(handle.fileno())
         digest = sha256_file(self.temp)
         os.replace(self.temp, self.final)
         _fsync_dir(self.final.parent)
-        return self.final, digest
+        return f"{self.folder}/{self.final.name}", digest
 
     def abort(self) -> None:
         if self._writer is not None:
@@ -192,12 +208,15 @@ class PartWriter:
     """Writes a batch's rows as Parquet, one file per chunk, by Polars' (parallel) writer.
 
     One chunk gives ``<batch_id>.parquet``; several give ``<batch_id>.part-00000.parquet``, ...
-    Parts are written under temporary names and renamed into place by :meth:`finish`, after
-    removing any final file a crashed attempt left under this batch id (it was never committed).
+    In a local lake, parts are written under temporary names and renamed into place by
+    :meth:`finish`, after removing any final file a crashed attempt left under this batch id (it
+    was never committed). In an object store they are spooled here and uploaded by
+    :meth:`finish` under names unique to this attempt (``<batch_id>.<attempt>.part-00000...``).
     """
 
-    def __init__(self, folder: Path, batch_id: str) -> None:
-        self.folder, self.batch_id = folder, batch_id
+    def __init__(self, lake: Lake, folder: str, batch_id: str) -> None:
+        self.lake, self.key_folder, self.batch_id = lake, folder, batch_id
+        self.folder = lake.local_path(folder) if lake.local else lake.spool / folder
         self.temps: list[Path] = []
         self.rows = 0
 
@@ -210,8 +229,10 @@ class PartWriter:
         self.temps.append(temp)
         self.rows += frame.height
 
-    def finish(self) -> list[tuple[Path, str]]:
-        """Put the parts in place; return each final path with its SHA-256 (none: no rows)."""
+    def finish(self) -> list[tuple[str, str]]:
+        """Put the parts in place; return each key with its SHA-256 (none: no rows)."""
+        if not self.lake.local:
+            return self._upload()
         for stale in (
             *self.folder.glob(f"{self.batch_id}.parquet"),
             *self.folder.glob(f"{self.batch_id}.part-*.parquet"),
@@ -230,10 +251,24 @@ class PartWriter:
                 os.fsync(handle.fileno())
             digest = sha256_file(temp)
             os.replace(temp, final)
-            done.append((final, digest))
+            done.append((f"{self.key_folder}/{final.name}", digest))
         if done:
             _fsync_dir(self.folder)
         self.temps = []
+        return done
+
+    def _upload(self) -> list[tuple[str, str]]:
+        stem = self.lake.attempt_name(self.batch_id, "")
+        done = []
+        try:
+            for n, temp in enumerate(self.temps):
+                part = "" if len(self.temps) == 1 else f".part-{n:05d}"
+                key = f"{self.key_folder}/{stem}{part}.parquet"
+                digest = sha256_file(temp)
+                self.lake.upload(temp, key)
+                done.append((key, digest))
+        finally:
+            self.abort()
         return done
 
     def abort(self) -> None:
@@ -251,8 +286,26 @@ def sha256_file(path: Path) -> str:
 
 
 def remove_leftovers(ws: Workspace, charter: str) -> None:
-    """Delete temporary files of attempts that crashed (call under the charter's ingest lock)."""
-    for folder in (predictions_dir(ws, charter), quarantine_dir(ws, charter)):
+    """Delete what crashed attempts left (call under the charter's ingest lock): temporary
+    files of this machine and, in an object store, uploads no batch committed that are older
+    than the grace period (:func:`charter.plumbing.lake_cleanup.clean`)."""
+    lake = lake_for(ws)
+    if not lake.local:
+        from charter.plumbing.lake_cleanup import clean
+
+        clean(ws, charter, grace=ws.settings.lake_grace)
+        spooled = (
+            predictions_dir(charter),
+            quarantine_dir(charter),
+            f"{quarantine_dir(charter)}/replays",
+        )
+        folders = [lake.spool / folder for folder in spooled]
+    else:
+        folders = [
+            lake.local_path(predictions_dir(charter)),
+            lake.local_path(quarantine_dir(charter)),
+        ]
+    for folder in folders:
         if folder.is_dir():
             for path in folder.glob(f"*{_TMP_MARK}*"):
                 path.unlink(missing_ok=True)
@@ -268,11 +321,9 @@ def _fsync_dir(folder: Path) -> None:
 
 
 # -- reading (committed batches only) -----------------------------------------------------------
-def committed_files(ws: Workspace, charter: str, *, kind: str = "predictions") -> list[Path]:
-    """The files of committed batches, oldest first; ``kind`` is predictions or quarantine.
-
-    A batch written in parts lists its files one per line in its path column.
-    """
+def committed_files(ws: Workspace, charter: str, *, kind: str = "predictions") -> list[str]:
+    """The lake keys of committed batches' files, oldest first; ``kind`` is predictions or
+    quarantine. A batch written in parts lists its files one per line in its path column."""
     column = IngestBatch.predictions_path if kind == "predictions" else IngestBatch.quarantine_path
     with ws.db.read() as session:
         rows = session.scalars(
@@ -280,7 +331,7 @@ def committed_files(ws: Workspace, charter: str, *, kind: str = "predictions") -
             .where(IngestBatch.charter == charter, column.is_not(None))
             .order_by(IngestBatch.id)
         ).all()
-    return [ws.state_dir / path for joined in rows if joined for path in joined.split("\n")]
+    return joined_keys(rows)
 
 
 def read_predictions(ws: Workspace, charter: str) -> pl.LazyFrame:
@@ -291,14 +342,16 @@ def read_predictions(ws: Workspace, charter: str) -> pl.LazyFrame:
     files = committed_files(ws, charter)
     if not files:
         return pl.LazyFrame(schema=LOG_SCHEMA)
-    return pl.concat([pl.scan_parquet(path) for path in files], how="diagonal_relaxed")
+    lake = lake_for(ws)
+    return pl.concat([lake.scan(key) for key in files], how="diagonal_relaxed")
 
 
 def read_quarantine(ws: Workspace, charter: str) -> pl.LazyFrame:
     files = committed_files(ws, charter, kind="quarantine")
     if not files:
         return pl.LazyFrame(schema={"batch_id": pl.String, "_row": pl.Int64})
-    return pl.concat([pl.scan_parquet(path) for path in files], how="diagonal_relaxed")
+    lake = lake_for(ws)
+    return pl.concat([lake.scan(key) for key in files], how="diagonal_relaxed")
 
 
 def seen_keys(ws: Workspace, charter: str) -> pl.Series:
@@ -311,13 +364,13 @@ def seen_keys(ws: Workspace, charter: str) -> pl.Series:
     files = committed_files(ws, charter)
     if not files:
         return pl.Series("key", [], dtype=pl.String)
-    frame = (
-        pl.scan_parquet(files, extra_columns="ignore", missing_columns="insert")
-        .select(pl.col("key").cast(pl.String))
-        .unique()
-        .collect()
-    )
-    return frame.to_series()
+    lake = lake_for(ws)
+    if lake.local:
+        scan = lake.scan_all(files).select(pl.col("key").cast(pl.String))
+    else:
+        scans = [lake.scan(key).select(pl.col("key").cast(pl.String)) for key in files]
+        scan = pl.concat(scans)
+    return scan.unique().collect().to_series()
 
 
 def watermark(ws: Workspace, charter: str) -> datetime | None:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -39,6 +38,8 @@ from charter.plumbing import predictions as log
 from charter.plumbing.batch_commit import INGEST_LOG, one_run_at_a_time
 from charter.plumbing.ingest_batch import ROW, Batch, KeyMemory, RunState, batch_id_for
 from charter.plumbing.ingest_report import BatchSummary, IngestReport
+from charter.plumbing.lake import lake_for
+from charter.plumbing.lake_cleanup import REPLAY_KIND, replay_map_keys
 from charter.plumbing.scoring import Scorer
 from charter.schemas import data as schemas
 from charter.spec.loader import LoadedCharter
@@ -55,7 +56,6 @@ __all__ = [
     "replay",
 ]
 
-REPLAY_KIND = "replay"
 BATCH = "_batch_id"
 _META = (VIOLATIONS, BATCH, "_ingested_at", ROW)
 _SOURCE_SHOWN = 5
@@ -77,10 +77,15 @@ def outstanding(ws: Workspace, name: str) -> pl.DataFrame:
 
 def _replayed(ws: Workspace, name: str) -> pl.DataFrame:
     """Every ``(_batch_id, _row)`` a committed replay batch took, from the replay maps."""
-    maps = [_map_path(ws, name, batch_id) for batch_id in _replay_batches(ws, name)]
+    maps = [
+        key
+        for batch_id, details in _replay_batches(ws, name).items()
+        for key in replay_map_keys(name, batch_id, REPLAY_KIND, details)
+    ]
     if not maps:
         return pl.DataFrame(schema={BATCH: pl.String, ROW: pl.Int64})
-    return pl.concat([pl.read_parquet(p, columns=[BATCH, ROW]) for p in maps])
+    lake = lake_for(ws)
+    return pl.concat([lake.read(key, columns=[BATCH, ROW]) for key in maps])
 
 
 def _replay_batches(ws: Workspace, name: str) -> dict[str, dict[str, Any]]:
@@ -91,10 +96,6 @@ def _replay_batches(ws: Workspace, name: str) -> dict[str, dict[str, Any]]:
             .order_by(IngestBatch.id)
         ).all()
     return {batch_id: details or {} for batch_id, details in found}
-
-
-def _map_path(ws: Workspace, name: str, batch_id: str) -> Path:
-    return log.quarantine_dir(ws, name) / "replays" / f"{batch_id}.parquet"
 
 
 def _sources(ws: Workspace, name: str) -> dict[str, tuple[str, datetime]]:
@@ -300,7 +301,7 @@ def _replay(
         watermark=log.watermark(ws, name),
     )
     work = Batch(state, batch_id, kind=REPLAY_KIND, label=label, fingerprint=taken.hexdigest())
-    replay_map = log.BatchFileWriter(_map_path(ws, name, batch_id).parent, batch_id)
+    replay_map = log.BatchFileWriter(lake_for(ws), f"{log.quarantine_dir(name)}/replays", batch_id)
     try:
         work.process([todo.drop([c for c in _META if c in todo.columns])])
         replay_map.write(origins.with_row_index("replay_row").cast({"replay_row": pl.Int64}))
@@ -311,8 +312,7 @@ def _replay(
         replay_map.abort()
         raise
     assert placed is not None  # there was at least one row
-    map_file = placed[0].relative_to(ws.state_dir).as_posix()
-    replay_map_entry = {"path": map_file, "sha256": placed[1]}
+    replay_map_entry = {"path": placed[0], "sha256": placed[1]}
 
     def replayed(session: Session) -> None:
         record = session.scalar(sa.select(IngestBatch).where(IngestBatch.batch_id == batch_id))

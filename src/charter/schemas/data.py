@@ -152,3 +152,25 @@ class LabelQuarantine(Result):
     by_reason: dict[str, int]
     batches: list[Facts]
     examples: list[Facts]
+
+
+class LakeMigration(Result):
+    """``charter lake migrate --to URL --json``: the committed log files copied into a lake."""
+
+    source: str = Field(description="The lake the files were copied from (secrets masked).")
+    target: str = Field(description="The lake they were copied to (secrets masked).")
+    files: int = Field(description="Files that committed batches name.")
+    copied: int = Field(description="Files this run copied.")
+    already_there: int = Field(description="Files the target already held (an earlier run).")
+    bytes_copied: int
+    deleted_from_source: int = Field(description="Source files deleted (--delete-source).")
+    missing: list[str] = Field(description="Committed files found in neither lake.")
+
+
+class LakeClean(Result):
+    """``charter lake clean NAME --json``: uncommitted files removed from a charter's folders."""
+
+    charter: str
+    lake: str = Field(description="The lake (secrets masked).")
+    removed: list[str] = Field(description="Keys of the files removed: no batch committed them.")
+    kept_young: int = Field(description="Uncommitted files left alone: younger than the grace.")

@@ -10,6 +10,7 @@ import polars as pl
 from charter.engines.rules import VIOLATIONS
 from charter.plumbing.ingest_batch import ROW, Batch
 from charter.plumbing.isolation import VersionScores
+from charter.plumbing.lake import lake_for
 from charter.plumbing.scoring import Scorer
 from charter.spec.loader import LoadedCharter
 from charter.workspace import Workspace
@@ -74,8 +75,9 @@ def answers(
             if threshold is not None:
                 by_row[row]["decision"] = bool(answer.values[position] >= threshold)
     refused: dict[int, list[str]] = {}
-    for path, _ in batch.outputs.get("quarantine", []):
-        failed = pl.read_parquet(ws.state_dir / path, columns=[ROW, VIOLATIONS])
+    lake = lake_for(ws)
+    for part, _ in batch.outputs.get("quarantine", []):
+        failed = lake.read(part, columns=[ROW, VIOLATIONS])
         for row, broke in failed.iter_rows():
             refused[row] = list(broke)
     outcomes, start = [], 0

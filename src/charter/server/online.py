@@ -37,6 +37,7 @@ from charter.errors import CharterError, LifecycleError, PredictionLogUnavailabl
 from charter.plumbing import predictions as log
 from charter.plumbing.ingest_batch import Batch, KeyMemory, RunState
 from charter.plumbing.ingest_report import IngestReport
+from charter.plumbing.lake import lake_for
 from charter.server.answers import OnlineScorer, Outcome, answers, merged
 from charter.server.records import records_frame
 from charter.server.shadow import ShadowJob, ShadowWriter
@@ -187,7 +188,7 @@ class CharterLog:
             _remove(self.ws, batch)
             raise
         batch.committed()
-        files = tuple(self.ws.state_dir / p for p, _ in batch.outputs.get("predictions", []))
+        files = tuple(key for key, _ in batch.outputs.get("predictions", []))
         if files and self.shadow is not None:
             contract = run.loaded.charter.data
             self.shadow.submit(ShadowJob(batch_id, files, scorer.others, contract))
@@ -241,9 +242,10 @@ class OnlineLog:
 
 def _remove(ws: Workspace, batch: Batch) -> None:
     """Files put in place for a batch whose commit failed: no committed batch names them."""
+    lake = lake_for(ws)
     for files in batch.outputs.values():
-        for path, _ in files:
-            (ws.state_dir / path).unlink(missing_ok=True)
+        for key, _ in files:
+            lake.remove(key)
 
 
 def _unavailable(exc: BaseException) -> PredictionLogUnavailableError:

@@ -18,12 +18,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import polars as pl
 
 from charter.errors import CharterError
 from charter.plumbing import predictions as log
+from charter.plumbing.lake import lake_for
 from charter.plumbing.scoring import Scorer
 from charter.spec.model import DataContract
 from charter.store.tables import IngestBatch
@@ -37,7 +37,7 @@ KIND = "online_shadow"
 @dataclass(frozen=True)
 class ShadowJob:
     batch_id: str
-    files: tuple[Path, ...]
+    files: tuple[str, ...]  # the answering batch's keys in the lake
     models: tuple[tuple[int, str], ...]
     contract: DataContract
 
@@ -88,7 +88,7 @@ class ShadowWriter:
         return self._scorers[key]
 
     def _write(self, job: ShadowJob) -> None:
-        logged = pl.read_parquet(list(job.files))
+        logged = lake_for(self.ws).scan_all(job.files).collect()
         if "inputs" not in logged.columns or logged.height == 0:
             return
         inputs = logged.get_column("inputs").struct.unnest()
@@ -131,11 +131,10 @@ class ShadowWriter:
 
     def _commit(self, job: ShadowJob, rows: pl.DataFrame, scored_by: list[dict[str, str]]) -> None:
         companion = f"{job.batch_id}{COMPANION}"
-        writer = log.PartWriter(log.predictions_dir(self.ws, self.name), companion)
+        lake = lake_for(self.ws)
+        writer = log.PartWriter(lake, log.predictions_dir(self.name), companion)
         writer.write(rows)
-        files = writer.finish()
-        state = self.ws.state_dir
-        paths = [(path.relative_to(state).as_posix(), digest) for path, digest in files]
+        paths = writer.finish()
         # rows_in and rows_scored stay 0 (the rows were counted in the answering batch); the gate
         # reads shadow_rows to know this batch scored rows for its shadow versions.
         details = {"scored_by": scored_by, "companion_of": job.batch_id, "shadow_rows": rows.height}
@@ -173,6 +172,6 @@ class ShadowWriter:
                     charter=self.name,
                 )
         except Exception:
-            for path, _ in files:
-                path.unlink(missing_ok=True)
+            for key, _ in paths:
+                lake.remove(key)
             raise

@@ -12,6 +12,7 @@ from charter.alerts.raising import list_alerts
 from charter.errors import CharterError, CharterNotFoundError, RequestError
 from charter.lifecycle.decisions import list_decisions
 from charter.monitoring.service import latest_windows
+from charter.plumbing.lake import lake_for
 from charter.registry.versions import list_versions
 from charter.server.shadow import COMPANION
 from charter.spec.loader import LoadedCharter
@@ -97,12 +98,7 @@ def prediction(ws: Workspace, prediction_id: str) -> dict[str, Any]:
     if batch is None or not batch.predictions_path:
         raise RequestError(f"no prediction {prediction_id!r} in the log", status=404)
     paths = [*batch.predictions_path.split("\n"), *(companion.split("\n") if companion else [])]
-    files = [ws.state_dir / p for p in paths]
-    rows = (
-        pl.scan_parquet(files, extra_columns="ignore", missing_columns="insert")
-        .filter(pl.col("prediction_id") == prediction_id)
-        .collect()
-    )
+    rows = lake_for(ws).scan_all(paths).filter(pl.col("prediction_id") == prediction_id).collect()
     if rows.height == 0:
         raise RequestError(f"no prediction {prediction_id!r} in the log", status=404)
     first = rows.row(0, named=True)
