@@ -150,8 +150,8 @@ def scan_batch(
     start_us: int | None = None,
     end_us: int | None = None,
 ) -> pl.LazyFrame:
-    """One batch's log rows as ``batch_id, version, window, key, score, late, event_us, delay_us``
-    plus ``in.<input>`` columns, keeping windows that start in ``[start_us, end_us)``."""
+    """One batch's log rows as ``batch_id, version, window, key, score, class_scores, late,
+    event_us, delay_us`` plus ``in.<input>`` columns, keeping windows that start in ``[start_us, end_us)``."""
     parts = [_scan_part(path, batch.batch_id, step_us, inputs) for path in batch.paths]
     out = parts[0] if len(parts) == 1 else pl.concat(parts, how="diagonal_relaxed")
     if start_us is not None:
@@ -167,12 +167,18 @@ def _scan_part(
     frame = pl.scan_parquet(path)
     schema = frame.collect_schema()
     moment = pl.coalesce(pl.col("event_time"), pl.col("ingested_at")).dt.epoch("us")
+    class_scores = (
+        pl.col("class_scores").cast(pl.List(pl.Float64))
+        if "class_scores" in schema
+        else pl.lit(None, pl.List(pl.Float64)).alias("class_scores")
+    )
     return frame.select(
         pl.lit(batch_id).alias("batch_id"),
         pl.col("model_version").fill_null(UNSCORED).cast(pl.String).alias("version"),
         as_cutter(step_us).expr(moment).alias("window"),
         pl.col("key").cast(pl.String),
         pl.col("score").cast(pl.Float64),
+        class_scores,
         pl.col("late").fill_null(False).cast(pl.Boolean),
         moment.alias("event_us"),
         (pl.col("ingested_at").dt.epoch("us") - moment).alias("delay_us"),

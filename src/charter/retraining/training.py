@@ -86,7 +86,7 @@ def training_frame(ws: Workspace, charter: Charter, start: datetime, end: dateti
     if isinstance(inputs, pl.Struct):
         present = {f.name for f in inputs.fields}
         rows = rows.with_columns(pl.col("inputs").struct.unnest().name.prefix("in."))
-    label_type = pl.Int64 if charter.task == "binary_classification" else pl.Float64
+    label_type = pl.Float64 if charter.task == "regression" else pl.Int64
     return rows.select(
         pl.col("key").alias(key),
         *([pl.col("event_time").alias(event_time)] if event_time else []),
