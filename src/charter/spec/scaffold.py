@@ -88,9 +88,7 @@ data:
     amount:   {{type: float, nullable: false, min: 0}}
     channel:  {{type: string, allowed: [web, branch, phone], max_null_fraction: 0.05}}
 """
-_DEFAULT_TASK = (
-    "task: binary_classification        # or: multiclass_classification, regression\n"
-)
+_DEFAULT_TASK = "task: binary_classification        # or: multiclass_classification, regression\n"
 _DEFAULT_METRICS = """\
     - {{metric: roc_auc, at_least: 0.75, warn_at: 0.78}}
     - {{metric: recall, at_least: 0.60}}
