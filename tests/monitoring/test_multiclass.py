@@ -137,12 +137,12 @@ def test_monitor_reports_scikit_learn_metrics_and_cbpe_estimates(cli: Any, fed: 
 def test_check_refuses_metrics_the_task_cannot_compute(cli: Any, workspace_dir: Path) -> None:
     path = workspace_dir / "charters" / "triage.yaml"
     for wrong, said in (
-        ('"recall[frud]"', "'frud' is not a class of labels.values"),
-        ("mae", "mae is a regression metric"),
-        ("recall", "write recall[CLASS], recall_macro or recall_weighted"),
-        ('"f1_macro[fraud]"', "f1_macro has no per-class form"),
+        ('"recall[frud]", at_least: 0.3', "'frud' is not a class of labels.values"),
+        ("mae, at_most: 3", "mae is a regression metric but task is multiclass_classification"),
+        ("recall, at_least: 0.3", "write recall[CLASS], recall_macro or recall_weighted"),
+        ('"f1_macro[fraud]", at_least: 0.3', "f1_macro has no per-class form"),
     ):
-        path.write_text(CHARTER.replace('"recall[fraud]"', wrong))
+        path.write_text(CHARTER.replace('"recall[fraud]", at_least: 0.3', wrong))
         result = cli("check", "triage")
         assert result.code != 0
         shown = result.stdout + result.stderr
