@@ -76,11 +76,11 @@ def test_cbpe_estimates_land_near_realized_on_calibrated_draws() -> None:
         estimates = cbpe.estimate(p)
         realized = mc.multiclass_metrics(y, p, CLASSES)
         for name in ("accuracy", "roc_auc", "f1_macro", "precision_macro", "recall_macro"):
-            estimate = estimates[name]
-            assert isinstance(estimate, Estimate)
-            assert abs(estimate.value - realized[name]) < 0.02, (seed, name)  # stated tolerance
+            estimate, truth = estimates[name], realized[name]
+            assert isinstance(estimate, Estimate) and isinstance(truth, float)
+            assert abs(estimate.value - truth) < 0.02, (seed, name)  # stated tolerance
             assert estimate.lower is not None and estimate.upper is not None
-            if not estimate.lower <= realized[name] <= estimate.upper:
+            if not estimate.lower <= truth <= estimate.upper:
                 misses.append((seed, name))
     assert len(misses) <= 2, misses  # of 15: the band assumes every metric averages over rows
 
