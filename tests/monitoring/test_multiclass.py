@@ -133,6 +133,11 @@ def test_monitor_reports_scikit_learn_metrics_and_cbpe_estimates(cli: Any, fed: 
     assert first["prediction_drift"]["psi"]["status"] == "pass"
     assert "predicted class drift" in second["flags"]
 
+    shown = cli("monitor", "triage")
+    assert shown.code == 0, shown.stderr
+    assert "recall[fraud]" in shown.stdout and "f1_macro" in shown.stdout
+    assert cli("status", "triage").code == 0
+
 
 def test_check_refuses_metrics_the_task_cannot_compute(cli: Any, workspace_dir: Path) -> None:
     path = workspace_dir / "charters" / "triage.yaml"
