@@ -154,3 +154,7 @@ def test_check_refuses_metrics_the_task_cannot_compute(cli: Any, workspace_dir: 
         assert "sufficiency.metrics[1].metric" in shown, shown
         assert said in shown, shown
         assert "(line 10)" in shown, shown
+
+    path.write_text(CHARTER.replace("  min_labels: 100\n", "  min_labels: 100\n  threshold: 0.4\n"))
+    result = cli("check", "triage")
+    assert result.code != 0 and "sufficiency.threshold: applies to binary" in result.stdout

@@ -707,6 +707,13 @@ class Charter(Strict):
                     "multiclass_classification is scored by a registered model, which logs one "
                     "probability per class; a prediction column is not supported",
                 )
+            for point in ("threshold", "refer_top"):
+                if getattr(self.sufficiency, point) is not None:
+                    raise _FieldProblemError(
+                        f"sufficiency.{point}",
+                        "applies to binary_classification only: a multiclass model predicts "
+                        "its most probable class",
+                    )
             if values is None or len(values) < 3:
                 raise _FieldProblemError(
                     "labels.values" if self.labels is not None else "labels",
