@@ -72,12 +72,15 @@ def to_scores(raw: Any, rows: int, source: str) -> np.ndarray[Any, Any]:
     """Model output as a 1-D array of ``rows`` numbers.
 
     A two-column output is read as class probabilities and gives the second column (the
-    positive class); a one-column output is flattened. Anything else with the wrong length is
+    positive class); a one-column output is flattened; three or more columns are a multiclass
+    model's probabilities, returned as they are (the scorer orders them by the charter's classes). Anything else with the wrong length is
     the model's fault, reported as such.
     """
     if hasattr(raw, "to_numpy"):  # pandas/Polars Series or DataFrame
         raw = raw.to_numpy()
     values = np.asarray(raw)
+    if values.ndim == 2 and values.shape[1] > 2 and values.shape[0] == rows:
+        return values  # a multiclass model's probabilities, one column per class
     if values.ndim == 2 and values.shape[1] == 2:
         values = values[:, 1]
     elif values.ndim == 2 and values.shape[1] == 1:
