@@ -158,3 +158,23 @@ def test_check_refuses_metrics_the_task_cannot_compute(cli: Any, workspace_dir: 
     path.write_text(CHARTER.replace("  min_labels: 100\n", "  min_labels: 100\n  threshold: 0.4\n"))
     result = cli("check", "triage")
     assert result.code != 0 and "sufficiency.threshold: applies to binary" in result.stdout
+
+
+def test_a_model_whose_classes_differ_is_refused_at_registration(
+    cli: Any, workspace_dir: Path
+) -> None:
+    (workspace_dir / "charters" / "triage.yaml").write_text(CHARTER)
+    train = world(600, 1).with_columns(pl.col("kind").replace({"error": "mistake"}))
+    model = LogisticRegression(max_iter=500).fit(
+        train.select("x1", "x2").to_pandas(), train["kind"].to_numpy()
+    )
+    path = workspace_dir / "other.joblib"
+    joblib.dump(model, path)
+
+    result = cli("register", "triage", str(path))
+
+    assert result.code != 0
+    said = result.stdout + result.stderr
+    assert "predicts the classes fraud, mistake, retail" in said, said
+    assert "labels.values lists retail, fraud, error" in said
+    assert cli("versions", "triage", "--json").json() == []
