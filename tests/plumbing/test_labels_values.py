@@ -157,8 +157,9 @@ def test_a_regression_target_takes_any_finite_number(kit: Any, tmp_path: Path) -
     ("values", "task", "problem"),
     [
         ("[0, 1, 2]", "binary_classification", "labels.values: give exactly two values"),
-        ("[1, 1.0]", "binary_classification", "labels.values: the two values must differ"),
-        ("[0, 1]", "regression", "labels.values: applies to binary_classification only"),
+        ("[1, 1.0]", "binary_classification", "labels.values: the values must differ: 1 given"),
+        ("[0, 1]", "regression", "labels.values: applies to classification only"),
+        ("[a, b]", "multiclass_classification", "labels.values: multiclass_classification needs"),
     ],
 )
 def test_labels_values_are_checked_in_the_charter(

@@ -184,3 +184,35 @@ def test_with_an_operating_point_the_answer_carries_the_decision(api: Api) -> No
     assert [a["score"] for a in answers] == pytest.approx([0.2, 0.34, 0.36, 0.9])
     # score >= threshold is the positive class, as monitoring judges it
     assert [a["decision"] for a in answers] == [False, False, True, True]
+
+
+def test_a_multiclass_model_answers_its_class_probabilities_and_logs_them(api: Api) -> None:
+    path = api.ws.charters_dir / f"{NAME}.yaml"
+    text = path.read_text()
+    text = text.replace("task: binary_classification", "task: multiclass_classification", 1)
+    text = text.replace(
+        "labels: {key: id, target: outcome}",
+        "labels: {key: id, target: outcome, values: [a, b, c]}",
+    )
+    lines = [
+        line for line in text.splitlines() if "{metric:" not in line or line.lstrip()[0] == "#"
+    ]
+    at = next(i for i, line in enumerate(lines) if line.strip() == "metrics:")
+    lines.insert(at + 1, "    - {metric: f1_macro, at_least: 0.5}")
+    path.write_text("\n".join(lines) + "\n")
+    body = (
+        "import numpy as np; a = frame['amount'].to_numpy() / 100; "
+        "return np.column_stack([a * 0.2, a * 0.3, 1 - a * 0.5])"
+    )
+    api.register(body, "live")
+
+    response = api.post(PREDICT, json=[record(10), record(90)])
+
+    assert response.status_code == 200, response.text
+    low, high = response.json()["predictions"]
+    assert low["class_scores"] == pytest.approx({"a": 0.02, "b": 0.03, "c": 0.95})
+    assert (low["predicted_class"], low["score"]) == ("c", pytest.approx(0.95))
+    assert (high["predicted_class"], high["score"]) == ("c", pytest.approx(0.55))
+    api.drain()
+    logged = read_predictions(api.ws, NAME).collect().sort("key")
+    assert logged["class_scores"].to_list()[0] == pytest.approx([0.02, 0.03, 0.95])

@@ -109,7 +109,7 @@ def test_a_numeric_target_makes_a_regression_charter_from_csv(
         (
             _sample().with_columns(fraud=pl.lit("maybe")),
             ["--key", "claim_id", "--target", "fraud"],
-            "neither a 0/1 outcome nor a number",
+            "neither a 0/1 outcome, a number nor 3 to 50 classes",
         ),
         (
             _sample().with_columns(tags=pl.lit([1, 2])),
@@ -178,3 +178,20 @@ def test_the_inferred_contract_passes_its_sample_and_quarantines_what_breaks_it(
     second = cli("ingest", "claims", "--json")
     assert second.code in (0, 5), second.stderr
     assert (second.json()["rows_in"], second.json()["rows_quarantined"]) == (3, 2)
+
+
+def test_a_target_of_named_classes_makes_a_multiclass_charter(
+    cli: Any, workspace_dir: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "train.parquet"
+    kinds = ["retail", "fraud", "error"]
+    _sample().drop("loss").with_columns(
+        fraud=pl.Series([kinds[i % 3] for i in range(40)])
+    ).write_parquet(path)
+    found = _fields(
+        cli, workspace_dir, "--from-data", str(path), "--key", "claim_id", "--target", "fraud"
+    )
+    charter = found["charter"]
+    assert charter.task == "multiclass_classification"
+    assert charter.labels.values == ["error", "fraud", "retail"]
+    assert [r.metric for r in charter.sufficiency.metrics] == ["f1_macro", "recall[error]"]

@@ -17,7 +17,7 @@ from typing import Any
 
 from charter.monitoring.service import WindowResult
 from charter.registry.versions import VersionInfo
-from charter.spec.metrics import METRICS
+from charter.spec.metrics import metric_info
 from charter.spec.model import Charter, MetricRule
 
 DECISIVE = ("pass", "warn", "breach")
@@ -101,7 +101,7 @@ def _compare(
     if not usable:
         return fact
     challenger, champion = fmean(a for a, _ in usable), fmean(b for _, b in usable)
-    higher = METRICS[rule.metric].higher_is_better
+    higher = metric_info(rule.metric).higher_is_better
     worse_by = champion - challenger if higher else challenger - champion
     fact.update(
         challenger=challenger,

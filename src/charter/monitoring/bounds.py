@@ -73,7 +73,9 @@ def learn_bounds(
     """The bound of every metric that a rule of ``charter`` bounds by the reference, learnt on
     the reference's labelled (label, score) pairs in their order."""
     y = np.asarray(labels, dtype=np.float64).ravel()
-    s = np.asarray(scores, dtype=np.float64).ravel()
+    classes = charter.classes()
+    s = np.asarray(scores, dtype=np.float64)
+    s = s if classes else s.ravel()  # multiclass: a probability matrix, cut by rows
     out: dict[str, Bound | NotComputable] = {}
     for metric in reference_metrics(charter):
         values = []
@@ -82,8 +84,8 @@ def learn_bounds(
         ):
             if y_part.size == 0:
                 continue
-            point = operating_point(charter.sufficiency, s_part)
-            value = realized(metric, y_part, s_part, point.threshold)
+            threshold = 0.5 if classes else operating_point(charter.sufficiency, s_part).threshold
+            value = realized(metric, y_part, s_part, threshold, classes)
             if isinstance(value, float) and np.isfinite(value):
                 values.append(value)
         if len(values) < 2:

@@ -28,8 +28,11 @@ from charter.engines.summaries import (
     NumericSummary,
 )
 from charter.errors import ExpressionError
+from charter.monitoring import multiclass as mc
 from charter.monitoring import performance as perf
 from charter.monitoring.cbpe import CBPE, ESTIMATED, Estimate
+from charter.monitoring.cbpe_multiclass import MulticlassCBPE
+from charter.monitoring.dle import DLE, ESTIMATED_REGRESSION
 from charter.monitoring.drift import DEFAULT_METHOD, METHODS, DriftResult, MethodName, measure_drift
 from charter.monitoring.operating_point import OperatingPoint, operating_point
 from charter.monitoring.quality_verdict import judge_quality
@@ -189,21 +192,52 @@ def _segment_mask(rows: pl.DataFrame, rule: MetricRule, inputs: Sequence[str]) -
 
 
 Estimates = Mapping[str, Estimate | NotComputable]
+Estimator = CBPE | MulticlassCBPE | DLE
+
+
+def estimated_names(charter: Charter) -> tuple[str, ...]:
+    """The metrics estimated while labels are missing, for the charter's task."""
+    if charter.task == "regression":
+        return ESTIMATED_REGRESSION
+    if charter.task == "multiclass_classification":
+        return MulticlassCBPE(tuple(charter.classes()), (), {}).estimated
+    return ESTIMATED
+
+
+def scores_of(charter: Charter, rows: pl.DataFrame) -> Any:
+    """What a task's metrics read of the rows: the score, or the class probability matrix."""
+    classes = charter.classes()
+    if classes:
+        return mc.class_matrix(rows["class_scores"], len(classes))
+    return rows["score"].to_numpy()
 
 
 def estimate_all(
-    cbpe: CBPE | NotComputable, scores: pl.Series, threshold: float | None = None
+    charter: Charter,
+    estimator: Estimator | NotComputable,
+    rows: pl.DataFrame,
+    threshold: float | None = None,
 ) -> Estimates:
-    """CBPE's estimates of ``scores`` at ``threshold`` (or why there are none), by metric."""
-    if isinstance(cbpe, NotComputable):
-        return dict.fromkeys(ESTIMATED, cbpe)
-    return cbpe.estimate(scores.to_numpy(), threshold)
+    """The estimates of ``rows`` (CBPE at ``threshold``, or DLE), or why there are none."""
+    if isinstance(estimator, NotComputable):
+        return dict.fromkeys(estimated_names(charter), estimator)
+    if isinstance(estimator, MulticlassCBPE):
+        matrix = scores_of(charter, rows)
+        return estimator.estimate(matrix[np.isfinite(matrix).all(axis=1)])
+    if isinstance(estimator, DLE):
+        inputs = rows.select(
+            pl.col(c).alias(c.removeprefix(INPUT_PREFIX))
+            for c in rows.columns
+            if c.startswith(INPUT_PREFIX)
+        )
+        return estimator.estimate(inputs, rows["score"].to_numpy())
+    return estimator.estimate(rows["score"].to_numpy(), threshold)
 
 
 def judge_rules(
     charter: Charter,
     rows: pl.DataFrame,
-    cbpe: CBPE | NotComputable | None,
+    cbpe: Estimator | NotComputable | None,
     inputs: Sequence[str],
     window_estimates: Estimates,
     point: OperatingPoint | None = None,
@@ -228,19 +262,20 @@ def judge_rules(
                 continue
         labelled = subset.filter(pl.col("label").is_not_null())
         estimate = None
-        if cbpe is not None and rule.metric in ESTIMATED:
+        if cbpe is not None and rule.metric in estimated_names(charter):
             estimates = window_estimates if rule.segment is None else None
-            found = estimates or estimate_all(cbpe, subset["score"], point.threshold)
+            found = estimates or estimate_all(charter, cbpe, subset, point.threshold)
             estimate = found[rule.metric]
         verdicts.append(
             judge_rule(
                 rule,
                 labelled["label"].to_numpy(),
-                labelled["score"].to_numpy(),
+                scores_of(charter, labelled),
                 min_labels=min_labels,
                 estimate=estimate,
                 threshold=point.threshold,
                 bound=_bound(rule, reference),
+                classes=charter.classes(),
             )
         )
     return verdicts
@@ -277,29 +312,39 @@ def performance(
         "labelled": labelled.height,
         "coverage": _fraction(labelled.height, rows.height, "the window has no predictions"),
     }
-    classifier = charter.task == "binary_classification"
+    classes = charter.classes()
+    names = {
+        "binary_classification": [*perf.THRESHOLD_METRICS, *perf.SCORE_METRICS],
+        "multiclass_classification": mc.metric_names(classes),
+        "regression": list(perf.REGRESSION_METRICS),
+    }[charter.task]
     if version == UNSCORED:
-        names = list(perf.THRESHOLD_METRICS) + list(perf.SCORE_METRICS)
         why = nc("no model version scored these rows")
-        realized_metrics: dict[str, Any] = dict.fromkeys(
-            names if classifier else perf.REGRESSION_METRICS, why
-        )
-    elif classifier:
+        realized_metrics: dict[str, Any] = dict.fromkeys(names, why)
+    elif classes:
+        realized_metrics = dict(mc.multiclass_metrics(y, scores_of(charter, labelled), classes))
+    elif charter.task == "binary_classification":
         realized_metrics = dict(perf.classification_metrics(y, s, point.threshold))
     else:
         realized_metrics = dict(perf.regression_metrics(y, s))
-    estimated: dict[str, Any] = {}
-    if classifier:
-        cbpe = window_cbpe(version, reference)
-        estimated = dict(estimate_all(cbpe, rows["score"], point.threshold))
+    estimator = window_estimator(charter, version, reference)
+    estimated = dict(estimate_all(charter, estimator, rows, point.threshold))
     return {"labels": coverage, "metrics": {"realized": realized_metrics, "estimated": estimated}}
 
 
-def window_cbpe(version: str, reference: Reference | None) -> CBPE | NotComputable:
+def window_estimator(
+    charter: Charter, version: str, reference: Reference | None
+) -> Estimator | NotComputable:
+    """CBPE (classifiers) or DLE (regression), fitted on the version's reference."""
     if version == UNSCORED:
         return NotComputable("no model version scored these rows")
+    method = "DLE" if charter.task == "regression" else "CBPE"
     if reference is None:
-        return NotComputable("no reference for this version: CBPE is calibrated on it")
+        return NotComputable(f"no reference for this version: {method} is fitted on it")
+    if charter.task == "regression":
+        if reference.dle is None:
+            return NotComputable("the reference was summarised before DLE; set it again")
+        return reference.dle
     return reference.cbpe
 
 
@@ -318,7 +363,7 @@ def evaluate(
     classifier = charter.task == "binary_classification"
     point = operating_point(charter.sufficiency, rows["score"].to_numpy())
     perf_body = performance(charter, version, rows, reference, point)
-    cbpe = window_cbpe(version, reference) if classifier else None
+    cbpe = window_estimator(charter, version, reference)
     estimates = perf_body["metrics"]["estimated"]
     rules = judge_rules(charter, rows, cbpe, inputs, estimates, point, reference)
     contract = contract_verdict(rules)
@@ -337,6 +382,13 @@ def evaluate(
     flags += [f"input drift ({charter.operations.monitor.drift.method}): {n}" for n in drifted]
     if any(m["judged"] and m["status"] in ("warn", "breach") for m in score.values()):
         flags.append("score drift")
+    extra: dict[str, Any] = {}
+    if charter.classes():
+        extra["prediction_drift"] = predicted_class_drift(charter, rows, reference)
+        status = next(m["status"] for m in extra["prediction_drift"].values() if m["judged"])
+        drift_status = max(drift_status, status, key=DRIFT_ORDER.__getitem__)
+        if status in ("warn", "breach"):
+            flags.append("predicted class drift")
     body: dict[str, Any] = finite(
         {
             "verdict": verdict,
@@ -354,9 +406,25 @@ def evaluate(
             "drift_status": drift_status,
             "quality": quality(summary),
             "reference": None if reference is None else reference.describe(),
+            **extra,
         }
     )
     return body
+
+
+def predicted_class_drift(
+    charter: Charter, rows: pl.DataFrame, reference: Reference | None
+) -> dict[str, dict[str, Any]]:
+    """Drift of the predicted class's distribution against the reference's (categorical
+    methods; the charter's method when it applies to categories, else its default)."""
+    classes = charter.classes()
+    matrix = scores_of(charter, rows)
+    predicted = mc.predicted_classes(matrix, classes).drop_nulls()
+    known = reference.predicted if reference is not None else None
+    current = CategoricalSummary.from_series(
+        predicted, known=None if known is None else known.categories, cap=len(classes) + 1
+    )
+    return column_drift(known, current, charter.operations.monitor.drift)
 
 
 def _in(rule: MetricRule) -> str:

@@ -39,6 +39,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from charter.engines.summaries import (
+    CategoricalSummary,
     ColumnSummary,
     Kind,
     NotComputable,
@@ -47,11 +48,14 @@ from charter.engines.summaries import (
     summary_from_dict,
 )
 from charter.errors import CharterError, DataError, UserCodeError
+from charter.monitoring import multiclass as mc
 from charter.monitoring import performance as perf
 from charter.monitoring.bounds import Bound, bound_from_dict, learn_bounds, reference_metrics
 from charter.monitoring.cbpe import CBPE
+from charter.monitoring.cbpe_multiclass import MulticlassCBPE
+from charter.monitoring.dle import DLE
 from charter.monitoring.operating_point import operating_point
-from charter.registry.flavors.base import Predictor
+from charter.registry.flavors.base import Predictor, class_probabilities
 from charter.spec.model import Charter
 from charter.store.tables import MonitorReference
 from charter.workspace import Workspace
@@ -86,8 +90,8 @@ def monitored_columns(charter: Charter) -> list[MonitoredColumn]:
 
 
 def score_range(charter: Charter) -> tuple[float | None, float | None]:
-    """Scores of a binary classifier are probabilities; a regressor's may be anything."""
-    return (0.0, 1.0) if charter.task == "binary_classification" else (None, None)
+    """Scores of a classifier are probabilities; a regressor's may be anything."""
+    return (None, None) if charter.task == "regression" else (0.0, 1.0)
 
 
 def reference_origin(charter: Charter) -> str:
@@ -137,16 +141,25 @@ class Reference:
     origin: str
     columns: Mapping[str, ColumnSummary]
     score: NumericSummary | None
-    cbpe: CBPE | NotComputable
+    cbpe: CBPE | MulticlassCBPE | NotComputable
     metrics: Mapping[str, float | NotComputable]
     rows: int
     labelled: int
     source: Mapping[str, Any] = field(default_factory=dict)
     bounds: Mapping[str, Bound | NotComputable] = field(default_factory=dict)
+    predicted: CategoricalSummary | None = None  # multiclass: the predicted class's counts
+    dle: DLE | NotComputable | None = None  # regression: the loss models of estimated MAE/RMSE
 
     def to_dict(self) -> dict[str, Any]:
-        # "bounds" only when learnt, so references stored before bounds keep their fingerprint
-        extra = {"bounds": {n: b.to_dict() for n, b in self.bounds.items()}} if self.bounds else {}
+        # "bounds", "predicted" and "dle" only when there, so references stored before them
+        # keep their fingerprint
+        extra: dict[str, Any] = {}
+        if self.bounds:
+            extra["bounds"] = {n: b.to_dict() for n, b in self.bounds.items()}
+        if self.predicted is not None:
+            extra["predicted"] = self.predicted.to_dict()
+        if self.dle is not None:
+            extra["dle"] = self.dle.to_dict()
         return extra | {
             "origin": self.origin,
             "columns": {name: s.to_dict() for name, s in sorted(self.columns.items())},
@@ -163,15 +176,28 @@ class Reference:
         cbpe_data = data["cbpe"]
         score = None if data["score"] is None else summary_from_dict(data["score"])
         assert score is None or isinstance(score, NumericSummary)
+        predicted = None if "predicted" not in data else summary_from_dict(data["predicted"])
+        assert predicted is None or isinstance(predicted, CategoricalSummary)
+        dle_data = data.get("dle")
+        dle: DLE | NotComputable | None = None
+        if dle_data is not None:
+            dle = (
+                NotComputable(dle_data["not_computable"])
+                if "not_computable" in dle_data
+                else DLE.from_dict(dle_data)
+            )
+        cbpe: CBPE | MulticlassCBPE | NotComputable
+        if "not_computable" in cbpe_data:
+            cbpe = NotComputable(cbpe_data["not_computable"])
+        elif cbpe_data.get("kind") == "multiclass":
+            cbpe = MulticlassCBPE.from_dict(cbpe_data)
+        else:
+            cbpe = CBPE.from_dict(cbpe_data)
         return cls(
             origin=str(data["origin"]),
             columns={n: summary_from_dict(s) for n, s in data["columns"].items()},
             score=score,
-            cbpe=(
-                NotComputable(cbpe_data["not_computable"])
-                if "not_computable" in cbpe_data
-                else CBPE.from_dict(cbpe_data)
-            ),
+            cbpe=cbpe,
             metrics={
                 n: NotComputable(v["not_computable"]) if isinstance(v, dict) else float(v)
                 for n, v in data["metrics"].items()
@@ -180,6 +206,8 @@ class Reference:
             labelled=int(data["labelled"]),
             source=dict(data.get("source", {})),
             bounds={n: bound_from_dict(b) for n, b in data.get("bounds", {}).items()},
+            predicted=predicted,
+            dle=dle,
         )
 
     @cached_property
@@ -189,12 +217,14 @@ class Reference:
 
     def describe(self) -> dict[str, Any]:
         """What a window result says about its reference."""
-        cbpe = "fitted" if isinstance(self.cbpe, CBPE) else self.cbpe.reason
+        cbpe = self.cbpe.reason if isinstance(self.cbpe, NotComputable) else "fitted"
+        dle = {} if self.dle is None else {"dle": getattr(self.dle, "reason", "fitted")}
         return {
             "origin": self.origin,
             "rows": self.rows,
             "labelled": self.labelled,
             "cbpe": cbpe,
+            **dle,
             "metrics": {n: _value(v) for n, v in self.metrics.items()},
             **({"source": dict(self.source)} if self.source else {}),
             **({"bounds": {n: _bound(b) for n, b in self.bounds.items()}} if self.bounds else {}),
@@ -226,8 +256,11 @@ def build_reference(
     labels: npt.ArrayLike | None,
     origin: str,
     source: Mapping[str, Any] | None = None,
+    probabilities: npt.ArrayLike | None = None,
 ) -> Reference:
-    """Summarise ``frame``'s monitored inputs, the scores, and fit CBPE on (scores, labels)."""
+    """Summarise ``frame``'s monitored inputs, the scores, and fit CBPE on (scores, labels); a
+    multiclass reference also takes the class ``probabilities`` (a matrix, ``scores`` being the
+    predicted class's), a regression one fits DLE on the inputs."""
     columns: dict[str, ColumnSummary] = {}
     for column in monitored_columns(charter):
         if column.name in frame.columns:
@@ -244,15 +277,27 @@ def build_reference(
         )
         assert isinstance(score_summary, NumericSummary)
         score = score_summary
-    cbpe, metrics, labelled = _performance(charter, s, y)
+    classes = charter.classes()
+    matrix = None
+    predicted = None
+    if classes and probabilities is not None:
+        matrix = mc.probability_matrix(probabilities, len(classes))
+        summary = summarise_reference(mc.predicted_classes(matrix, classes), "categorical")
+        assert isinstance(summary, CategoricalSummary)
+        predicted = summary
+    if classes and probabilities is None:
+        s = None  # a multiclass reference without probabilities cannot be judged
+    cbpe, metrics, labelled = _performance(charter, s if matrix is None else matrix, y)
+    dle = _dle(charter, frame, s, y) if charter.task == "regression" else None
     bounds: dict[str, Bound | NotComputable] = {}
     if reference_metrics(charter):
         if s is None or y is None:
             why = NotComputable("the reference has no scores and labels to learn a bound from")
             bounds = dict.fromkeys(reference_metrics(charter), why)
         else:
-            pairs_y, pairs_s, _ = perf.labelled_pairs(y, s)
-            bounds = learn_bounds(charter, pairs_y, pairs_s)
+            known = np.isfinite(y)
+            scored = s[known] if matrix is None else matrix[known]
+            bounds = learn_bounds(charter, y[known], scored)
     return Reference(
         origin=origin,
         columns=columns,
@@ -263,19 +308,40 @@ def build_reference(
         labelled=labelled,
         source=dict(source or {}),
         bounds=bounds,
+        predicted=predicted,
+        dle=dle,
     )
+
+
+def _dle(
+    charter: Charter,
+    frame: pl.DataFrame,
+    scores: npt.NDArray[np.float64] | None,
+    labels: npt.NDArray[np.float64] | None,
+) -> DLE | NotComputable:
+    if scores is None or labels is None:
+        return NotComputable("the reference has no predictions and labels to fit DLE on")
+    columns = [c for c in monitored_columns(charter) if c.name in frame.columns]
+    inputs = frame.select(_typed(frame[c.name], c.kind) for c in columns)
+    return DLE.fit(inputs, {c.name: c.kind for c in columns}, scores, labels)
 
 
 def _performance(
     charter: Charter, scores: npt.NDArray[np.float64] | None, labels: npt.NDArray[np.float64] | None
-) -> tuple[CBPE | NotComputable, dict[str, float | NotComputable], int]:
+) -> tuple[CBPE | MulticlassCBPE | NotComputable, dict[str, float | NotComputable], int]:
     if scores is None:
         return NotComputable("the reference has no scores"), {}, 0
     if labels is None:
         return NotComputable("the reference has no labels"), {}, 0
+    if scores.ndim == 2:  # multiclass probabilities
+        known = np.isfinite(labels) & np.isfinite(scores).all(axis=1)
+        y, p = labels[known], scores[known]
+        classes = charter.classes()
+        fitted = MulticlassCBPE.fit(p, y, classes)
+        return fitted, dict(mc.multiclass_metrics(y, p, classes)), int(known.sum())
     y, p, coverage = perf.labelled_pairs(labels, scores)
     if charter.task == "regression":
-        reason = NotComputable("CBPE applies to binary classifiers only")
+        reason = NotComputable("CBPE applies to classifiers only (regression: DLE)")
         return reason, dict(perf.regression_metrics(y, p)), coverage.labelled
     threshold = operating_point(charter.sufficiency, p).threshold  # 0.5 unless the charter says
     cbpe = CBPE.fit(p, y, threshold=threshold)
@@ -324,10 +390,17 @@ def summarise_file(
             hint=f"Columns in the file: {', '.join(frame.columns) or 'none'}.",
         )
     scores = _reference_scores(charter, frame, inputs, predictor, external, path)
+    probabilities = None
+    if scores is not None and scores.ndim == 2:  # multiclass: the predicted class's probability
+        probabilities, scores = scores, np.max(scores, axis=1)
     labels = None
     target = charter.labels.target if charter.labels else None
     if target is not None and target in frame.columns:
-        labels = label_values(frame[target]).to_numpy()
+        labels = (
+            class_indices(frame[target], charter.classes())
+            if charter.classes()
+            else label_values(frame[target])
+        ).to_numpy()
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     source = {
         "file": str(path),
@@ -335,7 +408,13 @@ def summarise_file(
         "label_column": target if labels is not None else None,
     }
     return build_reference(
-        charter, frame, scores=scores, labels=labels, origin=REGISTRATION, source=source
+        charter,
+        frame,
+        scores=scores,
+        labels=labels,
+        origin=REGISTRATION,
+        source=source,
+        probabilities=probabilities,
     )
 
 
@@ -364,6 +443,11 @@ def _reference_scores(
         raise
     except Exception as exc:
         raise UserCodeError(f"the model failed to score the reference {path}: {exc}") from exc
+    classes = charter.classes()
+    if classes:
+        model_classes = getattr(predictor, "classes", None)
+        where = f"the model scoring the reference {path}"
+        return class_probabilities(out, frame.height, model_classes, classes, where)
     if out.ndim == 2 and out.shape[1] in (1, 2):
         out = out[:, -1]
     if out.shape != (frame.height,):
@@ -379,6 +463,17 @@ def label_values(values: pl.Series) -> pl.Series:
         lowered = values.str.strip_chars().str.to_lowercase()
         values = lowered.replace_strict({"true": "1", "false": "0"}, default=lowered)
     return values.cast(pl.Float64, strict=False)
+
+
+def class_indices(values: pl.Series, classes: list[str]) -> pl.Series:
+    """Multiclass labels as the index of their class in ``labels.values`` (others null)."""
+    from charter.spec.model import label_text
+
+    lookup = {text: float(i) for i, text in enumerate(classes)}
+    text = pl.Series(
+        [None if v is None else label_text(v) for v in values.to_list()], dtype=pl.String
+    )
+    return text.replace_strict(lookup, default=None, return_dtype=pl.Float64)
 
 
 # -- storing and loading ------------------------------------------------------------------------

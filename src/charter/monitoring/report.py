@@ -232,7 +232,10 @@ def rule_chart(windows: Sequence[WindowResult], index: int) -> str:
     chart = Chart(f"{rule['metric']}{segment}", [_label(w) for w in windows])
     chart.series.append(Series("realized", realized, SERIES[0], hollow=unjudged))
     if any(v is not None for v in estimated):
-        chart.series.append(Series("estimated (CBPE)", estimated, SERIES[1], True, (lower, upper)))
+        method = "DLE" if rule["metric"] in ("mae", "rmse") else "CBPE"
+        chart.series.append(
+            Series(f"estimated ({method})", estimated, SERIES[1], True, (lower, upper))
+        )
     chart.levels.append(Level(f"threshold {threshold}", float(threshold), COLORS["breach"]))
     if rule.get("warn_at") is not None:
         chart.levels.append(

@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from charter.errors import CharterError, ExpressionError
 from charter.monitoring.cutting import Cutter, cutter
 from charter.monitoring.evaluation import evaluate
+from charter.monitoring.multiclass import class_matrix
 from charter.monitoring.reference import (
     REGISTRATION,
     MonitoredColumn,
@@ -137,7 +138,7 @@ def monitor(
     batches = logged_batches(ws, name)
     columns = monitored_columns(charter)
     inputs = charter.data.feature_columns()
-    rows, groups = _rows(batches, step, _segment_columns(charter, inputs), lo_us, hi_us)
+    rows, groups = _rows(batches, step, _performance_inputs(charter, inputs), lo_us, hi_us)
     labels = read_labels(ws, name)
     rows = rows.join(labels, on="key", how="left") if rows.height else _with_label(rows)
     run = _Run(ws, charter, batches, step, columns, labels)
@@ -164,6 +165,15 @@ def monitor(
     return MonitorReport(name, size, results, changed, exploratory)
 
 
+def _performance_inputs(charter: Charter, inputs: Sequence[str]) -> list[str]:
+    """The logged inputs performance reads: those segments name, and for a regressor every
+    monitored input (DLE estimates its error from them)."""
+    named = _segment_columns(charter, inputs)
+    if charter.task != "regression":
+        return named
+    return sorted(set(named) | {c.name for c in monitored_columns(charter)})
+
+
 def _segment_columns(charter: Charter, inputs: Sequence[str]) -> list[str]:
     """The logged inputs that some rule's segment names: the only inputs performance reads."""
     named: set[str] = set()
@@ -188,7 +198,14 @@ def _rows(
     """What performance needs of the log in range (version, window, key, score and the segment
     inputs; one columnar scan per batch), and the batches of each (version, window) in log
     order."""
-    columns = ["version", "window", "key", "score", *(INPUT_PREFIX + n for n in inputs)]
+    columns = [
+        "version",
+        "window",
+        "key",
+        "score",
+        "class_scores",
+        *(INPUT_PREFIX + n for n in inputs),
+    ]
     frames: list[pl.DataFrame] = []
     groups: dict[tuple[str, int], list[str]] = defaultdict(list)
     for batch in batches:
@@ -204,6 +221,7 @@ def _rows(
             "window": pl.Int64,
             "key": pl.String,
             "score": pl.Float64,
+            "class_scores": pl.List(pl.Float64),
         }
         schema.update({INPUT_PREFIX + n: pl.Null for n in inputs})
         return pl.DataFrame(schema=schema), groups
@@ -306,6 +324,8 @@ class _Run:
         rows = pl.concat(frames, how="diagonal_relaxed").join(self.labels, on="key", how="left")
         inputs = rows.select(pl.col(INPUT_PREFIX + n).alias(n) for n in names)
         scored = version != UNSCORED
+        classes = self.charter.classes()
+        probabilities = class_matrix(rows["class_scores"], len(classes)) if classes else None
         return build_reference(
             self.charter,
             inputs,
@@ -313,6 +333,7 @@ class _Run:
             labels=rows["label"].to_numpy() if scored else None,
             origin=self.origin,
             source={"period": self.charter.operations.monitor.reference},
+            probabilities=probabilities if scored else None,
         )
 
 

@@ -23,7 +23,7 @@ breach. The owner's contract is judged on outcomes that happened.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -32,9 +32,10 @@ import numpy as np
 import numpy.typing as npt
 
 from charter.engines.summaries import NotComputable
+from charter.monitoring import multiclass as mc
 from charter.monitoring import performance as perf
 from charter.monitoring.cbpe import Estimate
-from charter.spec.metrics import METRICS
+from charter.spec.metrics import metric_info
 from charter.spec.model import MetricRule
 
 Verdict = Literal["pass", "warn", "breach", "insufficient_evidence"]
@@ -48,9 +49,13 @@ def realized(
     labels: npt.ArrayLike,
     scores: npt.ArrayLike,
     threshold: float = perf.DEFAULT_THRESHOLD,
+    classes: Sequence[str] = (),
 ) -> Result:
     """One realized metric by its charter name (see :mod:`.performance`), label-based ones at
-    the operating point ``threshold``."""
+    the operating point ``threshold``; with ``classes``, ``scores`` is a multiclass model's
+    probability matrix (see :mod:`.multiclass`)."""
+    if classes:
+        return mc.metric(metric, labels, scores, classes)
     if metric in perf.THRESHOLD_METRICS:
         return perf.THRESHOLD_METRICS[metric](labels, scores, threshold)
     if metric in perf.SCORE_METRICS:
@@ -60,7 +65,7 @@ def realized(
 
 def worse(metric: str, value: float, level: float) -> bool:
     """Whether ``value`` is on the bad side of ``level`` for this metric."""
-    return value < level if METRICS[metric].higher_is_better else value > level
+    return value < level if metric_info(metric).higher_is_better else value > level
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class RuleVerdict:
             return float(threshold)
         if self.bound is None:
             return None
-        side = "lower" if METRICS[self.rule.metric].higher_is_better else "upper"
+        side = "lower" if metric_info(self.rule.metric).higher_is_better else "upper"
         return float(self.bound[side])
 
     @property
@@ -136,13 +141,14 @@ def judge_rule(
     estimate: Estimate | NotComputable | None = None,
     threshold: float = perf.DEFAULT_THRESHOLD,
     bound: Mapping[str, Any] | NotComputable | None = None,
+    classes: Sequence[str] = (),
 ) -> RuleVerdict:
     """Judge ``rule`` on the labelled pairs of its segment; ``estimate`` (CBPE on every row of
     the segment, labelled or not) is shown beside it and never changes the status."""
     y = np.asarray(labels, dtype=np.float64)
     count = int(y.size)
     value = (
-        realized(rule.metric, y, scores, threshold)
+        realized(rule.metric, y, scores, threshold, classes)
         if count
         else NotComputable("no labelled predictions")
     )

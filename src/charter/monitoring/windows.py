@@ -153,8 +153,9 @@ def scan_batch(
     start_us: int | None = None,
     end_us: int | None = None,
 ) -> pl.LazyFrame:
-    """One batch's log rows as ``batch_id, version, window, key, score, late, event_us, delay_us``
-    plus ``in.<input>`` columns, keeping windows that start in ``[start_us, end_us)``."""
+    """One batch's log rows as ``batch_id, version, window, key, score, class_scores, late,
+    event_us, delay_us`` plus ``in.<input>`` columns, keeping windows that start in
+    ``[start_us, end_us)``."""
     parts = [
         _scan_part(batch.lake.scan(key), batch.batch_id, step_us, inputs) for key in batch.paths
     ]
@@ -171,12 +172,18 @@ def _scan_part(
 ) -> pl.LazyFrame:
     schema = frame.collect_schema()
     moment = pl.coalesce(pl.col("event_time"), pl.col("ingested_at")).dt.epoch("us")
+    class_scores = (
+        pl.col("class_scores").cast(pl.List(pl.Float64))
+        if "class_scores" in schema
+        else pl.lit(None, pl.List(pl.Float64)).alias("class_scores")
+    )
     return frame.select(
         pl.lit(batch_id).alias("batch_id"),
         pl.col("model_version").fill_null(UNSCORED).cast(pl.String).alias("version"),
         as_cutter(step_us).expr(moment).alias("window"),
         pl.col("key").cast(pl.String),
         pl.col("score").cast(pl.Float64),
+        class_scores,
         pl.col("late").fill_null(False).cast(pl.Boolean),
         moment.alias("event_us"),
         (pl.col("ingested_at").dt.epoch("us") - moment).alias("delay_us"),

@@ -92,7 +92,11 @@ def infer_contract(
             hint="Name a datetime column (CSV: ISO 8601 text such as 2026-01-05T10:00:00Z).",
         )
     task = "binary_classification" if target is None else _task(frame[target], path)
+    classes = None
+    if target is not None and task == "multiclass_classification":
+        classes = sorted(str(v) for v in frame[target].drop_nulls().unique().to_list())
     return InferredContract(
+        classes=classes,
         source=str(path),
         rows=frame.height,
         fields=fields,
@@ -205,14 +209,21 @@ def _number(value: Any) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.4g}"
 
 
+MAX_CLASSES = 50  # more distinct text labels than this is more likely an identifier
+
+
 def _task(series: pl.Series, path: Path) -> str:
     values = set(series.drop_nulls().unique().to_list())
     if values <= {0, 1} or values <= {True, False}:
         return "binary_classification"
     if series.dtype.is_numeric() and len(values) > 2:
         return "regression"
+    if series.dtype == pl.String and 2 < len(values) <= MAX_CLASSES:
+        return "multiclass_classification"
     shown = ", ".join(sorted(map(str, values))[:5])
     raise DataError(
-        f"{path}: the target {series.name!r} holds {shown}: neither a 0/1 outcome nor a number",
-        hint="charter judges binary classification (0/1) and regression; recode the target.",
+        f"{path}: the target {series.name!r} holds {shown}: neither a 0/1 outcome, a number "
+        f"nor 3 to {MAX_CLASSES} classes",
+        hint="charter judges binary classification (0/1), multiclass classification (named "
+        "classes) and regression; recode the target.",
     )

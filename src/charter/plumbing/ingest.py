@@ -104,7 +104,7 @@ class _Run:
     def __init__(self, ws: Workspace, loaded: LoadedCharter, chunk_rows: int) -> None:
         self.ws, self.chunk_rows = ws, chunk_rows
         self.name = loaded.charter.name
-        scorer = Scorer(ws, self.name, loaded.charter.data)
+        scorer = Scorer(ws, self.name, loaded.charter.data, loaded.charter.classes())
         self.report = IngestReport(self.name, scored_by=scorer.versions(), note=scorer.note())
         self.state = RunState(
             ws=ws,

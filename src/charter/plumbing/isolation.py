@@ -79,11 +79,18 @@ def describe(exc: BaseException) -> str:
 
 
 def score_isolating(
-    version: str, status: str, predict: Predict, frame: pl.DataFrame, *, budget: int = CALL_BUDGET
+    version: str,
+    status: str,
+    predict: Predict,
+    frame: pl.DataFrame,
+    *,
+    budget: int = CALL_BUDGET,
+    width: int = 0,
 ) -> VersionScores:
-    """Score ``frame`` with ``predict``; on failure, bisect to the rows that fail."""
+    """Score ``frame`` with ``predict``; on failure, bisect to the rows that fail. ``width``:
+    a multiclass model's classes (``predict`` gives a row of probabilities per row)."""
     n = frame.height
-    values = np.full(n, np.nan, dtype=np.float64)
+    values = np.full((n, width) if width else n, np.nan, dtype=np.float64)
     failed = np.zeros(n, dtype=bool)
     result = VersionScores(version, status, values, failed)
     calls = 0
@@ -121,10 +128,14 @@ def score_isolating(
     return result
 
 
-def failed_everywhere(version: str, status: str, rows: int, error: str) -> VersionScores:
+def failed_everywhere(
+    version: str, status: str, rows: int, error: str, width: int = 0
+) -> VersionScores:
     """A version that could not even be loaded: every row failed with ``error``."""
     failed = np.ones(rows, dtype=bool)
-    scores = VersionScores(version, status, np.full(rows, np.nan), failed)
+    scores = VersionScores(
+        version, status, np.full((rows, width) if width else rows, np.nan), failed
+    )
     scores.errors = dict.fromkeys(range(rows), error)
     return scores
 

@@ -83,9 +83,7 @@ def record(
         earlier = _deliveries_from(session, name, delivery.identity)
     batch_id = _batch_id(name, delivery, earlier)
     try:
-        checked = check_labels(
-            delivery.read(), spec, charter.task == "binary_classification", delivery.identity
-        )
+        checked = check_labels(delivery.read(), spec, charter.task, delivery.identity)
     except DataError as exc:
         if delivery.checkpoint is not None:
             with serialised(ws, LABEL_LOG, name) as session:

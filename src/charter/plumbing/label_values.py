@@ -5,7 +5,8 @@ Every row of a delivery is either valid (a key and an allowed label) or invalid 
 - ``key.missing``: no key;
 - ``label.missing``: no label;
 - ``label.not_allowed`` (binary classification): not one of ``labels.values`` (default 0 and 1,
-  also true/false), e.g. ``yes`` for a 0/1 target;
+  also true/false), e.g. ``yes`` for a 0/1 target; (multiclass) not one of the classes listed in
+  ``labels.values``, each recorded as its index in that list (0, 1, 2, ...);
 - ``label.not_a_number`` (regression): not a finite number.
 
 Invalid rows are quarantined with their reason. A binary delivery that holds *numbers* outside
@@ -43,7 +44,7 @@ class CheckedLabels:
         return self.invalid.head(limit).to_dicts()
 
 
-def check_labels(frame: pl.DataFrame, spec: LabelSpec, binary: bool, where: str) -> CheckedLabels:
+def check_labels(frame: pl.DataFrame, spec: LabelSpec, task: str, where: str) -> CheckedLabels:
     """Split ``frame`` (a delivery as read) into valid and invalid rows; raise :class:`DataError`
     when the delivery is refused whole (a missing column, numbers outside ``labels.values``)."""
     missing = [c for c in (spec.key, spec.target) if c not in frame.columns]
@@ -54,8 +55,9 @@ def check_labels(frame: pl.DataFrame, spec: LabelSpec, binary: bool, where: str)
         )
     key = frame[spec.key].cast(pl.String).str.strip_chars()
     text = _canonical(frame[spec.target])
+    binary = task != "regression"  # a class label: one of labels.values
     if binary:
-        codes = _codes(spec)
+        codes = _codes(spec) if task == "binary_classification" else _class_codes(spec)
         label = text.replace_strict(codes, default=None, return_dtype=pl.Float64)
         bad_reason = "label.not_allowed"
     else:
@@ -111,6 +113,11 @@ def _codes(spec: LabelSpec) -> dict[str, float]:
     return codes
 
 
+def _class_codes(spec: LabelSpec) -> dict[str, float]:
+    """Canonical text of each multiclass class → its index in ``labels.values``."""
+    return {text: float(index) for index, text in enumerate(spec.classes())}
+
+
 def _refuse_foreign_numbers(rows: pl.DataFrame, spec: LabelSpec, where: str) -> None:
     numbers = pl.col("text").cast(pl.Float64, strict=False)
     foreign = rows.filter((pl.col("reason") == "label.not_allowed") & numbers.is_not_null())
@@ -129,6 +136,6 @@ def _refuse_foreign_numbers(rows: pl.DataFrame, spec: LabelSpec, where: str) -> 
         f"{where}: column {spec.target!r} holds the values {values}, but labels.values allows "
         f"only {allowed}: {foreign.height} rows hold a number outside them (first at rows "
         f"{first}). Nothing from this delivery was recorded. If the target is "
-        f"coded differently, declare `labels.values: [NEGATIVE, POSITIVE]` in the charter; "
+        "coded differently, declare them in `labels.values` (binary: [NEGATIVE, POSITIVE]); "
         "otherwise fix the file and send it again."
     )

@@ -18,7 +18,10 @@ One log row per input row and model version::
     event_time     the contract's event time, in UTC (null when the charter declares none)
     model_version  "3", or "external" when the rows carried their prediction, or null (no model)
     model_status   live / shadow at scoring time; "external"; or null
-    score          the model's output (probability of the positive class, or the value)
+    score          the model's output (probability of the positive class, or the value; for a
+                   multiclass model the probability of its predicted class)
+    class_scores   multiclass only: one probability per class, in the order of the charter's
+                   ``labels.values`` (the predicted class is the most probable, the first on a tie)
     late           event_time older than the watermark minus data.freshness.max_lateness
     ingested_at    when the batch was ingested
     inputs         a struct of the model's input columns, as validated (drift is computed from
@@ -132,16 +135,25 @@ def log_rows(
     )
     if not scores:
         return base
-    return pl.concat(
-        [
-            base.with_columns(
-                pl.lit(s.version, pl.String).alias("model_version"),
-                pl.lit(s.status, pl.String).alias("model_status"),
-                pl.Series("score", s.values).cast(pl.Float64),
-            )
-            for s in scores
-        ]
-    )
+    return pl.concat([base.with_columns(_score_columns(s)) for s in scores])
+
+
+def _score_columns(scores: Scores) -> list[pl.Expr | pl.Series]:
+    columns: list[pl.Expr | pl.Series] = [
+        pl.lit(scores.version, pl.String).alias("model_version"),
+        pl.lit(scores.status, pl.String).alias("model_status"),
+    ]
+    values = scores.values
+    if isinstance(values, np.ndarray) and values.ndim == 2:  # multiclass probabilities
+        scored = np.isfinite(values).all(axis=1)
+        top = np.where(scored, np.max(np.where(scored[:, None], values, 0.0), axis=1), np.nan)
+        matrix = pl.Series("class_scores", values).cast(pl.List(pl.Float64))
+        nulls = pl.Series(~scored)
+        columns.append(pl.Series("score", top).cast(pl.Float64).fill_nan(None))
+        columns.append(pl.when(nulls).then(None).otherwise(matrix).alias("class_scores"))
+        return columns
+    columns.append(pl.Series("score", values).cast(pl.Float64))
+    return columns
 
 
 # -- writing ------------------------------------------------------------------------------------

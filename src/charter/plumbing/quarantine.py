@@ -291,7 +291,7 @@ def _replay(
         taken.update(f"{origin_batch}:{origin_row}\n".encode())
     batch_id = batch_id_for(name, "quarantine-replay", taken.hexdigest())
 
-    scorer = Scorer(ws, name, loaded.charter.data)
+    scorer = Scorer(ws, name, loaded.charter.data, loaded.charter.classes())
     state = RunState(
         ws=ws,
         loaded=loaded,

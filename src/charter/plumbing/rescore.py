@@ -45,7 +45,7 @@ def rescore(ws: Workspace, name: str, *, since: datetime | None = None) -> Inges
         busy=f"a `charter ingest {name}`, replay or rescore is running in this workspace",
         hint="Wait for it to finish; runs of one charter never overlap.",
     ):
-        scorer = Scorer(ws, name, loaded.charter.data)
+        scorer = Scorer(ws, name, loaded.charter.data, loaded.charter.classes())
         report = IngestReport(name, scored_by=scorer.versions(), note=scorer.note())
         if scorer.external is not None or not scorer.models:
             report.note = report.note or "the rows carry their own prediction: nothing to rescore"

@@ -12,6 +12,7 @@ the version's own other rows, are scored as usual.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from charter.plumbing.isolation import (
     failed_everywhere,
     score_isolating,
 )
-from charter.registry.flavors.base import Predictor
+from charter.registry.flavors.base import Predictor, class_probabilities
 from charter.registry.versions import load_model
 from charter.spec.model import DataContract
 from charter.store.tables import ModelVersion
@@ -42,8 +43,15 @@ class Scorer:
     With neither, rows are still validated and logged, without a score.
     """
 
-    def __init__(self, ws: Workspace, charter: str, contract: DataContract) -> None:
+    def __init__(
+        self,
+        ws: Workspace,
+        charter: str,
+        contract: DataContract,
+        classes: Sequence[str] = (),
+    ) -> None:
         self.ws, self.charter = ws, charter
+        self.classes = list(classes)  # multiclass: a probability per class, in this order
         self.external = contract.prediction.column if contract.prediction else None
         self.features = contract.feature_columns()
         self.models: list[tuple[int, str]] = []
@@ -93,14 +101,20 @@ class Scorer:
 
     def _score_version(self, version: int, status: str, valid: pl.DataFrame) -> VersionScores:
         predictor = self._load(version)
+        width = len(self.classes)
         if isinstance(predictor, str):
-            return failed_everywhere(str(version), status, valid.height, predictor)
+            return failed_everywhere(str(version), status, valid.height, predictor, width)
         inputs = self.logged_inputs(valid)
+        source = f"version {version}"
 
         def predict(part: pl.DataFrame) -> np.ndarray[Any, Any]:
-            return _one_score_per_row(predictor.predict(part.select(inputs)), part.height)
+            out = predictor.predict(part.select(inputs))
+            if width:
+                model_classes = getattr(predictor, "classes", None)
+                return class_probabilities(out, part.height, model_classes, self.classes, source)
+            return _one_score_per_row(out, part.height)
 
-        return score_isolating(str(version), status, predict, valid)
+        return score_isolating(str(version), status, predict, valid, width=width)
 
     def _load(self, version: int) -> Predictor | str:
         """The version's model, or why it cannot be loaded (remembered for the rest of the run)."""

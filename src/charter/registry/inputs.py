@@ -32,8 +32,24 @@ def missing_inputs(charter: Charter, predictor: Predictor) -> list[str]:
     return [name for name in wanted if name not in given]
 
 
+def check_classes(charter: Charter, predictor: Predictor, *, model: str) -> None:
+    """A multiclass charter's model must predict exactly the classes of ``labels.values``
+    (when it names them, as a scikit-learn classifier's ``classes_`` does)."""
+    classes = charter.classes()
+    named = getattr(predictor, "classes", None)
+    if not classes or named is None or sorted(named) == sorted(classes):
+        return
+    raise RegistryError(
+        f"{model} predicts the classes {', '.join(named)}, but charter {charter.name}'s "
+        f"labels.values lists {', '.join(classes)}",
+        hint="List exactly the model's classes in labels.values. Nothing was stored.",
+    )
+
+
 def check_inputs(charter: Charter, predictor: Predictor, *, model: str) -> None:
-    """Raise :class:`RegistryError` naming every input of ``model`` the charter lacks."""
+    """Raise :class:`RegistryError` naming every input of ``model`` the charter lacks (and, for
+    a multiclass charter, a model whose classes differ from ``labels.values``)."""
+    check_classes(charter, predictor, model=model)
     missing = missing_inputs(charter, predictor)
     if not missing:
         return

@@ -86,7 +86,11 @@ def training_frame(ws: Workspace, charter: Charter, start: datetime, end: dateti
     if isinstance(inputs, pl.Struct):
         present = {f.name for f in inputs.fields}
         rows = rows.with_columns(pl.col("inputs").struct.unnest().name.prefix("in."))
-    label_type = pl.Int64 if charter.task == "binary_classification" else pl.Float64
+    label_type = pl.Float64 if charter.task == "regression" else pl.Int64
+    label = pl.col("label").cast(label_type)
+    if charter.classes():  # multiclass: the class as labels.values writes it, not its index
+        values = list(spec.values or [])
+        label = label.replace_strict(dict(enumerate(values)), default=None)
     return rows.select(
         pl.col("key").alias(key),
         *([pl.col("event_time").alias(event_time)] if event_time else []),
@@ -96,7 +100,7 @@ def training_frame(ws: Workspace, charter: Charter, start: datetime, end: dateti
             else pl.lit(None, _POLARS_TYPES[charter.data.fields[f].type]).alias(f)
             for f in features
         ),
-        pl.col("label").cast(label_type).alias(target),
+        label.alias(target),
     )
 
 

@@ -35,6 +35,12 @@ class Window(Result):
     drift_status: str
     quality: Facts
     reference: Facts | None
+    prediction_drift: Facts | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="Multiclass only: drift of the predicted class's distribution against the "
+        "reference's, by method.",
+    )
     status_at_evaluation: str | None = Field(
         default=None,
         exclude_if=lambda v: v is None,

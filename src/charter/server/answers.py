@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from charter.engines.rules import VIOLATIONS
@@ -29,7 +30,7 @@ class OnlineScorer(Scorer):
     """The ingest scorer restricted to the answering version; the others score off the path."""
 
     def __init__(self, ws: Workspace, charter: str, loaded: LoadedCharter) -> None:
-        super().__init__(ws, charter, loaded.charter.data)
+        super().__init__(ws, charter, loaded.charter.data, loaded.charter.classes())
         live = [v for v, s in self.models if s == "live"]
         shadows = [v for v, s in self.models if s == "shadow"]
         self.answering: int | None = live[0] if live else (shadows[-1] if shadows else None)
@@ -64,15 +65,21 @@ def answers(
         for position, row in enumerate(rows.to_list()):
             if answer.failed[position]:
                 continue  # the answering model failed on it: quarantined as model_error
+            value = answer.values[position]
             by_row[row] = {
                 "prediction_id": f"{batch.batch_id}-{row}",
                 "key": _text(flat[row].get(contract.key)),
                 "version": scorer.answering,
                 "status": answer.status,
-                "score": float(answer.values[position]),
+                "score": float(np.max(value)),
                 "acted_on": scorer.acted_on,
             }
-            if threshold is not None:
+            if scorer.classes:  # multiclass: the probabilities and the class they predict
+                by_row[row]["class_scores"] = dict(
+                    zip(scorer.classes, map(float, value), strict=True)
+                )
+                by_row[row]["predicted_class"] = scorer.classes[int(np.argmax(value))]
+            elif threshold is not None:
                 by_row[row]["decision"] = bool(answer.values[position] >= threshold)
     refused: dict[int, list[str]] = {}
     lake = lake_for(ws)

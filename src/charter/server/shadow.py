@@ -84,7 +84,8 @@ class ShadowWriter:
     def _scorer(self, contract: DataContract) -> Scorer:
         key = contract.model_dump_json()
         if key not in self._scorers:  # keeps its loaded models while the contract is the same
-            self._scorers = {key: Scorer(self.ws, self.name, contract)}
+            classes = self.ws.load(self.name).charter.classes()  # multiclass: a matrix each
+            self._scorers = {key: Scorer(self.ws, self.name, contract, classes)}
         return self._scorers[key]
 
     def _write(self, job: ShadowJob) -> None:

@@ -47,3 +47,4 @@ class InferredContract:
     target: str | None
     task: str
     source_kind: str
+    classes: list[str] | None = None  # multiclass: the target's classes, as found

@@ -23,7 +23,7 @@ from charter.errors import InvalidIdentityError
 from charter.identity import NAME_PATTERN as NAME_PATTERN
 from charter.identity import check_identity, confusable_with
 from charter.spec.durations import Duration, SettleDuration
-from charter.spec.metrics import METRICS, Task
+from charter.spec.metrics import Task, applies, metric_info, parse_metric
 from charter.spec.windows import CalendarWindow, Window
 
 FIELD_TYPES = ("int", "float", "string", "bool", "datetime", "date")
@@ -65,8 +65,7 @@ def _check_webhook_url(value: str) -> str:
 
 
 def _check_metric(value: str) -> str:
-    if value not in METRICS:
-        raise ValueError(f"unknown metric {value!r}; expected one of {', '.join(METRICS)}")
+    parse_metric(value)  # an unknown metric, or a per-class form of one that has none
     return value
 
 
@@ -140,7 +139,10 @@ class Person(Strict):
 class MetricRule(Strict):
     """One performance requirement agreed with the owner, judged on live data."""
 
-    metric: MetricName = Field(description="A metric name, e.g. roc_auc, recall, mae.")
+    metric: MetricName = Field(
+        description="A metric name, e.g. roc_auc, recall, mae; multiclass: f1_macro, "
+        "recall[CLASS] (one class, one-vs-rest)."
+    )
     at_least: float | Literal["reference"] | None = Field(
         default=None,
         description="Pass when metric >= this; 'reference': >= the reference's chunked mean "
@@ -161,7 +163,7 @@ class MetricRule(Strict):
 
     @model_validator(mode="after")
     def _threshold(self) -> MetricRule:
-        info = METRICS[self.metric]
+        info = metric_info(self.metric)
         good, bad = ("at_least", "at_most") if info.higher_is_better else ("at_most", "at_least")
         if getattr(self, bad) is not None:
             better = "higher" if info.higher_is_better else "lower"
@@ -471,21 +473,26 @@ class LabelSpec(Strict):
         default=None,
         description=(
             "The two allowed labels of a binary classification, [negative, positive], recorded "
-            "as 0 and 1 (default [0, 1], also true/false). Not for regression."
+            "as 0 and 1 (default [0, 1], also true/false); the classes of a multiclass "
+            "classification, in the order their probabilities are logged. Not for regression."
         ),
     )
 
     @model_validator(mode="after")
-    def _two_values(self) -> LabelSpec:
+    def _distinct_values(self) -> LabelSpec:
         if self.values is None:
             return self
-        if len(self.values) != 2:
+        texts = [label_text(v) for v in self.values]
+        twice = sorted({t for t in texts if texts.count(t) > 1})
+        if twice:
             raise _FieldProblemError(
-                "values", f"give exactly two values, [negative, positive], not {self.values}"
+                "values", f"the values must differ: {', '.join(twice)} given twice"
             )
-        if label_text(self.values[0]) == label_text(self.values[1]):
-            raise _FieldProblemError("values", f"the two values must differ, not {self.values}")
         return self
+
+    def classes(self) -> list[str]:
+        """The classes of a multiclass classification as compared (:func:`label_text`)."""
+        return [label_text(v) for v in self.values or []]
 
     def allowed_values(self) -> list[str | int | float | bool]:
         """The binary labels as written, [negative, positive]; [0, 1] unless declared."""
@@ -679,25 +686,56 @@ class Charter(Strict):
 
     @model_validator(mode="after")
     def _coherent(self) -> Charter:
+        self._labels_fit_task()
+        classes = self.labels.classes() if self.labels is not None else []
         for i, rule in enumerate(self.sufficiency.metrics):
-            info = METRICS[rule.metric]
-            if info.task != self.task:
-                raise _FieldProblemError(
-                    f"sufficiency.metrics[{i}].metric",
-                    f"{rule.metric} is a {info.task} metric but task is {self.task}",
-                )
+            problem = applies(rule.metric, self.task, classes)
+            if problem is not None:
+                raise _FieldProblemError(f"sufficiency.metrics[{i}].metric", problem)
             if rule.segment is not None:
                 self._segment_columns_exist(f"sufficiency.metrics[{i}].segment", rule.segment)
-        if (
-            self.labels is not None
-            and self.labels.values is not None
-            and self.task != ("binary_classification")
-        ):
-            raise _FieldProblemError(
-                "labels.values", f"applies to binary_classification only, not {self.task}"
-            )
         self._no_lookalikes()
         return self
+
+    def _labels_fit_task(self) -> None:
+        """Binary: two values at most; multiclass: the classes, at least three; regression: none."""
+        values = self.labels.values if self.labels is not None else None
+        if self.task == "multiclass_classification":
+            if self.data.prediction is not None:
+                raise _FieldProblemError(
+                    "data.prediction",
+                    "multiclass_classification is scored by a registered model, which logs one "
+                    "probability per class; a prediction column is not supported",
+                )
+            for point in ("threshold", "refer_top"):
+                if getattr(self.sufficiency, point) is not None:
+                    raise _FieldProblemError(
+                        f"sufficiency.{point}",
+                        "applies to binary_classification only: a multiclass model predicts "
+                        "its most probable class",
+                    )
+            if values is None or len(values) < 3:
+                raise _FieldProblemError(
+                    "labels.values" if self.labels is not None else "labels",
+                    "multiclass_classification needs labels.values listing its classes (at "
+                    "least three), e.g. values: [retail, fraud, error]",
+                )
+        elif values is not None and self.task == "regression":
+            raise _FieldProblemError(
+                "labels.values", f"applies to classification only, not {self.task}"
+            )
+        elif values is not None and len(values) != 2:
+            raise _FieldProblemError(
+                "labels.values",
+                f"give exactly two values, [negative, positive], not {list(values)}; or set "
+                "task: multiclass_classification",
+            )
+
+    def classes(self) -> list[str]:
+        """A multiclass charter's classes (as compared); empty for any other task."""
+        if self.task != "multiclass_classification" or self.labels is None:
+            return []
+        return self.labels.classes()
 
     def _segment_columns_exist(self, where: str, segment: str) -> None:
         """A segment names only columns of the data contract (it is judged on those inputs)."""

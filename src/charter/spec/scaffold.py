@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -87,10 +88,14 @@ data:
     amount:   {{type: float, nullable: false, min: 0}}
     channel:  {{type: string, allowed: [web, branch, phone], max_null_fraction: 0.05}}
 """
-_DEFAULT_TASK = "task: binary_classification        # or: regression\n"
+_DEFAULT_TASK = "task: binary_classification        # or: multiclass_classification, regression\n"
 _DEFAULT_METRICS = """\
     - {{metric: roc_auc, at_least: 0.75, warn_at: 0.78}}
     - {{metric: recall, at_least: 0.60}}
+"""
+_MULTICLASS_METRICS = """\
+    - {{metric: f1_macro, at_least: 0.70}}      # the mean of the classes' f1
+    - {{metric: {first}, at_least: 0.60}}  # one class, one-vs-rest: name the one that matters
 """
 _DEFAULT_LABELS = (
     "labels: {{key: id, target: outcome}}  # ground truth: `charter labels {name} FILE`\n"
@@ -131,18 +136,21 @@ def render_inferred(
     task = f"task: {contract.task}" + (
         f"  # from the values of {target} in {Path(contract.source).name}\n" if target else "\n"
     )
+    values = f", values: {flow(contract.classes)}" if contract.classes else ""
     labels = (
-        f"labels: {{key: {flow(contract.key)}, target: {flow(target)}}}"
+        f"labels: {{key: {flow(contract.key)}, target: {flow(target)}{values}}}"
         f"  # ground truth: `charter labels {name} FILE`\n"
         if target
         else f"labels: {{key: {flow(contract.key)}, target: outcome}}"
         "  # name the column that holds the outcome\n"
     )
-    metrics = (
-        "    - {metric: mae, at_most: reference}   # the reference's bound: agree a number\n"
-        if contract.task == "regression"
-        else _DEFAULT_METRICS.format()
-    )
+    metrics = {
+        "regression": "    - {metric: mae, at_most: reference}   # the reference's bound: agree "
+        "a number\n",
+        "multiclass_classification": _MULTICLASS_METRICS.format(
+            first=json.dumps(f"recall[{(contract.classes or ['CLASS'])[0]}]")  # quoted: YAML
+        ),
+    }.get(contract.task, _DEFAULT_METRICS.format())
     return _fill(
         name, owner_name, owner_email, task=task, metrics=metrics, data=data, labels=labels
     )

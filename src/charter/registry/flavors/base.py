@@ -72,12 +72,15 @@ def to_scores(raw: Any, rows: int, source: str) -> np.ndarray[Any, Any]:
     """Model output as a 1-D array of ``rows`` numbers.
 
     A two-column output is read as class probabilities and gives the second column (the
-    positive class); a one-column output is flattened. Anything else with the wrong length is
+    positive class); a one-column output is flattened; three or more columns are a multiclass
+    model's probabilities, returned as they are (the scorer orders them by the charter's classes). Anything else with the wrong length is
     the model's fault, reported as such.
     """
     if hasattr(raw, "to_numpy"):  # pandas/Polars Series or DataFrame
         raw = raw.to_numpy()
     values = np.asarray(raw)
+    if values.ndim == 2 and values.shape[1] > 2 and values.shape[0] == rows:
+        return values  # a multiclass model's probabilities, one column per class
     if values.ndim == 2 and values.shape[1] == 2:
         values = values[:, 1]
     elif values.ndim == 2 and values.shape[1] == 1:
@@ -88,6 +91,36 @@ def to_scores(raw: Any, rows: int, source: str) -> np.ndarray[Any, Any]:
             "expected one value per row"
         )
     return values
+
+
+def class_probabilities(
+    raw: Any, rows: int, model_classes: Sequence[str] | None, classes: Sequence[str], source: str
+) -> np.ndarray[Any, Any]:
+    """A multiclass model's output as a ``rows x len(classes)`` matrix in the charter's class
+    order (``labels.values``), its columns matched by the model's own class names."""
+    if hasattr(raw, "to_numpy"):
+        raw = raw.to_numpy()
+    values = np.asarray(raw, dtype=np.float64)
+    if values.ndim != 2 or values.shape != (rows, len(classes)):
+        raise UserCodeError(
+            f"{source} returned output of shape {values.shape} for {rows} rows; a multiclass "
+            f"model must give one probability per class ({len(classes)}: {', '.join(classes)})"
+        )
+    if model_classes is None:
+        return values  # a model that does not name its classes: taken in the charter's order
+    order = class_order(model_classes, classes, source)
+    return values[:, order]
+
+
+def class_order(model_classes: Sequence[str], classes: Sequence[str], source: str) -> list[int]:
+    """For each charter class, the column of the model's output that holds it."""
+    if sorted(model_classes) != sorted(classes):
+        raise UserCodeError(
+            f"{source} predicts the classes {', '.join(model_classes)}, but the charter's "
+            f"labels.values lists {', '.join(classes)}",
+            hint="List exactly the model's classes in labels.values.",
+        )
+    return [list(model_classes).index(c) for c in classes]
 
 
 def guarded(source: str, call: Callable[[], T]) -> T:

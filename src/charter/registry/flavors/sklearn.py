@@ -42,6 +42,16 @@ class SklearnPredictor:
         self.features: list[str] | None = None if names is None else [str(n) for n in names]
 
     @property
+    def classes(self) -> list[str] | None:
+        """A multiclass classifier's class names as charter compares them; else None."""
+        from charter.spec.model import label_text
+
+        found = getattr(self.estimator, "classes_", None)
+        if not hasattr(self.estimator, "predict_proba") or found is None or len(found) <= 2:
+            return None
+        return [label_text(c.item() if hasattr(c, "item") else c) for c in found]
+
+    @property
     def is_binary_classifier(self) -> bool:
         classes = getattr(self.estimator, "classes_", None)
         return (
@@ -54,6 +64,11 @@ class SklearnPredictor:
         # one fitted on an array wants an array.
         inputs: Any = selected.to_pandas() if self.features is not None else selected.to_numpy()
         source = f"the {qualified_name(self.estimator)} model"
+        if self.classes is not None:  # multiclass: every class's probability, a matrix
+            raw = guarded(source, lambda: np.asarray(self.estimator.predict_proba(inputs)))
+            if raw.ndim != 2 or raw.shape[0] != frame.height:
+                return to_scores(raw, frame.height, source)  # the shape error, said plainly
+            return raw.astype(np.float64)
         if self.is_binary_classifier:
             raw = guarded(source, lambda: np.asarray(self.estimator.predict_proba(inputs))[:, 1])
         else:
@@ -81,6 +96,8 @@ def load(data: bytes, name: str, fmt: str, *, trust: Sequence[str] = ()) -> Load
     params = guarded(f"{name}: get_params", lambda: get_params(deep=False)) if get_params else {}
     predictor = SklearnPredictor(estimator)
     details = {"features": predictor.features, "binary_classifier": predictor.is_binary_classifier}
+    if predictor.classes is not None:
+        details["classes"] = predictor.classes
     return LoadedModel(predictor, fmt, qualified_name(estimator), params, details)
 
 
