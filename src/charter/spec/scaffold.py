@@ -110,8 +110,7 @@ def render_inferred(
     stay placeholders to agree with the owner (a regression charter starts from the bound learnt
     from the reference).
     """
-    flow = _flow
-    width = max(len(flow(f.name)) for f in contract.fields) + 1
+        width = max(len(flow(f.name)) for f in contract.fields) + 1
     fields = "".join(
         f"    {(flow(f.name) + ':').ljust(width)} {flow(f.contract())}  # {f.note}\n"
         for f in contract.fields
@@ -148,7 +147,7 @@ def render_inferred(
     )
 
 
-def _flow(value: Any) -> str:
+def flow(value: Any) -> str:
     """``value`` as a one-line YAML flow value (quoted where YAML would misread it)."""
     import yaml
 
@@ -157,6 +156,30 @@ def _flow(value: Any) -> str:
         .strip()
         .removesuffix("\n...")
         .strip()
+    )
+
+
+def render_with_data(
+    name: str,
+    data: str,
+    *,
+    key: str,
+    owner_name: str = "Owner Name",
+    owner_email: str = "owner@example.com",
+) -> str:
+    """The scaffold with ``data`` (a whole ``data:`` block, e.g. imported from ODCS) in place of
+    the example contract; labels join on ``key``."""
+    labels = (
+        f"labels: {{key: {flow(key)}, target: outcome}}  # name the column that holds the outcome\n"
+    )
+    return _fill(
+        name,
+        owner_name,
+        owner_email,
+        task=_DEFAULT_TASK,
+        metrics=_DEFAULT_METRICS.format(),
+        data=data,
+        labels=labels,
     )
 
 
