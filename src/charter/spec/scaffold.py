@@ -110,7 +110,7 @@ def render_inferred(
     stay placeholders to agree with the owner (a regression charter starts from the bound learnt
     from the reference).
     """
-        width = max(len(flow(f.name)) for f in contract.fields) + 1
+    width = max(len(flow(f.name)) for f in contract.fields) + 1
     fields = "".join(
         f"    {(flow(f.name) + ':').ljust(width)} {flow(f.contract())}  # {f.note}\n"
         for f in contract.fields

@@ -344,7 +344,11 @@ def _read_property_quality(
         if zero:
             spec["nullable"] = False
             return
-        if op is not None and unit == "percent" and op[0] in ("mustBeLessOrEqualTo", "mustBeLessThan"):
+        if (
+            op is not None
+            and unit == "percent"
+            and op[0] in ("mustBeLessOrEqualTo", "mustBeLessThan")
+        ):
             spec["max_null_fraction"] = float(op[1]) / 100
             if op[0] == "mustBeLessThan":
                 imported.notes.append(f"{where}: nullValues < {op[1]}% read as at most {op[1]}%")
