@@ -58,6 +58,10 @@ def parse_suite(text: str, *, source: str) -> ImportedContract:
             spec["type"] = _guess_type(spec)
             imported.notes.append(f"{column}: no type expectation; type {spec['type']} assumed")
         imported.fields[column] = {"type": spec.pop("type"), **spec}
+    keys = [c for c, s in imported.fields.items() if s.get("unique") and s.get("nullable") is False]
+    if len(keys) == 1:
+        imported.key = keys[0]
+        imported.notes.append(f"key {keys[0]}: the only unique, not-null column")
     return imported
 
 
