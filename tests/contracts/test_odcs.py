@@ -92,7 +92,9 @@ def test_an_example_survives_import_export_import(
     assert again == first
 
 
-def test_a_charter_contract_round_trips_through_odcs(run: Any, folder: Path, tmp_path: Path) -> None:
+def test_a_charter_contract_round_trips_through_odcs(
+    run: Any, folder: Path, tmp_path: Path
+) -> None:
     write_scaffold(folder / "charters", "credit", owner_name="Dana", owner_email="d@bank.example")
     path = folder / "charters" / "credit.yaml"
     text = path.read_text().replace(
@@ -104,7 +106,9 @@ def test_a_charter_contract_round_trips_through_odcs(run: Any, folder: Path, tmp
         "    opened:   {type: date, min: 1704067200}\n"
         "    vip:      {type: bool, nullable: false}\n",
     )
-    text = text.replace("freshness: {max_lateness: 2h}", "freshness: {max_lateness: 2h, max_age: 1d}")
+    text = text.replace(
+        "freshness: {max_lateness: 2h}", "freshness: {max_lateness: 2h, max_age: 1d}"
+    )
     path.write_text(text.replace("volume: {min_rows: 1}", "volume: {min_rows: 1, max_rows: 5000}"))
     before = load_charter_file(path).charter.data
     out = tmp_path / "credit.odcs.yaml"

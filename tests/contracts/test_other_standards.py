@@ -88,7 +88,9 @@ def test_a_pandera_schema_is_read_by_module_and_attribute(
     monkeypatch.syspath_prepend(str(tmp_path))
     sys.modules.pop("claims_schema", None)
 
-    result = run("contract", "import", "claims_schema:SCHEMA", "claims", "--key", "claim_id", "--json")
+    result = run(
+        "contract", "import", "claims_schema:SCHEMA", "claims", "--key", "claim_id", "--json"
+    )
 
     assert result.code == 0, result.stderr
     assert result.json()["standard"] == "Pandera"

@@ -66,7 +66,7 @@ def import_(
     if from_ is not None and from_ not in STANDARDS:
         raise CharterError(f"--from {from_!r}: expected one of {', '.join(STANDARDS)}")
     ws = workspace(ctx)
-    imported = read_contract(ws, source, standard=from_, object_name=object_name)  # type: ignore[arg-type]
+    imported = read_contract(ws, source, standard=from_, object_name=object_name)
     result = import_contract(ws, name, imported, key=key, event_time=event_time)
 
     def human(console: Console) -> None:

@@ -158,7 +158,7 @@ def _source_for(file: Path, source: Any) -> FolderSource:
         )
     if isinstance(source, FolderSource):
         return source.model_copy(update={"kind": kind})
-    return FolderSource(kind=kind, path=".")  # type: ignore[arg-type]
+    return FolderSource(kind=kind, path=".")
 
 
 def _has_store(ws: Workspace) -> bool:
