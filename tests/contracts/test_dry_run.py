@@ -79,6 +79,7 @@ def test_it_says_what_ingest_would_quarantine_flag_late_and_see_changed(
     assert body["rows_late"] == 1  # the valid k104, hours before the committed watermark
     assert [(c["kind"], c["column"]) for c in body["schema_changes"]] == [("new_column", "branch")]
     assert body["keys_seen"] == 10 and body["watermark"] is not None
+    assert body["already_ingested"] is None
     # a dry run: no batch, no checkpoint, no ledger entry, no file written or touched
     assert _store_counts(ws) == before_rows
     assert _snapshot(workspace_dir.parent) == before_files
@@ -88,6 +89,20 @@ def test_it_says_what_ingest_would_quarantine_flag_late_and_see_changed(
     assert "2 x amount.min" in human.stdout
     assert "schema: new_column branch" in human.stdout
     assert "dry run: nothing was written" in human.stdout
+
+
+def test_a_file_already_ingested_is_said_to_be_skipped(cli: Any, workspace_dir: Path) -> None:
+    landing = workspace_dir / "landing" / "credit-default"
+    landing.mkdir(parents=True)
+    rows(0, 4).write_parquet(landing / "a.parquet")
+    batch_id = cli("ingest", "credit-default", "--json").json()["batches"][0]["batch_id"]
+
+    result = cli("contract", "test", "credit-default", str(landing / "a.parquet"), "--json")
+
+    body = result.json()
+    assert body["already_ingested"] == batch_id
+    assert "ingest would skip the file" in body["notes"][0]
+    assert {v["rule"] for v in body["violations"]} == {"id.unique_across_batches"}
 
 
 def test_a_file_that_does_not_exist_is_a_clear_error(cli: Any, workspace_dir: Path) -> None:

@@ -126,6 +126,8 @@ def run_scenario(root: Path) -> dict[str, Output]:
         run("alerts_test", "alerts", "test", CHARTER)
         run("report", "report", CHARTER, "--html", str(root / "report.html"))
         run("reference", "reference", CHARTER, "2", str(ws / "data" / "reference.parquet"))
+        run("contract_export", "contract", "export", CHARTER, "-o", str(root / "c.odcs.yaml"))
+        run("contract_test", "contract", "test", CHARTER, _a_live_file(ws))
         run("ingest", "ingest", CHARTER)
         run("rescore", "rescore", CHARTER)
         run("labels", "labels", CHARTER, str(sorted((ws / "data" / "labels").glob("*"))[0]))
@@ -149,6 +151,7 @@ def run_scenario(root: Path) -> dict[str, Output]:
         run("tokens_list", "tokens", "list", "--all")
         run("tokens_revoke", "tokens", "revoke", str(token.get("id", 1)))
         run("init", "init", "other-model")
+        run("contract_import", "contract", "import", str(root / "c.odcs.yaml"), "imported-model")
         run("schema", "schema")
     return outputs
 
@@ -167,3 +170,8 @@ def _a_new_model_file(ws: Path) -> str:
     path = ws / "models" / "credit-default-copy.joblib"
     joblib.dump(joblib.load(ws / "models" / "credit-default-v1.joblib"), path, compress=3)
     return str(path)
+
+
+def _a_live_file(ws: Path) -> str:
+    """A landing file of the demo's, to try the contract on (the dry run changes nothing)."""
+    return str(sorted((ws / "landing").rglob("*.parquet"))[0])

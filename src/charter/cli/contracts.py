@@ -117,9 +117,9 @@ def test(
     Exit 0 when every row is valid, 5 when some would be quarantined.
     """
     from charter.attention import EXIT_ATTENTION
-    from charter.services.contracts import dry_run_schema, test_file
+    from charter.services.contracts import dry_run_schema, dry_run_file
 
-    result = dry_run_schema(test_file(workspace(ctx), name, file, examples=examples))
+    result = dry_run_schema(dry_run_file(workspace(ctx), name, file, examples=examples))
     emit(result.to_json_dict(), as_json=as_json, human=lambda c: _human_test(c, result))
     if result.rows_quarantined:
         raise typer.Exit(EXIT_ATTENTION)

@@ -17,16 +17,30 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+import sqlalchemy as sa
 
 from charter.engines.base import DEFAULT_ENGINE, engine_for
 from charter.engines.rules import VIOLATIONS, BatchRuleResult, contract_rules
 from charter.errors import CharterError
 from charter.plumbing import predictions as log
-from charter.plumbing.ingest_batch import ROW, KeyMemory, late_flags, repeats_within_batch
+from charter.plumbing.ingest_batch import (
+    ROW,
+    KeyMemory,
+    batch_id_for,
+    late_flags,
+    repeats_within_batch,
+)
 from charter.plumbing.ingest_report import merge_batch_rules
-from charter.plumbing.sources import DEFAULT_CHUNK_ROWS, LandingFile, read_file_chunks
+from charter.plumbing.sources import (
+    DEFAULT_CHUNK_ROWS,
+    LandingFile,
+    file_fingerprint,
+    folder_identity,
+    read_file_chunks,
+)
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import FolderSource
+from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 
 _KINDS = {
@@ -53,6 +67,7 @@ class DryRun:
     schema_changes: list[dict[str, str]] = field(default_factory=list)
     watermark: datetime | None = None
     keys_seen: int = 0
+    already_ingested: str | None = None  # the committed batch holding these very bytes
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -83,6 +98,12 @@ def dry_run(
     memory = KeyMemory(ws, name) if has_history else None
     if has_history:
         report.watermark = log.watermark(ws, name)
+        report.already_ingested = _committed_batch(ws, name, contract.source, file)
+        if report.already_ingested:
+            report.notes.append(
+                f"these bytes were ingested already (batch {report.already_ingested}): ingest "
+                "would skip the file; its rows are judged here as a new delivery would be"
+            )
     else:
         report.notes.append("no store in this workspace yet: no watermark or earlier keys")
     rules, engine = contract_rules(contract), engine_for(DEFAULT_ENGINE)
@@ -136,6 +157,16 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
     for key, value in row.items():
         out[key] = value.isoformat() if hasattr(value, "isoformat") else value
     return out
+
+
+def _committed_batch(ws: Workspace, name: str, source: Any, file: Path) -> str | None:
+    """The committed batch of ``name`` with the same bytes from the charter's landing folder."""
+    if not isinstance(source, FolderSource):
+        return None
+    batch_id = batch_id_for(name, folder_identity(source), file_fingerprint(file))
+    with ws.db.read() as session:
+        found = session.scalar(sa.select(IngestBatch.id).where(IngestBatch.batch_id == batch_id))
+    return batch_id if found is not None else None
 
 
 def _pending_only(pending: list[pl.Series]) -> Any:

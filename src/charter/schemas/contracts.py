@@ -66,4 +66,7 @@ class ContractTest(Result):
     schema_changes: list[dict[str, str]]
     watermark: str | None = Field(description="The committed watermark lateness is judged by.")
     keys_seen: int = Field(description="Keys already logged, for uniqueness across batches.")
+    already_ingested: str | None = Field(
+        description="The committed batch with these very bytes (ingest would skip the file)."
+    )
     notes: list[str]

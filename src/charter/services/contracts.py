@@ -123,14 +123,11 @@ def export_contract(ws: Workspace, name: str, output: Path) -> schemas.ContractE
     )
 
 
-def test_file(ws: Workspace, name: str, file: Path, *, examples: int = 3) -> DryRun:
+def dry_run_file(ws: Workspace, name: str, file: Path, *, examples: int = 3) -> DryRun:
     """What ``charter ingest`` would do with ``file`` under ``charters/NAME.yaml`` as written;
     nothing is recorded (not even the file's change, which the next real command records)."""
     loaded = ws.load_file(name)
     return dry_run(ws, loaded, file, examples=examples)
-
-
-test_file.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def dry_run_schema(report: DryRun) -> schemas.ContractTest:
@@ -149,6 +146,7 @@ def dry_run_schema(report: DryRun) -> schemas.ContractTest:
         schema_changes=report.schema_changes,
         watermark=report.watermark.isoformat() if report.watermark else None,
         keys_seen=report.keys_seen,
+        already_ingested=report.already_ingested,
         notes=report.notes,
     )
 
