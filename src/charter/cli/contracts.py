@@ -117,7 +117,7 @@ def test(
     Exit 0 when every row is valid, 5 when some would be quarantined.
     """
     from charter.attention import EXIT_ATTENTION
-    from charter.services.contracts import dry_run_schema, dry_run_file
+    from charter.services.contracts import dry_run_file, dry_run_schema
 
     result = dry_run_schema(dry_run_file(workspace(ctx), name, file, examples=examples))
     emit(result.to_json_dict(), as_json=as_json, human=lambda c: _human_test(c, result))
