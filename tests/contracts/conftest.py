@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import CliResult
 
 from charter.cli.main import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
-
-
-@dataclass
-class Ran:
-    code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
 
 
 @pytest.fixture
@@ -39,10 +28,10 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def run(folder: Path) -> Any:
-    def call(*args: str) -> Ran:
+    def call(*args: str) -> CliResult:
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             code = main(["-w", str(folder), *args])
-        return Ran(code, out.getvalue(), err.getvalue())
+        return CliResult(code, out.getvalue(), err.getvalue())
 
     return call

@@ -57,15 +57,15 @@ operations:
 def render(
     name: str, *, owner_name: str = "Owner Name", owner_email: str = "owner@example.com"
 ) -> str:
-    return _fill(
-        name,
-        owner_name,
-        owner_email,
-        task=_DEFAULT_TASK,
-        metrics=_DEFAULT_METRICS.format(),
-        data=_DEFAULT_DATA.format(name=name),
-        labels=_DEFAULT_LABELS.format(name=name),
-    )
+    data, labels = _DEFAULT_DATA.format(name=name), _DEFAULT_LABELS.format(name=name)
+    return _with_defaults(name, owner_name, owner_email, data=data, labels=labels)
+
+
+def _with_defaults(name: str, owner_name: str, owner_email: str, *, data: str, labels: str) -> str:
+    """The template with the default task and sufficiency metrics."""
+    metrics = _DEFAULT_METRICS.format()
+    parts = {"task": _DEFAULT_TASK, "metrics": metrics, "data": data, "labels": labels}
+    return _fill(name, owner_name, owner_email, **parts)
 
 
 def _fill(name: str, owner_name: str, owner_email: str, **parts: str) -> str:
@@ -172,15 +172,7 @@ def render_with_data(
     labels = (
         f"labels: {{key: {flow(key)}, target: outcome}}  # name the column that holds the outcome\n"
     )
-    return _fill(
-        name,
-        owner_name,
-        owner_email,
-        task=_DEFAULT_TASK,
-        metrics=_DEFAULT_METRICS.format(),
-        data=data,
-        labels=labels,
-    )
+    return _with_defaults(name, owner_name, owner_email, data=data, labels=labels)
 
 
 def write_scaffold(
