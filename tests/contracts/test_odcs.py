@@ -18,6 +18,7 @@ from charter.spec.loader import load_charter_file
 from charter.spec.scaffold import write_scaffold
 
 EXAMPLES = sorted(FIXTURES.glob("*.odcs.yaml"))
+OPTIONS = {"payments.odcs.yaml": ["--object", "payments"]}  # it describes two objects
 
 
 def _odcs_schema() -> dict[str, Any]:
@@ -79,7 +80,8 @@ def test_what_does_not_map_is_listed_by_where_it_is(run: Any) -> None:
 def test_an_example_survives_import_export_import(
     run: Any, folder: Path, tmp_path: Path, example: Path
 ) -> None:
-    assert run("contract", "import", str(example), "model").code == 0
+    options = OPTIONS.get(example.name, [])
+    assert run("contract", "import", str(example), "model", *options).code == 0
     first = load_charter_file(folder / "charters" / "model.yaml").charter.data
     out = tmp_path / "out.odcs.yaml"
 
@@ -126,6 +128,30 @@ def test_a_charter_contract_round_trips_through_odcs(
         "latency": (2, "h"),
         "freshness": (1, "d"),
     }
+
+
+def test_an_untyped_key_and_event_time_come_back_untyped(
+    run: Any, folder: Path, tmp_path: Path
+) -> None:
+    write_scaffold(folder / "charters", "credit", owner_name="Dana", owner_email="d@bank.example")
+    path = folder / "charters" / "credit.yaml"
+    text = path.read_text()
+    for line in (
+        "    id:       {type: string, nullable: false, unique: true}\n",
+        "    event_at: {type: datetime, nullable: false}\n",
+    ):
+        text = text.replace(line, "")
+    path.write_text(text)
+    before = load_charter_file(path).charter.data
+    assert "id" not in before.fields and "event_at" not in before.fields
+    out = tmp_path / "credit.odcs.yaml"
+
+    exported = run("contract", "export", "credit", "-o", str(out), "--json")
+    assert run("contract", "import", str(out), "credit").code == 0
+
+    _valid_odcs(yaml.safe_load(out.read_text()))  # every property has a logicalType
+    assert load_charter_file(path).charter.data == before
+    assert {u["where"] for u in exported.json()["unmapped"]} >= {"data.key", "data.event_time"}
 
 
 def test_updating_a_charter_replaces_only_its_data_block(run: Any, folder: Path) -> None:
@@ -232,6 +258,47 @@ def test_several_objects_need_object(run: Any, tmp_path: Path) -> None:
     assert refused.code == 1 and "choose one with --object NAME" in refused.stderr
     assert chosen.code == 0 and chosen.json()["fields"] == ["id", "v"]
     assert chosen.json()["unmapped"][0]["where"] == "schema[1]"
+
+
+def test_sla_elements_may_name_physical_names_and_must_be_times(run: Any) -> None:
+    path = FIXTURES / "payments.odcs.yaml"
+    result = run("contract", "import", str(path), "pay", "--object", "payments", "--json")
+
+    body = result.json()
+    assert result.code == 0, result.stderr
+    assert body["event_time"] == "authorised_at"  # slaDefaultElement pmt_txn_v3.auth_ts
+    assert body["fields"] == [
+        "payment_id",
+        "authorised_at",
+        "amount",
+        "currency",
+        "mcc",
+        "card_present",
+    ]
+    unmapped = {u["where"]: u["what"] for u in body["unmapped"]}
+    assert "['payment_id', 'authorised_at']" in unmapped["schema[0].quality[0]"]  # a compound key
+    assert "mustBeLessThan 5" in unmapped["schema[0].properties[3].quality[0]"]  # a tolerance
+    assert (
+        "exclusiveMaximum"
+        in unmapped["schema[0].properties[2].logicalTypeOptions.exclusiveMaximum"]
+    )
+    doc = _doc(slaProperties=[{"property": "latency", "value": 1, "unit": "h", "element": "t.v"}])
+
+    imported = parse_odcs(yaml.safe_dump(doc), source="doc")
+
+    assert imported.event_time is None  # v is a number, not a time
+    assert imported.freshness == {"max_lateness": "1h"}
+    assert "element v is float, not a time" in imported.notes[0]
+
+
+def test_a_misspelt_quality_operator_is_an_error(run: Any, tmp_path: Path) -> None:
+    doc = _doc()
+    doc["schema"][0]["properties"][1]["quality"] = [{"metric": "nullValues", "mustbe": 0}]
+
+    result = run("contract", "import", str(_write(tmp_path, doc)), "m")
+
+    assert result.code == 1
+    assert "schema[0].properties[1].quality[0].mustbe: unknown field" in result.stderr
 
 
 def test_physical_types_give_a_type_when_no_logical_type_does() -> None:

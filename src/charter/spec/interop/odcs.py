@@ -86,6 +86,9 @@ _UNITS = {
     "year": 365 * 86400,
     "years": 365 * 86400,
 }
+UNTYPED = "charterUntyped"
+"""The custom property marking a column charter names (key, event time) but gives no type: ODCS
+tools want a logicalType on every property, so the export writes one and this mark."""
 _IDENTITY = {"apiVersion", "kind", "id", "version", "name", "status", "contractCreatedTs"}
 _MAPPED_PROPERTY_KEYS = {
     "name",
@@ -125,7 +128,7 @@ def parse_odcs(text: str, *, source: str, object_name: str | None = None) -> Imp
     extra = sorted(k for k in obj if k not in {"name", "properties", "quality", "id"})
     if extra:
         imported.skip(where, f"{', '.join(extra)}: descriptive metadata charter does not keep")
-    _read_sla(imported, data, str(obj.get("name") or ""))
+    _read_sla(imported, data, obj)
     rest = sorted(k for k in data if k not in _IDENTITY | {"schema", "slaProperties"})
     rest = [k for k in rest if k != "slaDefaultElement"]
     if rest:
@@ -221,9 +224,13 @@ def _read_property(
     imported: ImportedContract, prop: dict[str, Any], where: str, keys: list[tuple[int, str]]
 ) -> None:
     name = str(prop["name"])
-    kind = _property_type(imported, prop, where)
     if prop.get("primaryKey"):
         keys.append((int(prop.get("primaryKeyPosition") or 0), name))
+    if any(
+        c.get("property") == UNTYPED and c.get("value") for c in prop.get("customProperties") or []
+    ):
+        return  # charter's own export of a key or event time the contract leaves untyped
+    kind = _property_type(imported, prop, where)
     if kind is None:
         return
     spec = imported.field_of(name)
@@ -236,6 +243,9 @@ def _read_property(
     values = [e.get("value") for e in prop.get("enum") or []]
     if values:
         spec["allowed"] = values
+        said = sorted({k for e in prop["enum"] for k in e if k != "value"})
+        if said:
+            imported.skip(f"{where}.enum", f"{name}: {', '.join(said)} of the values: not kept")
     for q, rule in enumerate(prop.get("quality") or []):
         _read_property_quality(imported, spec, rule, f"{where}.quality[{q}]")
     if prop.get("description"):
@@ -375,6 +385,8 @@ def _describe_rule(rule: dict[str, Any]) -> str:
             said += f" {op[0]} {op[1]}"
         if rule.get("unit"):
             said += f" {rule['unit']}"
+        if rule.get("arguments"):
+            said += f" {rule['arguments']}"
         return f"quality rule {said}: charter has no such rule (each row passes or is quarantined)"
     what = rule.get("description") or rule.get("query") or rule.get("engine") or ""
     return f"{kind} quality rule {str(what).strip()[:80]!r}: charter does not run {kind} rules"
@@ -411,7 +423,7 @@ def _read_primary_key(imported: ImportedContract, keys: list[tuple[int, str]], w
         imported.skip(where, f"composite primary key ({names}): charter's key is one column")
 
 
-def _read_sla(imported: ImportedContract, data: dict[str, Any], object_name: str) -> None:
+def _read_sla(imported: ImportedContract, data: dict[str, Any], obj: dict[str, Any]) -> None:
     default = data.get("slaDefaultElement")
     for i, sla in enumerate(data.get("slaProperties") or []):
         where = f"slaProperties[{i}]"
@@ -422,23 +434,36 @@ def _read_sla(imported: ImportedContract, data: dict[str, Any], object_name: str
                 imported.skip(where, f"{prop} {sla.get('value')} {sla.get('unit')}: not a duration")
                 continue
             imported.freshness["max_lateness" if prop != "freshness" else "max_age"] = duration
-            column = _element(sla.get("element") or default, object_name)
-            if column is not None and imported.event_time is None:
-                imported.event_time = column
+            _event_time(imported, sla.get("element") or default, obj, where)
             continue
         imported.skip(where, f"SLA {sla.get('property')}: charter has no such rule")
-    if imported.event_time is None and default:
-        imported.event_time = _element(default, object_name)
+    if default:
+        _event_time(imported, default, obj, "slaDefaultElement")
 
 
-def _element(element: Any, object_name: str) -> str | None:
-    if not element:
-        return None
+def _event_time(imported: ImportedContract, element: Any, obj: dict[str, Any], where: str) -> None:
+    """The column an SLA is measured on is the event time, when it is a time of this object."""
+    if imported.event_time is not None or not element:
+        return
     first = str(element).split(",")[0].strip()
-    obj, dot, column = first.rpartition(".")
-    if not dot:
-        return column
-    return column if obj == object_name else None
+    table, dot, column = first.rpartition(".")
+    if dot and table not in (obj.get("name"), obj.get("physicalName")):
+        imported.notes.append(f"{where}: element {first} is not of object {obj.get('name')}")
+        return
+    names = {}
+    for prop in obj.get("properties") or []:
+        names[str(prop["name"])] = str(prop["name"])
+        if prop.get("physicalName"):
+            names.setdefault(str(prop["physicalName"]), str(prop["name"]))
+    name = names.get(column)
+    if name is None:
+        imported.notes.append(f"{where}: element {first} names no property")
+        return
+    kind = imported.fields.get(name, {}).get("type")
+    if kind not in (None, "datetime", "date"):
+        imported.notes.append(f"{where}: element {name} is {kind}, not a time: not the event time")
+        return
+    imported.event_time = name
 
 
 def _duration(value: Any, unit: Any) -> str | None:
@@ -510,8 +535,17 @@ def _property(
     prop: dict[str, Any] = {"name": column}
     key = column == charter.data.key
     if spec is None:
+        logical = "timestamp" if column == charter.data.event_time else "string"
+        prop["logicalType"] = logical
         if key:
             prop.update(primaryKey=True, primaryKeyPosition=1)
+        prop["customProperties"] = [{"property": UNTYPED, "value": True}]
+        unmapped.append(
+            Unmapped(
+                f"data.{'key' if key else 'event_time'}",
+                f"{column} has no field contract; exported as {logical}, marked {UNTYPED}",
+            )
+        )
         return prop
     prop["logicalType"] = _TO_LOGICAL[spec.type]
     if key:
