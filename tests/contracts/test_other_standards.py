@@ -108,3 +108,28 @@ def test_a_name_that_is_not_a_schema_is_a_clear_error(run: Any) -> None:
 
     assert result.code == 1
     assert "json:dumps is not a Pandera schema" in result.stderr
+
+
+def test_pandera_polars_schemas_and_models_read_the_same_way() -> None:
+    pa = pytest.importorskip("pandera.polars")
+    import polars as pl
+
+    from charter.spec.interop.pandera import read_pandera
+
+    schema = pa.DataFrameSchema(
+        {
+            "id": pa.Column(pl.Utf8, unique=True, nullable=False),
+            "n": pa.Column(pl.Int64, pa.Check.in_range(1, 9, include_max=False)),
+            "at": pa.Column(pl.Datetime("us", "UTC")),
+            "on": pa.Column(pl.Date),
+        }
+    )
+
+    class Model(pa.DataFrameModel):  # type: ignore[misc,name-defined]
+        id: str = pa.Field(unique=True)
+        x: float = pa.Field(ge=0, le=1, nullable=True)
+
+    fields = read_pandera(schema).fields
+    assert fields["n"] == {"type": "int", "nullable": False, "min": 1, "max": 8}
+    assert (fields["at"]["type"], fields["on"]["type"]) == ("datetime", "date")
+    assert read_pandera(Model).fields["x"] == {"type": "float", "min": 0, "max": 1}

@@ -8,6 +8,7 @@ nothing); the result must pass ``charter check`` before anything is written.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import yaml
 from charter.errors import CharterError
 from charter.spec.interop.common import ImportedContract
 from charter.spec.loader import load_charter_file, parse_charter
+from charter.spec.model import NAME_PATTERN
 from charter.spec.scaffold import flow, render_with_data
 from charter.spec.yaml_reader import load_yaml
 
@@ -41,6 +43,11 @@ def write_contract(
 ) -> Written:
     """Create or update ``charters_dir/NAME.yaml`` with ``imported``; refuse (writing nothing)
     when the result would not pass ``charter check``."""
+    if not re.fullmatch(NAME_PATTERN, name):
+        raise CharterError(
+            f"{name!r} is not a valid charter name",
+            hint="Use lower-case letters, digits, '-' and '_', starting with a letter or digit.",
+        )
     path = charters_dir / f"{name}.yaml"
     existing = load_charter_file(path).charter.data if path.exists() else None
     old: dict[str, Any] = (
