@@ -105,7 +105,8 @@ def length_pattern(min_length: int | None, max_length: int | None) -> str:
 
 
 def pattern_length(pattern: str) -> tuple[int | None, int | None] | None:
-    """The (min, max) length a :func:`length_pattern` says, or None for any other pattern."""
+    """The (min, max) length a pattern written by :func:`length_pattern` says; None for any
+    other pattern (exported as a pattern)."""
     import re
 
     found = re.fullmatch(r"\(\?s:\.\)\{(\d+)(?:(,)(\d*))?\}", pattern)
@@ -113,5 +114,9 @@ def pattern_length(pattern: str) -> tuple[int | None, int | None] | None:
         return None
     low, comma, high = found.group(1), found.group(2), found.group(3)
     if comma is None:
-        return int(low), int(low)
-    return (int(low) or None), (int(high) if high else None)
+        lengths: tuple[int | None, int | None] = int(low), int(low)
+    else:
+        lengths = (int(low) or None), (int(high) if high else None)
+    if lengths == (None, None) or length_pattern(*lengths) != pattern:
+        return None  # no length at all, or not written the way an import writes one
+    return lengths

@@ -248,7 +248,7 @@ def _read_property(
             imported.skip(f"{where}.enum", f"{name}: {', '.join(said)} of the values: not kept")
     for q, rule in enumerate(prop.get("quality") or []):
         _read_property_quality(imported, spec, rule, f"{where}.quality[{q}]")
-    if prop.get("description"):
+    if prop.get("description") is not None:
         spec["description"] = str(prop["description"])
     extra = sorted(k for k in prop if k not in _MAPPED_PROPERTY_KEYS)
     if extra:
@@ -351,15 +351,12 @@ def _read_property_quality(
         (op[0] == "mustBe" and op[1] == 0) or (op[0] == "mustBeLessOrEqualTo" and op[1] == 0)
     )
     if kind == "library" and metric == "nullValues":
-        if zero:
-            spec["nullable"] = False
+        share = op is not None and op[0] in ("mustBeLessOrEqualTo", "mustBeLessThan")
+        if zero and not (share and unit == "percent"):
+            spec["nullable"] = False  # a row rule; "at most 0%" below is the batch rule
             return
-        if (
-            op is not None
-            and unit == "percent"
-            and op[0] in ("mustBeLessOrEqualTo", "mustBeLessThan")
-        ):
-            spec["max_null_fraction"] = float(op[1]) / 100
+        if op is not None and share and unit == "percent":
+            spec["max_null_fraction"] = round(float(op[1]) / 100, 12)
             if op[0] == "mustBeLessThan":
                 imported.notes.append(f"{where}: nullValues < {op[1]}% read as at most {op[1]}%")
             return
@@ -554,7 +551,7 @@ def _property(
         prop["required"] = True
     if spec.unique:
         prop["unique"] = True
-    if spec.description:
+    if spec.description is not None:
         prop["description"] = spec.description
     options: dict[str, Any] = {}
     for bound, value in (("minimum", spec.min), ("maximum", spec.max)):
@@ -607,7 +604,7 @@ def _export_bound(kind: str, value: float) -> Any:
     if kind == "float":
         return value
     moment = datetime.fromtimestamp(value, UTC)
-    if kind == "date":
+    if kind == "date" and moment.time() == time():
         return moment.date().isoformat()
     return moment.isoformat().replace("+00:00", "Z")
 
