@@ -50,14 +50,14 @@ def field_specs(draw: st.DrawFn) -> dict[str, Any]:
     if kind in values and draw(st.booleans()):
         spec["allowed"] = draw(st.lists(values[kind], min_size=1, max_size=4, unique=True))
     if kind == "string":
-        low = draw(st.none() | st.integers(0, 20))
-        high = draw(st.none() | st.integers(20, 300))
+        shortest = draw(st.none() | st.integers(0, 20))
+        longest = draw(st.none() | st.integers(20, 300))
         spec["pattern"] = draw(
             st.sampled_from(
                 [
                     None,
                     "[A-Z]{2}-[0-9]+",
-                    f"(?s:.){{{low or 0},{high if high is not None else ''}}}",
+                    f"(?s:.){{{shortest or 0},{longest if longest is not None else ''}}}",
                 ]
             )
         )
