@@ -127,6 +127,8 @@ def run_scenario(root: Path) -> dict[str, Output]:
         run("alerts_deliver", "alerts", "deliver", CHARTER, "--once")
         run("report", "report", CHARTER, "--html", str(root / "report.html"))
         run("reference", "reference", CHARTER, "2", str(ws / "data" / "reference.parquet"))
+        run("contract_export", "contract", "export", CHARTER, "-o", str(root / "c.odcs.yaml"))
+        run("contract_test", "contract", "test", CHARTER, _a_live_file(ws))
         run("ingest", "ingest", CHARTER)
         run("rescore", "rescore", CHARTER)
         run("labels", "labels", CHARTER, str(sorted((ws / "data" / "labels").glob("*"))[0]))
@@ -152,6 +154,7 @@ def run_scenario(root: Path) -> dict[str, Output]:
         run("lake_clean", "lake", "clean", CHARTER)
         run("lake_migrate", "lake", "migrate", "--to", str(root / "lake"))
         run("init", "init", "other-model")
+        run("contract_import", "contract", "import", str(root / "c.odcs.yaml"), "imported-model")
         run("schema", "schema")
     return outputs
 
@@ -170,3 +173,8 @@ def _a_new_model_file(ws: Path) -> str:
     path = ws / "models" / "credit-default-copy.joblib"
     joblib.dump(joblib.load(ws / "models" / "credit-default-v1.joblib"), path, compress=3)
     return str(path)
+
+
+def _a_live_file(ws: Path) -> str:
+    """A landing file of the demo's, to try the contract on (the dry run changes nothing)."""
+    return str(sorted((ws / "landing").rglob("*.parquet"))[0])

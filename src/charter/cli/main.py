@@ -21,6 +21,7 @@ from charter.cli import (  # noqa: F401 - registers commands
     alerts,
     audit,
     charters,
+    contracts,
     demo,
     governance,
     ingest,

@@ -92,6 +92,10 @@ class KeyMemory:
         elif len(self._recent) > 8:  # many small files: one part, one lookup
             self._recent = [pl.concat([k.cast(pl.String) for k in self._recent])]
 
+    def committed_count(self) -> int:
+        """How many distinct keys the committed batches logged."""
+        return int(self._base().len())
+
     def _base(self) -> pl.Series:
         if self._sorted is None:
             self._sorted = log.seen_keys(self.ws, self.charter).drop_nulls().sort()
@@ -160,7 +164,7 @@ class Batch:
         result: Verdicts[pl.DataFrame] = run.engine.validate(
             chunk, run.rules, seen_keys=seen, now=run.now
         )
-        valid, failed = result.valid, _within_batch(result.failed, contract.key, self.keys)
+        valid, failed = result.valid, repeats_within_batch(result.failed, contract.key, self.keys)
         if valid.height + failed.height != chunk.height:  # validation promises it; we check it
             raise CharterError(
                 f"validation of {self.label} returned {valid.height} valid + {failed.height} "
@@ -171,7 +175,7 @@ class Batch:
                 self.changes.setdefault((change.kind, change.column), change.to_dict())
         self.rules.append((chunk.height, result.batch_rules))
         event_time = log.utc_event_time(valid, contract.event_time)
-        late = _late(event_time, run.watermark, contract.freshness.max_lateness)
+        late = late_flags(event_time, run.watermark, contract.freshness.max_lateness)
         scored = run.scorer.score(valid, self.label)
         for version in scored:
             self.failures.add(version)
@@ -303,7 +307,7 @@ def _digest(files: list[tuple[str, str]]) -> str | None:
     return hashlib.sha256("\n".join(digest for _, digest in files).encode()).hexdigest()
 
 
-def _late(event_time: pl.Series, watermark: datetime | None, lateness: timedelta) -> pl.Series:
+def late_flags(event_time: pl.Series, watermark: datetime | None, lateness: timedelta) -> pl.Series:
     """Older than the committed batches' watermark minus the allowed lateness; unknown: not late.
 
     The watermark is that of *earlier* batches: judged against its own newest row, most of a
@@ -315,7 +319,7 @@ def _late(event_time: pl.Series, watermark: datetime | None, lateness: timedelta
     return late.alias("late")
 
 
-def _within_batch(failed: pl.DataFrame, key: str, earlier: list[pl.Series]) -> pl.DataFrame:
+def repeats_within_batch(failed: pl.DataFrame, key: str, earlier: list[pl.Series]) -> pl.DataFrame:
     """Name a repeat of a key from an earlier chunk of the *same* batch ``<key>.unique``.
 
     Validation sees earlier chunks' keys among the seen keys and calls the repeat

@@ -58,15 +58,15 @@ operations:
 def render(
     name: str, *, owner_name: str = "Owner Name", owner_email: str = "owner@example.com"
 ) -> str:
-    return _fill(
-        name,
-        owner_name,
-        owner_email,
-        task=_DEFAULT_TASK,
-        metrics=_DEFAULT_METRICS.format(),
-        data=_DEFAULT_DATA.format(name=name),
-        labels=_DEFAULT_LABELS.format(name=name),
-    )
+    data, labels = _DEFAULT_DATA.format(name=name), _DEFAULT_LABELS.format(name=name)
+    return _with_defaults(name, owner_name, owner_email, data=data, labels=labels)
+
+
+def _with_defaults(name: str, owner_name: str, owner_email: str, *, data: str, labels: str) -> str:
+    """The template with the default task and sufficiency metrics."""
+    metrics = _DEFAULT_METRICS.format()
+    parts = {"task": _DEFAULT_TASK, "metrics": metrics, "data": data, "labels": labels}
+    return _fill(name, owner_name, owner_email, **parts)
 
 
 def _fill(name: str, owner_name: str, owner_email: str, **parts: str) -> str:
@@ -115,7 +115,6 @@ def render_inferred(
     stay placeholders to agree with the owner (a regression charter starts from the bound learnt
     from the reference).
     """
-    flow = _flow
     width = max(len(flow(f.name)) for f in contract.fields) + 1
     fields = "".join(
         f"    {(flow(f.name) + ':').ljust(width)} {flow(f.contract())}  # {f.note}\n"
@@ -156,7 +155,7 @@ def render_inferred(
     )
 
 
-def _flow(value: Any) -> str:
+def flow(value: Any) -> str:
     """``value`` as a one-line YAML flow value (quoted where YAML would misread it)."""
     import yaml
 
@@ -166,6 +165,22 @@ def _flow(value: Any) -> str:
         .removesuffix("\n...")
         .strip()
     )
+
+
+def render_with_data(
+    name: str,
+    data: str,
+    *,
+    key: str,
+    owner_name: str = "Owner Name",
+    owner_email: str = "owner@example.com",
+) -> str:
+    """The scaffold with ``data`` (a whole ``data:`` block, e.g. imported from ODCS) in place of
+    the example contract; labels join on ``key``."""
+    labels = (
+        f"labels: {{key: {flow(key)}, target: outcome}}  # name the column that holds the outcome\n"
+    )
+    return _with_defaults(name, owner_name, owner_email, data=data, labels=labels)
 
 
 def write_scaffold(
