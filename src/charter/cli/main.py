@@ -22,6 +22,7 @@ from charter.cli import (  # noqa: F401 - registers commands
     audit,
     charters,
     demo,
+    evidence,
     governance,
     ingest,
     labels,
