@@ -157,10 +157,13 @@ def _history(h: Mapping[str, Any]) -> str:
             for c in h["changes"]
         ],
     )
-    kept = (
-        ""
-        if h.get("terms_in_force_kept")
-        else ("<p class=gap>The text of the terms in force is not kept by the store.</p>")
+    kept = {
+        "kept": "",
+        "reconstructed": "<p>The text in force at the head was replaced since; its fields were "
+        "reconstructed from the next text and the ledger's diff (comments and layout are not).</p>",
+    }.get(
+        str(h.get("terms_in_force_found")),
+        "<p class=gap>The terms in force at the head are not in the store.</p>",
     )
     return (
         _h2("charter-history")

@@ -30,16 +30,16 @@ import sqlalchemy as sa
 
 from charter.audit.excerpt import Excerpt, head_at, payload_of, read_excerpt
 from charter.audit.keys import ROTATED
-from charter.errors import AuditKeyError, CharterFileError, EvidenceError
+from charter.errors import AuditKeyError, EvidenceError
 from charter.evidence import records
 from charter.evidence.archive import json_bytes, write_zip
 from charter.evidence.coverage import coverage
 from charter.evidence.crosswalk import FRAMEWORKS, crosswalk
 from charter.evidence.html import render_index
 from charter.evidence.records import Entry
+from charter.evidence.terms import terms_at
 from charter.identity import check_charter_name
 from charter.schemas import evidence as schemas
-from charter.spec.loader import parse_charter
 from charter.spec.model import Charter
 from charter.store.tables import AuditEntry, CharterChange, CharterTerms
 from charter.workspace import Workspace
@@ -69,6 +69,7 @@ def manifest_message(manifest: bytes) -> str:
 class _Read:
     excerpt: Excerpt
     texts: dict[str, str]
+    changes: list[dict[str, Any]]
     purged_later: set[str]
     public_keys: dict[str, str]
 
@@ -148,8 +149,8 @@ def build_pack(
         )
     history = records.charter_history(entries)
     sha = records.terms_sha_at_head(history)
-    text = read.texts.get(sha) if sha else None
-    charter = _parse(text, name)
+    found = terms_at(sha, read.texts, read.changes)
+    charter, text = found.charter, found.text
     sections: dict[str, Any] = {
         "people": _people(charter),
         "charter_history": {
@@ -196,6 +197,10 @@ def build_pack(
     files["ledger/checkpoints.jsonl"] = _jsonl(read.excerpt.checkpoints)
     if text is not None:
         files["charter/terms-in-force.yaml"] = text.encode()
+    elif charter is not None:  # reconstructed: the fields, as JSON
+        files["charter/terms-in-force.json"] = json_bytes(
+            charter.model_dump(mode="json", exclude_none=True)
+        )
     summary = {
         "charter": name,
         "as_of": None if as_of is None else as_of.isoformat(),
@@ -222,12 +227,16 @@ def _read(ws: Workspace, name: str, as_of: datetime | None) -> _Read:
         head = head_at(session, as_of)
         excerpt = read_excerpt(session, head)
         texts: dict[str, str] = {}
-        for sha, content in session.execute(
-            sa.select(CharterChange.to_sha256, CharterChange.content).where(
-                CharterChange.charter == name
-            )
+        changes = []
+        for row in session.scalars(
+            sa.select(CharterChange)
+            .where(CharterChange.charter == name)
+            .order_by(CharterChange.id)
         ):
-            texts[sha] = content
+            texts[row.to_sha256] = row.content
+            changes.append(
+                {"from_sha256": row.from_sha256, "to_sha256": row.to_sha256, "diff": row.diff}
+            )
         terms = session.get(CharterTerms, name)
         if terms is not None:
             texts[terms.sha256] = terms.content
@@ -248,7 +257,7 @@ def _read(ws: Workspace, name: str, as_of: datetime | None) -> _Read:
     if key.algorithm == "ed25519":
         with contextlib.suppress(AuditKeyError):  # a key that cannot be read: none carried
             public[key.key_id()] = key.public_hex()
-    return _Read(excerpt, texts, purged_later, public)
+    return _Read(excerpt, texts, changes, purged_later, public)
 
 
 def _json(text: str) -> dict[str, Any]:
@@ -260,15 +269,6 @@ def _jsonl(rows: Sequence[dict[str, Any]]) -> bytes:
     return b"".join(
         (json.dumps(r, sort_keys=True, ensure_ascii=False) + "\n").encode() for r in rows
     )
-
-
-def _parse(text: str | None, name: str) -> Charter | None:
-    if text is None:
-        return None
-    try:
-        return parse_charter(text, source=f"terms of {name}").charter
-    except CharterFileError:
-        return None
 
 
 def _people(charter: Charter | None) -> dict[str, Any]:
