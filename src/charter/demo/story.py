@@ -186,5 +186,6 @@ def _evidence(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
         f"{pack.file} ({len(pack.crosswalk)} clauses, {gaps} with gaps listed); open its "
         f"index.html, check it with `charter evidence verify {pack.file}`",
     )
-    report.add("evidence_pack", file=pack.file, sha256=pack.sha256, head_seq=pack.head_seq,
-               gaps=gaps)
+    report.add(
+        "evidence_pack", file=pack.file, sha256=pack.sha256, head_seq=pack.head_seq, gaps=gaps
+    )

@@ -229,9 +229,7 @@ def _read(ws: Workspace, name: str, as_of: datetime | None) -> _Read:
         texts: dict[str, str] = {}
         changes = []
         for row in session.scalars(
-            sa.select(CharterChange)
-            .where(CharterChange.charter == name)
-            .order_by(CharterChange.id)
+            sa.select(CharterChange).where(CharterChange.charter == name).order_by(CharterChange.id)
         ):
             texts[row.to_sha256] = row.content
             changes.append(
