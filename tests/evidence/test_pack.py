@@ -308,3 +308,33 @@ def test_bad_requests_say_what_is_wrong(lab: Lab, cli: Any, tmp_path: Path) -> N
     result = cli("evidence", "verify", str(not_a_pack))
     assert result.code == 1
     assert "is not a readable zip archive" in result.stderr
+
+
+def test_terms_replaced_since_are_rebuilt_from_the_ledgers_diff(
+    lab: Lab, cli: Any, tmp_path: Path
+) -> None:
+    lab.model(status="live")
+    lab.batch()
+    time.sleep(0.01)
+    before_change = datetime.now(UTC)
+    time.sleep(0.01)
+    lab.charter(auc=0.75)  # a governed change while a version is live: it waits for the owner
+    assert cli("accept-change", NAME, "--as", OWNER).code == 0
+
+    pack(cli, tmp_path / "then.zip", "--as-of", before_change.isoformat())
+    pack(cli, tmp_path / "now.zip")
+
+    then = record(tmp_path / "then.zip", "records/sufficiency.json")["contract"]
+    now = record(tmp_path / "now.zip", "records/sufficiency.json")["contract"]
+    assert (then["metrics"][0]["at_least"], now["metrics"][0]["at_least"]) == (0.7, 0.75)
+    found = record(tmp_path / "then.zip", "records/charter-history.json")
+    assert found["terms_in_force_found"] == "reconstructed"
+    assert (
+        record(tmp_path / "now.zip", "records/charter-history.json")["terms_in_force_found"]
+        == "kept"
+    )
+    rebuilt = json.loads(entries_of(tmp_path / "then.zip", "charter/terms-in-force.json"))
+    assert rebuilt["owner"]["email"] == OWNER
+    (change,) = record(tmp_path / "now.zip", "records/charter-history.json")["changes"]
+    assert change["diff"] == [{"path": "sufficiency.metrics[0].at_least", "old": 0.7, "new": 0.75}]
+    assert (change["status"], change["decided_by"]) == ("accepted", OWNER)

@@ -153,7 +153,18 @@ def _alert_response(s: Sections) -> Finding:
         f"{a['raised']} alert(s), {a['resolved']} resolved, {a['open']} open; median "
         f"time to resolve {a['median_seconds_to_resolve']} s"
     ]
-    return found, []
+    unattended = [
+        x["alert_id"]
+        for x in s["alerts"]["alerts"]
+        if x["acknowledged_at"] is None and x["resolved_at"] is None
+    ]
+    gaps = []
+    if unattended:
+        shown = ", ".join(f"#{i}" for i in unattended[:10]) + (
+            " ..." if len(unattended) > 10 else ""
+        )
+        gaps.append(f"{len(unattended)} alert(s) neither acknowledged nor resolved: {shown}")
+    return found, gaps
 
 
 def _ongoing(s: Sections) -> Finding:

@@ -156,7 +156,7 @@ def build_pack(
         "charter_history": {
             **history,
             "terms_in_force_sha256": sha,
-            "terms_in_force_kept": text is not None,
+            "terms_in_force_found": found.how,
         },
         "sufficiency": _sufficiency(entries, charter),
         "data_contract": {
