@@ -338,3 +338,30 @@ def test_terms_replaced_since_are_rebuilt_from_the_ledgers_diff(
     (change,) = record(tmp_path / "now.zip", "records/charter-history.json")["changes"]
     assert change["diff"] == [{"path": "sufficiency.metrics[0].at_least", "old": 0.7, "new": 0.75}]
     assert (change["status"], change["decided_by"]) == ("accepted", OWNER)
+
+
+def test_a_removed_signature_or_a_corrupted_entry_is_named(
+    lab: Lab, cli: Any, tmp_path: Path
+) -> None:
+    story(lab)
+    pack(cli, tmp_path / "p.zip")
+
+    def unsign(files: dict[str, bytes]) -> None:
+        del files["signature.json"]
+
+    code, report = verify(cli, rewrite(tmp_path / "p.zip", tmp_path / "u.zip", unsign))
+    assert code == 4
+    assert report["problems"] == [
+        {
+            "file": "signature.json",
+            "problem": "signature.json is missing from the pack: it was removed",
+        }
+    ]
+
+    data = bytearray((tmp_path / "p.zip").read_bytes())
+    start = data.index(b"records/alerts.json") + len(b"records/alerts.json")
+    data[start + 5] ^= 0xFF  # a byte of that entry's compressed data
+    (tmp_path / "c.zip").write_bytes(bytes(data))
+    result = cli("evidence", "verify", str(tmp_path / "c.zip"))
+    assert result.code == 4
+    assert "records/alerts.json is damaged and cannot be read" in result.stderr

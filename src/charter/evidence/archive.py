@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from charter.errors import EvidenceError
+from charter.errors import EvidenceError, PackTamperedError
 
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 MAX_ENTRY_BYTES = 2 << 30  # a pack entry larger than this is not one charter wrote
@@ -48,21 +48,26 @@ def write_zip(path: Path, files: Mapping[str, bytes]) -> None:
 
 
 def read_zip(path: Path) -> dict[str, bytes]:
-    """Every entry of the pack at ``path`` (name → bytes); a clear error when it is no pack."""
+    """Every entry of the pack at ``path`` (name → bytes); a clear error when it is no zip, and
+    :class:`PackTamperedError` naming the entry whose bytes are damaged (bad CRC, bad data)."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            out = {}
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                if info.file_size > MAX_ENTRY_BYTES:
-                    raise EvidenceError(f"{path}: entry {info.filename} is too large to check")
-                out[info.filename] = archive.read(info)
-            return out
+        archive = zipfile.ZipFile(path)
     except FileNotFoundError:
         raise EvidenceError(f"no evidence pack at {path}") from None
-    except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as exc:
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise EvidenceError(f"{path} is not a readable zip archive: {exc}") from None
-    except (zlib.error, ValueError, RuntimeError) as exc:
-        # a corrupted entry (bad CRC, bad compressed data) names itself in the message
-        raise EvidenceError(f"{path}: an entry cannot be read: {exc}") from None
+    out = {}
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            if info.file_size > MAX_ENTRY_BYTES:
+                raise EvidenceError(f"{path}: entry {info.filename} is too large to check")
+            try:
+                out[info.filename] = archive.read(info)
+            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, OSError) as exc:
+                raise PackTamperedError(
+                    f"{path}: {info.filename} is damaged and cannot be read ({exc}): the pack "
+                    "was altered or corrupted"
+                ) from None
+    return out

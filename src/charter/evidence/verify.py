@@ -168,8 +168,11 @@ def _manifest_signature(
     ledger: Mapping[str, Any],
     problem: Callable[[str, str], None],
 ) -> str:
+    if "signature.json" not in files:
+        problem("signature.json", "signature.json is missing from the pack: it was removed")
+        return "invalid"
     try:
-        signed = json.loads(files.get("signature.json", b"{}"))
+        signed = json.loads(files["signature.json"])
     except ValueError:
         problem("signature.json", "signature.json is not JSON")
         return "invalid"
