@@ -15,8 +15,8 @@ body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;
 max-width:72rem;padding:0 1rem;color:#1c1c1c}
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2.2rem;border-bottom:1px solid #ccc}
 h3{font-size:1.05rem}table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}
-th,td{border:1px solid #d4d4d4;padding:.3rem .45rem;text-align:left;vertical-align:top;
-overflow-wrap:anywhere}
+th,td{border:1px solid #d4d4d4;padding:.3rem .45rem;text-align:left;vertical-align:top}
+.long{overflow-wrap:anywhere}
 th{background:#f3f3f3}code,.mono{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em}
 .met{color:#0a6b2d;font-weight:600}.gap{color:#a11;font-weight:600}.muted{color:#666}
 ul{margin:.2rem 0;padding-left:1.2rem}nav a{margin-right:.8rem}
@@ -46,7 +46,10 @@ def _e(value: Any) -> str:
         return ", ".join(f"{escape(str(k))}: {_e(v)}" for k, v in value.items()) or "—"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return escape(str(value))
+    text = str(value)
+    if len(text) > 24 and " " not in text:  # a digest, a path, a timestamp: may break anywhere
+        return f'<span class="long">{escape(text)}</span>'
+    return escape(text)
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, raw: bool = False) -> str:
