@@ -30,6 +30,7 @@ EXPECTED = {
     "DecisionError",
     "DecisionNotFoundError",
     "EvidenceChangedError",
+    "EvidenceError",
     "ExpressionError",
     "InvalidIdentityError",
     "LifecycleError",
@@ -37,11 +38,13 @@ EXPECTED = {
     "ModelFileError",
     "NoRollbackTargetError",
     "NotAuthorizedError",
+    "PackTamperedError",
     "PermissionDeniedError",
     "PredictionLogUnavailableError",
     "Predictor",
     "RegistryError",
     "RequestError",
+    "RetentionError",
     "Scheduler",
     "SchedulerLockError",
     "Settings",
@@ -70,6 +73,7 @@ EXPECTED = {
     "monitor",
     "parse_charter",
     "promote",
+    "purge",
     "readiness",
     "register_version",
     "reject",
@@ -84,6 +88,8 @@ EXPECTED = {
     "set_reference",
     "shadow",
     "test_routes",
+    "verify_pack",
+    "write_pack",
 }
 
 

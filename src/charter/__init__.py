@@ -40,16 +40,19 @@ if TYPE_CHECKING:  # static type checkers and IDEs see every name; at run time t
         DecisionError,
         DecisionNotFoundError,
         EvidenceChangedError,
+        EvidenceError,
         ExpressionError,
         InvalidIdentityError,
         LifecycleError,
         ModelFileError,
         NoRollbackTargetError,
         NotAuthorizedError,
+        PackTamperedError,
         PermissionDeniedError,
         PredictionLogUnavailableError,
         RegistryError,
         RequestError,
+        RetentionError,
         SchedulerLockError,
         StateTamperedError,
         StoreError,
@@ -58,6 +61,8 @@ if TYPE_CHECKING:  # static type checkers and IDEs see every name; at run time t
         VersionNotFoundError,
         WorkspaceError,
     )
+    from charter.evidence.pack import write_pack
+    from charter.evidence.verify import verify_pack
     from charter.governance.changes import accept_change, list_changes, reject_change
     from charter.lifecycle.authorization import authorize, revoke_authorization
     from charter.lifecycle.decisions import approve, list_decisions, promote, reject
@@ -67,6 +72,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see every name; at run time t
     from charter.plumbing.ingest import ingest
     from charter.plumbing.labels import ingest_labels
     from charter.plumbing.rescore import rescore
+    from charter.plumbing.retention import purge
     from charter.registry import (
         Predictor,
         VersionInfo,
@@ -105,6 +111,7 @@ _EXPORTS: dict[str, str] = {
     "DecisionError": "charter.errors",
     "DecisionNotFoundError": "charter.errors",
     "EvidenceChangedError": "charter.errors",
+    "EvidenceError": "charter.errors",
     "ExpressionError": "charter.errors",
     "InvalidIdentityError": "charter.errors",
     "LifecycleError": "charter.errors",
@@ -112,11 +119,13 @@ _EXPORTS: dict[str, str] = {
     "ModelFileError": "charter.errors",
     "NoRollbackTargetError": "charter.errors",
     "NotAuthorizedError": "charter.errors",
+    "PackTamperedError": "charter.errors",
     "PermissionDeniedError": "charter.errors",
     "PredictionLogUnavailableError": "charter.errors",
     "Predictor": "charter.registry",
     "RegistryError": "charter.errors",
     "RequestError": "charter.errors",
+    "RetentionError": "charter.errors",
     "Scheduler": "charter.scheduling.scheduler",
     "SchedulerLockError": "charter.errors",
     "Settings": "charter.settings",
@@ -144,6 +153,7 @@ _EXPORTS: dict[str, str] = {
     "monitor": "charter.services.monitoring",
     "parse_charter": "charter.spec",
     "promote": "charter.lifecycle.decisions",
+    "purge": "charter.plumbing.retention",
     "readiness": "charter.lifecycle.gate",
     "register_version": "charter.services.registry",
     "reject": "charter.lifecycle.decisions",
@@ -158,6 +168,8 @@ _EXPORTS: dict[str, str] = {
     "set_reference": "charter.monitoring.reference",
     "shadow": "charter.lifecycle.transitions",
     "test_routes": "charter.alerts.raising",
+    "verify_pack": "charter.evidence.verify",
+    "write_pack": "charter.evidence.pack",
 }
 
 
@@ -191,6 +203,7 @@ __all__ = [
     "DecisionError",
     "DecisionNotFoundError",
     "EvidenceChangedError",
+    "EvidenceError",
     "ExpressionError",
     "InvalidIdentityError",
     "LifecycleError",
@@ -198,11 +211,13 @@ __all__ = [
     "ModelFileError",
     "NoRollbackTargetError",
     "NotAuthorizedError",
+    "PackTamperedError",
     "PermissionDeniedError",
     "PredictionLogUnavailableError",
     "Predictor",
     "RegistryError",
     "RequestError",
+    "RetentionError",
     "Scheduler",
     "SchedulerLockError",
     "Settings",
@@ -231,6 +246,7 @@ __all__ = [
     "monitor",
     "parse_charter",
     "promote",
+    "purge",
     "readiness",
     "register_version",
     "reject",
@@ -245,4 +261,6 @@ __all__ = [
     "set_reference",
     "shadow",
     "test_routes",
+    "verify_pack",
+    "write_pack",
 ]

@@ -17,6 +17,12 @@ The hierarchy, and when each is raised::
     │   ├── AuditKeyError             the audit key is missing, unreadable or of the wrong kind
     │   └── StateTamperedError        a bound row (version status or hash, a pre-authorisation)
     │                                  no longer matches its binding in the ledger (exit 4)
+    ├── EvidenceError                 an evidence pack cannot be written or read, or a request
+    │   │                              for one is invalid (a bad --as-of, an unknown framework)
+    │   └── PackTamperedError         a pack's file, manifest or ledger excerpt does not verify
+    │                                  (exit 4)
+    ├── RetentionError                ``charter purge`` refused: inside the retention period,
+    │                                  the ledger, or nothing the retention lets go
     ├── DataError                     live data cannot be read or does not fit the contract at all
     ├── ExpressionError               a segment/filter expression does not parse or names no column
     ├── AlertError                    an alert operation was refused (bad argument, no routes)
@@ -130,6 +136,21 @@ class AuditError(CharterError):
 
 class AuditKeyError(AuditError):
     """The audit key is missing (after the ledger has entries), unreadable or of the wrong kind."""
+
+
+class EvidenceError(CharterError):
+    """An evidence pack cannot be written or read, or what was asked of one is invalid."""
+
+
+class PackTamperedError(EvidenceError):
+    """A file of an evidence pack, its manifest or its ledger excerpt does not verify."""
+
+    exit_code = 4
+
+
+class RetentionError(CharterError):
+    """``charter purge`` refused: the date is inside the retention period, the ledger was asked
+    for, or the retention keeps everything."""
 
 
 class StateTamperedError(AuditError):

@@ -9,6 +9,7 @@ registered). Each ingests its own landing files and labels; each sees everything
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 def machines(
     ws: Workspace, model_file: Path, s3_lake: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> tuple[MonitorKit, MonitorKit]:
+) -> Iterator[tuple[MonitorKit, MonitorKit]]:
     monkeypatch.setenv("CHARTER_LAKE", s3_lake)
     monkeypatch.setenv("CHARTER_ARTIFACTS", s3_lake.replace("/lake", "/artifacts"))
     ws.settings = Settings()

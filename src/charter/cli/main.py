@@ -23,6 +23,7 @@ from charter.cli import (  # noqa: F401 - registers commands
     charters,
     contracts,
     demo,
+    evidence,
     governance,
     ingest,
     labels,

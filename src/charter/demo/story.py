@@ -74,6 +74,7 @@ def run_demo(root: Path, narrate: Narrate, *, settings: Settings | None = None) 
         operating.upstream_unit_change(ws, report, narrate)
         operating.unit_fixed(ws, report, narrate)
         _audit(ws, report, narrate)
+        _evidence(ws, report, narrate)
     finally:
         ws.close()
     return report
@@ -168,3 +169,23 @@ def _audit(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
         + ("intact" if verdict.ok else f"BROKEN at {verdict.first_bad}"),
     )
     report.add("audit", **verdict.to_dict())
+
+
+def evidence_pack_path(root: Path) -> Path:
+    """Where the demo writes its evidence pack: beside the workspace, not inside it."""
+    return root.parent / f"{root.name}-evidence.zip"
+
+
+def _evidence(ws: Workspace, report: DemoReport, narrate: Narrate) -> None:
+    from charter.evidence.pack import write_pack
+
+    pack = write_pack(ws, CHARTER, evidence_pack_path(ws.root))
+    gaps = sum(1 for c in pack.crosswalk if c.status == "gap")
+    narrate(
+        "Evidence pack",
+        f"{pack.file} ({len(pack.crosswalk)} clauses, {gaps} with gaps listed); open its "
+        f"index.html, check it with `charter evidence verify {pack.file}`",
+    )
+    report.add(
+        "evidence_pack", file=pack.file, sha256=pack.sha256, head_seq=pack.head_seq, gaps=gaps
+    )

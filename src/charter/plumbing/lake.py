@@ -26,6 +26,7 @@ dataset over the fsspec file system (credentials and endpoints are fsspec's: for
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import shutil
 import time
@@ -39,6 +40,7 @@ from typing import Any
 import fsspec
 import polars as pl
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
 from charter.errors import CharterError
@@ -141,6 +143,28 @@ class Lake:
         return bool(self.fs.exists(path))
 
     # -- reading --------------------------------------------------------------------------
+    def sha256(self, key: str) -> str | None:
+        """The SHA-256 of the bytes under ``key``; None when there is no such file."""
+        digest = hashlib.sha256()
+        path = self.path(key)
+        if not self.local:
+            self.fs.invalidate_cache(path)
+        try:
+            with self.fs.open(path, "rb") as handle:
+                while block := handle.read(1 << 20):
+                    digest.update(block)
+        except FileNotFoundError:
+            return None
+        return digest.hexdigest()
+
+    def rows(self, key: str) -> int:
+        """How many rows the Parquet file under ``key`` holds (from its footer); 0 if unreadable."""
+        try:
+            with self.fs.open(self.path(key), "rb") as handle:
+                return int(pq.read_metadata(handle).num_rows)
+        except (OSError, ValueError):
+            return 0
+
     def scan(self, key: str) -> pl.LazyFrame:
         """One file of the lake, lazily."""
         if self.local:

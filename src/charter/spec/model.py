@@ -16,13 +16,14 @@ from pydantic import (
     ConfigDict,
     Field,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
 from charter.errors import InvalidIdentityError
 from charter.identity import NAME_PATTERN as NAME_PATTERN
 from charter.identity import check_identity, confusable_with
-from charter.spec.durations import Duration, SettleDuration
+from charter.spec.durations import Duration, SettleDuration, format_duration
 from charter.spec.metrics import Task, applies, metric_info, parse_metric
 from charter.spec.windows import CalendarWindow, Window
 
@@ -612,6 +613,39 @@ class Escalation(Strict):
     to: list[Email] = Field(min_length=1, description="Who is told.")
 
 
+RETENTION_MINIMUM = timedelta(days=183)
+"""The shortest retention of the prediction log: six months (EU AI Act Art 19 and 26(6))."""
+
+
+class RetentionPolicy(Strict):
+    """How long the logs are kept before ``charter purge`` may remove them; none: for ever.
+
+    The audit ledger is never purged, whatever this says.
+    """
+
+    predictions: Duration | None = Field(
+        default=None,
+        description="How long the prediction log is kept (at least 6 months, 183d); "
+        "none: for ever.",
+    )
+    quarantine: Duration | None = Field(
+        default=None, description="How long quarantined rows are kept; none: for ever."
+    )
+    labels: Duration | None = Field(
+        default=None, description="How long delivered labels are kept; none: for ever."
+    )
+
+    @field_validator("predictions")
+    @classmethod
+    def _six_months(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < RETENTION_MINIMUM:
+            raise ValueError(
+                f"{format_duration(value)} is shorter than the minimum of 6 months "
+                f"({RETENTION_MINIMUM.days}d) for prediction logs"
+            )
+        return value
+
+
 class Operations(Strict):
     """``alerts`` is a list of routes, or ``{routes: [...], auto_resolve: false}``."""
 
@@ -638,6 +672,11 @@ class Operations(Strict):
     )
     escalation: list[Escalation] = Field(
         default_factory=list, description="Who is told as a decision stalls."
+    )
+    retention: RetentionPolicy = Field(
+        default_factory=lambda: RetentionPolicy(),
+        description="How long logs are kept before `charter purge` may remove them "
+        "(default: for ever).",
     )
 
     @model_validator(mode="before")
