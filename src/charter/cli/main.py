@@ -27,6 +27,7 @@ from charter.cli import (  # noqa: F401 - registers commands
     labels,
     lifecycle,
     monitor,
+    oversight,
     quarantine,
     registry,
     serve,

@@ -190,6 +190,7 @@ class Batch:
                 late=late,
                 features=run.scorer.logged_inputs(valid),
                 ingested_at=self.ingested_at,
+                acting=run.scorer.acting,
             )
         )
         self.quarantine.write(
@@ -283,6 +284,9 @@ class Batch:
         )
         session.flush()
         payload = s.ledger_payload(preds, quar)
+        if not run.scorer.acting:  # suspended: scored and logged, none of it acted on
+            payload["acted_on"] = False
+            payload["suspension_id"] = run.scorer.suspension_id
         ws.ledger.append(session, "batch.ingested", payload, actor=ws.context.who, charter=run.name)
 
     def committed(self) -> None:

@@ -17,6 +17,10 @@ One log row per input row and model version::
     model_version  "3", or "external" when the rows carried their prediction, or null (no model)
     model_status   live / shadow at scoring time; "external"; or null
     score          the model's output (probability of the positive class, or the value)
+    acted_on       the row's score was acted on: true for the live version, false for shadow and
+                   standby versions and for every version while the charter is suspended, null
+                   when no model scored the row or it carried its own ("external"); files
+                   written before this column have none (read it as model_status == "live")
     late           event_time older than the watermark minus data.freshness.max_lateness
     ingested_at    when the batch was ingested
     inputs         a struct of the model's input columns, as validated (drift is computed from
@@ -55,6 +59,7 @@ LOG_SCHEMA: dict[str, pl.DataType] = {
     "model_version": pl.String(),
     "model_status": pl.String(),
     "score": pl.Float64(),
+    "acted_on": pl.Boolean(),
     "late": pl.Boolean(),
     "ingested_at": pl.Datetime("us", "UTC"),
 }
@@ -108,8 +113,12 @@ def log_rows(
     features: Sequence[str],
     scores: Sequence[Scores],
     ingested_at: datetime,
+    acting: bool = True,
 ) -> pl.DataFrame:
-    """The log rows for the valid rows of a chunk (``_row`` holds each row's index in its batch)."""
+    """The log rows for the valid rows of a chunk (``_row`` holds each row's index in its batch).
+
+    ``acting`` is False while the charter is suspended: the live version's rows are then logged
+    as not acted on, like every other version's."""
     inputs = [name for name in features if name in valid.columns]
     base = valid.select(
         pl.concat_str(pl.lit(f"{batch_id}-"), pl.col("_row").cast(pl.String)).alias(
@@ -121,6 +130,7 @@ def log_rows(
         pl.lit(None, pl.String).alias("model_version"),
         pl.lit(None, pl.String).alias("model_status"),
         pl.lit(None, pl.Float64).alias("score"),
+        pl.lit(None, pl.Boolean).alias("acted_on"),
         late.alias("late"),
         pl.lit(ingested_at, pl.Datetime("us", "UTC")).alias("ingested_at"),
         *([pl.struct(inputs).alias("inputs")] if inputs else []),
@@ -133,10 +143,17 @@ def log_rows(
                 pl.lit(s.version, pl.String).alias("model_version"),
                 pl.lit(s.status, pl.String).alias("model_status"),
                 pl.Series("score", s.values).cast(pl.Float64),
+                pl.lit(_acted_on(s.status, acting), pl.Boolean).alias("acted_on"),
             )
             for s in scores
         ]
     )
+
+
+def _acted_on(status: str, acting: bool) -> bool | None:
+    if status == "external":
+        return None  # the rows carried a prediction made elsewhere: charter acted on nothing
+    return status == "live" and acting
 
 
 # -- writing ------------------------------------------------------------------------------------

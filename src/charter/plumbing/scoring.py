@@ -6,6 +6,11 @@ judged beside the live version's: automatic rollback needs that evidence. Which 
 is read from ``model_versions.status`` once per ingest run; each model is loaded (hash-checked,
 by the registry) at most once per run.
 
+While the charter is suspended (``charter suspend``), every version still scores and is logged,
+but the live version's rows are logged with ``acted_on`` false: the suspension is read once per
+ingest run too (:func:`~charter.registry.suspension.current_suspension`, checked against the
+ledger).
+
 A version that fails, to load or on some rows, fails alone (:mod:`.isolation`): the others, and
 the version's own other rows, are scored as usual.
 """
@@ -26,6 +31,7 @@ from charter.plumbing.isolation import (
     score_isolating,
 )
 from charter.registry.flavors.base import Predictor
+from charter.registry.suspension import current_suspension
 from charter.registry.versions import load_model
 from charter.spec.model import DataContract
 from charter.store.tables import ModelVersion
@@ -58,12 +64,19 @@ class Scorer:
                     .order_by(ModelVersion.version)
                 ).all()
             self.models = [(row.version, row.status) for row in rows]
+        suspension = current_suspension(ws, charter)
+        self.suspension_id: int | None = suspension.id if suspension is not None else None
         self._predictors: dict[int, Predictor | str] = {}
 
     def versions(self) -> list[dict[str, str]]:
         if self.external is not None:
             return [{"version": "external", "status": "external"}]
         return [{"version": str(v), "status": status} for v, status in self.models]
+
+    @property
+    def acting(self) -> bool:
+        """Whether the live version's answers are acted on (False while suspended)."""
+        return self.suspension_id is None
 
     def note(self) -> str | None:
         if self.external is None and not self.models:

@@ -54,6 +54,8 @@ RESULTS: dict[str, str] = {
     "AuditVerify": "audit",
     "AuditExport": "audit",
     "Token": "tokens",
+    "Suspension": "oversight",
+    "Trace": "trace",
     "CreatedToken": "tokens",
 }
 
@@ -95,6 +97,9 @@ PRINTED: tuple[Printed, ...] = (
     Printed("tokens create", "CreatedToken"),
     Printed("tokens list", "Token", many=True),
     Printed("tokens revoke", "Token"),
+    Printed("suspend", "Suspension"),
+    Printed("resume", "Suspension"),
+    Printed("trace", "Trace"),
 )
 
 

@@ -32,7 +32,9 @@ class OnlineScorer(Scorer):
         live = [v for v, s in self.models if s == "live"]
         shadows = [v for v, s in self.models if s == "shadow"]
         self.answering: int | None = live[0] if live else (shadows[-1] if shadows else None)
-        self.acted_on = bool(live)
+        self.acted_on = bool(live) and self.acting  # a suspended charter's answers are not
+        fallback = loaded.charter.operations.fallback
+        self.fallback = fallback.model_dump(mode="json") if fallback is not None else None
         self.others = tuple((v, s) for v, s in self.models if v != self.answering)
         self.models = [(v, s) for v, s in self.models if v == self.answering]
         self.last: tuple[pl.Series, list[VersionScores]] | None = None
@@ -71,6 +73,9 @@ def answers(
                 "score": float(answer.values[position]),
                 "acted_on": scorer.acted_on,
             }
+            if not scorer.acting:  # suspended: the caller does what the charter declares instead
+                by_row[row]["suspended"] = True
+                by_row[row]["fallback"] = scorer.fallback
             if threshold is not None:
                 by_row[row]["decision"] = bool(answer.values[position] >= threshold)
     refused: dict[int, list[str]] = {}

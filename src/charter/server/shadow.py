@@ -123,6 +123,7 @@ class ShadowWriter:
                     pl.lit(str(version), pl.String).alias("model_version"),
                     pl.lit(status, pl.String).alias("model_status"),
                     pl.Series("score", scores.values).cast(pl.Float64),
+                    pl.lit(False).alias("acted_on"),  # scored off the path: never acted on
                 ).filter(kept)
             )
             scored_by.append({"version": str(version), "status": status})

@@ -605,6 +605,28 @@ class Escalation(Strict):
     to: list[Email] = Field(min_length=1, description="Who is told.")
 
 
+class Fallback(Strict):
+    """What callers do while the charter is suspended (``charter suspend``): the model scores and
+    is logged, but is not acted on, and online answers carry this instead."""
+
+    description: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The rule in plain words, e.g. 'refer every application to an underwriter'.",
+    )
+    decision: bool | int | float | str | None = Field(
+        default=None,
+        description="The decision value online answers carry as fallback.decision while "
+        "suspended (e.g. false, 'refer').",
+    )
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Fallback:
+        if self.description is None and self.decision is None:
+            raise ValueError("give a description, a decision value, or both")
+        return self
+
+
 class Operations(Strict):
     """``alerts`` is a list of routes, or ``{routes: [...], auto_resolve: false}``."""
 
@@ -631,6 +653,11 @@ class Operations(Strict):
     )
     escalation: list[Escalation] = Field(
         default_factory=list, description="Who is told as a decision stalls."
+    )
+    fallback: Fallback | None = Field(
+        default=None,
+        description="What is done instead of the model while the charter is suspended "
+        "(`charter suspend`); online answers carry it with acted_on: false.",
     )
 
     @model_validator(mode="before")
