@@ -21,8 +21,8 @@ from __future__ import annotations
 from charter.audit import state
 from charter.errors import LifecycleError, NotAuthorizedError
 from charter.identity import canonical, check_decider
-from charter.lifecycle.decisions import recordable
 from charter.lifecycle.decisions import check_decider as check_owner_or_delegate
+from charter.lifecycle.decisions import recordable
 from charter.lifecycle.transitions import lock, recording_refusal
 from charter.registry.charters import record_charter
 from charter.registry.suspension import RESUMED, SUSPENDED, active_suspension, current_suspension
