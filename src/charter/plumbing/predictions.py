@@ -64,6 +64,8 @@ LOG_SCHEMA: dict[str, pl.DataType] = {
     "ingested_at": pl.Datetime("us", "UTC"),
 }
 LOG_COLUMNS = tuple(LOG_SCHEMA)
+#: The batch id suffix of an online batch's companion: its shadow scores, logged off the path.
+COMPANION = "-s"
 _TMP_MARK = ".tmp-"
 _HASH_BLOCK = 1 << 20
 

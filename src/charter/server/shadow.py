@@ -30,7 +30,7 @@ from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 
 _log = logging.getLogger("charter.server")
-COMPANION = "-s"
+COMPANION = log.COMPANION
 KIND = "online_shadow"
 
 
