@@ -32,7 +32,7 @@ from charter.store.tables import CharterSuspension
 from charter.workspace import Workspace
 
 REFUSED = "oversight.refused"
-__all__ = ["resume", "suspend", "suspension"]
+__all__ = ["resume", "suspend", "suspension", "suspension_under"]
 
 
 def suspend(ws: Workspace, name: str, *, by: str, reason: str) -> Suspension:
@@ -93,7 +93,11 @@ def resume(ws: Workspace, name: str, *, by: str, note: str | None = None) -> Sus
 
 def suspension(ws: Workspace, name: str) -> Suspension | None:
     """The charter's suspension in force (None: its model decides), checked against the ledger."""
-    charter = ws.load(name).charter
+    return suspension_under(ws, ws.load(name).charter)
+
+
+def suspension_under(ws: Workspace, charter: Charter) -> Suspension | None:
+    """:func:`suspension` for a charter already loaded (the dashboard's overview)."""
     row = current_suspension(ws, charter.name)
     return as_schema(row, charter) if row is not None else None
 
