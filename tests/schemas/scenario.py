@@ -119,6 +119,7 @@ def run_scenario(root: Path) -> dict[str, Output]:
         run("quarantine_labels", "quarantine", CHARTER, "labels", "--limit", "3")
         key = _a_labelled_key(ws)
         run("label_history", "label-history", CHARTER, key)
+        run("trace", "trace", CHARTER, "--key", key)
         run("alerts_list", "alerts", CHARTER, "list", "--status", "all")
         open_alerts = run("alerts_open", "alerts", CHARTER, "list").data["alerts"]
         run("alerts_ack", "alerts", CHARTER, "ack", str(open_alerts[0]["id"]))
@@ -148,6 +149,9 @@ def run_scenario(root: Path) -> dict[str, Output]:
         token = run("tokens_create", "tokens", "create", "--as", OWNER, "--role", "owner").data
         run("tokens_list", "tokens", "list", "--all")
         run("tokens_revoke", "tokens", "revoke", str(token.get("id", 1)))
+        run("suspend", "suspend", CHARTER, "--as", OWNER, "--reason", "a test")
+        run("status_suspended", "status", CHARTER)
+        run("resume", "resume", CHARTER, "--as", OWNER)
         run("init", "init", "other-model")
         run("schema", "schema")
     return outputs

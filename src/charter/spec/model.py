@@ -606,8 +606,9 @@ class Escalation(Strict):
 
 
 class Fallback(Strict):
-    """What callers do while the charter is suspended (``charter suspend``): the model scores and
-    is logged, but is not acted on, and online answers carry this instead."""
+    """What callers do instead while the charter is suspended (`charter suspend`).
+
+    The model still scores and is logged, but is not acted on; online answers carry this."""
 
     description: str | None = Field(
         default=None,
