@@ -174,3 +174,24 @@ def test_a_deleted_suspension_row_is_detected_as_tampering(lab: Lab, cli: Any) -
 def _restore(lab: Lab) -> None:
     with lab.ws.db.session() as session:
         session.execute(sa.update(CharterSuspension).values(resumed_at=None, resumed_by=None))
+
+
+def test_the_scheduler_keeps_ingesting_and_monitoring_a_suspended_charter(
+    lab: Lab, cli: Any
+) -> None:
+    lab.model(status="live")
+    suspend(lab.ws, NAME, by=OWNER, reason=REASON)
+    folder = lab.ws.root / "landing" / NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    pl.DataFrame(
+        {"id": ["s1", "s2"], "event_at": ["2024-03-01T10:00:00Z"] * 2, "amount": [5.0, 7.0]}
+    ).write_parquet(folder / "while-suspended.parquet")
+
+    ran = cli("run", "--once", "--charter", NAME, "--json")
+
+    assert ran.code in (0, 5), ran.stdout + ran.stderr
+    frame = read_predictions(lab.ws, NAME).collect()
+    assert sorted(frame.filter(pl.col("key").is_in(["s1", "s2"]))["acted_on"]) == [False, False]
+    status = cli("status", NAME, "--json").json()
+    assert status["windows"], "monitoring went on while suspended"
+    assert status["suspended"]["reason"] == REASON
