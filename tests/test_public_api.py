@@ -39,6 +39,7 @@ EXPECTED = {
     "NotAuthorizedError",
     "PermissionDeniedError",
     "PredictionLogUnavailableError",
+    "PredictionNotFoundError",
     "Predictor",
     "RegistryError",
     "RequestError",
@@ -76,6 +77,7 @@ EXPECTED = {
     "reject_change",
     "rescore",
     "resolve_alert",
+    "resume",
     "retire",
     "retrain",
     "review",
@@ -83,7 +85,10 @@ EXPECTED = {
     "rollback",
     "set_reference",
     "shadow",
+    "suspend",
     "test_routes",
+    "trace",
+    "trace_key",
 }
 
 

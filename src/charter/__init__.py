@@ -12,6 +12,8 @@ The public Python API — the same operations as the CLI, for notebooks and orch
     print(charter.readiness(ws, "credit-default", 1).ready)
     charter.approve(ws, "credit-default", 1, by="owner@example.com", accept_risk="...")
     charter.review(ws, "credit-default")                   # automatic rollback, stalled decisions
+    charter.suspend(ws, "credit-default", by="owner@example.com", reason="...")  # stop deciding
+    print(charter.trace(ws, prediction_id).summary)        # what one prediction rests on
     assert ws.ledger.verify().ok
 
 Everything not listed in ``__all__`` is internal and may change without notice.
@@ -48,6 +50,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see every name; at run time t
         NotAuthorizedError,
         PermissionDeniedError,
         PredictionLogUnavailableError,
+        PredictionNotFoundError,
         RegistryError,
         RequestError,
         SchedulerLockError,
@@ -78,7 +81,9 @@ if TYPE_CHECKING:  # static type checkers and IDEs see every name; at run time t
     from charter.scheduling.scheduler import Scheduler
     from charter.services.lifecycle import review
     from charter.services.monitoring import monitor
+    from charter.services.oversight import resume, suspend
     from charter.services.registry import register_version
+    from charter.services.trace import trace, trace_key
     from charter.settings import Settings
     from charter.spec import Charter, LoadedCharter, load_charter_file, parse_charter
     from charter.workspace import Workspace
@@ -114,6 +119,7 @@ _EXPORTS: dict[str, str] = {
     "NotAuthorizedError": "charter.errors",
     "PermissionDeniedError": "charter.errors",
     "PredictionLogUnavailableError": "charter.errors",
+    "PredictionNotFoundError": "charter.errors",
     "Predictor": "charter.registry",
     "RegistryError": "charter.errors",
     "RequestError": "charter.errors",
@@ -150,6 +156,7 @@ _EXPORTS: dict[str, str] = {
     "reject_change": "charter.governance.changes",
     "rescore": "charter.plumbing.rescore",
     "resolve_alert": "charter.alerts.raising",
+    "resume": "charter.services.oversight",
     "retire": "charter.lifecycle.transitions",
     "retrain": "charter.retraining.retrain",
     "review": "charter.services.lifecycle",
@@ -157,7 +164,10 @@ _EXPORTS: dict[str, str] = {
     "rollback": "charter.lifecycle.transitions",
     "set_reference": "charter.monitoring.reference",
     "shadow": "charter.lifecycle.transitions",
+    "suspend": "charter.services.oversight",
     "test_routes": "charter.alerts.raising",
+    "trace": "charter.services.trace",
+    "trace_key": "charter.services.trace",
 }
 
 
@@ -200,6 +210,7 @@ __all__ = [
     "NotAuthorizedError",
     "PermissionDeniedError",
     "PredictionLogUnavailableError",
+    "PredictionNotFoundError",
     "Predictor",
     "RegistryError",
     "RequestError",
@@ -237,6 +248,7 @@ __all__ = [
     "reject_change",
     "rescore",
     "resolve_alert",
+    "resume",
     "retire",
     "retrain",
     "review",
@@ -244,5 +256,8 @@ __all__ = [
     "rollback",
     "set_reference",
     "shadow",
+    "suspend",
     "test_routes",
+    "trace",
+    "trace_key",
 ]
