@@ -134,6 +134,8 @@ class Batch:
         self, run: RunState, batch_id: str, *, kind: str, label: str, fingerprint: str
     ) -> None:
         self.run, self.batch_id, self.kind, self.label = run, batch_id, kind, label
+        if kind != "online":  # the server re-reads it with the registry, not per group commit
+            run.scorer.refresh_suspension()  # a suspension stops a long run at its next batch
         self.fingerprint = fingerprint
         self.cursor_range: tuple[str | None, str | None] = (None, None)
         self.ingested_at = datetime.now(UTC)

@@ -7,9 +7,10 @@ is read from ``model_versions.status`` once per ingest run; each model is loaded
 by the registry) at most once per run.
 
 While the charter is suspended (``charter suspend``), every version still scores and is logged,
-but the live version's rows are logged with ``acted_on`` false: the suspension is read once per
-ingest run too (:func:`~charter.registry.suspension.current_suspension`, checked against the
-ledger).
+but the live version's rows are logged with ``acted_on`` false: the suspension is read before
+every batch (:func:`~charter.registry.suspension.current_suspension`, checked against the
+ledger), so a suspension stops a long run at its next file; the online server reads it when it
+re-reads the registry.
 
 A version that fails, to load or on some rows, fails alone (:mod:`.isolation`): the others, and
 the version's own other rows, are scored as usual.
@@ -64,9 +65,14 @@ class Scorer:
                     .order_by(ModelVersion.version)
                 ).all()
             self.models = [(row.version, row.status) for row in rows]
-        suspension = current_suspension(ws, charter)
-        self.suspension_id: int | None = suspension.id if suspension is not None else None
+        self.suspension_id: int | None = None
+        self.refresh_suspension()
         self._predictors: dict[int, Predictor | str] = {}
+
+    def refresh_suspension(self) -> None:
+        """Re-read whether the charter is suspended (ingestion does, before each batch)."""
+        suspension = current_suspension(self.ws, self.charter)
+        self.suspension_id = suspension.id if suspension is not None else None
 
     def versions(self) -> list[dict[str, str]]:
         if self.external is not None:
