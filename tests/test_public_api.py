@@ -41,6 +41,7 @@ EXPECTED = {
     "PackTamperedError",
     "PermissionDeniedError",
     "PredictionLogUnavailableError",
+    "PredictionNotFoundError",
     "Predictor",
     "RegistryError",
     "RequestError",
@@ -80,6 +81,7 @@ EXPECTED = {
     "reject_change",
     "rescore",
     "resolve_alert",
+    "resume",
     "retire",
     "retrain",
     "review",
@@ -87,9 +89,12 @@ EXPECTED = {
     "rollback",
     "set_reference",
     "shadow",
+    "suspend",
     "test_routes",
     "verify_pack",
     "write_pack",
+    "trace",
+    "trace_key",
 }
 
 

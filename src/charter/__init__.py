@@ -12,6 +12,8 @@ The public Python API — the same operations as the CLI, for notebooks and orch
     print(charter.readiness(ws, "credit-default", 1).ready)
     charter.approve(ws, "credit-default", 1, by="owner@example.com", accept_risk="...")
     charter.review(ws, "credit-default")                   # automatic rollback, stalled decisions
+    charter.suspend(ws, "credit-default", by="owner@example.com", reason="...")  # stop deciding
+    print(charter.trace(ws, prediction_id).summary)        # what one prediction rests on
     assert ws.ledger.verify().ok
 
 Everything not listed in ``__all__`` is internal and may change without notice.
@@ -50,6 +52,7 @@ if TYPE_CHECKING:  # static type checkers and IDEs see every name; at run time t
         PackTamperedError,
         PermissionDeniedError,
         PredictionLogUnavailableError,
+        PredictionNotFoundError,
         RegistryError,
         RequestError,
         RetentionError,
@@ -84,7 +87,9 @@ if TYPE_CHECKING:  # static type checkers and IDEs see every name; at run time t
     from charter.scheduling.scheduler import Scheduler
     from charter.services.lifecycle import review
     from charter.services.monitoring import monitor
+    from charter.services.oversight import resume, suspend
     from charter.services.registry import register_version
+    from charter.services.trace import trace, trace_key
     from charter.settings import Settings
     from charter.spec import Charter, LoadedCharter, load_charter_file, parse_charter
     from charter.workspace import Workspace
@@ -122,6 +127,7 @@ _EXPORTS: dict[str, str] = {
     "PackTamperedError": "charter.errors",
     "PermissionDeniedError": "charter.errors",
     "PredictionLogUnavailableError": "charter.errors",
+    "PredictionNotFoundError": "charter.errors",
     "Predictor": "charter.registry",
     "RegistryError": "charter.errors",
     "RequestError": "charter.errors",
@@ -160,6 +166,7 @@ _EXPORTS: dict[str, str] = {
     "reject_change": "charter.governance.changes",
     "rescore": "charter.plumbing.rescore",
     "resolve_alert": "charter.alerts.raising",
+    "resume": "charter.services.oversight",
     "retire": "charter.lifecycle.transitions",
     "retrain": "charter.retraining.retrain",
     "review": "charter.services.lifecycle",
@@ -167,9 +174,12 @@ _EXPORTS: dict[str, str] = {
     "rollback": "charter.lifecycle.transitions",
     "set_reference": "charter.monitoring.reference",
     "shadow": "charter.lifecycle.transitions",
+    "suspend": "charter.services.oversight",
     "test_routes": "charter.alerts.raising",
     "verify_pack": "charter.evidence.verify",
     "write_pack": "charter.evidence.pack",
+    "trace": "charter.services.trace",
+    "trace_key": "charter.services.trace",
 }
 
 
@@ -214,6 +224,7 @@ __all__ = [
     "PackTamperedError",
     "PermissionDeniedError",
     "PredictionLogUnavailableError",
+    "PredictionNotFoundError",
     "Predictor",
     "RegistryError",
     "RequestError",
@@ -253,6 +264,7 @@ __all__ = [
     "reject_change",
     "rescore",
     "resolve_alert",
+    "resume",
     "retire",
     "retrain",
     "review",
@@ -260,7 +272,10 @@ __all__ = [
     "rollback",
     "set_reference",
     "shadow",
+    "suspend",
     "test_routes",
+    "trace",
+    "trace_key",
     "verify_pack",
     "write_pack",
 ]

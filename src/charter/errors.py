@@ -36,6 +36,7 @@ The hierarchy, and when each is raised::
     │       │                              long, invisible characters) or is a look-alike
     │       └── EvidenceChangedError  an approval bound to evidence that changed since it was shown
     ├── DecisionNotFoundError         the charter has no decision with that id
+    ├── PredictionNotFoundError       no logged prediction with that id (or key)
     ├── SchedulerLockError            another scheduler holds the store's lock (or this one lost it)
     ├── AuthenticationError           no API token, or one that is unknown, expired or revoked
     ├── PermissionDeniedError         the token's role may not do that (e.g. a viewer predicting)
@@ -213,6 +214,10 @@ class EvidenceChangedError(DecisionError):
 
 class DecisionNotFoundError(CharterError):
     """No decision with that id for that charter."""
+
+
+class PredictionNotFoundError(CharterError):
+    """No committed batch logged a prediction with that id (or, for a key, of that charter)."""
 
 
 class InvalidIdentityError(NotAuthorizedError):

@@ -122,6 +122,7 @@ def run_scenario(root: Path) -> dict[str, Output]:
         run("quarantine_labels", "quarantine", CHARTER, "labels", "--limit", "3")
         key = _a_labelled_key(ws)
         run("label_history", "label-history", CHARTER, key)
+        run("trace", "trace", CHARTER, "--key", key)
         run("alerts_list", "alerts", CHARTER, "list", "--status", "all")
         open_alerts = run("alerts_open", "alerts", CHARTER, "list").data["alerts"]
         run("alerts_ack", "alerts", CHARTER, "ack", str(open_alerts[0]["id"]))
@@ -156,6 +157,9 @@ def run_scenario(root: Path) -> dict[str, Output]:
         run("tokens_revoke", "tokens", "revoke", str(token.get("id", 1)))
         run("lake_clean", "lake", "clean", CHARTER)
         run("lake_migrate", "lake", "migrate", "--to", str(root / "lake"))
+        run("suspend", "suspend", CHARTER, "--as", OWNER, "--reason", "a test")
+        run("status_suspended", "status", CHARTER)
+        run("resume", "resume", CHARTER, "--as", OWNER)
         run("init", "init", "other-model")
         run("contract_import", "contract", "import", str(root / "c.odcs.yaml"), "imported-model")
         run("schema", "schema")

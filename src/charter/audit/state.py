@@ -2,7 +2,7 @@
 
 A row of the metadata database can be changed by anyone with database access; the ledger cannot
 be changed without breaking its signed chain. So every write of state that a decision depends on
-(a version's status and artifact hash, an owner's pre-authorisation) puts a *binding* in the
+(a version's status and artifact hash, an owner's pre-authorisation, a suspension) puts a *binding* in the
 ledger entry that records the write: the row's key and the SHA-256 of its bound columns. At use
 the row is hashed again and compared with its latest binding; a row changed behind charter's back
 is refused with :class:`~charter.errors.StateTamperedError`, and ``charter audit verify`` checks
@@ -33,6 +33,7 @@ from charter.errors import StateTamperedError
 from charter.store.tables import (
     AuditEntry,
     Base,
+    CharterSuspension,
     CharterTerms,
     ModelVersion,
     PromotionAuthorization,
@@ -118,7 +119,20 @@ CHARTER_TERMS = Binding(
     legacy_view=state_legacy.terms_view,
     unrecorded_ok=True,
 )
-BINDINGS: tuple[Binding, ...] = (MODEL_VERSION, PROMOTION_AUTHORIZATION, CHARTER_TERMS)
+CHARTER_SUSPENSION = Binding(
+    name="charter_suspension",
+    table=CharterSuspension,
+    keys=("charter", "id"),
+    columns=("suspended_by", "suspended_at", "reason", "resumed_by", "resumed_at"),
+    actions=("charter.suspended", "charter.resumed"),
+    noun="the suspension {id} of {charter}",
+)
+BINDINGS: tuple[Binding, ...] = (
+    MODEL_VERSION,
+    PROMOTION_AUTHORIZATION,
+    CHARTER_TERMS,
+    CHARTER_SUSPENSION,
+)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from charter.cli import (  # noqa: F401 - registers commands
     lake,
     lifecycle,
     monitor,
+    oversight,
     quarantine,
     registry,
     serve,

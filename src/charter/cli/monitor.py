@@ -86,12 +86,18 @@ def status(
     from charter.monitoring.service import latest_windows
     from charter.plumbing.scoring_failures import failure_note, failure_summary
     from charter.schemas.monitoring import StatusResult
+    from charter.services.oversight import suspension
 
     ws = workspace(ctx)
     found = latest_windows(ws, name, window=window, count=last)
     failed = failure_summary(ws, name)
+    stopped = suspension(ws, name)
 
     def human(console: Console) -> None:
+        if stopped is not None:
+            from charter.cli.oversight import show_suspension
+
+            show_suspension(console, stopped)
         if not found:
             console.print(f"{name}: no windows yet; run `charter monitor {name}`")
         else:
@@ -105,6 +111,7 @@ def status(
         windows=[w.to_schema() for w in found],
         scoring_failures=failed,
         pending_changes=[c.to_schema() for c in list_changes(workspace(ctx), name)],
+        suspended=stopped,
     )
     emit(body.to_json_dict(), as_json=as_json, human=human)
 

@@ -139,6 +139,8 @@ class Batch:
         self, run: RunState, batch_id: str, *, kind: str, label: str, fingerprint: str
     ) -> None:
         self.run, self.batch_id, self.kind, self.label = run, batch_id, kind, label
+        if kind != "online":  # the server re-reads it with the registry, not per group commit
+            run.scorer.refresh_suspension()  # a suspension stops a long run at its next batch
         self.fingerprint = fingerprint
         self.cursor_range: tuple[str | None, str | None] = (None, None)
         self.ingested_at = datetime.now(UTC)
@@ -196,6 +198,7 @@ class Batch:
                 late=late,
                 features=run.scorer.logged_inputs(valid),
                 ingested_at=self.ingested_at,
+                acting=run.scorer.acting,
             )
         )
         self.quarantine.write(
@@ -286,6 +289,9 @@ class Batch:
         )
         session.flush()
         payload = s.ledger_payload(preds, quar)
+        if not run.scorer.acting:  # suspended: scored and logged, none of it acted on
+            payload["acted_on"] = False
+            payload["suspension_id"] = run.scorer.suspension_id
         ws.ledger.append(session, "batch.ingested", payload, actor=ws.context.who, charter=run.name)
 
     def committed(self) -> None:

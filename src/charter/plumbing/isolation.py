@@ -183,9 +183,13 @@ def log_scored(
     late: pl.Series,
     features: Sequence[str],
     ingested_at: datetime,
+    acting: bool = True,
 ) -> pl.DataFrame:
-    """The log rows of a chunk: each version's scored rows; rows no version scored, unscored."""
+    """The log rows of a chunk: each version's scored rows; rows no version scored, unscored.
+
+    ``acting`` False (the charter is suspended): nothing is logged as acted on."""
     common: dict[str, Any] = {"batch_id": batch_id, "key": key, "features": features}
+    common["acting"] = acting
     common["ingested_at"] = ingested_at
     if not any(v.failures for v in scored):  # the usual case: one frame, every version
         scores = [Scores(v.version, v.status, v.values) for v in scored]

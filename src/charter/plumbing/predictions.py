@@ -22,6 +22,10 @@ One log row per input row and model version::
                    multiclass model the probability of its predicted class)
     class_scores   multiclass only: one probability per class, in the order of the charter's
                    ``labels.values`` (the predicted class is the most probable, the first on a tie)
+    acted_on       the row's score was acted on: true for the live version, false for shadow and
+                   standby versions and for every version while the charter is suspended, null
+                   when no model scored the row or it carried its own ("external"); files
+                   written before this column have none (read it as model_status == "live")
     late           event_time older than the watermark minus data.freshness.max_lateness
     ingested_at    when the batch was ingested
     inputs         a struct of the model's input columns, as validated (drift is computed from
@@ -61,10 +65,13 @@ LOG_SCHEMA: dict[str, pl.DataType] = {
     "model_version": pl.String(),
     "model_status": pl.String(),
     "score": pl.Float64(),
+    "acted_on": pl.Boolean(),
     "late": pl.Boolean(),
     "ingested_at": pl.Datetime("us", "UTC"),
 }
 LOG_COLUMNS = tuple(LOG_SCHEMA)
+#: The batch id suffix of an online batch's companion: its shadow scores, logged off the path.
+COMPANION = "-s"
 _TMP_MARK = ".tmp-"
 _HASH_BLOCK = 1 << 20
 
@@ -116,8 +123,12 @@ def log_rows(
     features: Sequence[str],
     scores: Sequence[Scores],
     ingested_at: datetime,
+    acting: bool = True,
 ) -> pl.DataFrame:
-    """The log rows for the valid rows of a chunk (``_row`` holds each row's index in its batch)."""
+    """The log rows for the valid rows of a chunk (``_row`` holds each row's index in its batch).
+
+    ``acting`` is False while the charter is suspended: the live version's rows are then logged
+    as not acted on, like every other version's."""
     inputs = [name for name in features if name in valid.columns]
     base = valid.select(
         pl.concat_str(pl.lit(f"{batch_id}-"), pl.col("_row").cast(pl.String)).alias(
@@ -129,19 +140,21 @@ def log_rows(
         pl.lit(None, pl.String).alias("model_version"),
         pl.lit(None, pl.String).alias("model_status"),
         pl.lit(None, pl.Float64).alias("score"),
+        pl.lit(None, pl.Boolean).alias("acted_on"),
         late.alias("late"),
         pl.lit(ingested_at, pl.Datetime("us", "UTC")).alias("ingested_at"),
         *([pl.struct(inputs).alias("inputs")] if inputs else []),
     )
     if not scores:
         return base
-    return pl.concat([base.with_columns(_score_columns(s)) for s in scores])
+    return pl.concat([base.with_columns(_score_columns(s, acting)) for s in scores])
 
 
-def _score_columns(scores: Scores) -> list[pl.Expr | pl.Series]:
+def _score_columns(scores: Scores, acting: bool) -> list[pl.Expr | pl.Series]:
     columns: list[pl.Expr | pl.Series] = [
         pl.lit(scores.version, pl.String).alias("model_version"),
         pl.lit(scores.status, pl.String).alias("model_status"),
+        pl.lit(_acted_on(scores.status, acting), pl.Boolean).alias("acted_on"),
     ]
     values = scores.values
     if isinstance(values, np.ndarray) and values.ndim == 2:  # multiclass probabilities
@@ -154,6 +167,12 @@ def _score_columns(scores: Scores) -> list[pl.Expr | pl.Series]:
         return columns
     columns.append(pl.Series("score", values).cast(pl.Float64))
     return columns
+
+
+def _acted_on(status: str, acting: bool) -> bool | None:
+    if status == "external":
+        return None  # the rows carried a prediction made elsewhere: charter acted on nothing
+    return status == "live" and acting
 
 
 # -- writing ------------------------------------------------------------------------------------

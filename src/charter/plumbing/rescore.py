@@ -123,6 +123,7 @@ def _scored(todo: pl.DataFrame, scored: list[VersionScores], batch: Batch) -> pl
                 pl.lit(v.version, pl.String).alias("model_version"),
                 pl.lit(v.status, pl.String).alias("model_status"),
                 pl.Series("score", v.values[keep]).cast(pl.Float64),
+                pl.lit(False).alias("acted_on"),  # scored after the fact: never acted on
                 pl.lit(batch.ingested_at, pl.Datetime("us", "UTC")).alias("ingested_at"),
             )
         )

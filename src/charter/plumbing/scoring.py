@@ -6,6 +6,12 @@ judged beside the live version's: automatic rollback needs that evidence. Which 
 is read from ``model_versions.status`` once per ingest run; each model is loaded (hash-checked,
 by the registry) at most once per run.
 
+While the charter is suspended (``charter suspend``), every version still scores and is logged,
+but the live version's rows are logged with ``acted_on`` false: the suspension is read before
+every batch (:func:`~charter.registry.suspension.current_suspension`, checked against the
+ledger), so a suspension stops a long run at its next file; the online server reads it when it
+re-reads the registry.
+
 A version that fails, to load or on some rows, fails alone (:mod:`.isolation`): the others, and
 the version's own other rows, are scored as usual.
 """
@@ -27,6 +33,7 @@ from charter.plumbing.isolation import (
     score_isolating,
 )
 from charter.registry.flavors.base import Predictor, class_probabilities
+from charter.registry.suspension import current_suspension
 from charter.registry.versions import load_model
 from charter.spec.model import DataContract
 from charter.store.tables import ModelVersion
@@ -66,12 +73,24 @@ class Scorer:
                     .order_by(ModelVersion.version)
                 ).all()
             self.models = [(row.version, row.status) for row in rows]
+        self.suspension_id: int | None = None
+        self.refresh_suspension()
         self._predictors: dict[int, Predictor | str] = {}
+
+    def refresh_suspension(self) -> None:
+        """Re-read whether the charter is suspended (ingestion does, before each batch)."""
+        suspension = current_suspension(self.ws, self.charter)
+        self.suspension_id = suspension.id if suspension is not None else None
 
     def versions(self) -> list[dict[str, str]]:
         if self.external is not None:
             return [{"version": "external", "status": "external"}]
         return [{"version": str(v), "status": status} for v, status in self.models]
+
+    @property
+    def acting(self) -> bool:
+        """Whether the live version's answers are acted on (False while suspended)."""
+        return self.suspension_id is None
 
     def note(self) -> str | None:
         if self.external is None and not self.models:

@@ -71,6 +71,8 @@ RESULTS: dict[str, str] = {
     "EvidenceVerify": "evidence",
     "PurgeResult": "evidence",
     "Token": "tokens",
+    "Suspension": "oversight",
+    "Trace": "trace",
     "CreatedToken": "tokens",
 }
 
@@ -128,6 +130,9 @@ PRINTED: tuple[Printed, ...] = (
     Printed("tokens create", "CreatedToken"),
     Printed("tokens list", "Token", many=True),
     Printed("tokens revoke", "Token"),
+    Printed("suspend", "Suspension"),
+    Printed("resume", "Suspension"),
+    Printed("trace", "Trace"),
 )
 
 

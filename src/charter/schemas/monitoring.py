@@ -7,6 +7,7 @@ from pydantic import Field
 
 from charter.schemas.base import Facts, Number, Result
 from charter.schemas.governance import Change
+from charter.schemas.oversight import Suspension
 
 
 class Window(Result):
@@ -81,12 +82,14 @@ class MonitorResult(Result):
 
 
 class StatusResult(Result):
-    """``charter status NAME --json``: the latest stored windows, failures, pending changes."""
+    """``charter status NAME --json``: the latest stored windows, failures, pending changes, and
+    the suspension in force (``suspended``: null while the model decides)."""
 
     charter: str
     windows: list[Window]
     scoring_failures: list[Facts]
     pending_changes: list[Change]
+    suspended: Suspension | None = None
 
 
 class ReportResult(Result):

@@ -34,7 +34,9 @@ class OnlineScorer(Scorer):
         live = [v for v, s in self.models if s == "live"]
         shadows = [v for v, s in self.models if s == "shadow"]
         self.answering: int | None = live[0] if live else (shadows[-1] if shadows else None)
-        self.acted_on = bool(live)
+        self.acted_on = bool(live) and self.acting  # a suspended charter's answers are not
+        fallback = loaded.charter.operations.fallback
+        self.fallback = fallback.model_dump(mode="json") if fallback is not None else None
         self.others = tuple((v, s) for v, s in self.models if v != self.answering)
         self.models = [(v, s) for v, s in self.models if v == self.answering]
         self.last: tuple[pl.Series, list[VersionScores]] | None = None
@@ -74,6 +76,9 @@ def answers(
                 "score": float(np.max(value)),
                 "acted_on": scorer.acted_on,
             }
+            if not scorer.acting:  # suspended: the caller does what the charter declares instead
+                by_row[row]["suspended"] = True
+                by_row[row]["fallback"] = scorer.fallback
             if scorer.classes:  # multiclass: the probabilities and the class they predict
                 by_row[row]["class_scores"] = dict(
                     zip(scorer.classes, map(float, value), strict=True)

@@ -11,13 +11,15 @@ row. When the files or the database cannot be written, every request of the grou
 :class:`~charter.errors.PredictionLogUnavailableError` (HTTP 503) and nothing was answered.
 
 The answer is the live version's score (``acted_on: true``); with no live version, the newest
-shadow version answers with ``acted_on: false``. Only the answering version scores on the
+shadow version answers with ``acted_on: false``. While the charter is suspended (``charter
+suspend``) the live version still answers and is logged, but with ``acted_on: false``,
+``suspended: true`` and the charter's ``operations.fallback``. Only the answering version scores on the
 request's path. Every other live/standby/shadow version scores the same rows after the answer,
 in :mod:`.shadow`'s companion batch: it never changes the answer, and when it fails, it is left
 out (and counted) while the answer stands.
 
 The versions are re-read when the registry changes (a cheap count and newest status change of
-the charter's versions) or the charter file does, checked at most every
+the charter's versions, and of its suspensions) or the charter file does, checked at most every
 ``registry_poll_seconds``: a promotion or rollback takes effect without a restart.
 """
 
@@ -42,7 +44,7 @@ from charter.server.answers import OnlineScorer, Outcome, answers, merged
 from charter.server.records import records_frame
 from charter.server.shadow import ShadowJob, ShadowWriter
 from charter.settings import ServerSettings
-from charter.store.tables import ModelVersion
+from charter.store.tables import CharterSuspension, ModelVersion
 from charter.workspace import Workspace
 
 _log = logging.getLogger("charter.server")
@@ -109,7 +111,12 @@ class CharterLog:
                     sa.func.max(ModelVersion.status_changed_at),
                 ).where(ModelVersion.charter == self.name)
             ).one()
-        return tuple(row)
+            stops = session.execute(  # a suspend or resume changes what is acted on
+                sa.select(
+                    sa.func.count(CharterSuspension.id), sa.func.count(CharterSuspension.resumed_at)
+                ).where(CharterSuspension.charter == self.name)
+            ).one()
+        return (*row, *stops)
 
     # -- submitting -------------------------------------------------------------------------
     def submit(self, records: list[dict[str, Any]]) -> Future[Outcome]:

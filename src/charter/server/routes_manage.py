@@ -16,8 +16,10 @@ from charter.lifecycle.transitions import rollback
 from charter.monitoring.service import stored_windows
 from charter.registry.versions import list_versions
 from charter.schemas import lifecycle as schemas
+from charter.schemas.trace import Trace
 from charter.server.auth import Caller, operator, owner, viewer
-from charter.server.views import charter_detail, charter_summary, load, page, prediction
+from charter.server.views import charter_detail, charter_summary, load, page
+from charter.services.trace import trace, trace_key
 
 router = APIRouter(prefix="/v1", tags=["management"])
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
@@ -201,9 +203,23 @@ async def alerts(
     return page(await run_in_threadpool(build), limit, offset)
 
 
-@router.get("/predictions/{prediction_id}")
+@router.get("/predictions/{prediction_id}", responses=_result(Trace))
 async def prediction_of(prediction_id: str, caller: Caller = Depends(viewer)) -> Any:
-    """One logged prediction: every version's score, its batch, inputs and source."""
+    """One logged prediction's trace: every version's score, its batch, inputs and source, the
+    window's verdict, the approval the answering version was live under, the terms in force."""
     if len(prediction_id) > 200:
         raise RequestError("a prediction id is at most 200 characters", status=404)
-    return await run_in_threadpool(prediction, caller.ws, prediction_id)
+    found = await run_in_threadpool(trace, caller.ws, prediction_id)
+    return found.to_json_dict()
+
+
+@router.get("/charters/{name}/trace", responses=_result(Trace))
+async def prediction_by_key(
+    name: str,
+    key: Annotated[str, Query(min_length=1, max_length=200, description="The row's data.key.")],
+    caller: Caller = Depends(viewer),
+) -> Any:
+    """The trace of the newest prediction the charter logged for ``key``."""
+    loaded = await run_in_threadpool(load, caller.ws, name)
+    found = await run_in_threadpool(trace_key, caller.ws, loaded.charter.name, key)
+    return found.to_json_dict()

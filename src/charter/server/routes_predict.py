@@ -41,7 +41,8 @@ async def predict(name: str, request: Request, caller: Caller = Depends(operator
     """Score one record (an object) or several (a list), each validated against the contract.
 
     Answered only once logged: ``prediction_id``, ``version``, ``score``, ``acted_on`` (false
-    while no version is live and a shadow version answers). A record that breaks a rule: 422 with
+    while no version is live and a shadow version answers, and while the charter is suspended:
+    then ``suspended: true`` and ``fallback``, the charter's ``operations.fallback``). A record that breaks a rule: 422 with
     every rule it broke, and it is quarantined.
     """
     loaded = await run_in_threadpool(load, caller.ws, name)

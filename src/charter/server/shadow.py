@@ -30,7 +30,7 @@ from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 
 _log = logging.getLogger("charter.server")
-COMPANION = "-s"
+COMPANION = log.COMPANION
 KIND = "online_shadow"
 
 
@@ -124,6 +124,7 @@ class ShadowWriter:
                     pl.lit(str(version), pl.String).alias("model_version"),
                     pl.lit(status, pl.String).alias("model_status"),
                     pl.Series("score", scores.values).cast(pl.Float64),
+                    pl.lit(False).alias("acted_on"),  # scored off the path: never acted on
                 ).filter(kept)
             )
             scored_by.append({"version": str(version), "status": status})

@@ -5,19 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import polars as pl
-import sqlalchemy as sa
-
 from charter.alerts.raising import list_alerts
-from charter.errors import CharterError, CharterNotFoundError, RequestError
+from charter.errors import CharterError, CharterNotFoundError
 from charter.lifecycle.decisions import list_decisions
 from charter.monitoring.service import latest_windows
-from charter.plumbing.lake import lake_for
 from charter.registry.versions import list_versions
-from charter.server.shadow import COMPANION
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import NAME_PATTERN
-from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 
 
@@ -79,42 +73,3 @@ def charter_detail(ws: Workspace, name: str) -> dict[str, Any]:
     body["sha256"] = loaded.sha256
     body["charter"] = loaded.charter.model_dump(mode="json")
     return body
-
-
-def prediction(ws: Workspace, prediction_id: str) -> dict[str, Any]:
-    """One logged prediction with every version's score, its batch and its source."""
-    batch_id, _, row = prediction_id.rpartition("-")
-    if not batch_id or not row.isdigit():
-        raise RequestError(
-            f"{prediction_id!r} is not a prediction id (<batch id>-<row>)", status=404
-        )
-    with ws.db.read() as session:
-        batch = session.scalar(sa.select(IngestBatch).where(IngestBatch.batch_id == batch_id))
-        companion = session.scalar(  # the off-path shadow scores of an online batch
-            sa.select(IngestBatch.predictions_path).where(
-                IngestBatch.batch_id == f"{batch_id}{COMPANION}"
-            )
-        )
-    if batch is None or not batch.predictions_path:
-        raise RequestError(f"no prediction {prediction_id!r} in the log", status=404)
-    paths = [*batch.predictions_path.split("\n"), *(companion.split("\n") if companion else [])]
-    rows = lake_for(ws).scan_all(paths).filter(pl.col("prediction_id") == prediction_id).collect()
-    if rows.height == 0:
-        raise RequestError(f"no prediction {prediction_id!r} in the log", status=404)
-    first = rows.row(0, named=True)
-    inputs = first.get("inputs")
-    return {
-        "prediction_id": prediction_id,
-        "charter": batch.charter,
-        "batch_id": batch_id,
-        "source": {"kind": batch.source_kind, "source": batch.source},
-        "key": first["key"],
-        "event_time": first["event_time"].isoformat() if first["event_time"] else None,
-        "ingested_at": first["ingested_at"].isoformat() if first["ingested_at"] else None,
-        "late": first["late"],
-        "inputs": inputs,
-        "scores": [
-            {"version": r["model_version"], "status": r["model_status"], "score": r["score"]}
-            for r in rows.iter_rows(named=True)
-        ],
-    }

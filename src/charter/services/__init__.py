@@ -6,6 +6,8 @@ API) calls, each taking a workspace — and through it the acting :class:`~chart
 - :mod:`.registry`: ``register`` stores a version with its monitoring reference in one
   transaction; ``verify_versions`` re-hashes every stored artifact of a charter;
 - :mod:`.charters`: ``check_charters`` validates every charter file (or one);
+- :mod:`.oversight`: ``suspend`` / ``resume``, human oversight (the model stops deciding);
+- :mod:`.trace`: ``trace`` / ``trace_key``, what one prediction rests on;
 - :mod:`.lifecycle`: ``review``, the lifecycle's own pass (rollback, promotion, moot and stalled
   decisions).
 

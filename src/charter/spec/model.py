@@ -646,6 +646,29 @@ class RetentionPolicy(Strict):
         return value
 
 
+class Fallback(Strict):
+    """What callers do instead while the charter is suspended (`charter suspend`).
+
+    The model still scores and is logged, but is not acted on; online answers carry this."""
+
+    description: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The rule in plain words, e.g. 'refer every application to an underwriter'.",
+    )
+    decision: bool | int | float | str | None = Field(
+        default=None,
+        description="The decision value online answers carry as fallback.decision while "
+        "suspended (e.g. false, 'refer').",
+    )
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Fallback:
+        if self.description is None and self.decision is None:
+            raise ValueError("give a description, a decision value, or both")
+        return self
+
+
 class Operations(Strict):
     """``alerts`` is a list of routes, or ``{routes: [...], auto_resolve: false}``."""
 
@@ -677,6 +700,11 @@ class Operations(Strict):
         default_factory=lambda: RetentionPolicy(),
         description="How long logs are kept before `charter purge` may remove them "
         "(default: for ever).",
+    )
+    fallback: Fallback | None = Field(
+        default=None,
+        description="What is done instead of the model while the charter is suspended "
+        "(`charter suspend`); online answers carry it with acted_on: false.",
     )
 
     @model_validator(mode="before")

@@ -442,6 +442,22 @@ class PromotionAuthorization(Base):
     revoke_note: Mapped[str | None] = mapped_column(sa.Text)
 
 
+class CharterSuspension(Base):
+    """A human stop of a charter (``charter suspend``): while ``resumed_at`` is null, its
+    versions still score and are logged, but nothing they answer is acted on."""
+
+    __tablename__ = "charter_suspensions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    suspended_by: Mapped[str] = mapped_column(sa.String(320))
+    suspended_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(sa.Text)
+    resumed_by: Mapped[str | None] = mapped_column(sa.String(320))
+    resumed_at: Mapped[datetime | None]
+    resume_note: Mapped[str | None] = mapped_column(sa.Text)
+
+
 class ScoringFailure(Base):
     """A model version that failed on rows of one committed batch (isolated: nothing else stopped).
 

@@ -22,7 +22,9 @@ from charter.monitoring.report import rule_chart
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.plumbing.batch_history import BatchInfo, batch_totals, recent_batches
 from charter.registry.versions import VersionInfo, list_versions
+from charter.schemas.oversight import Suspension
 from charter.server.views import load
+from charter.services.oversight import suspension_under
 from charter.spec.model import Charter
 from charter.tokens import TokenInfo
 from charter.workspace import Workspace
@@ -78,6 +80,7 @@ class Summary:
     newest_batch: datetime | None = None
     quarantined_share: float | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    suspension: Suspension | None = None  # the model stopped deciding (charter suspend)
 
     @property
     def live(self) -> VersionInfo | None:
@@ -88,6 +91,7 @@ class Summary:
         latest = self.strip[-1].verdict if self.strip else None
         return (
             -int(self.error is not None),
+            -int(self.suspension is not None),
             -sum(w.overdue for w in self.waiting),
             -len(self.waiting),
             -self.alerts.get("critical", 0),
@@ -112,6 +116,12 @@ class Summary:
         if self.error is not None:
             return f"The charter file cannot be read: {self.error}"
         live = self.live
+        if self.suspension is not None:  # first: nothing it scores is acted on
+            stop = self.suspension
+            return (
+                f"Suspended since {day(stop.suspended_at)} by {stop.suspended_by} "
+                f"({stop.reason}): nothing it scores is acted on until the owner resumes it"
+            )
         parts = [
             f"Version {live.version} has been live since {day(live.status_changed_at)}"
             if live
@@ -156,6 +166,10 @@ def summary(ws: Workspace, name: str, now: datetime | None = None) -> Summary:
         charter = ws.load(name).charter
     except CharterError as exc:
         return Summary(name, error=exc.message, now=moment)
+    try:
+        suspended = suspension_under(ws, charter)
+    except CharterError as exc:  # a tampered suspension row: shown, never hidden
+        return Summary(name, error=exc.message, now=moment)
     versions = list_versions(ws, charter.name)
     totals = batch_totals(ws, charter.name)
     severities = Counter(a.severity for a in list_alerts(ws, charter.name, "open"))
@@ -169,6 +183,7 @@ def summary(ws: Workspace, name: str, now: datetime | None = None) -> Summary:
         newest_batch=totals.newest_ingested_at,
         quarantined_share=totals.quarantined_share,
         now=moment,
+        suspension=suspended,
     )
 
 

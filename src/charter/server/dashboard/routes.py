@@ -38,7 +38,7 @@ from charter.errors import (
 from charter.lifecycle.decisions import approve, get_decision, reject
 from charter.monitoring.report import COLORS
 from charter.server.auth import Caller, bearer, record_refusal
-from charter.server.dashboard import pages
+from charter.server.dashboard import pages, trace_page
 from charter.server.dashboard.sessions import (
     LOGIN_COOKIE,
     LOGIN_SECONDS,
@@ -303,6 +303,17 @@ async def charter(name: str, request: Request) -> Response:
         return _to_login(request)
     done = {k: request.query_params.get(k) for k in ("approved", "rejected", "acked", "resolved")}
     return await run_in_threadpool(_charter_response, visitor, name, done=done)
+
+
+@router.get("/trace")
+async def trace(request: Request) -> Response:
+    """Search a prediction id or a key; the trace in plain words first (``trace_page``)."""
+    visitor = await run_in_threadpool(_visitor, request)
+    if visitor is None:
+        return _to_login(request)
+    ws, params = visitor.caller.ws, dict(request.query_params)
+    page = await run_in_threadpool(trace_page.search, ws, params)
+    return render("trace.html", page.status, visitor=visitor, page=page)
 
 
 # -- deciding -----------------------------------------------------------------------------------

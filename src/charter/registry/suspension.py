@@ -1,0 +1,83 @@
+"""Whether a charter is suspended: the human stop, read as the ledger vouches for it.
+
+``charter suspend`` (:mod:`charter.services.oversight`) writes a
+:class:`~charter.store.tables.CharterSuspension` row and binds it in the ``charter.suspended``
+ledger entry; ``charter resume`` closes it (``resumed_at``) and binds it again. Every reader asks
+:func:`active_suspension`, which refuses with :class:`~charter.errors.StateTamperedError` when a
+row no longer matches its binding (a database edit that un-suspends) or when the ledger's latest
+word is a suspension whose row is gone (a deleted row). Ingestion reads it once per run, like
+the versions' statuses; the online server when it re-reads the registry.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from charter.audit import state
+from charter.audit.hashing import is_intact
+from charter.errors import StateTamperedError
+from charter.store.tables import AuditEntry, CharterSuspension
+from charter.workspace import Workspace
+
+SUSPENDED = "charter.suspended"
+RESUMED = "charter.resumed"
+
+
+def active_suspension(session: Session, charter: str) -> CharterSuspension | None:
+    """The charter's open suspension (None: it is not suspended), checked against the ledger."""
+    rows = session.scalars(
+        sa.select(CharterSuspension)
+        .where(CharterSuspension.charter == charter, CharterSuspension.resumed_at.is_(None))
+        .order_by(CharterSuspension.id)
+    ).all()
+    state.check(session, state.CHARTER_SUSPENSION, rows)
+    latest = session.scalar(
+        sa.select(AuditEntry)
+        .where(AuditEntry.charter == charter, AuditEntry.action.in_((SUSPENDED, RESUMED)))
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    )
+    if latest is not None:
+        _check_latest(session, charter, latest, [r.id for r in rows])
+    return rows[-1] if rows else None
+
+
+def _check_latest(session: Session, charter: str, entry: AuditEntry, open_ids: list[int]) -> None:
+    """The ledger's latest suspend/resume agrees with the open rows (none deleted or reopened)."""
+    hint = (
+        "Nothing was done with it. Run `charter audit verify`, and restore the row from a backup "
+        "or the audit ledger."
+    )
+    if not is_intact(entry):
+        raise StateTamperedError(
+            f"the ledger entry {entry.seq} recording a suspension of {charter} was edited",
+            hint=hint,
+        )
+    recorded = json.loads(entry.payload).get("suspension_id")
+    if entry.action == SUSPENDED and recorded not in open_ids:
+        row = session.get(CharterSuspension, recorded)
+        if row is None:
+            raise StateTamperedError(
+                f"the suspension {recorded} of {charter} that the audit ledger recorded at entry "
+                f"{entry.seq} is missing from the database: it was deleted outside charter",
+                hint=hint,
+            )
+        state.check(session, state.CHARTER_SUSPENSION, [row])
+    if entry.action == RESUMED and open_ids:
+        raise StateTamperedError(
+            f"{charter} has an open suspension ({open_ids[-1]}) that the audit ledger does not "
+            f"know of: its latest word, entry {entry.seq}, resumed it",
+            hint=hint,
+        )
+
+
+def current_suspension(ws: Workspace, charter: str) -> CharterSuspension | None:
+    """:func:`active_suspension` in a read transaction of its own (detached, safe to read)."""
+    with ws.db.read() as session:
+        row = active_suspension(session, charter)
+        if row is not None:
+            session.expunge(row)
+        return row
