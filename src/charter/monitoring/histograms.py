@@ -41,7 +41,10 @@ SCORE = None  # the column argument naming the model's score
 
 @dataclass(frozen=True)
 class Bin:
+    """One bar pair: ``label`` says what it counts, ``short`` names it on an axis."""
+
     label: str
+    short: str
     reference: int
     current: int
     reference_share: float
@@ -70,7 +73,15 @@ def _share(count: int, total: int) -> float:
     return count / total if total else 0.0
 
 
-def _numeric(ref: NumericSummary, cur: NumericSummary, bins: int) -> list[tuple[str, int, int]]:
+def number(value: float) -> str:
+    """``12,500`` for large values, three significant digits for small ones."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
+
+
+Counts = list[tuple[str, str, int, int]]  # label, short label, reference count, current count
+
+
+def _numeric(ref: NumericSummary, cur: NumericSummary, bins: int) -> Counts:
     edges = ref.edges
     if edges.size < 2:
         raise CharterError("the reference has too few distinct values to draw a histogram")
@@ -81,18 +92,19 @@ def _numeric(ref: NumericSummary, cur: NumericSummary, bins: int) -> list[tuple[
     group = np.concatenate(([0], group, [bins + 1]))  # the outer bins: below and above the range
     r = np.bincount(group, weights=ref.counts, minlength=bins + 2).astype(np.int64)
     c = np.bincount(group, weights=cur.counts, minlength=bins + 2).astype(np.int64)
-    labels = [f"below {lo:.4g}"]
-    labels += [f"{lo + width * i:.4g} to {lo + width * (i + 1):.4g}" for i in range(bins)]
-    labels.append(f"above {hi:.4g}")
-    return [(label, int(a), int(b)) for label, a, b in zip(labels, r, c, strict=True)]
+    cuts = [number(lo + width * i) for i in range(bins + 1)]
+    labels = [(f"below {cuts[0]}", f"< {cuts[0]}")]
+    labels += [(f"{cuts[i]} to {cuts[i + 1]}", cuts[i]) for i in range(bins)]
+    labels.append((f"{cuts[-1]} and above", f"≥ {cuts[-1]}"))
+    return [(long, short, int(a), int(b)) for (long, short), a, b in zip(labels, r, c, strict=True)]
 
 
-def _categorical(ref: CategoricalSummary, cur: CategoricalSummary) -> list[tuple[str, int, int]]:
+def _categorical(ref: CategoricalSummary, cur: CategoricalSummary) -> Counts:
     known = sorted(ref.counts, key=lambda k: (-ref.counts[k], k))
-    out = [(k, ref.counts[k], cur.counts.get(k, 0)) for k in known]
+    out = [(k, k, ref.counts[k], cur.counts.get(k, 0)) for k in known]
     unseen = sum(n for k, n in cur.counts.items() if k not in ref.counts) + cur.other_count
     if unseen or ref.other_count:
-        out.append(("values the reference did not count", ref.other_count, unseen))
+        out.append(("values the reference did not count", "other", ref.other_count, unseen))
     return out
 
 
@@ -160,6 +172,6 @@ def window_histogram(
         raise CharterError(f"{column!r}: the window and its reference are summarised differently")
     return Histogram(
         charter.name, version, column, row.window_start, row.window_end, kind,
-        [Bin(label, a, b, _share(a, ref.count), _share(b, cur.count)) for label, a, b in counts],
+        [Bin(lb, sh, a, b, _share(a, ref.count), _share(b, cur.count)) for lb, sh, a, b in counts],
         ref.count, cur.count, ref.null_count, cur.null_count, origin,
     )  # fmt: skip

@@ -27,6 +27,7 @@ from charter.errors import CharterError
 from charter.lifecycle.decisions import DecisionInfo, list_decisions
 from charter.monitoring.histograms import Histogram, window_histogram
 from charter.monitoring.service import stored_windows
+from charter.plumbing.batch_history import BatchInfo, recent_batches
 from charter.plumbing.pipeline_health import PipelineHealth, pipeline_health
 from charter.registry.versions import VersionInfo
 from charter.server.dashboard.pages import SCORE, Summary, ago, summary
@@ -124,7 +125,9 @@ def audit_page(ws: Workspace, name: str, params: Mapping[str, str]) -> AuditPage
 class PipelinePage:
     summary: Summary
     health: PipelineHealth
-    volume_svg: str
+    batches: list[BatchInfo]  # the latest, oldest first
+    daily_svg: str
+    batch_svg: str
     late_svg: str
     rules_svg: str
 
@@ -140,22 +143,36 @@ class PipelinePage:
         )
 
 
+BATCHES = 40  # batches in the per-batch charts
+
+
+def _rows_bars(items: list[Any]) -> list[Bars]:
+    return [
+        Bars("scored", [b.rows_scored for b in items], PALETTE[0]),
+        Bars("quarantined", [b.rows_quarantined for b in items], PALETTE[1]),
+    ]
+
+
 def pipeline_page(ws: Workspace, name: str, days: int = 30) -> PipelinePage:
     top = head(ws, name)
     assert top.charter is not None
     health = pipeline_health(ws, top.charter, days=days)
-    labels = [f"{d.day:%m-%d}" for d in health.days]
-    volume = bar_chart(
-        f"Rows per day (last {days} days)",
-        labels,
-        [
-            Bars("scored", [d.rows_scored for d in health.days], PALETTE[0]),
-            Bars("quarantined", [d.rows_quarantined for d in health.days], PALETTE[1]),
-        ],
+    batches = list(reversed(recent_batches(ws, top.name, limit=BATCHES)))
+    days_shown = [f"{d.day:%m-%d}" for d in health.days]
+    daily = bar_chart(
+        f"Rows per day of ingestion (last {days} days)",
+        days_shown,
+        _rows_bars(health.days),
         stacked=True,
     )
+    at = [f"{b.ingested_at:%m-%d %H:%M}" for b in batches]
+    per_batch = bar_chart(
+        f"Rows per batch (the latest {len(batches)})", at, _rows_bars(batches), stacked=True
+    )
     late = bar_chart(
-        "Late rows per day", labels, [Bars("late", [d.rows_late for d in health.days], PALETTE[2])]
+        f"Late rows per batch (the latest {len(batches)})",
+        at,
+        [Bars("late", [b.rows_late for b in batches], PALETTE[2])],
     )
     rules = list(health.quarantine_by_rule.items())
     by_rule = bar_chart(
@@ -163,7 +180,7 @@ def pipeline_page(ws: Workspace, name: str, days: int = 30) -> PipelinePage:
         [r for r, _ in rules],
         [Bars("rows", [n for _, n in rules], PALETTE[1])],
     )
-    return PipelinePage(top, health, volume, late, by_rule)
+    return PipelinePage(top, health, batches, daily, per_batch, late, by_rule)
 
 
 # -- versions with lineage ----------------------------------------------------------------------
@@ -255,7 +272,7 @@ def histogram_page(
         raise CharterError(f"window: {start!r} is not an ISO 8601 time") from None
     chosen = None if column == SCORE else column
     found = window_histogram(ws, top.name, version, moment, chosen)
-    labels = [b.label for b in found.bins]
+    labels = [b.short for b in found.bins]
     svg = bar_chart(
         f"{column}: window of {found.start:%Y-%m-%d} against the reference (share of rows)",
         labels,

@@ -67,7 +67,7 @@ def bar_chart(
             f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">'
             f"{_tick(v)}</text>"
         )
-    every = max(1, math.ceil(n / 10))
+    every = max(1, math.ceil(n / 8))
     for i, label in enumerate(labels):
         base: float = top + h
         if stacked:
