@@ -16,7 +16,6 @@ from urllib.parse import quote
 
 import numpy as np
 import polars as pl
-
 from tests.dashboard.test_decision_page import Waiting, mkit, model_file, waiting
 from tests.dashboard.test_sessions_http import sign_in
 
@@ -132,5 +131,7 @@ def test_the_score_has_a_histogram_and_an_unknown_input_is_refused(waiting: Wait
 
     assert score.status_code == 200 and "model score in the window of" in score.text
     assert sum(b[2] for b in _histogram(score.text)) == 500
-    assert unknown.status_code == 400 and "&#39;salary&#39; is not a monitored input" in unknown.text
+    assert (
+        unknown.status_code == 400 and "&#39;salary&#39; is not a monitored input" in unknown.text
+    )
     assert no_window.status_code == 400 and "has no stored window starting" in no_window.text
