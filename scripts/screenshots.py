@@ -1,6 +1,7 @@
 """Regenerate the dashboard's screenshots in docs/images/ from the demo workspace.
 
-Runs the demo story into a fresh temporary workspace (or uses ``--workspace`` as it is), serves
+Runs the demo story into a fresh temporary workspace (then puts its rolled-back version 3 back
+in shadow and proposes it again, so a decision waits), or uses ``--workspace`` as it is; serves
 it with a real uvicorn on a loopback port, signs in as the demo's owner and takes a Playwright
 screenshot of each main page with Debian's Chromium (``/usr/bin/chromium``; never a browser
 download). PNGs are written with a narrow palette-free viewport so they stay small.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import re
 import socket
 import sys
@@ -109,6 +111,16 @@ def take(ws: Workspace) -> None:
             raise SystemExit(f"the heat map has no cell link ({href!r})")
 
 
+def propose_again(ws: Workspace) -> None:
+    """A decision waiting, for the decision screenshots: the demo ends with none open, so its
+    rolled-back version 3 goes back to shadow and is proposed to the owner again."""
+    from charter.lifecycle.decisions import promote
+    from charter.lifecycle.transitions import shadow
+
+    shadow(ws, NAME, 3)
+    promote(ws, NAME, 3)
+
+
 def demo_workspace(root: Path) -> Workspace:
     """The demo's workspace as ``charter demo`` opens it: all state inside ``root``."""
     settings = Settings(workspace=root, database_url=None, artifacts=None, audit_key_file=None)
@@ -124,11 +136,14 @@ def main() -> int:
         return 0
     from charter.demo.story import run_demo
 
+    logging.getLogger("charter").setLevel(logging.ERROR)  # the demo's alerts go to the log route
     with tempfile.TemporaryDirectory(prefix="charter-shots-") as tmp:
         root = Path(tmp) / "demo"
         settings = Settings(workspace=root, database_url=None, artifacts=None, audit_key_file=None)
         run_demo(root, lambda _title, _text: None, settings=settings)
-        take(demo_workspace(root))
+        ws = demo_workspace(root)
+        propose_again(ws)
+        take(ws)
     return 0
 
 
