@@ -89,7 +89,7 @@ class AuditPage:
                 f"The ledger verifies: {v.entries} entries, the chain intact, {v.checkpoints} "
                 f"signed checkpoints valid, {v.state_rows} bound state rows as recorded."
             )
-        problems = [f"entry {v.first_bad.seq}: {v.first_bad.reason}"] if v.first_bad else []
+        problems = [v.first_bad.reason] if v.first_bad else []  # it names the entry
         problems += [str(p.get("reason", p)) for p in v.state_problems]
         return "The ledger does NOT verify: " + "; ".join(problems) + "."
 
