@@ -32,6 +32,7 @@ from charter.monitoring.reference import (
     unpack,
 )
 from charter.monitoring.windows import SummaryPlan, WindowSummary, to_us
+from charter.spec.model import Charter
 from charter.store.tables import MonitorWindow
 from charter.workspace import Workspace
 
@@ -108,8 +109,8 @@ def _categorical(ref: CategoricalSummary, cur: CategoricalSummary) -> Counts:
     return out
 
 
-def _window_row(ws: Workspace, name: str, version: str, start: datetime) -> MonitorWindow:
-    charter = ws.load(name).charter
+def _window_row(ws: Workspace, charter: Charter, version: str, start: datetime) -> MonitorWindow:
+    name = charter.name
     cut = cutter(charter.sufficiency.window, charter)
     with ws.db.read() as session:
         rows = session.scalars(
@@ -151,7 +152,7 @@ def window_histogram(
             f"version {version} of {name} has no monitoring reference ({origin})",
             hint=f"Set one: `charter reference {name} {version} FILE`.",
         )
-    row = _window_row(ws, charter.name, version, start)
+    row = _window_row(ws, charter, version, start)
     plan = SummaryPlan(inputs, score_range(charter), reference)
     if row.basis != plan.basis:
         raise CharterError(
