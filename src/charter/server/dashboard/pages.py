@@ -238,6 +238,7 @@ class DriftMap:
     windows: list[str]
     features: list[str]
     cells: dict[str, list[DriftCell]]
+    starts: list[str] = field(default_factory=list)  # each window's ISO start (for its link)
 
     @property
     def details(self) -> list[DriftCell]:
@@ -286,7 +287,7 @@ def drift_map(version: str, status: str, windows: list[WindowResult]) -> DriftMa
                 stats = quality.get("columns", {}).get(feature) or {}
             anchor = f"drift-v{version}-w{i}-f{j}"
             cells[feature].append(_drift_cell(feature, labels[i], anchor, methods, stats))
-    return DriftMap(version, status, labels, features, cells)
+    return DriftMap(version, status, labels, features, cells, [w.start.isoformat() for w in shown])
 
 
 @dataclass
