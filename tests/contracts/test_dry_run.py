@@ -19,10 +19,13 @@ pytestmark = pytest.mark.postgres
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    """Every file under ``root`` with its size and modification time."""
+    """Every file under ``root`` with its size and modification time (but SQLite's ``-wal`` and
+    ``-shm`` files, which come and go with its readers' connections)."""
     out = {}
     for folder, _, files in os.walk(root):
         for name in files:
+            if name.endswith(("-wal", "-shm")):
+                continue
             stat = (Path(folder) / name).stat()
             out[str(Path(folder) / name)] = (stat.st_size, stat.st_mtime_ns)
     return out
