@@ -21,6 +21,15 @@ evidence_app = typer.Typer(
 app.add_typer(evidence_app, name="evidence")
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        metavar="TIMESTAMP",
+        help="What was true at this moment, rebuilt from the audit ledger (ISO 8601; UTC if no "
+        "zone).",
+    ),
+]
 
 
 def parse_moment(value: str, option: str) -> datetime:

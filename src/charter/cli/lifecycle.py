@@ -14,12 +14,14 @@ import typer
 from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
+from charter.cli.evidence import AsOfOption, parse_moment
 from charter.cli.output import emit
 
 if TYPE_CHECKING:
     from charter.lifecycle.decisions import DecisionInfo
     from charter.lifecycle.gate import ApprovalMode, Readiness
     from charter.lifecycle.transitions import RollbackResult
+    from charter.schemas.lifecycle import Decision
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
 VersionArg = Annotated[int, typer.Argument(metavar="VERSION", help="The model version number.")]
@@ -294,16 +296,34 @@ def decisions_command(
     ctx: typer.Context,
     name: NameArg,
     show_all: Annotated[bool, typer.Option("--all", help="Closed decisions too.")] = False,
+    as_of: AsOfOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List a charter's open promotion decisions (or all of them), oldest first."""
+    """List a charter's open promotion decisions (or all of them), oldest first; with --as-of,
+    those opened by then, each in its state then."""
+    from charter.evidence.point_in_time import decisions_at
     from charter.lifecycle.decisions import list_decisions
 
-    found = list_decisions(workspace(ctx), name, status=None if show_all else "open")
+    status = None if show_all else "open"
+    ws = workspace(ctx)
+    moment = None if as_of is None else parse_moment(as_of, "--as-of")
+    found: list[Decision] = (
+        [d.to_schema() for d in list_decisions(ws, name, status=status)]
+        if moment is None
+        else decisions_at(ws, name, moment, status=status)
+    )
 
     def human(console: Console) -> None:
+        if moment is not None:
+            _print(
+                console,
+                f"as of {moment.isoformat()}, rebuilt from the ledger (decision.opened, "
+                "decision.approved, decision.rejected, decision.withdrawn, decision.stalled, "
+                "decision.escalated)",
+            )
         if not found:
-            _print(console, f"{name}: no {'' if show_all else 'open '}decisions")
+            then = " then" if moment is not None else ""
+            _print(console, f"{name}: no {'' if show_all else 'open '}decisions{then}")
         for d in found:
             by = f" by {d.decided_by}" if d.decided_by else ""
             _print(
@@ -312,7 +332,11 @@ def decisions_command(
                 f"{d.opened_at:%Y-%m-%d %H:%M} by {d.opened_by}",
             )
 
-    emit([d.to_dict() for d in found], as_json=as_json, human=human)
+    emit(
+        [d.to_json_dict() for d in found],
+        as_json=as_json,
+        human=human,
+    )
 
 
 @app.command("review")

@@ -13,10 +13,14 @@ from rich.table import Table
 from rich.text import Text
 
 from charter.cli.app import JsonOption, app, workspace
+from charter.cli.evidence import AsOfOption, parse_moment
 from charter.cli.output import WIDE_ENOUGH, emit
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from charter.monitoring.service import WindowResult
+    from charter.workspace import Workspace
 
 WindowOption = Annotated[
     str | None,
@@ -79,9 +83,11 @@ def status(
     name: NameArgument,
     window: WindowOption = None,
     last: Annotated[int, typer.Option(min=1, metavar="N", help="Windows to show per version.")] = 1,
+    as_of: AsOfOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Show the latest stored windows of each version (run `charter monitor` to update them)."""
+    """Show the latest stored windows of each version (run `charter monitor` to update them);
+    with --as-of, what the ledger says was true then."""
     from charter.governance.changes import list_changes
     from charter.monitoring.service import latest_windows
     from charter.plumbing.scoring_failures import failure_note, failure_summary
@@ -89,6 +95,9 @@ def status(
     from charter.services.oversight import suspension
 
     ws = workspace(ctx)
+    if as_of is not None:
+        _status_at(ws, name, parse_moment(as_of, "--as-of"), as_json=as_json)
+        return
     found = latest_windows(ws, name, window=window, count=last)
     failed = failure_summary(ws, name)
     stopped = suspension(ws, name)
@@ -113,6 +122,54 @@ def status(
         pending_changes=[c.to_schema() for c in list_changes(workspace(ctx), name)],
         suspended=stopped,
     )
+    emit(body.to_json_dict(), as_json=as_json, human=human)
+
+
+def _status_at(ws: Workspace, name: str, moment: datetime, *, as_json: bool) -> None:
+    from charter.evidence.point_in_time import point_in_time
+    from charter.schemas.monitoring import StatusResult
+
+    then = point_in_time(ws, name, moment)
+    body = StatusResult(
+        charter=name,
+        windows=[],
+        scoring_failures=[],
+        pending_changes=[],
+        suspended=None,
+        as_of=then.as_of,
+        point_in_time=then,
+    )
+
+    def human(console: Console) -> None:
+        def say(text: str) -> None:
+            console.print(text, markup=False, highlight=False)
+
+        say(
+            f"{name} as of {then.as_of.isoformat()}: rebuilt from the ledger up to entry "
+            f"{then.head_seq} (signed {then.signed_at})"
+        )
+        live = "none" if then.live_version is None else f"version {then.live_version}"
+        say(f"  live: {live}   (version.registered, version.status_changed)")
+        terms = (then.terms_sha256 or "unknown")[:12]
+        say(
+            f"  owner: {then.owner or 'unknown'}   terms {terms} ({then.terms_found}; "
+            "charter.created, charter.terms_accepted)"
+        )
+        if then.suspended:
+            say(f"  SUSPENDED by {then.suspended_by}: {then.suspension_reason}")
+        say(f"  open alerts: {len(then.open_alerts)}   (alert.raised, alert.resolved)")
+        for a in then.open_alerts:
+            say(f"    alert {a.alert_id} [{a.severity}] {a.message}")
+        say(f"  windows judged: {len(then.windows_judged)}   (window.evaluated)")
+        for w in then.windows_judged:
+            say(f"    v{w.version} {w.start} → {w.end}: {w.verdict}")
+        if then.pending_change_ids:
+            ids = ", ".join(str(i) for i in then.pending_change_ids)
+            say(f"  pending charter changes: {ids}")
+        say("  not reconstructed:")
+        for item in then.not_reconstructed:
+            say(f"    - {item}")
+
     emit(body.to_json_dict(), as_json=as_json, human=human)
 
 

@@ -10,10 +10,13 @@ import typer
 from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
+from charter.cli.evidence import AsOfOption, parse_moment
 from charter.cli.output import emit
 
 if TYPE_CHECKING:
-    from charter.registry.versions import VersionInfo
+    from collections.abc import Sequence
+
+    from charter.schemas.versions import Version
 
 
 def parse_pairs(pairs: list[str] | None, option: str) -> dict[str, Any]:
@@ -137,18 +140,44 @@ def versions(
             help="Re-hash every stored artifact first; exit 4 naming any that was modified.",
         ),
     ] = False,
+    as_of: AsOfOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List a charter's model versions, oldest first."""
+    """List a charter's model versions, oldest first (with --as-of: those registered by then,
+    each with its status then)."""
+    from charter.evidence.point_in_time import versions_at
     from charter.registry.versions import list_versions
     from charter.services.registry import verify_versions
 
     ws = workspace(ctx)
+    moment = None if as_of is None else parse_moment(as_of, "--as-of")
     found = verify_versions(ws, name) if verify else list_versions(ws, name)
-    emit([v.to_dict() for v in found], as_json=as_json, human=lambda c: _listing(c, name, found))
+    # --verify checks the artifacts as they are now, with --as-of or not
+    past = [v.to_schema() for v in found] if moment is None else versions_at(ws, name, moment)
+    when = None if moment is None else moment.isoformat()
+    emit(
+        [v.to_json_dict() for v in past],
+        as_json=as_json,
+        human=lambda c: _listing(c, name, past, as_of=when),
+    )
 
 
-def _listing(console: Console, name: str, found: list[VersionInfo]) -> None:
+def _listing(
+    console: Console,
+    name: str,
+    found: Sequence[Version],
+    *,
+    as_of: str | None = None,
+) -> None:
+    if as_of is not None:
+        console.print(
+            f"as of {as_of}, rebuilt from the ledger (version.registered, "
+            "version.status_changed); artifact paths are where the artifacts are now",
+            markup=False,
+        )
+        if not found:
+            console.print(f"{name} had no versions then")
+            return
     if not found:
         console.print(
             f"{name} has no versions yet; register one with `charter register {name} FILE`"

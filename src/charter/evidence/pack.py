@@ -28,7 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from charter.audit.excerpt import Excerpt, head_at, payload_of, read_excerpt
+from charter.audit.excerpt import Excerpt, head_at, read_excerpt
 from charter.audit.keys import ROTATED
 from charter.errors import AuditKeyError, EvidenceError
 from charter.evidence import records
@@ -36,13 +36,14 @@ from charter.evidence.archive import json_bytes, write_zip
 from charter.evidence.coverage import coverage
 from charter.evidence.crosswalk import FRAMEWORKS, crosswalk
 from charter.evidence.html import render_index
+from charter.evidence.point_in_time import entries_of, stored_texts
 from charter.evidence.records import Entry
 from charter.evidence.terms import terms_at
 from charter.identity import check_charter_name
 from charter.plumbing.lake import lake_for
 from charter.schemas import evidence as schemas
 from charter.spec.model import Charter
-from charter.store.tables import AuditEntry, CharterChange, CharterTerms
+from charter.store.tables import AuditEntry
 from charter.workspace import Workspace
 
 FORMAT = "charter-evidence-pack"
@@ -131,18 +132,7 @@ def build_pack(
     if head is None:
         when = f" signed at or before {as_of.isoformat()}" if as_of else ""
         raise EvidenceError(f"the ledger has no entry{when}: there is nothing to put in a pack")
-    entries = [
-        Entry(
-            int(e["seq"]),
-            str(e["recorded_at"]),
-            str(e["actor"]),
-            str(e["action"]),
-            e["charter"],
-            payload_of(e),
-        )
-        for e in read.excerpt.entries
-        if e["charter"] == name
-    ]
+    entries = entries_of(read.excerpt, name)
     if not entries:
         raise EvidenceError(
             f"the ledger has no entry about charter {name!r} up to entry {head['seq']}",
@@ -227,18 +217,7 @@ def _read(ws: Workspace, name: str, as_of: datetime | None) -> _Read:
     with ws.ledger.snapshot() as session:
         head = head_at(session, as_of)
         excerpt = read_excerpt(session, head)
-        texts: dict[str, str] = {}
-        changes = []
-        for row in session.scalars(
-            sa.select(CharterChange).where(CharterChange.charter == name).order_by(CharterChange.id)
-        ):
-            texts[row.to_sha256] = row.content
-            changes.append(
-                {"from_sha256": row.from_sha256, "to_sha256": row.to_sha256, "diff": row.diff}
-            )
-        terms = session.get(CharterTerms, name)
-        if terms is not None:
-            texts[terms.sha256] = terms.content
+        texts, changes = stored_texts(session, name)
         purges = session.execute(
             sa.select(AuditEntry.payload).where(
                 AuditEntry.action == "retention.purged", AuditEntry.charter == name

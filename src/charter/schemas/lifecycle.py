@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from charter.schemas.base import Facts, Result, Timestamp
 
 
@@ -55,6 +57,12 @@ class Decision(Result):
     stalled_at: Timestamp | None
     escalations: int
     readiness: Facts
+    as_of: Timestamp | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="`decisions --as-of` only: the moment this decision was reconstructed for, "
+        "from the ledger (its state then).",
+    )
 
 
 class Promotion(Result):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from charter.schemas.base import Facts, Number, Result
+from charter.schemas.base import Facts, Number, Result, Timestamp
 from charter.schemas.governance import Change
 from charter.schemas.oversight import Suspension
+from charter.schemas.point_in_time import PointInTime
 
 
 class Window(Result):
@@ -90,6 +91,18 @@ class StatusResult(Result):
     scoring_failures: list[Facts]
     pending_changes: list[Change]
     suspended: Suspension | None = None
+    as_of: Timestamp | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="`status --as-of` only: the moment asked for. `windows`, "
+        "`scoring_failures`, `pending_changes` and `suspended` are then empty (their stored rows "
+        "change after the fact); `point_in_time` holds what the ledger gives back.",
+    )
+    point_in_time: PointInTime | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="`status --as-of` only: the state at `as_of` rebuilt from the ledger.",
+    )
 
 
 class ReportResult(Result):

@@ -3,6 +3,8 @@ version (``shadow``, ``retire``)."""
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from charter.schemas.base import Facts, Result, Timestamp
 
 
@@ -20,3 +22,9 @@ class Version(Result):
     created_by: str
     status_changed_at: Timestamp
     lineage: Facts
+    as_of: Timestamp | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="`versions --as-of` only: the moment this row was reconstructed for, from "
+        "the ledger (`status` and `status_changed_at` as they were then).",
+    )
