@@ -18,7 +18,9 @@ The hierarchy, and when each is raised::
     │   └── StateTamperedError        a bound row (version status or hash, a pre-authorisation)
     │                                  no longer matches its binding in the ledger (exit 4)
     ├── EvidenceError                 an evidence pack cannot be written or read, or a request
-    │   │                              for one is invalid (a bad --as-of, an unknown framework)
+    │   │                              for one is invalid (a bad --as-of, an unknown framework);
+    │   │                              an --as-of the ledger cannot answer for (before its first
+    │   │                              entry, in the future) on versions, decisions or status
     │   └── PackTamperedError         a pack's file, manifest or ledger excerpt does not verify
     │                                  (exit 4)
     ├── RetentionError                ``charter purge`` refused: inside the retention period,
@@ -140,7 +142,8 @@ class AuditKeyError(AuditError):
 
 
 class EvidenceError(CharterError):
-    """An evidence pack cannot be written or read, or what was asked of one is invalid."""
+    """An evidence pack cannot be written or read, or what was asked of one is invalid; or an
+    ``--as-of`` the ledger cannot answer for."""
 
 
 class PackTamperedError(EvidenceError):

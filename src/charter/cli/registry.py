@@ -143,8 +143,9 @@ def versions(
     as_of: AsOfOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """List a charter's model versions, oldest first (with --as-of: those registered by then,
-    each with its status then)."""
+    """List a charter's model versions, oldest first.
+
+    With --as-of: those registered by then, each with its status then (from the ledger)."""
     from charter.evidence.point_in_time import versions_at
     from charter.registry.versions import list_versions
     from charter.services.registry import verify_versions

@@ -40,9 +40,10 @@ class OpenAlert(Result):
 
 
 class PointInTime(Result):
-    """The state at ``as_of``, rebuilt from the ledger up to the last head signed by then
-    (``head_seq``, ``signed_at``). ``reconstructed_from`` names the entries each fact comes
-    from; ``not_reconstructed`` says plainly what the ledger cannot give back."""
+    """The state at ``as_of``, rebuilt from the ledger up to the head signed last by then.
+
+    ``head_seq`` and ``signed_at`` name that head; ``reconstructed_from`` names the entries each
+    fact comes from; ``not_reconstructed`` says plainly what the ledger cannot give back."""
 
     as_of: Timestamp
     head_seq: int
