@@ -10,27 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from tests.evidence.test_point_in_time import json_of, signed_now
 from tests.monitoring.test_monitor import scenario, weeks
-
-from charter.store.tables import AuditCheckpoint
 
 __all__ = ["scenario"]
 
 pytestmark = pytest.mark.postgres
-
-
-def signed_now(kit: Any) -> str:
-    with kit.ws.ledger.snapshot() as session:
-        at = session.scalar(sa.select(sa.func.max(AuditCheckpoint.signed_at)))
-    assert at is not None
-    return str(at)
-
-
-def json_of(cli: Any, *args: str) -> Any:
-    result = cli(*args, "--json")
-    assert result.code == 0, result.stderr
-    return result.json()
 
 
 def verdicts(windows: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
@@ -45,14 +30,14 @@ def open_alert_ids(cli: Any, name: str) -> list[int]:
 def test_status_as_of_gives_the_verdicts_and_alerts_of_then(scenario: Any, cli: Any) -> None:
     name = scenario.name
     assert cli("monitor", name).code == 0  # the CLI's pass also raises alerts
-    first = signed_now(scenario)
+    first = signed_now(scenario.ws)
     printed_first = json_of(cli, "status", name, "--last", "10")["windows"]
     alerts_first = open_alert_ids(cli, name)
     frame = weeks(scenario)[3]
     late = frame["id"].to_list()[50:400]
     scenario.labels("w3-late.parquet", late, scenario.true_outcome(frame, 23)[50:400])
     assert cli("monitor", name).code == 0
-    second = signed_now(scenario)
+    second = signed_now(scenario.ws)
     printed_second = json_of(cli, "status", name, "--last", "10")["windows"]
 
     then = json_of(cli, "status", name, "--as-of", first)["point_in_time"]
