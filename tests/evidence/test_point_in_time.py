@@ -152,6 +152,8 @@ def test_status_as_of_says_what_it_rebuilt_and_what_it_cannot(
     assert "rebuilt from the ledger up to entry" in human.stdout
     assert "not reconstructed:" in human.stdout
     assert "live: version 1" in human.stdout
+    mixed = cli("status", NAME, "--as-of", moment, "--last", "3")
+    assert mixed.code == 2 and "--window and --last choose stored windows" in mixed.stderr
 
 
 @pytest.mark.parametrize("command", [("versions",), ("decisions",), ("status",)])

@@ -96,6 +96,12 @@ def status(
 
     ws = workspace(ctx)
     if as_of is not None:
+        if window is not None or last != 1:
+            raise typer.BadParameter(
+                "--window and --last choose stored windows, which --as-of does not show (the "
+                "ledger keeps each window's verdict: see windows_judged)",
+                param_hint="--as-of",
+            )
         _status_at(ws, name, parse_moment(as_of, "--as-of"), as_json=as_json)
         return
     found = latest_windows(ws, name, window=window, count=last)
