@@ -182,6 +182,9 @@ def test_reading_the_latest_windows_gives_the_newest_of_each_version(mkit: Any) 
     assert latest(1) == every[-2:]
     assert latest(10) == every
     assert latest(0) == []
+    third = WEEK0 + timedelta(days=14)
+    at = [w.to_dict() for w in stored_windows(mkit.ws, mkit.name, start=third)]
+    assert at == every[4:6]  # that week, of both versions
 
 
 def test_labels_arriving_later_update_the_window(scenario: Any) -> None:

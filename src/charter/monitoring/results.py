@@ -286,10 +286,16 @@ def version_key(version: str) -> tuple[int, int, str]:
 
 
 def stored_windows(
-    ws: Workspace, name: str, *, size: timedelta | Cutter, latest: int | None = None
+    ws: Workspace,
+    name: str,
+    *,
+    size: timedelta | Cutter,
+    latest: int | None = None,
+    start: datetime | None = None,
 ) -> list[WindowResult]:
     """Every stored window of ``name`` of this size (or cut this way), oldest first; with
-    ``latest``, only the ``latest`` newest of each version.
+    ``latest``, only the ``latest`` newest of each version; with ``start``, only the windows
+    starting then (one per version).
 
     The windows' keys are read first and only the chosen windows' results (the large part: drift
     and quality of every input) are read and decoded, so a page showing the latest weeks does not
@@ -305,12 +311,14 @@ def stored_windows(
                 MonitorWindow.window_end,
             ).where(MonitorWindow.charter == name)
         ).all()
-        spans = [_key(row) for row in keys]
+        spans = [(to_us(row.window_start), to_us(row.window_end)) for row in keys]
         ours = cut.is_window([k[0] for k in spans], [k[1] for k in spans]) if spans else []
         mine = sorted(
             ((start, version_key(row.version), row.id) for row, (start, _), m in
              zip(keys, spans, ours, strict=True) if m),
         )  # fmt: skip
+        if start is not None:
+            mine = [m for m in mine if m[0] == to_us(start)]
         if latest is not None:
             per_version: dict[tuple[int, int, str], list[int]] = defaultdict(list)
             for _, version, row_id in mine:

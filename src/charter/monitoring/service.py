@@ -344,9 +344,11 @@ def stored_windows(
     *,
     window: WindowValue | str | None = None,
     latest: int | None = None,
+    start: datetime | None = None,
 ) -> list[WindowResult]:
     """Every stored window of the charter's window size (or ``window``), oldest first; with
-    ``latest``, only the ``latest`` newest windows of each version.
+    ``latest``, only the ``latest`` newest windows of each version; with ``start``, only those
+    starting then.
 
     Each window's ``status`` is its version's status in the registry *now* (a rollback since the
     last ``monitor`` run shows at once); the status when it was evaluated stays in
@@ -354,7 +356,7 @@ def stored_windows(
     """
     charter = ws.load(name).charter
     size = cutter(_as_size(window, charter), charter)
-    found = read_windows(ws, charter.name, size=size, latest=latest)
+    found = read_windows(ws, charter.name, size=size, latest=latest, start=start)
     return with_current_status(found, current_statuses(ws, charter.name))
 
 
