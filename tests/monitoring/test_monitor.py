@@ -20,6 +20,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import joblib
 import numpy as np
 import polars as pl
 import pytest
@@ -159,6 +160,31 @@ def test_a_rerun_is_idempotent_and_adds_no_ledger_entries(scenario: Any) -> None
     assert [w.pop("status_at_evaluation") for w in stored] == ["live"] * 4
     assert stored == [w.to_dict() for w in first.windows]
     assert scenario.ws.ledger.verify().ok
+
+
+def test_reading_the_latest_windows_gives_the_newest_of_each_version(mkit: Any) -> None:
+    mkit.register("live")
+    mkit.reference(1)
+    challenger = joblib.load(mkit.model_file).set_params(clf__C=0.5)  # the same, other bytes
+    joblib.dump(challenger, mkit.ws.root / "challenger.joblib")
+    mkit.register("shadow", mkit.ws.root / "challenger.joblib")  # scored on the same weeks
+    mkit.land_parts(pl.concat(weeks(mkit)), CUTS)
+    monitor(mkit.ws, mkit.name)
+    every = [w.to_dict() for w in stored_windows(mkit.ws, mkit.name)]
+    assert [(w["version"], w["start"][:10]) for w in every] == [
+        (v, f"{WEEK0 + timedelta(days=7 * i):%Y-%m-%d}") for i in range(4) for v in ("1", "2")
+    ]
+
+    def latest(n: int) -> list[dict[str, Any]]:
+        return [w.to_dict() for w in stored_windows(mkit.ws, mkit.name, latest=n)]
+
+    assert latest(2) == every[-4:]  # the last two weeks, of both versions, oldest first
+    assert latest(1) == every[-2:]
+    assert latest(10) == every
+    assert latest(0) == []
+    third = WEEK0 + timedelta(days=14)
+    at = [w.to_dict() for w in stored_windows(mkit.ws, mkit.name, start=third)]
+    assert at == every[4:6]  # that week, of both versions
 
 
 def test_labels_arriving_later_update_the_window(scenario: Any) -> None:

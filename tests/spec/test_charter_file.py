@@ -118,6 +118,22 @@ def test_file_name_must_match_charter_name(tmp_path: Path) -> None:
     assert "does not match the file name" in info.value.problems[0]
 
 
+def test_a_file_read_again_is_the_same_and_an_edit_is_seen_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "credit-default.yaml"
+    path.write_text(render("credit-default"))
+    first, again = load_charter_file(path), load_charter_file(path)
+    assert first == again and first is not again  # each caller gets its own
+    again.secrets["X"] = "y"
+    assert "X" not in load_charter_file(path).secrets
+
+    path.write_text(render("credit-default").replace("at_least: 0.75", "at_least: 0.7"))
+    assert load_charter_file(path).charter.sufficiency.metrics[0].at_least == 0.7
+    path.write_text(render("credit-default").replace("at_least: 0.75", "at_least: 7.5"))
+    for _ in range(2):  # a failure is never kept: refused each time, naming the field
+        with pytest.raises(CharterFileError, match="at_least"):
+            load_charter_file(path)
+
+
 @pytest.mark.parametrize(
     ("text", "seconds"),
     [("45s", 45), ("30m", 1800), ("2h", 7200), ("7d", 604800), ("1d12h", 129600), ("2w", 1209600)],

@@ -285,21 +285,58 @@ def version_key(version: str) -> tuple[int, int, str]:
     return (0, int(version), "") if version.isdigit() else (1, 0, version)
 
 
-def stored_windows(ws: Workspace, name: str, *, size: timedelta | Cutter) -> list[WindowResult]:
-    """Every stored window of ``name`` of this size (or cut this way), oldest first."""
+def stored_windows(
+    ws: Workspace,
+    name: str,
+    *,
+    size: timedelta | Cutter,
+    latest: int | None = None,
+    start: datetime | None = None,
+) -> list[WindowResult]:
+    """Every stored window of ``name`` of this size (or cut this way), oldest first; with
+    ``latest``, only the ``latest`` newest of each version; with ``start``, only the windows
+    starting then (one per version).
+
+    The windows' keys are read first and only the chosen windows' results (the large part: drift
+    and quality of every input) are read and decoded, so a page showing the latest weeks does not
+    decode a year of them.
+    """
     cut = as_cutter(size_us(size)) if isinstance(size, timedelta) else size
     with ws.db.read() as session:
-        rows = session.scalars(
-            sa.select(MonitorWindow)
-            .where(MonitorWindow.charter == name)
-            .options(defer(MonitorWindow.summaries))
+        keys = session.execute(
+            sa.select(
+                MonitorWindow.id,
+                MonitorWindow.version,
+                MonitorWindow.window_start,
+                MonitorWindow.window_end,
+            ).where(MonitorWindow.charter == name)
         ).all()
-    keys = [_key(row) for row in rows]
-    ours = cut.is_window([k[0] for k in keys], [k[1] for k in keys]) if keys else []
-    out = []
-    for row, (start_us, end_us), mine in zip(rows, keys, ours, strict=True):
-        if mine:
+        spans = [(to_us(row.window_start), to_us(row.window_end)) for row in keys]
+        ours = cut.is_window([k[0] for k in spans], [k[1] for k in spans]) if spans else []
+        mine = sorted(
+            ((start, version_key(row.version), row.id) for row, (start, _), m in
+             zip(keys, spans, ours, strict=True) if m),
+        )  # fmt: skip
+        if start is not None:
+            mine = [m for m in mine if m[0] == to_us(start)]
+        if latest is not None:
+            per_version: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+            for _, version, row_id in mine:
+                per_version[version].append(row_id)
+            wanted = {i for ids in per_version.values() for i in ids[-latest:] if latest > 0}
+            mine = [m for m in mine if m[2] in wanted]
+        rows: dict[int, MonitorWindow] = {}
+        for chunk in _chunks([m[2] for m in mine], 500):
+            found = session.scalars(
+                sa.select(MonitorWindow)
+                .where(MonitorWindow.id.in_(chunk))
+                .options(defer(MonitorWindow.summaries))
+            ).all()
+            rows.update((row.id, row) for row in found)
+        out = []
+        for _, _, row_id in mine:
+            row = rows[row_id]
+            start_us, end_us = _key(row)
             start, end = from_us(start_us), from_us(end_us)
             out.append(WindowResult(row.version, start, end, row.verdict, dict(row.result)))
-    out.sort(key=lambda r: (r.start, version_key(r.version)))
     return out

@@ -339,16 +339,24 @@ class _Run:
 
 # -- reading stored results ---------------------------------------------------------------------
 def stored_windows(
-    ws: Workspace, name: str, *, window: WindowValue | str | None = None
+    ws: Workspace,
+    name: str,
+    *,
+    window: WindowValue | str | None = None,
+    latest: int | None = None,
+    start: datetime | None = None,
 ) -> list[WindowResult]:
-    """Every stored window of the charter's window size (or ``window``), oldest first.
+    """Every stored window of the charter's window size (or ``window``), oldest first; with
+    ``latest``, only the ``latest`` newest windows of each version; with ``start``, only those
+    starting then.
 
     Each window's ``status`` is its version's status in the registry *now* (a rollback since the
     last ``monitor`` run shows at once); the status when it was evaluated stays in
     ``status_at_evaluation``.
     """
     charter = ws.load(name).charter
-    found = read_windows(ws, charter.name, size=cutter(_as_size(window, charter), charter))
+    size = cutter(_as_size(window, charter), charter)
+    found = read_windows(ws, charter.name, size=size, latest=latest, start=start)
     return with_current_status(found, current_statuses(ws, charter.name))
 
 

@@ -81,6 +81,7 @@ class Summary:
     quarantined_share: float | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     suspension: Suspension | None = None  # the model stopped deciding (charter suspend)
+    recent: list[WindowResult] = field(default_factory=list)  # each version's latest windows
 
     @property
     def live(self) -> VersionInfo | None:
@@ -159,8 +160,14 @@ def _strip_of(windows: list[WindowResult], versions: list[VersionInfo]) -> list[
     return chosen[-STRIP:]
 
 
-def summary(ws: Workspace, name: str, now: datetime | None = None) -> Summary:
-    """One charter's line on the overview (an unreadable charter file becomes an error line)."""
+def summary(
+    ws: Workspace, name: str, now: datetime | None = None, *, latest: int = STRIP
+) -> Summary:
+    """One charter's line on the overview (an unreadable charter file becomes an error line).
+
+    Only the ``latest`` windows of each version are read (``recent``): the strip shows the
+    last :data:`STRIP`, a charter's page charts more.
+    """
     moment = now or datetime.now(UTC)
     try:
         charter = ws.load(name).charter
@@ -173,17 +180,19 @@ def summary(ws: Workspace, name: str, now: datetime | None = None) -> Summary:
     versions = list_versions(ws, charter.name)
     totals = batch_totals(ws, charter.name)
     severities = Counter(a.severity for a in list_alerts(ws, charter.name, "open"))
+    recent = stored_windows(ws, charter.name, latest=max(latest, STRIP))
     return Summary(
         charter.name,
         charter,
         versions=versions,
-        strip=_strip_of(stored_windows(ws, charter.name), versions),
+        strip=_strip_of(recent, versions),
         alerts={s: severities.get(s, 0) for s in reversed(SEVERITIES)},
         waiting=_waiting(charter, list_decisions(ws, charter.name), moment),
         newest_batch=totals.newest_ingested_at,
         quarantined_share=totals.quarantined_share,
         now=moment,
         suspension=suspended,
+        recent=recent,
     )
 
 
@@ -338,10 +347,10 @@ def charter_page(ws: Workspace, name: str) -> CharterPage:
 
     ``name`` comes from a URL: it must be a charter's name (never a path), else 404.
     """
-    head = summary(ws, load(ws, name).charter.name)
+    head = summary(ws, load(ws, name).charter.name, latest=CHART_WINDOWS)
     if head.error is not None:
         raise CharterError(head.error)
-    windows = stored_windows(ws, head.name)
+    windows = head.recent
     rules: list[RuleSeries] = []
     for v in head.versions:
         if v.status in SHOWN_VERSIONS:

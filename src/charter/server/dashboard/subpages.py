@@ -288,8 +288,8 @@ def histogram_page(
         height=280,
     )
     drift: Mapping[str, Any] = {}
-    for w in stored_windows(ws, top.name):
-        if w.version == version and w.start == found.start:
+    for w in stored_windows(ws, top.name, start=found.start):
+        if w.version == version:
             data = w.data.get("score_drift") if chosen is None else w.data.get("drift", {})
             drift = (data or {}) if chosen is None else (data or {}).get(chosen) or {}
     return HistogramPage(top, found, svg, drift)
