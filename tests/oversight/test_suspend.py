@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import make_transient
 from tests.lifecycle.test_lifecycle_support import DELEGATE, NAME, OWNER, STEWARD, Lab
 
 from charter.errors import StateTamperedError
@@ -164,10 +165,16 @@ def test_a_deleted_suspension_row_is_detected_as_tampering(lab: Lab, cli: Any) -
         session.execute(sa.delete(CharterSuspension))
 
     resumed = cli("resume", NAME, "--as", OWNER)
+    verify = cli("audit", "verify")
+    status = cli("status", NAME)
 
     assert resumed.code == 4
     assert "is missing from the database: it was deleted outside charter" in resumed.stderr
+    assert verify.code == 1, verify.stdout + verify.stderr
+    assert "the suspension 1 of credit-default" in verify.stdout + verify.stderr
+    assert status.code == 4 and "suspension" in status.stderr
     with lab.ws.db.session() as session:
+        make_transient(saved)
         session.add(saved)  # put it back, so that the ledger verifies at the end
 
 
