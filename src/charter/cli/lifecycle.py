@@ -79,19 +79,33 @@ def readiness_command(
         int | None,
         typer.Argument(metavar="[VERSION]", help="Default: the newest version in shadow."),
     ] = None,
+    as_of: AsOfOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The promotion gate's checklist for a version, each item with its evidence."""
-    from charter.lifecycle.gate import readiness
+    """The promotion gate's checklist for a version, each item with its evidence; with
+    --as-of, the checklist as it stood then, rebuilt from the ledger."""
+    ws = workspace(ctx)
+    if as_of is None:
+        from charter.lifecycle.gate import readiness
 
-    result = readiness(workspace(ctx), name, version)
+        result = readiness(ws, name, version)
+    else:
+        from charter.evidence.readiness_at import readiness_at
+
+        result = readiness_at(ws, name, version, parse_moment(as_of, "--as-of"))
     emit(result.to_dict(), as_json=as_json, human=lambda c: _show_readiness(c, result))
 
 
 def _show_readiness(console: Console, result: Readiness) -> None:
     short = len(result.shortfall)
     verdict = "READY" if result.ready else f"NOT READY ({short} of {len(result.items)} short)"
-    _print(console, f"{result.charter} version {result.version} ({result.status}): {verdict}")
+    then = ""
+    if result.as_of is not None and result.rebuilt_from is not None:
+        then = (
+            f" as of {result.as_of.isoformat()}, rebuilt from the ledger up to entry "
+            f"{result.rebuilt_from.head_seq}"
+        )
+    _print(console, f"{result.charter} version {result.version} ({result.status}){then}: {verdict}")
     for item in result.items:
         _print(console, f"  {'✓' if item.ok else '✗'} {item.name:<16} {item.evidence}")
     for note in result.notes:

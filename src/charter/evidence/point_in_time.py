@@ -129,10 +129,11 @@ def versions_at(ws: Workspace, name: str, as_of: datetime) -> list[Version]:
 
     ``artifact_uri`` is where the artifact is now (the ledger records its key, not its place).
     """
-    return _versions(ws, ledger_at(ws, name, as_of), name)
+    return versions_in(ws, ledger_at(ws, name, as_of), name)
 
 
-def _versions(ws: Workspace, at: LedgerAt, name: str) -> list[Version]:
+def versions_in(ws: Workspace, at: LedgerAt, name: str) -> list[Version]:
+    """The versions registered by the cut of ``at``, with their status then."""
     now = {v.version: v for v in list_versions(ws, name)}
     found: dict[int, dict[str, Any]] = {}
     for e in at.entries:
@@ -227,7 +228,7 @@ def point_in_time(ws: Workspace, name: str, as_of: datetime) -> schemas.PointInT
     """The live version, the terms in force (owner), suspension, open alerts, judged windows and
     pending changes at ``as_of``."""
     at = ledger_at(ws, name, as_of)
-    live = [v.version for v in _versions(ws, at, name) if v.status == LIVE]
+    live = [v.version for v in versions_in(ws, at, name) if v.status == LIVE]
     history = records.charter_history(at.entries)
     sha = records.terms_sha_at_head(history)
     found = terms_at(sha, at.texts, at.changes)

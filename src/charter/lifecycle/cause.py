@@ -10,6 +10,7 @@ be restored with ``charter rollback --to``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,21 +73,24 @@ def rolled_back_for_cause(session: Session, name: str, version: int) -> Cause | 
         )
         .order_by(AuditEntry.seq.desc())
     )
-    for row in rows:
-        payload = json.loads(row.payload)
-        if row.action == "decision.approved":
+    return cause_in(
+        ((r.action, json.loads(r.payload), r.recorded_at, r.actor) for r in rows), version
+    )
+
+
+def cause_in(entries: Iterable[tuple[str, dict[str, Any], str, str]], version: int) -> Cause | None:
+    """:func:`rolled_back_for_cause` over ledger entries given newest first, as
+    (action, payload, recorded_at, actor): ``readiness --as-of`` hands in those recorded by then."""
+    for action, payload, recorded_at, actor in entries:
+        if action == "decision.approved":
             if payload.get("version") == version:
                 return None  # a new decision since the last rollback
             continue
-        if payload.get("rolled_back") != version:
+        if action != "version.rolled_back" or payload.get("rolled_back") != version:
             continue
         if not is_for_cause(payload):
             return None
         return Cause(
-            version,
-            str(payload.get("reason")),
-            bool(payload.get("automatic")),
-            row.recorded_at,
-            row.actor,
+            version, str(payload.get("reason")), bool(payload.get("automatic")), recorded_at, actor
         )
     return None

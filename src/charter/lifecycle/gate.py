@@ -35,6 +35,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,7 +43,7 @@ import sqlalchemy as sa
 from charter.alerts.raising import last_successful_test
 from charter.audit import state
 from charter.errors import CharterError
-from charter.lifecycle.cause import rolled_back_for_cause
+from charter.lifecycle.cause import Cause, rolled_back_for_cause
 from charter.lifecycle.challenger import champion_challenger
 from charter.monitoring.service import WindowResult, stored_windows
 from charter.plumbing.scoring_failures import failure_note, failure_summary
@@ -101,6 +102,8 @@ class Readiness:
     items: tuple[Item, ...]
     approval: ApprovalMode
     notes: tuple[str, ...] = ()  # not items: facts the owner should read (a version that failed)
+    as_of: datetime | None = None  # ``readiness --as-of``: rebuilt from the ledger for then
+    rebuilt_from: schemas.RebuiltFrom | None = None
 
     @property
     def ready(self) -> bool:
@@ -119,6 +122,8 @@ class Readiness:
             items=[item.to_schema() for item in self.items],
             approval=self.approval.to_schema(),
             notes=list(self.notes),
+            as_of=self.as_of,
+            rebuilt_from=self.rebuilt_from,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,31 +142,51 @@ def readiness(
     name = charter.name
     versions = list_versions(ws, name)
     info = _candidate(ws, name, versions, version)
-    every = stored_windows(ws, name)
-    windows = [w for w in every if w.version == str(info.version)]
-    items = (
-        owner_item(charter),
-        _shadow_batches(ws, charter, info.version),
-        _sufficiency(charter, windows),
-        Item("champion_challenger", *champion_challenger(charter, every, versions, info.version)),
-        _monitoring(charter, windows),
-        _alert_route(ws, charter),
-        _rollback_target(versions, info, waiver or recorded_waiver(ws, name, info.version)),
+    items = checklist(
+        charter,
+        info,
+        versions,
+        stored_windows(ws, name),
+        shadow=_shadow_batches_seen(ws, name, info.version),
+        tested=last_successful_test(ws, name),
+        waiver=waiver or recorded_waiver(ws, name, info.version),
     )
     failed = failure_summary(ws, name, str(info.version))
     notes = tuple(failure_note(name, entry) for entry in failed)
-    approval = _approval(ws, charter, info)
+    with ws.db.read() as session:
+        cause = rolled_back_for_cause(session, charter.name, info.version)
+    approval = not_for_cause(approval_mode(ws, charter), charter, cause)
     return Readiness(name, info.version, info.status, items, approval, notes)
 
 
-def _approval(ws: Workspace, charter: Charter, info: VersionInfo) -> ApprovalMode:
+def checklist(
+    charter: Charter,
+    info: VersionInfo,
+    versions: Sequence[VersionInfo],
+    every: Sequence[WindowResult],
+    *,
+    shadow: tuple[int, int],
+    tested: datetime | None,
+    waiver: Waiver | None,
+) -> tuple[Item, ...]:
+    """The gate's items from the facts: the charter's versions and every version's windows,
+    the (scored, unscored) shadow batches of the candidate, when its route was last test-fired,
+    the first-version waiver. ``readiness --as-of`` hands in the facts the ledger had then."""
+    windows = [w for w in every if w.version == str(info.version)]
+    return (
+        owner_item(charter),
+        shadow_item(charter, *shadow),
+        _sufficiency(charter, windows),
+        Item("champion_challenger", *champion_challenger(charter, every, versions, info.version)),
+        _monitoring(charter, windows),
+        alert_route_item(charter, tested),
+        _rollback_target(versions, info, waiver),
+    )
+
+
+def not_for_cause(mode: ApprovalMode, charter: Charter, cause: Cause | None) -> ApprovalMode:
     """The approval mode, but never the pre-authorisation for a version rolled back for cause."""
-    mode = approval_mode(ws, charter)
-    if not mode.automatic:
-        return mode
-    with ws.db.read() as session:
-        cause = rolled_back_for_cause(session, charter.name, info.version)
-    if cause is None:
+    if not mode.automatic or cause is None:
         return mode
     return ApprovalMode("owner", f"{cause.sentence(charter.name)}, not the pre-authorisation")
 
@@ -222,8 +247,8 @@ def _shadow_batches_seen(ws: Workspace, name: str, version: int) -> tuple[int, i
     return scored, len(mine) - scored
 
 
-def _shadow_batches(ws: Workspace, charter: Charter, version: int) -> Item:
-    done, empty = _shadow_batches_seen(ws, charter.name, version)
+def shadow_item(charter: Charter, done: int, empty: int) -> Item:
+    """``done`` batches scored rows with the version in shadow, ``empty`` more scored none."""
     need = charter.operations.promotion.shadow_min_batches
     unscored = f" ({empty} more scored no row: not counted)" if empty else ""
     return Item(
@@ -305,7 +330,8 @@ def _monitoring(charter: Charter, windows: Sequence[WindowResult]) -> Item:
     )
 
 
-def _alert_route(ws: Workspace, charter: Charter) -> Item:
+def alert_route_item(charter: Charter, tested: datetime | None) -> Item:
+    """The charter's alert routes, and when one was last test-fired successfully (if ever)."""
     routes = charter.operations.alerts
     kinds = ", ".join(r.route for r in routes)
     if not routes:
@@ -316,7 +342,6 @@ def _alert_route(ws: Workspace, charter: Charter) -> Item:
             f"{charter.name}`",
             {"routes": 0, "tested_at": None},
         )
-    tested = last_successful_test(ws, charter.name)
     facts = {"routes": len(routes), "tested_at": tested.isoformat() if tested else None}
     if tested is None:
         return Item(
@@ -418,27 +443,51 @@ def promotion_terms(charter: Charter) -> dict[str, Any]:
 
 
 def terms_sha256(charter: Charter) -> str:
-    text = json.dumps(promotion_terms(charter), sort_keys=True, separators=(",", ":"))
+    return digest_terms(promotion_terms(charter))
+
+
+def digest_terms(terms: Mapping[str, Any]) -> str:
+    """The SHA-256 a pre-authorisation binds its :func:`promotion_terms` by."""
+    text = json.dumps(terms, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The owner's standing pre-authorisation in force: who gave it, when, on which terms."""
+
+    id: int
+    granted_by: str
+    granted_at: datetime
+    terms_sha256: str
 
 
 def approval_mode(ws: Workspace, charter: Charter) -> ApprovalMode:
     """``auto_if_sufficient`` only when the charter asks for it AND its owner authorised it on
     the charter's current terms; otherwise the owner decides, and the explanation says why."""
-    name = charter.name
     if charter.operations.promotion.approval != "auto_if_sufficient":
-        return ApprovalMode("owner", "the owner (or a delegate) approves each promotion")
+        return mode_for(charter, None)
     with ws.db.read() as session:
-        grant = session.scalar(
+        row = session.scalar(
             sa.select(PromotionAuthorization)
             .where(
-                PromotionAuthorization.charter == name, PromotionAuthorization.revoked_at.is_(None)
+                PromotionAuthorization.charter == charter.name,
+                PromotionAuthorization.revoked_at.is_(None),
             )
             .order_by(PromotionAuthorization.id.desc())
             .limit(1)
         )
-        if grant is not None:  # a grant written outside charter never authorises anything
-            state.check(session, state.PROMOTION_AUTHORIZATION, [grant])
+        if row is None:
+            return mode_for(charter, None)
+        state.check(session, state.PROMOTION_AUTHORIZATION, [row])  # forged grants: refused
+        return mode_for(charter, Grant(row.id, row.granted_by, row.granted_at, row.terms_sha256))
+
+
+def mode_for(charter: Charter, grant: Grant | None) -> ApprovalMode:
+    """The approval mode the charter's terms and the pre-authorisation in force (if any) give."""
+    name = charter.name
+    if charter.operations.promotion.approval != "auto_if_sufficient":
+        return ApprovalMode("owner", "the owner (or a delegate) approves each promotion")
     if grant is None:
         return ApprovalMode(
             "owner",

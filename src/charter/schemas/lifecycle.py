@@ -36,6 +36,27 @@ class Readiness(Result):
     items: list[ReadinessItem]
     approval: ApprovalMode
     notes: list[str]
+    as_of: Timestamp | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="`readiness --as-of` only: the moment the checklist was rebuilt for, from "
+        "the ledger (the facts recorded by then; `notes` is then empty).",
+    )
+    rebuilt_from: RebuiltFrom | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="`readiness --as-of` only: the ledger head it was cut at, and what the "
+        "ledger cannot give back.",
+    )
+
+
+class RebuiltFrom(Result):
+    """Where a ``--as-of`` checklist comes from: the ledger up to the head signed last by then."""
+
+    head_seq: int
+    signed_at: str
+    terms_sha256: str | None
+    not_reconstructed: list[str]
 
 
 class Decision(Result):
