@@ -174,8 +174,15 @@ def _judge(name: str, window: JudgedWindow, routed: set[str]) -> dict[str, _Find
     drift = data.get("drift_status")
     if drift == "breach":
         drifted = list(data.get("drifted") or [])
+        joint = data.get("multivariate_drift")
+        moved = list(drifted)
+        if isinstance(joint, Mapping) and joint.get("status") == "breach":
+            moved.append(
+                f"the inputs' joint distribution (reconstruction error {joint['value']:.4g} "
+                f"outside {joint['lower']:.4g}..{joint['upper']:.4g})"
+            )
         message = f"{name}: inputs drifted past the breach level on {where}: " + (
-            ", ".join(drifted) or "the model's score"
+            ", ".join(moved) or "the model's score"
         )
         details = {"version": version, "drifted": drifted}
         out[f"drift.v{version}"] = _Finding("drift_breach", "warning", message, details)

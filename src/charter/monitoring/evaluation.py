@@ -34,6 +34,7 @@ from charter.monitoring.cbpe import CBPE, ESTIMATED, Estimate
 from charter.monitoring.cbpe_multiclass import MulticlassCBPE
 from charter.monitoring.dle import DLE, ESTIMATED_REGRESSION
 from charter.monitoring.drift import DEFAULT_METHOD, METHODS, DriftResult, MethodName, measure_drift
+from charter.monitoring.multivariate import Reconstruction
 from charter.monitoring.operating_point import OperatingPoint, operating_point
 from charter.monitoring.quality_verdict import judge_quality
 from charter.monitoring.reference import Reference
@@ -383,6 +384,12 @@ def evaluate(
     if any(m["judged"] and m["status"] in ("warn", "breach") for m in score.values()):
         flags.append("score drift")
     extra: dict[str, Any] = {}
+    if charter.operations.monitor.multivariate is not None:
+        joint = multivariate_drift(charter, rows, reference)
+        extra["multivariate_drift"] = joint
+        drift_status = max(drift_status, joint["status"], key=DRIFT_ORDER.__getitem__)
+        if joint["status"] == "breach":
+            flags.append(f"multivariate drift ({joint['method']})")
     if charter.classes():
         extra["prediction_drift"] = predicted_class_drift(charter, rows, reference)
         status = next(m["status"] for m in extra["prediction_drift"].values() if m["judged"])
@@ -410,6 +417,32 @@ def evaluate(
         }
     )
     return body
+
+
+def multivariate_drift(
+    charter: Charter, rows: pl.DataFrame, reference: Reference | None
+) -> dict[str, Any]:
+    """The window's PCA reconstruction error against the bound the reference gives."""
+    policy = charter.operations.monitor.multivariate
+    assert policy is not None
+    fitted = None if reference is None else reference.multivariate
+    if not isinstance(fitted, Reconstruction):
+        if isinstance(fitted, NotComputable):
+            why = fitted.reason
+        elif reference is None:
+            why = "no reference for this version"
+        else:
+            why = (
+                "the reference was summarised before multivariate drift was asked for; set it again"
+            )
+        body = {"method": policy.method, "judged": True, "value": None}
+        return body | {"status": "not_computable", "reason": why}
+    inputs = rows.select(
+        pl.col(INPUT_PREFIX + i.name).alias(i.name)
+        for i in fitted.inputs
+        if INPUT_PREFIX + i.name in rows.columns
+    )
+    return fitted.judge(inputs, policy.sigmas)
 
 
 def predicted_class_drift(

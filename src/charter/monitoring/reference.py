@@ -54,6 +54,7 @@ from charter.monitoring.bounds import Bound, bound_from_dict, learn_bounds, refe
 from charter.monitoring.cbpe import CBPE
 from charter.monitoring.cbpe_multiclass import MulticlassCBPE
 from charter.monitoring.dle import DLE
+from charter.monitoring.multivariate import Reconstruction, multivariate_from_dict
 from charter.monitoring.operating_point import operating_point
 from charter.registry.flavors.base import Predictor, class_probabilities
 from charter.spec.model import Charter
@@ -149,10 +150,12 @@ class Reference:
     bounds: Mapping[str, Bound | NotComputable] = field(default_factory=dict)
     predicted: CategoricalSummary | None = None  # multiclass: the predicted class's counts
     dle: DLE | NotComputable | None = None  # regression: the loss models of estimated MAE/RMSE
+    # operations.monitor.multivariate: the fitted PCA reconstruction
+    multivariate: Reconstruction | NotComputable | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        # "bounds", "predicted" and "dle" only when there, so references stored before them
-        # keep their fingerprint
+        # "bounds", "predicted", "dle" and "multivariate" only when there, so references stored
+        # before them keep their fingerprint
         extra: dict[str, Any] = {}
         if self.bounds:
             extra["bounds"] = {n: b.to_dict() for n, b in self.bounds.items()}
@@ -160,6 +163,8 @@ class Reference:
             extra["predicted"] = self.predicted.to_dict()
         if self.dle is not None:
             extra["dle"] = self.dle.to_dict()
+        if self.multivariate is not None:
+            extra["multivariate"] = self.multivariate.to_dict()
         return extra | {
             "origin": self.origin,
             "columns": {name: s.to_dict() for name, s in sorted(self.columns.items())},
@@ -208,6 +213,9 @@ class Reference:
             bounds={n: bound_from_dict(b) for n, b in data.get("bounds", {}).items()},
             predicted=predicted,
             dle=dle,
+            multivariate=(
+                None if "multivariate" not in data else multivariate_from_dict(data["multivariate"])
+            ),
         )
 
     @cached_property
@@ -218,13 +226,18 @@ class Reference:
     def describe(self) -> dict[str, Any]:
         """What a window result says about its reference."""
         cbpe = self.cbpe.reason if isinstance(self.cbpe, NotComputable) else "fitted"
-        dle = {} if self.dle is None else {"dle": getattr(self.dle, "reason", "fitted")}
+        more: dict[str, Any] = {}
+        if self.dle is not None:
+            more["dle"] = getattr(self.dle, "reason", "fitted")
+        if self.multivariate is not None:
+            mv = self.multivariate
+            more["multivariate"] = mv.to_dict() if isinstance(mv, NotComputable) else mv.describe()
         return {
             "origin": self.origin,
             "rows": self.rows,
             "labelled": self.labelled,
             "cbpe": cbpe,
-            **dle,
+            **more,
             "metrics": {n: _value(v) for n, v in self.metrics.items()},
             **({"source": dict(self.source)} if self.source else {}),
             **({"bounds": {n: _bound(b) for n, b in self.bounds.items()}} if self.bounds else {}),
@@ -310,7 +323,16 @@ def build_reference(
         bounds=bounds,
         predicted=predicted,
         dle=dle,
+        multivariate=_multivariate(charter, frame),
     )
+
+
+def _multivariate(charter: Charter, frame: pl.DataFrame) -> Reconstruction | NotComputable | None:
+    policy = charter.operations.monitor.multivariate
+    if policy is None:
+        return None
+    kinds = {c.name: c.kind for c in monitored_columns(charter) if c.name in frame.columns}
+    return Reconstruction.fit(frame, kinds, policy.variance)
 
 
 def _dle(

@@ -166,10 +166,10 @@ def monitor(
 
 
 def _performance_inputs(charter: Charter, inputs: Sequence[str]) -> list[str]:
-    """The logged inputs performance reads: those segments name, and for a regressor every
-    monitored input (DLE estimates its error from them)."""
+    """The logged inputs a window's evaluation reads: those segments name, and every monitored
+    input for a regressor (DLE estimates its error from them) or with multivariate drift."""
     named = _segment_columns(charter, inputs)
-    if charter.task != "regression":
+    if charter.task != "regression" and charter.operations.monitor.multivariate is None:
         return named
     return sorted(set(named) | {c.name for c in monitored_columns(charter)})
 

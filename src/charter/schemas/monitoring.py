@@ -43,6 +43,13 @@ class Window(Result):
         description="Multiclass only: drift of the predicted class's distribution against the "
         "reference's, by method.",
     )
+    multivariate_drift: Facts | None = Field(
+        default=None,
+        exclude_if=lambda v: v is None,
+        description="With `operations.monitor.multivariate` only: the window's mean PCA "
+        "reconstruction error (`value`) against the reference's bound (`lower`, `upper`) and "
+        "its `status` (`pass`, `breach` or `not_computable` with a `reason`).",
+    )
     status_at_evaluation: str | None = Field(
         default=None,
         exclude_if=lambda v: v is None,

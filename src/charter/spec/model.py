@@ -525,6 +525,25 @@ class DriftPolicy(Strict):
         return self
 
 
+class MultivariatePolicy(Strict):
+    method: Literal["pca_reconstruction"] = Field(
+        default="pca_reconstruction",
+        description="PCA reconstruction error of the monitored inputs, fitted on the reference.",
+    )
+    variance: float = Field(
+        default=0.65,
+        gt=0,
+        lt=1,
+        description="Share of the reference's variance the principal components keep.",
+    )
+    sigmas: float = Field(
+        default=3.0,
+        gt=0,
+        description="A window breaches when its mean error is outside the reference mean "
+        "plus or minus this many standard errors (the reference's spread over sqrt(rows)).",
+    )
+
+
 class MonitorPolicy(Strict):
     every: Duration = Field(default=timedelta(hours=1), description="How often to monitor.")
     reference: str = Field(
@@ -532,6 +551,11 @@ class MonitorPolicy(Strict):
     )
     drift: DriftPolicy = Field(
         default_factory=lambda: DriftPolicy(), description="Drift method and levels."
+    )
+    multivariate: MultivariatePolicy | None = Field(
+        default=None,
+        description="Multivariate drift: one score per window for a shift of the inputs' "
+        "joint distribution (off unless given; `multivariate: {}` takes the defaults).",
     )
 
 
