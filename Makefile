@@ -5,6 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_WORKSPACE ?= charter-demo
 DEMO_PORT      ?= 8080
+# Test processes (pytest-xdist). Most slow tests wait on child processes and the database, so
+# three workers keep a 2-core machine busy; tests of one file stay in one worker (--dist
+# loadfile), so a module's shared fixture (a demo run, a Spark session) is built once.
+TEST_WORKERS   ?= 3
+PYTEST_PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: install demo test quick lint typecheck unit services browser bench clean
 
@@ -42,11 +47,11 @@ typecheck: install
 	$(BIN)/mypy
 
 unit: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) --durations=20
 
 ## The suite without the tests marked slow (whole stories, processes, crash loops): for a quick check.
 quick: install services
-	$(BIN)/pytest -q -m "not slow"
+	$(BIN)/pytest -q $(PYTEST_PARALLEL) -m "not slow"
 
 ## Every benchmark (long: peers are installed into benchmarks/.venv; results go to benchmarks/RESULTS.md).
 bench: install

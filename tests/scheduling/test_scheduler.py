@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -216,20 +217,32 @@ def test_a_breach_seen_by_the_pass_retrains_in_the_same_pass(ws: Workspace, tmp_
 
 
 def test_cadence_comes_from_the_charter_or_the_interval(two: Workspace) -> None:
-    def passes(interval: timedelta | None, seconds: float) -> list[PassReport]:
-        stop = threading.Event()
+    def passes(interval: timedelta | None, wanted: int, linger: float) -> list[PassReport]:
+        """Run until ``wanted`` passes are seen (however slow the machine), then ``linger``."""
+        stop, enough = threading.Event(), threading.Event()
         seen: list[PassReport] = []
+
+        def record(report: PassReport) -> None:
+            seen.append(report)
+            if len(seen) >= wanted:
+                enough.set()
+
         scheduler = Scheduler(two, charters=["alpha"], interval=interval, stop=stop)
-        thread = threading.Thread(target=scheduler.run_forever, args=(seen.append,))
+        thread = threading.Thread(target=scheduler.run_forever, args=(record,))
         thread.start()
-        time.sleep(seconds)
+        assert enough.wait(timeout=300), f"{len(seen)} of {wanted} passes"
+        time.sleep(linger)
         stop.set()
-        thread.join(timeout=30)
+        thread.join(timeout=60)
         assert not thread.is_alive()
         return seen
 
-    assert len(passes(None, 2.0)) == 1  # alpha is due every hour: one pass
-    assert len(passes(timedelta(seconds=0.3), 2.5)) >= 3
+    # alpha is due every hour: after its first pass, nothing for as long as we wait
+    assert len(passes(None, 1, linger=1.5)) == 1
+    # every 0.3 s: passes keep coming, each starting at least 0.3 s after the one before
+    quick = passes(timedelta(seconds=0.3), 3, linger=0.0)
+    starts = [p.started_at for p in quick]
+    assert all(b - a >= timedelta(seconds=0.3) for a, b in pairwise(starts))
 
 
 def test_a_second_scheduler_on_the_same_store_is_refused(ws: Workspace, cli: Any) -> None:
