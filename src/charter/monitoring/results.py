@@ -310,9 +310,12 @@ def stored_windows_of(
     *,
     latest: int | None = None,
     start: datetime | None = None,
+    verdicts_only: bool = False,
 ) -> dict[str, list[WindowResult]]:
     """:func:`stored_windows` of every charter of ``sizes`` (name -> its window size or cut),
-    in one query for the keys and one per 500 chosen windows (the overview)."""
+    in one query for the keys and one per 500 chosen windows (the overview). With
+    ``verdicts_only``, each window's ``data`` is empty: only its version, span and verdict are
+    read (what a verdict strip needs), never the results of every input."""
     names = list(sizes)
     with ws.db.read() as session:
         keys = session.execute(
@@ -322,6 +325,7 @@ def stored_windows_of(
                 MonitorWindow.version,
                 MonitorWindow.window_start,
                 MonitorWindow.window_end,
+                MonitorWindow.verdict,
             ).where(MonitorWindow.charter.in_(names))
         ).all()
         per_charter: dict[str, list[Any]] = {n: [] for n in names}
@@ -331,6 +335,9 @@ def stored_windows_of(
             n: _chosen(found, sizes[n], latest=latest, start=start)
             for n, found in per_charter.items()
         }
+        if verdicts_only:
+            by_id = {key.id: key for key in keys}
+            return {n: [_verdict_of(by_id[i]) for i in ids] for n, ids in chosen.items()}
         rows: dict[int, MonitorWindow] = {}
         every = [i for ids in chosen.values() for i in ids]
         for chunk in _chunks(every, 500):
@@ -349,6 +356,11 @@ def stored_windows_of(
                 begin, end = from_us(start_us), from_us(end_us)
                 out[n].append(WindowResult(row.version, begin, end, row.verdict, dict(row.result)))
     return out
+
+
+def _verdict_of(key: Any) -> WindowResult:
+    start_us, end_us = to_us(key.window_start), to_us(key.window_end)
+    return WindowResult(key.version, from_us(start_us), from_us(end_us), key.verdict, {})
 
 
 def _chosen(

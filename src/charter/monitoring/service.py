@@ -369,12 +369,14 @@ def windows_of(
     statuses: Mapping[str, Mapping[str, str]],
     *,
     latest: int | None = None,
+    verdicts_only: bool = False,
 ) -> dict[str, list[WindowResult]]:
     """:func:`stored_windows` of charters already loaded, each in its own window size, with the
     versions' statuses the caller read from the registry (``statuses``: name -> version ->
-    status): no charter loaded twice, one query for all (the dashboard)."""
+    status): no charter loaded twice, one query for all (the dashboard). ``verdicts_only``:
+    each window's version, span and verdict, its ``data`` only the status."""
     sizes = {c.name: cutter(c.sufficiency.window, c) for c in charters}
-    found = read_windows_of(ws, sizes, latest=latest)
+    found = read_windows_of(ws, sizes, latest=latest, verdicts_only=verdicts_only)
     return {n: with_current_status(w, dict(statuses.get(n, {}))) for n, w in found.items()}
 
 

@@ -93,7 +93,8 @@ class Summary:
     quarantined_share: float | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     suspension: Suspension | None = None  # the model stopped deciding (charter suspend)
-    recent: list[WindowResult] = field(default_factory=list)  # each version's latest windows
+    # each version's latest windows (their verdicts only, unless read for a charter's page)
+    recent: list[WindowResult] = field(default_factory=list)
 
     @property
     def live(self) -> VersionInfo | None:
@@ -179,12 +180,14 @@ def summary(
     *,
     latest: int = STRIP,
     charter: Charter | None = None,
+    results: bool = False,
 ) -> Summary:
     """One charter's line on the overview (an unreadable charter file becomes an error line).
 
     Only the ``latest`` windows of each version are read (``recent``): the strip shows the
-    last :data:`STRIP`, a charter's page charts more. ``charter``: the terms in force, when the
-    caller loaded them already (a charter is loaded once per page).
+    last :data:`STRIP`, a charter's page charts more; only their verdicts unless ``results``
+    (a charter's page: its charts and drift map need every rule and input). ``charter``: the
+    terms in force, when the caller loaded them already (a charter is loaded once per page).
     """
     moment = now or datetime.now(UTC)
     try:
@@ -199,7 +202,9 @@ def summary(
     totals = batch_totals(ws, charter.name)
     severities = Counter(a.severity for a in list_alerts(ws, charter.name, "open"))
     statuses = {charter.name: {str(v.version): v.status for v in versions}}
-    recent = windows_of(ws, [charter], statuses, latest=max(latest, STRIP))[charter.name]
+    recent = windows_of(
+        ws, [charter], statuses, latest=max(latest, STRIP), verdicts_only=not results
+    )[charter.name]
     return Summary(
         charter.name,
         charter,
@@ -232,7 +237,7 @@ def summaries(ws: Workspace, names: list[str], now: datetime | None = None) -> l
     alerts = open_alert_counts(ws, known)
     decisions = open_decisions_of(ws, known)
     statuses = {n: {str(v.version): v.status for v in vs} for n, vs in versions.items()}
-    windows = windows_of(ws, charters, statuses, latest=STRIP)
+    windows = windows_of(ws, charters, statuses, latest=STRIP, verdicts_only=True)
     out = []
     for name, item in zip(names, loaded, strict=True):
         if isinstance(item, CharterError):
@@ -483,7 +488,7 @@ def charter_page(ws: Workspace, name: str) -> CharterPage:
 
     ``name`` comes from a URL: it must be a charter's name (never a path), else 404.
     """
-    head = summary(ws, name, latest=CHART_WINDOWS, charter=load(ws, name).charter)
+    head = summary(ws, name, latest=CHART_WINDOWS, charter=load(ws, name).charter, results=True)
     if head.error is not None:
         raise CharterError(head.error)
     windows = head.recent
