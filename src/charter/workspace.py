@@ -7,7 +7,7 @@ import copy
 import getpass
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -231,6 +231,20 @@ class Workspace:
         from charter.governance.terms import terms_in_force  # governance stands on the workspace
 
         return terms_in_force(self, self.load_file(name))
+
+    def load_many(self, names: Sequence[str]) -> list[LoadedCharter | CharterError]:
+        """:meth:`load` of each of ``names``, the terms read for all at once (the overview); an
+        unreadable charter is its error, in its place, and never hides the others."""
+        from charter.governance.terms import terms_in_force_of
+
+        files: list[LoadedCharter | CharterError] = []
+        for name in names:
+            try:
+                files.append(self.load_file(name))
+            except CharterError as exc:
+                files.append(exc)
+        read = iter(terms_in_force_of(self, [f for f in files if isinstance(f, LoadedCharter)]))
+        return [f if isinstance(f, CharterError) else next(read) for f in files]
 
     def load_file(self, name: str) -> LoadedCharter:
         """The charter file called ``name`` as written now, validated, without change control."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,27 @@ from charter.settings import Settings
 from charter.workspace import Workspace
 
 
+@pytest.fixture(params=["cold", "after-a-verification"])
+def ws(request: pytest.FixtureRequest, workspace_dir: Path) -> Iterator[Workspace]:
+    """Every test twice: once on a fresh ledger object, once on a ledger that verified the
+    intact chain just before the tampering, so it remembers what it verified: that memory must
+    never make a tampered ledger verify."""
+    workspace = Workspace(workspace_dir, settings=Settings())
+    workspace.__dict__[_WARM] = request.param != "cold"
+    yield workspace
+    workspace.close()
+
+
+_WARM = "_test_verify_after_appending"
+
+
 def append_events(ws: Workspace, count: int, *, per_transaction: int = 1) -> None:
     for start in range(0, count, per_transaction):
         with ws.db.session() as session:
             for i in range(start, min(count, start + per_transaction)):
                 ws.ledger.append(session, "test.event", {"i": i}, actor="tester", charter="c")
+    if ws.__dict__.get(_WARM):
+        assert ws.ledger.verify().ok  # remembered up to the last checkpoint
 
 
 def sql(ws: Workspace, statement: str, **params: Any) -> None:
@@ -285,3 +302,60 @@ def test_ledger_is_reusable_across_workspace_objects(ws: Workspace) -> None:
     assert other.ledger.verify().entries == 3
     assert isinstance(other.ledger, Ledger)
     other.close()
+
+
+# -- remembering what was verified --------------------------------------------------------------
+def _checked(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The seqs whose entries the next verifications check one by one."""
+    seen: list[int] = []
+    real = Ledger._check_entry
+
+    def spy(self: Ledger, entry: Any, *args: Any) -> Any:
+        seen.append(entry.seq)
+        return real(self, entry, *args)
+
+    monkeypatch.setattr(Ledger, "_check_entry", spy)
+    return seen
+
+
+def test_a_second_verification_checks_only_the_entries_after_the_remembered_checkpoint(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws.__dict__[_WARM] = False  # this test verifies when it says so
+    append_events(ws, 8, per_transaction=4)
+    checked = _checked(ws, monkeypatch)
+    first = ws.ledger.verify()
+    append_events(ws, 3)  # entries 9..11, each signed
+    checked.clear()
+
+    second = ws.ledger.verify()
+
+    assert first.ok and second.ok and second.entries == 11 and second.checkpoints == 5
+    assert checked == [9, 10, 11]
+
+
+@pytest.mark.parametrize("column", ["payload", "actor", "recorded_at", "hash"])
+def test_an_entry_edited_inside_the_remembered_prefix_is_caught(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch, column: str
+) -> None:
+    append_events(ws, 10, per_transaction=5)
+    assert ws.ledger.verify().ok
+    append_events(ws, 2)
+    sql(ws, f"UPDATE audit_entries SET {column} = :v WHERE seq = 3", v="edited")
+    checked = _checked(ws, monkeypatch)
+
+    report = ws.ledger.verify()
+
+    assert not report.ok and report.first_bad is not None and report.first_bad.seq in (3, 4)
+    assert checked[0] == 1  # the whole chain was walked again
+    assert not ws.ledger.verify().ok  # and a failed verification is never remembered
+
+
+def test_an_edited_checkpoint_inside_the_remembered_prefix_is_caught(ws: Workspace) -> None:
+    append_events(ws, 6, per_transaction=2)
+    assert ws.ledger.verify().ok
+    sql(ws, "UPDATE audit_checkpoints SET signed_at = 'then' WHERE seq = 2")
+
+    report = ws.ledger.verify()
+
+    assert not report.ok and report.first_bad is not None and report.first_bad.seq == 2

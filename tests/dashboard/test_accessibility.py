@@ -5,7 +5,8 @@ axe-core is vendored (``tests/dashboard/data/axe.min.js``, see the README there)
 each page as the page was served, it runs every rule it has (WCAG 2.x A and AA and best
 practices). The workspace is the decision page's (:mod:`tests.dashboard.test_decision_page`):
 a live version, a challenger waiting for the owner, three monitored weeks and drift, so every
-page has its charts, tables and forms to check.
+page has its charts, tables and forms to check: the overview, a charter's page (with its
+suspend form), the decision's page, the sub-pages, and the trace page (empty and with a trace).
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from tests.dashboard.conftest import serving
 from tests.dashboard.test_browser import CHROMIUM, browser, page, sign_in
-from tests.dashboard.test_decision_page import Waiting, mkit, model_file, waiting
+from tests.dashboard.test_decision_page import ROWS, Waiting, mkit, model_file, waiting
 
 __all__ = ["browser", "mkit", "model_file", "page", "waiting"]
 
@@ -54,6 +56,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(
         page.goto(f"{base}/charters/{name}")
         cell = page.locator("[data-testid=drift-map] td a").first.get_attribute("href")
         assert cell and cell.startswith(f"/charters/{name}/drift/")
+        key = waiting.kit.world(ROWS, 90, start=waiting.kit.week0)["id"][0]  # week 0's first row
         paths = [
             "/",
             f"/charters/{name}",
@@ -62,14 +65,18 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(
             f"/charters/{name}/pipeline",
             f"/charters/{name}/versions",
             cell,
+            "/trace",
+            f"/trace?q={quote(str(key))}",
         ]
         for path in paths:
             answer = page.goto(f"{base}{path}")
             assert answer is not None and answer.status == 200, path
+            if path.startswith("/trace?"):  # the trace itself, not the empty search form
+                assert page.get_by_test_id("trace-summary").count() == 1
             found[path] = violations(page)
 
     assert {p: v for p, v in found.items() if v} == {}
-    assert len(found) == 8
+    assert len(found) == 10 and waiting.url in found  # the decision page too
 
 
 def test_the_keyboard_alone_reaches_and_submits_approve_on_the_decision_page(

@@ -185,3 +185,35 @@ def test_the_keyboard_alone_reaches_approve(page: Any, served: str, pending: Pen
     page.wait_for_url(f"{served}/charters/{NAME}?approved={pending.waiting}")
     (approved,) = pending.api.ledger("decision.approved")
     assert approved["accepted_risk"] == "accepted, typed without a mouse"
+
+
+def test_the_owner_suspends_then_resumes_from_the_page_and_a_viewer_has_no_button(
+    page: Any, browser: Any, served: str, pending: Pending
+) -> None:
+    sign_in(page, served, pending.api.tokens["owner"])
+    page.wait_for_url(f"{served}/")
+    page.goto(f"{served}/charters/{NAME}")
+    page.locator("details.oversight summary").click()
+    page.fill("#suspend-reason", "complaints about refusals")
+    page.locator("button.suspend").click()
+
+    page.wait_for_url(f"{served}/charters/{NAME}?suspended=1")
+    banner = page.get_by_test_id("suspended").inner_text()
+    assert "complaints about refusals" in banner and OWNER in banner
+    viewer = browser.new_context().new_page()
+    sign_in(viewer, served, pending.api.tokens["viewer"])
+    viewer.wait_for_url(f"{served}/")
+    viewer.goto(f"{served}/charters/{NAME}")
+    assert viewer.get_by_test_id("suspended").count() == 1
+    assert viewer.locator("button.resume, button.suspend").count() == 0
+    viewer.context.close()
+
+    page.fill("#resume-note", "the cut-off is fixed")
+    page.locator("button.resume").click()
+
+    page.wait_for_url(f"{served}/charters/{NAME}?resumed=1")
+    assert page.get_by_test_id("suspended").count() == 0
+    assert page.locator("button.suspend").count() == 1  # in the closed details, ready again
+    (stop,) = pending.api.ledger("charter.suspended")
+    (back,) = pending.api.ledger("charter.resumed")
+    assert (stop["by"], back["by"], back["note"]) == (OWNER, OWNER, "the cut-off is fixed")

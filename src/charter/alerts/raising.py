@@ -362,6 +362,20 @@ def list_alerts(
         return [AlertInfo.from_row(r, deliveries[r.id]) for r in rows]
 
 
+def open_alert_counts(ws: Workspace, names: Sequence[str]) -> dict[str, dict[str, int]]:
+    """How many open alerts of each severity every charter of ``names`` has, in one query."""
+    query = (
+        sa.select(Alert.charter, Alert.severity, sa.func.count(Alert.id))
+        .where(Alert.charter.in_(list(names)), Alert.status == "open")
+        .group_by(Alert.charter, Alert.severity)
+    )
+    out: dict[str, dict[str, int]] = {n: {} for n in names}
+    with ws.db.read() as session:
+        for name, severity, count in session.execute(query):
+            out[name][severity] = int(count)
+    return out
+
+
 def get_alert(ws: Workspace, name: str, alert_id: int) -> AlertInfo:
     with ws.db.read() as session:
         row = _get(ws, session, name, alert_id)

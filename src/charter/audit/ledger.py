@@ -9,13 +9,22 @@ committed append is signed, an entry after the last checkpoint can only have bee
 
 Concurrent writers are serialised (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on PostgreSQL),
 and ``prev_hash`` is unique, so the chain can never fork.
+
+Verifying is repeated on every view of an audit page, so a ledger remembers what it verified
+(:class:`_Verified`): the entries up to the last signed checkpoint, with a SHA-256 over every
+column of every one of them and of their checkpoints, as read. The next verification reads those
+rows again and compares that digest: when one byte differs, anywhere, the whole chain is checked
+again; when none does, only the entries after that checkpoint are. The checkpoints' signatures
+are checked every time (the keys live outside the database). So remembering makes a view
+cheaper, never a tampered ledger verified.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Iterable, Iterator, Mapping
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -91,23 +100,51 @@ class VerifyReport:
         return self.to_schema().to_json_dict()
 
 
-def _iter_entries(session: Session) -> Iterator[AuditEntry]:
-    """Every entry in seq order, read in chunks inside ``session``'s transaction."""
-    last = 0
+def _iter_entries(session: Session, after: int = 0) -> Iterator[Any]:
+    """Every entry after seq ``after`` in seq order, as plain rows (no ORM objects: a ledger of
+    a million entries is read at the speed of the database), in chunks inside ``session``'s
+    transaction."""
+    columns = [getattr(AuditEntry, c) for c in _ENTRY_COLUMNS]
+    last = after
     while True:
-        chunk = list(
-            session.scalars(
-                sa.select(AuditEntry)
-                .where(AuditEntry.seq > last)
-                .order_by(AuditEntry.seq)
-                .limit(_VERIFY_CHUNK)
-            )
-        )
+        chunk = session.execute(
+            sa.select(*columns)
+            .where(AuditEntry.seq > last)
+            .order_by(AuditEntry.seq)
+            .limit(_VERIFY_CHUNK)
+        ).all()
         if not chunk:
             return
         yield from chunk
-        session.expunge_all()
         last = chunk[-1].seq
+
+
+def _row_bytes(row: Any) -> bytes:
+    """One row's columns, unambiguously (``repr`` quotes and escapes), for :class:`_Verified`."""
+    return repr(tuple(row)).encode()
+
+
+_CHECKPOINT_COLUMNS = ("seq", "head_hash", "key_id", "signed_at", "signature")
+
+
+@dataclass(frozen=True)
+class _Verified:
+    """What a verification found intact: entries 1..``seq`` (``seq``: a signed checkpoint) whose
+    last hash is ``head``; ``entries`` and ``checkpoints`` are SHA-256s over every column of
+    those entries and of the checkpoints up to ``seq``, as they were read."""
+
+    seq: int
+    head: str
+    entries: str
+    checkpoints: str
+
+
+def _checkpoints_digest(checkpoints: Sequence[Any], seq: int) -> str:
+    digest = hashlib.sha256()
+    for checkpoint in checkpoints:
+        if checkpoint.seq <= seq:
+            digest.update(_row_bytes(checkpoint))
+    return digest.hexdigest()
 
 
 def _now() -> str:
@@ -120,6 +157,7 @@ class Ledger:
     def __init__(self, db: Database, key: AuditKey) -> None:
         self.db = db
         self.key = key
+        self._verified: _Verified | None = None  # see the module doc
         event.listen(db.session_factory, "before_commit", self._seal)
 
     # -- writing --------------------------------------------------------------------------
@@ -250,28 +288,64 @@ class Ledger:
         )
 
     def verify_in(self, session: Session) -> VerifyReport:
-        """:meth:`verify` inside the caller's (snapshot) transaction."""
-        checkpoints = list(
-            session.scalars(sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
-        )
-        count = 0
+        """:meth:`verify` inside the caller's (snapshot) transaction.
+
+        The entries up to the checkpoint a previous verification found intact are checked again
+        only when their bytes (or their checkpoints') are no longer those it read.
+        """
+        columns = [getattr(AuditCheckpoint, c) for c in _CHECKPOINT_COLUMNS]
+        checkpoints = session.execute(sa.select(*columns).order_by(AuditCheckpoint.seq)).all()
         bad = self._check_checkpoints(session, checkpoints)
         signed = {c.seq: c.head_hash for c in checkpoints}
-        expected_seq, prev = 1, GENESIS
-        for entry in _iter_entries(session):
+        last_signed = checkpoints[-1].seq if checkpoints else 0
+        known, self._verified = self._verified, None
+        read, after = self._unchanged(session, known, checkpoints) if bad is None else (None, 0)
+        if read is None or known is None:
+            read, after, expected_seq, prev = hashlib.sha256(), 0, 1, GENESIS
+        else:
+            expected_seq, prev = known.seq + 1, known.head
+        count = after
+        for entry in _iter_entries(session, after):
             count += 1
             if bad is not None:
                 continue
             bad = self._check_entry(entry, expected_seq, prev, signed)
             expected_seq, prev = entry.seq + 1, entry.hash
+            if entry.seq <= last_signed:
+                read.update(_row_bytes(entry))
         if bad is None:
             bad = self._check_tail(expected_seq - 1, checkpoints)
+        if bad is None and checkpoints:
+            kept = _checkpoints_digest(checkpoints, last_signed)
+            self._verified = _Verified(last_signed, prev, read.hexdigest(), kept)
         return VerifyReport(
             ok=bad is None, entries=count, checkpoints=len(checkpoints), first_bad=bad
         )
 
+    def _unchanged(
+        self, session: Session, known: _Verified | None, checkpoints: Sequence[Any]
+    ) -> tuple[Any, int]:
+        """(the digest of entries 1..``known.seq`` read now, ``known.seq``) when those entries
+        and their checkpoints are byte for byte what ``known`` verified; else (None, 0)."""
+        if known is None or not any(
+            c.seq == known.seq and c.head_hash == known.head for c in checkpoints
+        ):
+            return None, 0
+        read, seen = hashlib.sha256(), 0
+        for entry in _iter_entries(session):
+            if entry.seq > known.seq:
+                break
+            seen = entry.seq
+            read.update(_row_bytes(entry))
+        same = (
+            seen == known.seq
+            and read.hexdigest() == known.entries
+            and _checkpoints_digest(checkpoints, known.seq) == known.checkpoints
+        )
+        return (read, known.seq) if same else (None, 0)
+
     def _check_entry(
-        self, entry: AuditEntry, expected_seq: int, prev: str, signed: Mapping[int, str]
+        self, entry: Any, expected_seq: int, prev: str, signed: Mapping[int, str]
     ) -> BadEntry | None:
         if entry.seq != expected_seq:
             if entry.seq > expected_seq:
@@ -297,9 +371,7 @@ class Ledger:
             )
         return None
 
-    def _check_checkpoints(
-        self, session: Session, checkpoints: list[AuditCheckpoint]
-    ) -> BadEntry | None:
+    def _check_checkpoints(self, session: Session, checkpoints: Sequence[Any]) -> BadEntry | None:
         lookup = verifiers(self.key, session)
         previous = ""
         for checkpoint in checkpoints:
@@ -322,7 +394,7 @@ class Ledger:
             previous = checkpoint.signature
         return None
 
-    def _check_tail(self, head_seq: int, checkpoints: list[AuditCheckpoint]) -> BadEntry | None:
+    def _check_tail(self, head_seq: int, checkpoints: Sequence[Any]) -> BadEntry | None:
         last_signed = checkpoints[-1].seq if checkpoints else 0
         if head_seq > last_signed:
             return BadEntry(

@@ -183,46 +183,69 @@ def latest_bindings(
 
     The digest is None when the entry carrying it no longer matches its own hash (it was edited).
     """
+    return latest_bindings_of(session, binding, [charter])[charter]
+
+
+def latest_bindings_of(
+    session: Session, binding: Binding, charters: Sequence[str]
+) -> dict[str, dict[str, tuple[int, str | None]]]:
+    """:func:`latest_bindings` of every charter of ``charters``, in one query."""
+    found: dict[str, dict[str, tuple[int, str | None]]] = {c: {} for c in charters}
+    if not charters:
+        return found
     rows = session.execute(
         sa.select(AuditEntry)
-        .where(AuditEntry.charter == charter, AuditEntry.action.in_(binding.actions))
+        .where(AuditEntry.charter.in_(list(found)), AuditEntry.action.in_(binding.actions))
         .where(AuditEntry.payload.contains(f'"binding":"{binding.name}"', autoescape=True))
         .order_by(AuditEntry.seq)
     ).scalars()
-    found: dict[str, tuple[int, str | None]] = {}
     for entry in rows:
         intact = is_intact(entry)
         try:
             seals = json.loads(entry.payload).get(STATE_KEY) or []
         except (ValueError, AttributeError):
             continue
+        mine = found[str(entry.charter)]
         for item in seals:
             if isinstance(item, dict) and item.get("binding") == binding.name:
                 key = canonical_json(item.get("key"))
-                found[key] = (entry.seq, str(item.get("digest")) if intact else None)
+                mine[key] = (entry.seq, str(item.get("digest")) if intact else None)
     return found
 
 
 def legacy_views(session: Session, binding: Binding, charter: str) -> dict[str, dict[str, Any]]:
     """What the ledger recorded of rows written before bindings existed (see state_legacy)."""
-    if binding.legacy is None:
-        return {}
+    return legacy_views_of(session, binding, [charter])[charter]
+
+
+def legacy_views_of(
+    session: Session, binding: Binding, charters: Sequence[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """:func:`legacy_views` of every charter of ``charters``, in one query."""
+    if binding.legacy is None or not charters:
+        return {c: {} for c in charters}
     rows = session.execute(
         sa.select(AuditEntry)
-        .where(AuditEntry.charter == charter, AuditEntry.action.in_(binding.actions))
+        .where(AuditEntry.charter.in_(list(charters)), AuditEntry.action.in_(binding.actions))
         .order_by(AuditEntry.seq)
     ).scalars()
-    entries = []
+    entries: dict[str, list[tuple[str, dict[str, Any]]]] = {c: [] for c in charters}
     for entry in rows:
         if not is_intact(entry):
             continue  # an edited entry vouches for nothing
         payload = json.loads(entry.payload)
-        entries.append((entry.action, {**payload, "__charter__": entry.charter}))
-    return binding.legacy(entries)
+        entries[str(entry.charter)].append(
+            (entry.action, {**payload, "__charter__": entry.charter})
+        )
+    return {c: binding.legacy(found) for c, found in entries.items()}
 
 
 def _legacy_problem(
-    session: Session, binding: Binding, row: Any, cache: dict[str, dict[str, dict[str, Any]]]
+    session: Session,
+    binding: Binding,
+    row: Any,
+    cache: dict[str, dict[str, dict[str, Any]]],
+    charters: Sequence[str],
 ) -> StateProblem | bool | None:
     """For a row without a binding: None when it matches what the ledger recorded of it,
     a problem when it does not, False when the ledger recorded nothing of it."""
@@ -231,7 +254,7 @@ def _legacy_problem(
     key = binding.key_of(row)
     charter = str(key[binding.keys[0]])
     if charter not in cache:
-        cache[charter] = legacy_views(session, binding, charter)
+        cache.update(legacy_views_of(session, binding, charters))  # all, once
     expected = cache[charter].get(canonical_json(key))
     if expected is None:
         return False
@@ -248,18 +271,19 @@ def _legacy_problem(
 
 def problems(session: Session, binding: Binding, rows: Iterable[Any]) -> list[StateProblem]:
     """Every row of ``rows`` that does not match its latest binding in the ledger."""
-    cache: dict[str, dict[str, tuple[int, str | None]]] = {}
+    rows = list(rows)
+    # One query for the bindings of every charter the rows belong to (the overview checks all).
+    charters = sorted({str(binding.key_of(row)[binding.keys[0]]) for row in rows})
+    cache = latest_bindings_of(session, binding, charters)
     legacy: dict[str, dict[str, dict[str, Any]]] = {}
     found: list[StateProblem] = []
     for row in rows:
         key = binding.key_of(row)
         charter = str(key[binding.keys[0]])
-        if charter not in cache:
-            cache[charter] = latest_bindings(session, binding, charter)
         latest = cache[charter].get(canonical_json(key))
         what = binding.describe(key)
         if latest is None:
-            older = _legacy_problem(session, binding, row, legacy)
+            older = _legacy_problem(session, binding, row, legacy, charters)
             if older is None:
                 continue
             if isinstance(older, StateProblem):

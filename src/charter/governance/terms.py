@@ -22,7 +22,7 @@ is in force, its secrets are revealed from the file as it is now.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from charter.audit import state
+from charter.errors import CharterError
 from charter.governance.diff import describe, governed_sections, text_diff
 from charter.spec.loader import LoadedCharter, parse_charter
 from charter.spec.secrets import reveal_with
@@ -64,6 +65,45 @@ def terms_in_force(ws: Workspace, loaded: LoadedCharter) -> LoadedCharter:
         _reconcile(ws, session, loaded)
         seen = _look(session, name, loaded.sha256)
     return _result(ws, loaded, seen)
+
+
+def terms_in_force_of(
+    ws: Workspace, files: Sequence[LoadedCharter]
+) -> list[LoadedCharter | CharterError]:
+    """:func:`terms_in_force` of many charters, read in one transaction with one query per kind
+    (the overview). A charter whose stored terms do not match the ledger, or whose file needs a
+    change recorded, goes through :func:`terms_in_force` alone: its error is its own answer."""
+    names = [f.charter.name for f in files]
+    with ws.db.read() as session:
+        rows = list(session.scalars(sa.select(CharterTerms).where(CharterTerms.charter.in_(names))))
+        tampered = {
+            str(p.key["charter"]) for p in state.problems(session, state.CHARTER_TERMS, rows)
+        }
+        terms = {t.charter: t for t in rows}
+        pending: dict[str, list[CharterChange]] = {n: [] for n in names}
+        for change in session.scalars(
+            sa.select(CharterChange)
+            .where(CharterChange.charter.in_(names), CharterChange.status == "pending")
+            .order_by(CharterChange.id)
+        ):
+            pending[change.charter].append(change)
+        seen: dict[str, _Seen] = {}
+        for f in files:
+            name, held = f.charter.name, terms.get(f.charter.name)
+            if name in tampered or (held is not None and held.sha256 != f.sha256):
+                continue  # rare: read alone below
+            seen[name] = _Seen(held, pending[name], None)
+    out: list[LoadedCharter | CharterError] = []
+    for f in files:
+        found = seen.get(f.charter.name)
+        try:
+            if found is None or _needs_write(found, f.sha256):
+                out.append(terms_in_force(ws, f))
+            else:
+                out.append(_result(ws, f, found))
+        except CharterError as exc:
+            out.append(exc)
+    return out
 
 
 def accepted_terms(ws: Workspace, session: Session, name: str) -> LoadedCharter | None:

@@ -19,6 +19,7 @@ decided so on evidence, not because an engineer ran a command. So:
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
@@ -388,6 +389,20 @@ def list_decisions(ws: Workspace, name: str, *, status: str | None = "open") -> 
         query = query.where(Decision.status == status)
     with ws.db.read() as session:
         return [DecisionInfo.from_row(row) for row in session.scalars(query)]
+
+
+def open_decisions_of(ws: Workspace, names: Sequence[str]) -> dict[str, list[DecisionInfo]]:
+    """:func:`list_decisions` (the open ones) of every charter of ``names``, in one query."""
+    query = (
+        sa.select(Decision)
+        .where(Decision.charter.in_(list(names)), Decision.status == "open")
+        .order_by(Decision.id)
+    )
+    out: dict[str, list[DecisionInfo]] = {n: [] for n in names}
+    with ws.db.read() as session:
+        for row in session.scalars(query):
+            out[row.charter].append(DecisionInfo.from_row(row))
+    return out
 
 
 def get_decision(ws: Workspace, name: str, decision_id: int) -> DecisionInfo:

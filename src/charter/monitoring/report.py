@@ -87,15 +87,28 @@ class Level:
     color: str
 
 
+@dataclass(frozen=True)
+class Band:
+    """A shaded horizontal band of the owner's levels: ``low``..``high`` is ``name`` (pass, warn,
+    breach); an unbounded end is ±inf."""
+
+    name: str
+    low: float
+    high: float
+    color: str
+
+
 @dataclass
 class Chart:
-    """A line chart over windows: series (with optional bands) against horizontal levels."""
+    """A line chart over windows: series (with optional bands) against horizontal levels, over
+    shaded ``bands``."""
 
     title: str
     labels: Sequence[str]
     series: list[Series] = field(default_factory=list)
     levels: list[Level] = field(default_factory=list)
     bounds: tuple[float, float] | None = None
+    bands: list[Band] = field(default_factory=list)
     width: int = 520
     height: int = 230
 
@@ -104,6 +117,7 @@ class Chart:
             return self.bounds
         values = [v for s in self.series for v in s.values if v is not None]
         values += [lv.value for lv in self.levels]
+        values += [x for b in self.bands for x in (b.low, b.high) if math.isfinite(x)]
         for s in self.series:
             if s.band:
                 values += [v for v in (*s.band[0], *s.band[1]) if v is not None]
@@ -128,8 +142,19 @@ class Chart:
             f'<svg xmlns="http://www.w3.org/2000/svg" width="{self.width}" '
             f'height="{self.height}" role="img" aria-label="{_esc(self.title)}">',
             f'<text x="{left}" y="15" font-size="13" font-weight="bold">{_esc(self.title)}</text>',
-            f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>',
         ]
+        for band in self.bands:
+            y0, y1 = y(band.high), y(band.low)
+            if y1 - y0 > 0:
+                out.append(
+                    f'<rect x="{left}" y="{y0:.1f}" width="{w}" height="{y1 - y0:.1f}" '
+                    f'fill="{band.color}" opacity="0.12" data-band="{_esc(band.name)}"/>'
+                    f'<text x="{left + w - 4}" y="{y0 + 11:.1f}" font-size="10" '
+                    f'text-anchor="end" fill="{band.color}">{_esc(band.name)}</text>'
+                )
+        out.append(
+            f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>'
+        )
         for k in range(5):
             v = lo + (hi - lo) * k / 4
             out.append(

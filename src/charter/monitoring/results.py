@@ -301,42 +301,89 @@ def stored_windows(
     and quality of every input) are read and decoded, so a page showing the latest weeks does not
     decode a year of them.
     """
-    cut = as_cutter(size_us(size)) if isinstance(size, timedelta) else size
+    return stored_windows_of(ws, {name: size}, latest=latest, start=start)[name]
+
+
+def stored_windows_of(
+    ws: Workspace,
+    sizes: Mapping[str, timedelta | Cutter],
+    *,
+    latest: int | None = None,
+    start: datetime | None = None,
+    verdicts_only: bool = False,
+) -> dict[str, list[WindowResult]]:
+    """:func:`stored_windows` of every charter of ``sizes`` (name -> its window size or cut),
+    in one query for the keys and one per 500 chosen windows (the overview). With
+    ``verdicts_only``, each window's ``data`` is empty: only its version, span and verdict are
+    read (what a verdict strip needs), never the results of every input."""
+    names = list(sizes)
     with ws.db.read() as session:
         keys = session.execute(
             sa.select(
                 MonitorWindow.id,
+                MonitorWindow.charter,
                 MonitorWindow.version,
                 MonitorWindow.window_start,
                 MonitorWindow.window_end,
-            ).where(MonitorWindow.charter == name)
+                MonitorWindow.verdict,
+            ).where(MonitorWindow.charter.in_(names))
         ).all()
-        spans = [(to_us(row.window_start), to_us(row.window_end)) for row in keys]
-        ours = cut.is_window([k[0] for k in spans], [k[1] for k in spans]) if spans else []
-        mine = sorted(
-            ((start, version_key(row.version), row.id) for row, (start, _), m in
-             zip(keys, spans, ours, strict=True) if m),
-        )  # fmt: skip
-        if start is not None:
-            mine = [m for m in mine if m[0] == to_us(start)]
-        if latest is not None:
-            per_version: dict[tuple[int, int, str], list[int]] = defaultdict(list)
-            for _, version, row_id in mine:
-                per_version[version].append(row_id)
-            wanted = {i for ids in per_version.values() for i in ids[-latest:] if latest > 0}
-            mine = [m for m in mine if m[2] in wanted]
+        per_charter: dict[str, list[Any]] = {n: [] for n in names}
+        for key in keys:
+            per_charter[key.charter].append(key)
+        chosen = {
+            n: _chosen(found, sizes[n], latest=latest, start=start)
+            for n, found in per_charter.items()
+        }
+        if verdicts_only:
+            by_id = {key.id: key for key in keys}
+            return {n: [_verdict_of(by_id[i]) for i in ids] for n, ids in chosen.items()}
         rows: dict[int, MonitorWindow] = {}
-        for chunk in _chunks([m[2] for m in mine], 500):
+        every = [i for ids in chosen.values() for i in ids]
+        for chunk in _chunks(every, 500):
             found = session.scalars(
                 sa.select(MonitorWindow)
                 .where(MonitorWindow.id.in_(chunk))
                 .options(defer(MonitorWindow.summaries))
             ).all()
             rows.update((row.id, row) for row in found)
-        out = []
-        for _, _, row_id in mine:
-            row = rows[row_id]
-            start_us, end_us = _key(row)
-            start, end = from_us(start_us), from_us(end_us)
-            out.append(WindowResult(row.version, start, end, row.verdict, dict(row.result)))
+        out: dict[str, list[WindowResult]] = {}
+        for n, ids in chosen.items():
+            out[n] = []
+            for row_id in ids:
+                row = rows[row_id]
+                start_us, end_us = _key(row)
+                begin, end = from_us(start_us), from_us(end_us)
+                out[n].append(WindowResult(row.version, begin, end, row.verdict, dict(row.result)))
     return out
+
+
+def _verdict_of(key: Any) -> WindowResult:
+    start_us, end_us = to_us(key.window_start), to_us(key.window_end)
+    return WindowResult(key.version, from_us(start_us), from_us(end_us), key.verdict, {})
+
+
+def _chosen(
+    keys: Sequence[Any],
+    size: timedelta | Cutter,
+    *,
+    latest: int | None,
+    start: datetime | None,
+) -> list[int]:
+    """The ids of the windows of ``keys`` cut by ``size`` to read, oldest first."""
+    cut = as_cutter(size_us(size)) if isinstance(size, timedelta) else size
+    spans = [(to_us(row.window_start), to_us(row.window_end)) for row in keys]
+    ours = cut.is_window([k[0] for k in spans], [k[1] for k in spans]) if spans else []
+    mine = sorted(
+        ((begin, version_key(row.version), row.id) for row, (begin, _), m in
+         zip(keys, spans, ours, strict=True) if m),
+    )  # fmt: skip
+    if start is not None:
+        mine = [m for m in mine if m[0] == to_us(start)]
+    if latest is not None:
+        per_version: dict[tuple[int, int, str], list[int]] = defaultdict(list)
+        for _, version, row_id in mine:
+            per_version[version].append(row_id)
+        wanted = {i for ids in per_version.values() for i in ids[-latest:] if latest > 0}
+        mine = [m for m in mine if m[2] in wanted]
+    return [m[2] for m in mine]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -57,6 +57,9 @@ from charter.monitoring.results import (
 )
 from charter.monitoring.results import (
     stored_windows as read_windows,
+)
+from charter.monitoring.results import (
+    stored_windows_of as read_windows_of,
 )
 from charter.monitoring.windows import (
     INPUT_PREFIX,
@@ -358,6 +361,23 @@ def stored_windows(
     size = cutter(_as_size(window, charter), charter)
     found = read_windows(ws, charter.name, size=size, latest=latest, start=start)
     return with_current_status(found, current_statuses(ws, charter.name))
+
+
+def windows_of(
+    ws: Workspace,
+    charters: Sequence[Charter],
+    statuses: Mapping[str, Mapping[str, str]],
+    *,
+    latest: int | None = None,
+    verdicts_only: bool = False,
+) -> dict[str, list[WindowResult]]:
+    """:func:`stored_windows` of charters already loaded, each in its own window size, with the
+    versions' statuses the caller read from the registry (``statuses``: name -> version ->
+    status): no charter loaded twice, one query for all (the dashboard). ``verdicts_only``:
+    each window's version, span and verdict, its ``data`` only the status."""
+    sizes = {c.name: cutter(c.sufficiency.window, c) for c in charters}
+    found = read_windows_of(ws, sizes, latest=latest, verdicts_only=verdicts_only)
+    return {n: with_current_status(w, dict(statuses.get(n, {}))) for n, w in found.items()}
 
 
 def current_statuses(ws: Workspace, name: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ the versions' statuses; the online server when it re-reads the registry.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -81,3 +82,31 @@ def current_suspension(ws: Workspace, charter: str) -> CharterSuspension | None:
         if row is not None:
             session.expunge(row)
         return row
+
+
+def current_suspensions(ws: Workspace, names: Sequence[str]) -> dict[str, CharterSuspension | None]:
+    """:func:`current_suspension` of every charter of ``names``, one query per kind (the
+    overview). Raises as :func:`active_suspension` does when any of them does not match the
+    ledger: the caller then reads them one by one, so each refusal is its charter's own."""
+    wanted = list(names)
+    out: dict[str, CharterSuspension | None] = {n: None for n in wanted}
+    with ws.db.read() as session:
+        rows = session.scalars(
+            sa.select(CharterSuspension)
+            .where(CharterSuspension.charter.in_(wanted), CharterSuspension.resumed_at.is_(None))
+            .order_by(CharterSuspension.id)
+        ).all()
+        state.check(session, state.CHARTER_SUSPENSION, rows)
+        open_ids: dict[str, list[int]] = {n: [] for n in wanted}
+        for row in rows:
+            open_ids[row.charter].append(row.id)
+            out[row.charter] = row
+        newest = (
+            sa.select(sa.func.max(AuditEntry.seq))
+            .where(AuditEntry.charter.in_(wanted), AuditEntry.action.in_((SUSPENDED, RESUMED)))
+            .group_by(AuditEntry.charter)
+        )
+        for entry in session.scalars(sa.select(AuditEntry).where(AuditEntry.seq.in_(newest))):
+            _check_latest(session, str(entry.charter), entry, open_ids[str(entry.charter)])
+        session.expunge_all()
+    return out

@@ -241,6 +241,23 @@ def list_versions(ws: Workspace, name: str) -> list[VersionInfo]:
     return versions
 
 
+def list_versions_of(ws: Workspace, names: Sequence[str]) -> dict[str, list[VersionInfo]]:
+    """:func:`list_versions` of every charter of ``names`` in one query (the overview); a
+    charter whose rows do not match the ledger raises, as :func:`list_versions` does."""
+    out: dict[str, list[VersionInfo]] = {n: [] for n in names}
+    with ws.db.read() as session:
+        rows = session.scalars(
+            sa.select(ModelVersion)
+            .where(ModelVersion.charter.in_(list(names)))
+            .order_by(ModelVersion.charter, ModelVersion.version)
+        ).all()
+        state.check(session, state.MODEL_VERSION, rows)
+        store = ArtifactStore.for_workspace(ws)
+        for row in rows:
+            out[row.charter].append(VersionInfo.from_row(row, store))
+    return out
+
+
 def get_version(ws: Workspace, name: str, version: int) -> VersionInfo:
     with ws.db.read() as session:
         row = session.scalar(

@@ -25,6 +25,7 @@ from charter.errors import CharterError
 from charter.server import docs, errors
 from charter.server.auth import Caller, viewer
 from charter.server.dashboard import routes as dashboard
+from charter.server.dashboard import routes_oversight as dashboard_oversight
 from charter.server.dashboard import routes_subpages as dashboard_subpages
 from charter.server.limits import BodyLimit
 from charter.server.metrics import CONTENT_TYPE, Metrics
@@ -66,6 +67,7 @@ def create_app(workspace: Workspace | Path | str | None = None) -> FastAPI:
     app.include_router(manage_router)
     dashboard.install(app)
     dashboard_subpages.install(app)
+    dashboard_oversight.install(app)
     _health(app)
     app.middleware("http")(_measure)
     app.add_middleware(BodyLimit, max_bytes=server.max_body_bytes)

@@ -32,7 +32,7 @@ from charter.store.tables import CharterSuspension
 from charter.workspace import Workspace
 
 REFUSED = "oversight.refused"
-__all__ = ["resume", "suspend", "suspension", "suspension_under"]
+__all__ = ["may_resume", "may_suspend", "resume", "suspend", "suspension", "suspension_under"]
 
 
 def suspend(ws: Workspace, name: str, *, by: str, reason: str) -> Suspension:
@@ -118,10 +118,24 @@ def as_schema(row: CharterSuspension, charter: Charter) -> Suspension:
     )
 
 
+def may_suspend(charter: Charter, identity: str) -> bool:
+    """Whether :func:`suspend` would accept ``identity`` (owner, delegate or steward): what a
+    page asks before it offers the form (the service still decides)."""
+    return canonical(identity) in {canonical(s) for s in _stoppers(charter)}
+
+
+def may_resume(charter: Charter, identity: str) -> bool:
+    """Whether :func:`resume` would accept ``identity`` (owner or delegate)."""
+    return canonical(identity) in {canonical(d) for d in charter.deciders()}
+
+
+def _stoppers(charter: Charter) -> list[str]:
+    return [*charter.deciders(), *(s.email for s in charter.stewards)]
+
+
 def _check_stopper(charter: Charter, by: str) -> str:
     """``by``'s canonical identity if the charter names them owner, delegate or steward."""
-    stoppers = [*charter.deciders(), *(s.email for s in charter.stewards)]
-    who = check_decider(by, stoppers, what="--as")
+    who = check_decider(by, _stoppers(charter), what="--as")
     if who is not None:
         return who
     raise NotAuthorizedError(

@@ -13,18 +13,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from charter.alerts.raising import SEVERITIES, AlertInfo, list_alerts
+from charter.alerts.raising import SEVERITIES, AlertInfo, list_alerts, open_alert_counts
 from charter.errors import CharterError
 from charter.identity import canonical
-from charter.lifecycle.decisions import DecisionInfo, get_decision, list_decisions
+from charter.lifecycle.decisions import (
+    DecisionInfo,
+    get_decision,
+    list_decisions,
+    open_decisions_of,
+)
 from charter.lifecycle.evidence import Evidence, decision_evidence
-from charter.monitoring.report import rule_chart
-from charter.monitoring.service import WindowResult, stored_windows
-from charter.plumbing.batch_history import BatchInfo, batch_totals, recent_batches
-from charter.registry.versions import VersionInfo, list_versions
+from charter.monitoring.report import Band, Series, rule_chart
+from charter.monitoring.service import WindowResult, windows_of
+from charter.plumbing.batch_history import (
+    BatchInfo,
+    batch_totals,
+    batch_totals_of,
+    recent_batches,
+)
+from charter.registry.suspension import current_suspensions
+from charter.registry.versions import VersionInfo, list_versions, list_versions_of
 from charter.schemas.oversight import Suspension
+from charter.server.dashboard.svg import PALETTE, bands_for, versions_chart
 from charter.server.views import load
-from charter.services.oversight import suspension_under
+from charter.services.oversight import as_schema, may_resume, may_suspend, suspension_under
 from charter.spec.model import Charter
 from charter.tokens import TokenInfo
 from charter.workspace import Workspace
@@ -81,7 +93,8 @@ class Summary:
     quarantined_share: float | None = None
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
     suspension: Suspension | None = None  # the model stopped deciding (charter suspend)
-    recent: list[WindowResult] = field(default_factory=list)  # each version's latest windows
+    # each version's latest windows (their verdicts only, unless read for a charter's page)
+    recent: list[WindowResult] = field(default_factory=list)
 
     @property
     def live(self) -> VersionInfo | None:
@@ -161,16 +174,24 @@ def _strip_of(windows: list[WindowResult], versions: list[VersionInfo]) -> list[
 
 
 def summary(
-    ws: Workspace, name: str, now: datetime | None = None, *, latest: int = STRIP
+    ws: Workspace,
+    name: str,
+    now: datetime | None = None,
+    *,
+    latest: int = STRIP,
+    charter: Charter | None = None,
+    results: bool = False,
 ) -> Summary:
     """One charter's line on the overview (an unreadable charter file becomes an error line).
 
     Only the ``latest`` windows of each version are read (``recent``): the strip shows the
-    last :data:`STRIP`, a charter's page charts more.
+    last :data:`STRIP`, a charter's page charts more; only their verdicts unless ``results``
+    (a charter's page: its charts and drift map need every rule and input). ``charter``: the
+    terms in force, when the caller loaded them already (a charter is loaded once per page).
     """
     moment = now or datetime.now(UTC)
     try:
-        charter = ws.load(name).charter
+        charter = charter or ws.load(name).charter
     except CharterError as exc:
         return Summary(name, error=exc.message, now=moment)
     try:
@@ -180,7 +201,10 @@ def summary(
     versions = list_versions(ws, charter.name)
     totals = batch_totals(ws, charter.name)
     severities = Counter(a.severity for a in list_alerts(ws, charter.name, "open"))
-    recent = stored_windows(ws, charter.name, latest=max(latest, STRIP))
+    statuses = {charter.name: {str(v.version): v.status for v in versions}}
+    recent = windows_of(
+        ws, [charter], statuses, latest=max(latest, STRIP), verdicts_only=not results
+    )[charter.name]
     return Summary(
         charter.name,
         charter,
@@ -196,15 +220,77 @@ def summary(
     )
 
 
+def summaries(ws: Workspace, names: list[str], now: datetime | None = None) -> list[Summary]:
+    """:func:`summary` of every charter of ``names``, with one query per kind for all of them
+    (the overview with fifty charters reads as much as with one). When a row does not match
+    the ledger, the charters are read one by one, so the refusal is that charter's line only."""
+    moment = now or datetime.now(UTC)
+    loaded = ws.load_many(names)
+    charters = [item.charter for item in loaded if not isinstance(item, CharterError)]
+    known = [c.name for c in charters]
+    try:
+        stops = current_suspensions(ws, known)
+        versions = list_versions_of(ws, known)
+    except CharterError:
+        return [_alone(ws, name, moment) for name in names]
+    totals = batch_totals_of(ws, known)
+    alerts = open_alert_counts(ws, known)
+    decisions = open_decisions_of(ws, known)
+    statuses = {n: {str(v.version): v.status for v in vs} for n, vs in versions.items()}
+    windows = windows_of(ws, charters, statuses, latest=STRIP, verdicts_only=True)
+    out = []
+    for name, item in zip(names, loaded, strict=True):
+        if isinstance(item, CharterError):
+            out.append(Summary(name, error=item.message, now=moment))
+            continue
+        c = item.charter
+        stop = stops[c.name]
+        out.append(
+            Summary(
+                c.name,
+                c,
+                versions=versions[c.name],
+                strip=_strip_of(windows[c.name], versions[c.name]),
+                alerts={s: alerts[c.name].get(s, 0) for s in reversed(SEVERITIES)},
+                waiting=_waiting(c, decisions[c.name], moment),
+                newest_batch=totals[c.name].newest_ingested_at,
+                quarantined_share=totals[c.name].quarantined_share,
+                now=moment,
+                suspension=as_schema(stop, c) if stop is not None else None,
+                recent=windows[c.name],
+            )
+        )
+    return out
+
+
+def _alone(ws: Workspace, name: str, moment: datetime) -> Summary:
+    try:
+        return summary(ws, name, moment)
+    except CharterError as exc:  # a tampered version row: this charter's line says so
+        return Summary(name, error=exc.message, now=moment)
+
+
 def overview(ws: Workspace) -> list[Summary]:
     """Every charter, what needs a person first, then by name."""
-    found = [summary(ws, name) for name in ws.charter_names()]
+    found = summaries(ws, ws.charter_names())
     return sorted(found, key=lambda s: (s.rank, s.name))
 
 
 def can_decide(token: TokenInfo, charter: Charter) -> bool:
     """An owner-role token of the charter's owner or of a delegate it names."""
     return token.allows("owner") and token.identity in {canonical(d) for d in charter.deciders()}
+
+
+def oversight_rights(token: TokenInfo, charter: Charter | None) -> dict[str, bool]:
+    """Which of the oversight forms a page offers: ``can_suspend`` (the owner, a delegate or a
+    steward) and ``can_resume`` (the owner or a delegate), each with an owner-role token, as
+    ``charter suspend|resume --token`` needs. The service decides again when the form is sent."""
+    if charter is None or not token.allows("owner"):
+        return {"can_suspend": False, "can_resume": False}
+    return {
+        "can_suspend": may_suspend(charter, token.identity),
+        "can_resume": may_resume(charter, token.identity),
+    }
 
 
 @dataclass(frozen=True)
@@ -307,6 +393,7 @@ class CharterPage:
     batches: list[BatchInfo]
     digests: dict[int, str] = field(default_factory=dict)  # waiting version -> evidence digest
     drift: DriftMap | None = None
+    compared: list[RuleComparison] = field(default_factory=list)  # versions on the same chart
 
 
 def _rule_title(rule: dict[str, Any]) -> str:
@@ -342,12 +429,66 @@ def _rule_series(version: str, status: str, windows: list[WindowResult]) -> list
     return out
 
 
+@dataclass(frozen=True)
+class RuleComparison:
+    """One sufficiency rule with every shown version on the same windows (a challenger against
+    the champion), over the owner's pass / warn / breach bands: a chart and its table.
+
+    ``versions`` are (version, status), live first; each row is a window with one cell per
+    version, in that order (``None``: that version has no judged window there).
+    """
+
+    title: str
+    svg: str
+    versions: list[tuple[str, str]]
+    rows: list[dict[str, Any]]
+    bands: list[Band]
+
+
+# The champion drawn solid; challengers and the standby dashed, with open points.
+_STYLE = {"live": (PALETTE[0], False), "shadow": (PALETTE[3], True), "standby": (PALETTE[6], True)}
+
+
+def _compared(shown: list[tuple[str, str]], windows: list[WindowResult]) -> list[RuleComparison]:
+    """Per rule, the shown versions' values on the union of their latest windows."""
+    mine = {v: [w for w in windows if w.version == v and w.data.get("rules")] for v, _ in shown}
+    judged = sorted((w for ws_ in mine.values() for w in ws_), key=lambda w: w.start)
+    if len(shown) < 2 or not judged:
+        return []
+    starts = sorted({w.start for w in judged})[-CHART_WINDOWS:]
+    labels = [f"{start:%Y-%m-%d}" for start in starts]
+    at = {(w.version, w.start): w for w in judged}
+    out = []
+    for index, rule in enumerate(judged[-1].data["rules"]):
+        title = _rule_title(rule)
+
+        def cell(version: str, start: datetime, index: int = index, title: str = title) -> Any:
+            w = at.get((version, start))
+            rules = w.data["rules"] if w is not None else []
+            found = rules[index] if index < len(rules) else None
+            return found if found is not None and _rule_title(found) == title else None
+
+        grid = {v: [cell(v, start) for start in starts] for v, _ in shown}
+        lines = [
+            Series(f"v{v} ({status})", [c and c.get("value") for c in grid[v]], *_STYLE[status])
+            for v, status in shown
+        ]
+        bands = bands_for(rule["at_least"], rule["at_most"], rule.get("warn_at"))
+        rows = [
+            {"window": label, "cells": [grid[v][i] or {} for v, _ in shown]}
+            for i, label in enumerate(labels)
+        ]
+        chart = versions_chart(f"{title}: versions compared", labels, lines, bands)
+        out.append(RuleComparison(title, chart, shown, rows, bands))
+    return out
+
+
 def charter_page(ws: Workspace, name: str) -> CharterPage:
     """One charter: its summary, each rule over time per shown version, alerts and batches.
 
     ``name`` comes from a URL: it must be a charter's name (never a path), else 404.
     """
-    head = summary(ws, load(ws, name).charter.name, latest=CHART_WINDOWS)
+    head = summary(ws, name, latest=CHART_WINDOWS, charter=load(ws, name).charter, results=True)
     if head.error is not None:
         raise CharterError(head.error)
     windows = head.recent
@@ -356,6 +497,11 @@ def charter_page(ws: Workspace, name: str) -> CharterPage:
         if v.status in SHOWN_VERSIONS:
             mine = [w for w in windows if w.version == str(v.version)][-CHART_WINDOWS:]
             rules += _rule_series(str(v.version), v.status, mine)
+    order = {status: i for i, status in enumerate(SHOWN_VERSIONS)}
+    shown = sorted(
+        ((str(v.version), v.status) for v in head.versions if v.status in SHOWN_VERSIONS),
+        key=lambda vs: (order[vs[1]], -int(vs[0])),
+    )
     drift = None
     if head.strip:  # the live version's windows (the newest judged version's before go-live)
         version = head.strip[-1].version
@@ -367,7 +513,8 @@ def charter_page(ws: Workspace, name: str) -> CharterPage:
         for w in head.waiting
     }
     batches = recent_batches(ws, head.name, limit=15)
-    return CharterPage(head, rules, alerts[:20], batches, digests, drift)
+    compared = _compared(shown, windows)
+    return CharterPage(head, rules, alerts[:20], batches, digests, drift, compared)
 
 
 @dataclass
@@ -411,7 +558,7 @@ class DecisionPage:
 
 def decision_page(ws: Workspace, name: str, decision_id: int) -> DecisionPage:
     """A decision's page; the evidence (and its digest) is gathered only while it is open."""
-    head = summary(ws, load(ws, name).charter.name)
+    head = summary(ws, name, charter=load(ws, name).charter)
     if head.error is not None or head.charter is None:
         raise CharterError(head.error or "the charter file cannot be read")
     decision = get_decision(ws, head.name, decision_id)

@@ -214,6 +214,7 @@ def _charter_response(
     charter = page.summary.charter
     deciding = charter is not None and pages.can_decide(visitor.caller.token, charter)
     context.setdefault("can_operate", visitor.caller.token.allows("operator"))
+    context.update(pages.oversight_rights(visitor.caller.token, charter))
     context.setdefault("done", {})
     return render(
         "charter.html", status, visitor=visitor, page=page, can_decide=deciding, **context
@@ -301,7 +302,8 @@ async def charter(name: str, request: Request) -> Response:
     visitor = await run_in_threadpool(_visitor, request)
     if visitor is None:
         return _to_login(request)
-    done = {k: request.query_params.get(k) for k in ("approved", "rejected", "acked", "resolved")}
+    shown = ("approved", "rejected", "acked", "resolved", "suspended", "resumed")
+    done = {k: request.query_params.get(k) for k in shown}
     return await run_in_threadpool(_charter_response, visitor, name, done=done)
 
 
@@ -325,16 +327,18 @@ def _act(
     act: Callable[[Caller], Any],
     outcome: str,
     refused: Callable[[CharterError], Response] | None = None,
+    action: str | None = None,
 ) -> Response:
     """Run ``act`` as the visitor if their role allows it; a refusal is recorded in the ledger.
 
-    A refusal re-renders the charter's page (or calls ``refused``) saying why.
+    A refusal re-renders the charter's page (or calls ``refused``) saying why. ``action``: what
+    the refusal says the caller may not do (by default, what the role ``need`` is for).
     """
     caller = visitor.caller
     request.state.charter = name
     try:
         try:
-            require_role(caller.token, need, _ACTIONS[need])
+            require_role(caller.token, need, action or _ACTIONS[need])
         except PermissionDeniedError as exc:
             record_refusal(caller, request, exc.message)
             raise

@@ -40,7 +40,7 @@ FACT_CHARS = 160  # a payload value longer than this is cut on the page (the led
 
 def head(ws: Workspace, name: str) -> Summary:
     """The charter's summary (``name`` from a URL: a charter's name or 404)."""
-    found = summary(ws, load(ws, name).charter.name)
+    found = summary(ws, name, charter=load(ws, name).charter)
     if found.error is not None or found.charter is None:
         raise CharterError(found.error or "the charter file cannot be read")
     return found

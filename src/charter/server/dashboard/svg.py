@@ -1,4 +1,5 @@
-"""Bar charts drawn on the server as inline SVG, for the dashboard's sub-pages.
+"""Charts drawn on the server as inline SVG: bars for the sub-pages, lines of every version
+against the owner's bands for a charter's page.
 
 Like the line charts of :mod:`charter.monitoring.report`, a chart is a picture only: the page
 puts its numbers in a table beside it, and the SVG carries a text alternative (``role="img"``,
@@ -11,6 +12,8 @@ import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from charter.monitoring.report import COLORS, Band, Chart, Series
 
 PALETTE = ("#1565c0", "#c62828", "#ef8f00", "#6a1b9a", "#00838f", "#558b2f", "#4e342e")
 
@@ -108,3 +111,32 @@ def _legend(series: Sequence[Bars], left: int, baseline: int) -> str:
         )
         cursor += 24 + 6 * len(s.name)
     return "".join(parts)
+
+
+def bands_for(at_least: float | None, at_most: float | None, warn_at: float | None) -> list[Band]:
+    """The owner's pass / warn / breach bands of one rule (unbounded ends are ±inf).
+
+    ``at_least`` t (warn below w): breach under t, warn from t to w, pass above; ``at_most``
+    mirrors it. A rule without ``warn_at`` has no warn band.
+    """
+    inf = math.inf
+    if at_least is not None:
+        edge = warn_at if warn_at is not None and warn_at > at_least else at_least
+        found = [Band("breach", -inf, at_least, COLORS["breach"])]
+        found += [Band("warn", at_least, edge, COLORS["warn"])] if edge != at_least else []
+        return [*found, Band("pass", edge, inf, COLORS["pass"])]
+    if at_most is None:
+        return []
+    edge = warn_at if warn_at is not None and warn_at < at_most else at_most
+    found = [Band("pass", -inf, edge, COLORS["pass"])]
+    found += [Band("warn", edge, at_most, COLORS["warn"])] if edge != at_most else []
+    return [*found, Band("breach", at_most, inf, COLORS["breach"])]
+
+
+def versions_chart(
+    title: str, labels: Sequence[str], lines: Sequence[Series], bands: Sequence[Band]
+) -> str:
+    """One line per version over the same windows, over the owner's shaded bands (drawn by the
+    report's line chart, so both look alike)."""
+    chart = Chart(title, labels, list(lines), bands=list(bands), width=640, height=250)
+    return chart.svg()
