@@ -5,7 +5,8 @@ error                              status  when
 =================================  ======  ===================================================
 RequestError                       400/413/422  malformed JSON (400), too big (413), wrong shape
 ContractViolationError             422     records broke the data contract (quarantined)
-AuthenticationError                401     no token, or unknown / expired / revoked
+AuthenticationError                401     no token, or unknown / expired / revoked; a bad JWT
+IdentityProviderUnavailableError   503     the identity provider's JWKS cannot be read
 PermissionDeniedError              403     the role does not allow the call
 NotAuthorizedError                 403     not the charter's owner or a named delegate
 CharterNotFoundError, ...NotFound  404     no such charter, version, alert, decision or prediction
@@ -35,6 +36,7 @@ from charter.errors import (
     CharterFileError,
     CharterNotFoundError,
     DecisionNotFoundError,
+    IdentityProviderUnavailableError,
     LifecycleError,
     NotAuthorizedError,
     PermissionDeniedError,
@@ -49,6 +51,7 @@ from charter.errors import (
 log = logging.getLogger("charter.server")
 
 _STATUS: tuple[tuple[type[CharterError], int], ...] = (
+    (IdentityProviderUnavailableError, 503),
     (AuthenticationError, 401),
     (NotAuthorizedError, 403),
     (PermissionDeniedError, 403),
