@@ -61,6 +61,7 @@ bench: install
 	$(BIN)/python -m benchmarks.cbpe
 	$(BIN)/python -m benchmarks.ingest
 	$(BIN)/python -m benchmarks.startup
+	$(BIN)/python -m benchmarks.serving
 	$(BIN)/python -m benchmarks.dashboard
 
 clean:

@@ -32,6 +32,7 @@ EXPECTED = {
     "EvidenceChangedError",
     "EvidenceError",
     "ExpressionError",
+    "IdentityProviderUnavailableError",
     "InvalidIdentityError",
     "LifecycleError",
     "LoadedCharter",

@@ -41,6 +41,7 @@ The hierarchy, and when each is raised::
     ├── PredictionNotFoundError       no logged prediction with that id (or key)
     ├── SchedulerLockError            another scheduler holds the store's lock (or this one lost it)
     ├── AuthenticationError           no API token, or one that is unknown, expired or revoked
+    │   └── IdentityProviderUnavailableError  the JWKS of the identity provider cannot be read
     ├── PermissionDeniedError         the token's role may not do that (e.g. a viewer predicting)
     ├── RequestError                  an HTTP request body is malformed, of the wrong shape or too big
     │   └── ContractViolationError    online records broke the data contract (quarantined);
@@ -233,6 +234,12 @@ class SchedulerLockError(CharterError):
 
 class AuthenticationError(CharterError):
     """No API token was given, or it is unknown, expired or revoked."""
+
+
+class IdentityProviderUnavailableError(AuthenticationError):
+    """The identity provider's keys (its JWKS file or URL) cannot be read: no JWT can be checked."""
+
+    exit_code = 3
 
 
 class PermissionDeniedError(CharterError):

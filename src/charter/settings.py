@@ -80,6 +80,77 @@ class IngestSettings(BaseSettings):
         return value
 
 
+class JwtSettings(BaseSettings):
+    """Bearer JWTs from the company's identity provider (``CHARTER_SERVER_JWT_<FIELD>``).
+
+    Off while ``issuer`` is unset. When set, a bearer that is not a ``chr_`` token is verified as
+    a JWT signed by a key of the JWKS (``jwks_file`` or ``jwks_url``), for ``audience``, and its
+    ``role_claim`` is mapped to a charter role by ``role_map``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="CHARTER_SERVER_JWT_", extra="ignore")
+
+    issuer: str | None = Field(
+        default=None,
+        description="The identity provider's issuer (`iss`), exactly. Unset: JWTs are refused.",
+    )
+    audience: str | None = Field(
+        default=None,
+        description="The audience (`aud`) a JWT must name: the client id charter is known by.",
+    )
+    jwks_file: Path | None = Field(
+        default=None,
+        description="A JSON Web Key Set file with the provider's public keys (re-read on change).",
+    )
+    jwks_url: str | None = Field(
+        default=None,
+        description="The provider's JWKS endpoint (http or https); fetched, cached, re-fetched "
+        "for an unknown key id.",
+    )
+    jwks_cache_seconds: float = Field(
+        default=300.0, gt=0, description="How long a fetched JWKS is used before re-fetching."
+    )
+    algorithms: list[str] = Field(
+        default=["RS256", "ES256"],
+        description="Signature algorithms accepted; public-key ones only (HS* and none are "
+        "refused, so a public key can never be used as a shared secret).",
+    )
+    email_claim: str = Field(
+        default="email", description="The claim that holds the caller's email address."
+    )
+    role_claim: str = Field(
+        default="roles",
+        description="The claim (a string or a list of strings) that names the caller's groups "
+        "or roles.",
+    )
+    role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description='Claim value -> charter role, as JSON, e.g. {"ml-owners": "owner", '
+        '"ml-ops": "operator"}; the highest role wins. Empty: the values must be the role '
+        "names viewer, operator or owner.",
+    )
+    leeway_seconds: float = Field(
+        default=30.0, ge=0, description="Clock skew allowed when checking exp, nbf and iat."
+    )
+
+    @field_validator("algorithms")
+    @classmethod
+    def _public_key_only(cls, value: list[str]) -> list[str]:
+        allowed = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384"}
+        allowed |= {"ES512", "EdDSA"}
+        refused = [alg for alg in value if alg not in allowed]
+        if refused or not value:
+            raise ValueError(
+                f"JWT algorithms {refused or value} are not accepted: use public-key ones "
+                f"({', '.join(sorted(allowed))})"
+            )
+        return value
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer)
+
+
 class ServerSettings(BaseSettings):
     """The HTTP API of ``charter serve`` (``CHARTER_SERVER_<FIELD>``)."""
 
@@ -106,6 +177,10 @@ class ServerSettings(BaseSettings):
     )
     retry_after_seconds: int = Field(
         default=5, ge=1, description="The Retry-After of a 503 (prediction log unavailable)."
+    )
+    jwt: JwtSettings = Field(
+        default_factory=JwtSettings,
+        description="Bearer JWTs from an identity provider; env vars CHARTER_SERVER_JWT_...",
     )
 
 

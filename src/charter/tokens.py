@@ -7,6 +7,10 @@ to call the API. Roles are ordered: ``viewer`` reads; ``operator`` also predicts
 (that rule is :func:`charter.lifecycle.decisions.check_decider`, not a role check).
 
 Creating and revoking a token is recorded in the audit ledger (never the token itself).
+
+With ``CHARTER_SERVER_JWT_ISSUER`` set, :func:`authenticate` also takes the identity provider's
+JWTs (:mod:`charter.idp`): the JWT's email is the identity and its mapped role the role, exactly
+as if it were a token of that identity (``kind`` ``"jwt"``, nothing stored).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from charter import idp
 from charter.errors import AuthenticationError, CharterError, PermissionDeniedError
 from charter.schemas import tokens as schemas
 from charter.spec.durations import parse_duration
@@ -46,6 +51,7 @@ class TokenInfo:
     expires_at: datetime | None
     last_used_at: datetime | None
     revoked_at: datetime | None
+    kind: Literal["token", "jwt"] = "token"
 
     @classmethod
     def from_row(cls, row: ApiToken) -> TokenInfo:
@@ -169,6 +175,9 @@ def authenticate(ws: Workspace, token: str | None) -> TokenInfo:
             "this call needs an API token",
             hint="Send `Authorization: Bearer chr_…`; create one with `charter tokens create`.",
         )
+    jwts = ws.settings.server.jwt
+    if not token.startswith(PREFIX) and jwts.enabled:
+        return from_jwt(idp.verify(jwts, token))
     if not token.startswith(PREFIX):
         raise AuthenticationError(
             "the API token is not a charter token (they start with chr_)",
@@ -187,6 +196,22 @@ def authenticate(ws: Workspace, token: str | None) -> TokenInfo:
         )
     _touch(ws, info)
     return info
+
+
+def from_jwt(claims: idp.Claims) -> TokenInfo:
+    """A verified JWT as the token it stands for: its identity and role, until it expires."""
+    return TokenInfo(
+        id=0,
+        prefix=f"jwt:{claims.key_id}"[: _SHOWN * 3],
+        identity=claims.identity,
+        role=claims.role,
+        created_at=claims.issued_at or claims.expires_at,
+        created_by=claims.issuer,
+        expires_at=claims.expires_at,
+        last_used_at=None,
+        revoked_at=None,
+        kind="jwt",
+    )
 
 
 def require_role(info: TokenInfo, role: Role, action: str) -> None:

@@ -69,3 +69,20 @@ def test_readyz_is_503_when_a_live_model_cannot_load(api: Api) -> None:
     assert ready.status_code == 503
     assert ready.json()["status"] == "not_ready"
     assert "error" in ready.json()["charters"][NAME]
+
+
+def test_no_request_adds_series_for_names_it_made_up(api: Api) -> None:
+    api.register("return frame['amount'] / 100", "live")
+    api.client.post("/v1/charters/made-up-1/predict", json=record(1))  # no token: 401
+    api.post("/v1/charters/made-up-2/predict", json=record(2))  # unknown charter: 404
+    api.post(f"/v1/charters/{NAME}/versions/98765/approve", who="owner")  # unknown version
+    api.client.request("BREW", f"/v1/charters/{NAME}")
+
+    labels = [dict(labels) for _, labels in _samples(api)]
+
+    assert not [x for x in labels if x.get("charter", "").startswith("made-up")]
+    assert not [x for x in labels if x.get("version") == "98765"]
+    assert not [x for x in labels if x.get("method") == "BREW"]
+    route = "/v1/charters/{name}/predict"
+    unknown = [x for x in labels if x.get("status") == "404" and x.get("route") == route]
+    assert unknown and all(x["charter"] == "" and x["version"] == "" for x in unknown)

@@ -83,13 +83,30 @@ async def _measure(
     path = getattr(route, "path", None) or "unmatched"
     if path == "/metrics":
         return response
-    charter = getattr(request.state, "charter", None) or request.path_params.get("name", "")
-    version = getattr(request.state, "version", "")
+    charter, version = _labels(request, response.status_code)
+    method = request.method if request.method in _METHODS else "other"
     metrics: Metrics = request.app.state.metrics
-    labels = (charter, version, path, request.method)
+    labels = (charter, version, path, method)
     metrics.requests.labels(*labels, str(response.status_code)).inc()
     metrics.latency.labels(*labels).observe(time.perf_counter() - started)
     return response
+
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def _labels(request: Request, status: int) -> tuple[str, str]:
+    """The charter and version labels of a request: only names that exist, never what a caller
+    typed into a path (an unknown charter, a 401 before the route ran), so no request can add
+    series to /metrics at will."""
+    charter = str(getattr(request.state, "charter", "") or "")
+    version = str(getattr(request.state, "version", "") or "")
+    if status < 400 or not charter:  # answered: the route loaded the charter (and version)
+        return charter, version
+    ws: Workspace = request.app.state.ws
+    if charter not in ws.charter_names():
+        return "", ""
+    return charter, "" if status == 404 else version  # 404: perhaps the version is unknown
 
 
 def _health(app: FastAPI) -> None:
@@ -98,13 +115,25 @@ def _health(app: FastAPI) -> None:
         """The process is up (says nothing about the database)."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get(
+        "/readyz",
+        tags=["health"],
+        responses={503: {"description": "Not ready: the same body, with status not_ready."}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         """The database answers and each charter's answering version loads."""
         body = await run_in_threadpool(_readiness, request.app)
         return JSONResponse(body, status_code=200 if body["status"] == "ready" else 503)
 
-    @app.get("/metrics", tags=["health"])
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={
+            200: {"content": {CONTENT_TYPE.split(";")[0]: {}}, "description": "The series."},
+            **errors.documented(401, 403, 503),
+        },
+    )
     async def prometheus(request: Request, _: Caller = Depends(viewer)) -> Response:
         """Prometheus text exposition (see docs/serving.md for the series); a viewer token."""
         data = await run_in_threadpool(request.app.state.metrics.exposition)

@@ -5,7 +5,8 @@ the request's, never the process's: :attr:`Caller.ws` is the server's workspace 
 same ledger) acting as ``identity`` (:meth:`Workspace.acting_as`), so every ledger entry a call
 makes names who made it.
 A call refused for its role, when it tried to change something, is appended to the ledger as
-``api.refused`` with the identity, the route and the reason.
+``api.refused`` with the identity, the route, the reason and the credential (``token`` or
+``jwt``, an identity provider's JWT: :mod:`charter.idp`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def record_refusal(caller: Caller, request: Request, reason: str) -> None:
         "method": request.method,
         "path": request.url.path,
         "role": caller.token.role,
+        "credential": caller.token.kind,
         "by": caller.identity,
         "reason": reason,
     }

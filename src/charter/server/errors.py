@@ -5,7 +5,8 @@ error                              status  when
 =================================  ======  ===================================================
 RequestError                       400/413/422  malformed JSON (400), too big (413), wrong shape
 ContractViolationError             422     records broke the data contract (quarantined)
-AuthenticationError                401     no token, or unknown / expired / revoked
+AuthenticationError                401     no token, or unknown / expired / revoked; a bad JWT
+IdentityProviderUnavailableError   503     the identity provider's JWKS cannot be read
 PermissionDeniedError              403     the role does not allow the call
 NotAuthorizedError                 403     not the charter's owner or a named delegate
 CharterNotFoundError, ...NotFound  404     no such charter, version, alert, decision or prediction
@@ -35,6 +36,7 @@ from charter.errors import (
     CharterFileError,
     CharterNotFoundError,
     DecisionNotFoundError,
+    IdentityProviderUnavailableError,
     LifecycleError,
     NotAuthorizedError,
     PermissionDeniedError,
@@ -45,10 +47,33 @@ from charter.errors import (
     UserCodeError,
     VersionNotFoundError,
 )
+from charter.schemas.errors import ErrorResult
 
 log = logging.getLogger("charter.server")
 
+_MEANING = {
+    400: "Malformed request (not JSON, empty) or bad input named in the message.",
+    401: "No token, or an unknown, expired or revoked one (or a JWT refused).",
+    403: "The role does not allow the call, or the identity is not the charter's owner.",
+    404: "No such charter, version, alert, decision, prediction or path.",
+    409: "The state forbids the change; nothing changed.",
+    413: "The request body is too large.",
+    422: "The request does not fit the API, or records broke the data contract.",
+    503: "The database, the prediction log or the identity provider is unavailable "
+    "(Retry-After says when to retry).",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI ``responses`` of these error statuses: each is the one error shape."""
+    return {s: {"model": ErrorResult, "description": _MEANING[s]} for s in statuses}
+
+
+API_ERRORS = documented(400, 401, 403, 404, 409, 413, 422, 503)
+"""What any ``/v1`` call may answer besides its success."""
+
 _STATUS: tuple[tuple[type[CharterError], int], ...] = (
+    (IdentityProviderUnavailableError, 503),
     (AuthenticationError, 401),
     (NotAuthorizedError, 403),
     (PermissionDeniedError, 403),

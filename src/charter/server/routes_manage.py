@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from charter.alerts.raising import STATUS_FILTERS, list_alerts
+from charter.alerts.raising import StatusFilter, list_alerts
 from charter.errors import RequestError
 from charter.lifecycle.decisions import approve, reject
 from charter.lifecycle.gate import readiness
@@ -18,12 +18,15 @@ from charter.registry.versions import list_versions
 from charter.schemas import lifecycle as schemas
 from charter.schemas.trace import Trace
 from charter.server.auth import Caller, operator, owner, viewer
+from charter.server.errors import API_ERRORS
 from charter.server.views import charter_detail, charter_summary, load, page
 from charter.services.trace import trace, trace_key
 
-router = APIRouter(prefix="/v1", tags=["management"])
+router = APIRouter(prefix="/v1", tags=["management"], responses=API_ERRORS)
 Limit = Annotated[int, Query(ge=1, le=1000, description="Items per page.")]
 Offset = Annotated[int, Query(ge=0, description="Items to skip (the previous next_offset).")]
+MAX_VERSION = 2**31 - 1  # versions are INTEGER columns: a larger number names no version
+Version = Annotated[int, Path(ge=1, le=MAX_VERSION, description="The version number.")]
 
 
 def _result(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
@@ -52,7 +55,9 @@ class RejectBody(_Body):
 
 
 class RollbackBody(_Body):
-    to: int | None = Field(default=None, description="Restore this version (default: standby).")
+    to: int | None = Field(
+        default=None, ge=1, le=MAX_VERSION, description="Restore this version (default: standby)."
+    )
     reason: str | None = Field(default=None, description="Why, for the record.")
 
 
@@ -121,7 +126,7 @@ async def windows(
 
 @router.get("/charters/{name}/readiness/{version}", responses=_result(schemas.Readiness))
 async def readiness_of(
-    name: str, version: int, request: Request, caller: Caller = Depends(viewer)
+    name: str, version: Version, request: Request, caller: Caller = Depends(viewer)
 ) -> Any:
     """The promotion gate's checklist for a version, each item with its evidence."""
     _mark(request, name, version)
@@ -132,7 +137,7 @@ async def readiness_of(
 @router.post("/charters/{name}/versions/{version}/approve", responses=_result(schemas.Decision))
 async def approve_version(
     name: str,
-    version: int,
+    version: Version,
     request: Request,
     body: ApproveBody | None = None,
     caller: Caller = Depends(owner),
@@ -156,7 +161,7 @@ async def approve_version(
 
 @router.post("/charters/{name}/versions/{version}/reject", responses=_result(schemas.Decision))
 async def reject_version(
-    name: str, version: int, body: RejectBody, request: Request, caller: Caller = Depends(owner)
+    name: str, version: Version, body: RejectBody, request: Request, caller: Caller = Depends(owner)
 ) -> Any:
     """Refuse a version's open decision as the token's identity (owner or delegate)."""
     _mark(request, name, version)
@@ -187,7 +192,7 @@ async def rollback_charter(
 @router.get("/alerts")
 async def alerts(
     caller: Caller = Depends(viewer),
-    status: Annotated[str, Query(description=f"One of {', '.join(STATUS_FILTERS)}.")] = "open",
+    status: Annotated[StatusFilter, Query(description="Which alerts: by their status.")] = "open",
     charter: Annotated[str | None, Query(description="Only this charter's alerts.")] = None,
     limit: Limit = 100,
     offset: Offset = 0,

@@ -11,12 +11,14 @@ from starlette.concurrency import run_in_threadpool
 
 from charter.errors import CharterError, ContractViolationError, RequestError
 from charter.plumbing.labels import ingest_labels
+from charter.schemas.serving import Prediction, Predictions
 from charter.server.auth import Caller, operator
+from charter.server.errors import API_ERRORS
 from charter.server.online import OnlineLog
 from charter.server.records import as_records, parse_json, record_fields, records_frame
 from charter.server.views import load
 
-router = APIRouter(prefix="/v1/charters/{name}", tags=["prediction"])
+router = APIRouter(prefix="/v1/charters/{name}", tags=["prediction"], responses=API_ERRORS)
 
 _RECORDS = {
     "requestBody": {
@@ -36,7 +38,15 @@ _RECORDS = {
 }
 
 
-@router.post("/predict", openapi_extra=_RECORDS)
+_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": Prediction | Predictions,
+        "description": "One answer for an object sent; {predictions: [...]} for a list.",
+    }
+}
+
+
+@router.post("/predict", openapi_extra=_RECORDS, responses=_ANSWER)
 async def predict(name: str, request: Request, caller: Caller = Depends(operator)) -> Any:
     """Score one record (an object) or several (a list), each validated against the contract.
 
