@@ -121,7 +121,7 @@ class VersionInfo:
         return self.to_schema().to_json_dict()
 
 
-def _search_paths(ws: Workspace) -> list[Path]:
+def search_paths(ws: Workspace) -> list[Path]:
     """Where entrypoint modules are imported from: the current folder, then the workspace."""
     return list(dict.fromkeys([Path.cwd(), ws.root]))
 
@@ -150,7 +150,7 @@ def register_version(
     """
     loaded_charter = ws.load(name)
     name = loaded_charter.charter.name
-    search = _search_paths(ws)
+    search = search_paths(ws)
     candidate = prepare(str(model), flavor, search=search)
     trusted = sorted({*trust, *ws.trusted_types})
     loaded = load_artifact(
@@ -267,7 +267,7 @@ def load_model(ws: Workspace, name: str, version: int) -> Predictor:
     fmt = str(info.lineage.get("artifact", {}).get("format", info.flavor))
     trusted = [*info.lineage.get("artifact", {}).get("trusted", []), *ws.trusted_types]
     return load_artifact(
-        info.flavor, fmt, artifact, search=_search_paths(ws), trust=trusted
+        info.flavor, fmt, artifact, search=search_paths(ws), trust=trusted
     ).predictor
 
 
@@ -277,7 +277,7 @@ def verify_version(ws: Workspace, name: str, version: int) -> VersionInfo:
     info = get_version(ws, name, version)
     artifact = _fetch_verified(ws, info)
     if info.flavor == "entrypoint" and artifact.data is not None:
-        entrypoint.check_source(artifact.data, _search_paths(ws), label=artifact.label)
+        entrypoint.check_source(artifact.data, search_paths(ws), label=artifact.label)
     return info
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from charter.errors import CharterError, CharterFileError
 from charter.schemas.charters import CheckedCharter
+from charter.spec.inferred import InferredContract
 from charter.spec.loader import load_charter_file
 from charter.workspace import Workspace
 
@@ -49,3 +50,38 @@ def check_charters(ws: Workspace, target: str | None = None) -> list[CharterChec
         else:
             results.append(CharterCheck(loaded.charter.name, str(path)))
     return results
+
+
+def infer_contract_and_model(
+    ws: Workspace,
+    data: Path,
+    *,
+    key: str | None = None,
+    event_time: str | None = None,
+    target: str | None = None,
+    model: str | None = None,
+) -> InferredContract:
+    """The data contract read off ``data`` (``charter init --from-data``) and, with ``model``,
+    the inputs the model names (the charter's ``data.features``) and its performance measured
+    on the labelled rows of ``data`` (the proposed sufficiency rules, needing ``target``)."""
+    from charter.plumbing.inference import infer_contract, read_sample
+
+    contract = infer_contract(data, key=key, event_time=event_time, target=target)
+    if model is None:
+        return contract
+    from charter.monitoring.holdout import measure_holdout
+    from charter.registry.flavors import load_artifact, prepare
+    from charter.registry.versions import search_paths
+
+    search = search_paths(ws)
+    candidate = prepare(model, None, search=search)
+    loaded = load_artifact(
+        candidate.flavor,
+        candidate.format,
+        candidate.local,
+        search=search,
+        trust=sorted(ws.trusted_types),
+    )
+    frame = read_sample(data)
+    measured = measure_holdout(loaded.predictor, frame, contract, model=model)
+    return replace(contract, model=measured)
