@@ -87,13 +87,22 @@ def check(
     target: Annotated[
         str | None, typer.Argument(help="A charter name or file (default: every charter here).")
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            metavar="FILE",
+            help="Also check the field types against a sample file (.parquet, .csv, .jsonl), "
+            "read as ingest reads it.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Validate charters; one line per problem naming the field path and what is wrong."""
     from charter.schemas.charters import CheckResult
     from charter.services.charters import check_charters
 
-    checks = check_charters(workspace(ctx), target)
+    checks = check_charters(workspace(ctx), target, data=data)
     ok = all(c.ok for c in checks)
 
     def human(console: Console) -> None:
