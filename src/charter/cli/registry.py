@@ -47,7 +47,8 @@ def register(
         typer.Argument(
             metavar="MODEL_FILE",
             help="A model file (.joblib, .pkl, .skops, .onnx), an MLflow model folder, "
-            "or an entrypoint module.path:function.",
+            "an entrypoint module.path:function, or a model in MLflow (models:/NAME/VERSION, "
+            "models:/NAME@ALIAS, runs:/RUN_ID/PATH) at MLFLOW_TRACKING_URI.",
         ),
     ],
     flavor: Annotated[
@@ -121,6 +122,12 @@ def register(
         if data:
             shape = f", {data['rows']:,} rows" if "rows" in data else ""
             console.print(f"  training data: {data['path']} (sha256 {data['sha256'][:12]}…{shape})")
+        origin = info.lineage.get("mlflow")
+        if origin:
+            console.print(
+                f"  mlflow: {origin['uri']}, run {origin['run_id']} "
+                f"({len(origin['metrics'])} metrics, {len(origin['params'])} params)"
+            )
         if reference is not None:
             console.print(f"  monitoring reference: {reference}")
 
