@@ -11,7 +11,7 @@ from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.evidence import AsOfOption, parse_moment
-from charter.cli.output import emit
+from charter.cli.output import emit, print_fitted
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -195,7 +195,10 @@ def _listing(
     console.print(f"{name}: {len(found)} {noun}")
     for v in found:
         when = v.created_at.strftime("%Y-%m-%d %H:%M UTC")
-        console.print(
-            f"  v{v.version:<4} {v.status:<12} {v.flavor:<11} sha256 {v.sha256[:12]}  "
-            f"{when}  by {v.created_by}"
-        )
+        line = f"  v{v.version:<4} {v.status:<12} {v.flavor:<11} sha256 {v.sha256[:12]}  {when}"
+        by = f"by {v.created_by}"
+        if len(line) + 2 + len(by) <= console.width:
+            console.print(f"{line}  {by}")
+        else:  # a narrow terminal: who registered it goes under, rather than wrap the line
+            console.print(line)
+            print_fitted(console, by, indent=8)
