@@ -37,12 +37,12 @@ class Tracking:
     mismatch_run_id: str
 
 
-def _log(mlflow: Any, frame: pd.DataFrame, outcome: Any, name: str) -> str:
+def _log(mlflow: Any, frame: pd.DataFrame, outcome: Any, name: str, experiment: str) -> str:
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
     model = LogisticRegression(C=0.5, max_iter=500).fit(frame, outcome)
-    with mlflow.start_run(run_name=f"train-{name}") as run:
+    with mlflow.start_run(run_name=f"train-{name}", experiment_id=experiment) as run:
         mlflow.log_param("C", 0.5)
         mlflow.log_metric("val_auc", 0.81)
         mlflow.sklearn.log_model(
@@ -60,14 +60,18 @@ def _log(mlflow: Any, frame: pd.DataFrame, outcome: Any, name: str) -> str:
 def tracking(tmp_path_factory: pytest.TempPathFactory, training_frame: pl.DataFrame) -> Tracking:
     import mlflow
 
-    uri = f"sqlite:///{tmp_path_factory.mktemp('mlflow') / 'mlflow.db'}"
+    folder = tmp_path_factory.mktemp("mlflow")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
     features = training_frame.select("amount", "tenure", "ratio").to_pandas()
     outcome = training_frame["outcome"].to_numpy()
     with pytest.MonkeyPatch.context() as env:  # as a user's shell would set it
         env.setenv("MLFLOW_TRACKING_URI", uri)
-        run_id = _log(mlflow, features, outcome, "credit-scorer")
+        # artifacts in the test's folder (by default MLflow writes them under ./mlruns)
+        experiment = mlflow.create_experiment("charter", artifact_location=str(folder / "runs"))
+        run_id = _log(mlflow, features, outcome, "credit-scorer", experiment)
         mlflow.MlflowClient().set_registered_model_alias("credit-scorer", "champion", "1")
-        other = _log(mlflow, features.rename(columns={"tenure": "income"}), outcome, "other")
+        renamed = features.rename(columns={"tenure": "income"})
+        other = _log(mlflow, renamed, outcome, "other", experiment)
     return Tracking(uri, run_id, other)
 
 

@@ -36,6 +36,12 @@ def _claims(rows: int = 600, seed: int = 3) -> pl.DataFrame:
     )
 
 
+def _flags(data: Path, model: Path, target: str | None = None) -> list[str]:
+    """``--from-data DATA --key claim_id [--target T] --model MODEL``."""
+    chosen = ["--target", target] if target else []
+    return ["--from-data", str(data), "--key", "claim_id", *chosen, "--model", str(model)]
+
+
 def _init(cli: Any, workspace_dir: Path, *args: str) -> tuple[Any, str]:
     result = cli("init", "claims", "--force", *args)
     assert result.code == 0, result.stderr
@@ -57,14 +63,7 @@ def test_a_classifier_gives_the_features_and_rules_below_its_measured_performanc
     charter, text = _init(
         cli,
         workspace_dir,
-        "--from-data",
-        str(tmp_path / "holdout.parquet"),
-        "--key",
-        "claim_id",
-        "--target",
-        "fraud",
-        "--model",
-        str(tmp_path / "model.joblib"),
+        *_flags(tmp_path / "holdout.parquet", tmp_path / "model.joblib", "fraud"),
     )
     # the model's inputs, in the model's order, not every field of the data
     assert charter.data.features == ["age", "amount"]
@@ -91,14 +90,7 @@ def test_a_regressor_gives_error_ceilings_above_its_measured_error(
     charter, text = _init(
         cli,
         workspace_dir,
-        "--from-data",
-        str(tmp_path / "sample.parquet"),
-        "--key",
-        "claim_id",
-        "--target",
-        "loss",
-        "--model",
-        str(tmp_path / "model.joblib"),
+        *_flags(tmp_path / "sample.parquet", tmp_path / "model.joblib", "loss"),
     )
     assert charter.task == "regression" and charter.data.features == ["amount"]
     mae = mean_absolute_error(frame["loss"], model.predict(frame.select("amount").to_pandas()))
@@ -118,18 +110,8 @@ def test_a_model_reading_a_column_the_data_lacks_is_refused_naming_it(
     )
     joblib.dump(model, tmp_path / "model.joblib")
     frame.drop("loss").write_parquet(tmp_path / "sample.parquet")
-    result = cli(
-        "init",
-        "claims",
-        "--from-data",
-        str(tmp_path / "sample.parquet"),
-        "--target",
-        "fraud",
-        "--key",
-        "claim_id",
-        "--model",
-        str(tmp_path / "model.joblib"),
-    )
+    flags = _flags(tmp_path / "sample.parquet", tmp_path / "model.joblib", "fraud")
+    result = cli("init", "claims", *flags)
     assert result.code == 1
     assert "reads age_years (from its feature_names_in_), which the data lacks" in result.stderr
     assert not (workspace_dir / "charters" / "claims.yaml").exists()
@@ -145,12 +127,7 @@ def test_without_a_target_the_model_gives_features_and_the_rules_stay_placeholde
     charter, text = _init(
         cli,
         workspace_dir,
-        "--from-data",
-        str(tmp_path / "sample.parquet"),
-        "--key",
-        "claim_id",
-        "--model",
-        str(tmp_path / "model.joblib"),
+        *_flags(tmp_path / "sample.parquet", tmp_path / "model.joblib"),
     )
     assert charter.data.features == ["amount"]
     assert "Measured by" not in text

@@ -68,15 +68,16 @@ def monitor(
         _print_reasons(console, result.windows)
         console.print(f"{result.verdicts_changed} verdicts new or changed (recorded in the ledger)")
         if result.exploratory:
-            console.print(
+            print_fitted(
+                console,
                 f"exploratory window {result.to_dict()['window']} (the charter judges "
-                "sufficiency.window): no alerts raised or resolved"
+                "sufficiency.window): no alerts raised or resolved",
             )
         for alert in result.raised:
             seen = f" (again, {alert.count}x)" if alert.repeated else ""
-            console.print(f"alert {alert.id} [{alert.severity}] {alert.message}{seen}")
+            print_fitted(console, f"alert {alert.id} [{alert.severity}] {alert.message}{seen}")
         for alert in result.resolved:
-            console.print(f"alert {alert.id} resolved itself: {alert.resolve_note}")
+            print_fitted(console, f"alert {alert.id} resolved itself: {alert.resolve_note}")
 
     emit(result.to_dict(), as_json=as_json, human=human)
 
