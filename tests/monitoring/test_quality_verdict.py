@@ -112,7 +112,10 @@ def test_too_few_labels_raise_insufficient_evidence_when_routed(mkit: Any, cli: 
     shown = cli("monitor", mkit.name)
 
     assert shown.code == 0, shown.stderr
-    assert "insufficient: roc_auc: 40 labels, fewer than min_labels 100" in shown.stdout
+    # the reason, wrapped to the tests' 80 columns
+    reason = "insufficient: roc_auc: 40 labels, fewer than min_labels 100"
+    assert reason in " ".join(shown.stdout.split())
+    assert all(len(line) <= 80 for line in shown.stdout.splitlines())
     (alert,) = list_alerts(mkit.ws, mkit.name)
     assert alert.event == "insufficient_evidence" and alert.rule == "evidence.v1"
     assert "40 labels, fewer than min_labels 100" in alert.message

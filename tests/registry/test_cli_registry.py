@@ -63,9 +63,12 @@ def test_human_output_names_version_hash_and_status(cli: Any, model_file: Path) 
     assert "status shadow" in registered.stdout
     listed = cli("versions", CHARTER)
     assert listed.stdout.startswith("credit-default: 1 version\n")
-    line = listed.stdout.splitlines()[1].split()
+    lines = listed.stdout.splitlines()
+    line = lines[1].split()
     assert line[:4] == ["v1", "shadow", "sklearn", "sha256"]
-    assert line[-2:] == ["by", "tester@example.com"]
+    # 80 columns (the tests' console): who registered it goes under rather than wrap the line
+    assert line[-1] == "UTC" and lines[2] == "        by tester@example.com"
+    assert all(len(shown) <= 80 for shown in lines)
 
 
 def test_versions_of_a_charter_without_any(cli: Any) -> None:

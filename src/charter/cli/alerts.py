@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 from typer.core import TyperGroup
 
 from charter.cli.app import JsonOption, app, workspace
-from charter.cli.output import WIDE_ENOUGH, emit
+from charter.cli.output import WIDE_ENOUGH, emit, print_fitted
 
 if TYPE_CHECKING:
     from charter.alerts.delivery import DeliveryResult
@@ -216,13 +215,12 @@ def _print_alerts(console: Console, name: str, status: str, found: list[AlertInf
         return
     if console.width < WIDE_ENOUGH:  # a table would wrap a word per line: a line per alert
         for a in found:
-            console.print(
+            print_fitted(
+                console,
                 f"#{a.id} {a.severity} {a.status} {a.event} · {a.rule} · window {a.window or '-'}"
                 f" · {a.count}x, last {a.last_seen:%Y-%m-%d %H:%M}",
-                overflow="fold",
-                soft_wrap=False,
             )
-            console.print(Text("    " + a.message), overflow="fold", soft_wrap=False)
+            print_fitted(console, a.message, indent=4)
         return
     table = Table(box=None, pad_edge=False)
     for column in ("id", "severity", "status", "event", "rule", "window", "seen", "last seen"):

@@ -41,6 +41,15 @@ def init(
         str | None,
         typer.Option(help="With --from-data: the outcome column; it decides the task and labels."),
     ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            metavar="MODEL_FILE",
+            help="With --from-data: a trained model (as `charter register` takes): the inputs "
+            "it names become data.features; with --target, its performance measured on the "
+            "data proposes the sufficiency rules (give rows it did not train on).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Scaffold a commented charters/NAME.yaml that passes `charter check` as written."""
@@ -50,11 +59,13 @@ def init(
     ws = workspace(ctx)
     inferred = None
     if from_data is not None:
-        from charter.plumbing.inference import infer_contract
+        from charter.services.charters import infer_contract_and_model
 
-        inferred = infer_contract(from_data, key=key, event_time=event_time, target=target)
-    elif key or event_time or target:
-        raise CharterError("--key, --event-time and --target go with --from-data FILE")
+        inferred = infer_contract_and_model(
+            ws, from_data, key=key, event_time=event_time, target=target, model=model
+        )
+    elif key or event_time or target or model:
+        raise CharterError("--key, --event-time, --target and --model go with --from-data FILE")
     path = write_scaffold(
         ws.charters_dir,
         name,
@@ -76,13 +87,22 @@ def check(
     target: Annotated[
         str | None, typer.Argument(help="A charter name or file (default: every charter here).")
     ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            metavar="FILE",
+            help="Also check the field types against a sample file (.parquet, .csv, .jsonl), "
+            "read as ingest reads it.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Validate charters; one line per problem naming the field path and what is wrong."""
     from charter.schemas.charters import CheckResult
     from charter.services.charters import check_charters
 
-    checks = check_charters(workspace(ctx), target)
+    checks = check_charters(workspace(ctx), target, data=data)
     ok = all(c.ok for c in checks)
 
     def human(console: Console) -> None:

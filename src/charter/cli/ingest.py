@@ -11,6 +11,7 @@ from rich.console import Console
 from charter.attention import Attention, exit_code, from_ingest
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.output import emit
+from charter.cli.progress import progress_bar
 
 if TYPE_CHECKING:
     from charter.plumbing.ingest_report import IngestReport
@@ -43,7 +44,10 @@ def ingest(
     """
     from charter.plumbing.ingest import ingest as run_ingest
 
-    report = run_ingest(workspace(ctx), name, retry_failed=retry_failed, wait=wait)
+    with progress_bar(as_json) as progress:
+        report = run_ingest(
+            workspace(ctx), name, retry_failed=retry_failed, wait=wait, progress=progress
+        )
     facts = from_ingest(report)
     body = report.to_schema([f.to_schema() for f in facts]).to_json_dict()
     emit(body, as_json=as_json, human=lambda console: _human(console, report, facts))

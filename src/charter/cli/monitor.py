@@ -14,7 +14,8 @@ from rich.text import Text
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.evidence import AsOfOption, parse_moment
-from charter.cli.output import WIDE_ENOUGH, emit
+from charter.cli.output import WIDE_ENOUGH, emit, print_fitted
+from charter.cli.progress import progress_bar
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -53,7 +54,10 @@ def monitor(
     """Evaluate every window of every version: quality, drift, performance, verdict; store it."""
     from charter.services.monitoring import monitor as run_monitor
 
-    result = run_monitor(workspace(ctx), name, since=since, until=until, window=window)
+    with progress_bar(as_json) as progress:
+        result = run_monitor(
+            workspace(ctx), name, since=since, until=until, window=window, progress=progress
+        )
 
     def human(console: Console) -> None:
         if not result.windows:
@@ -64,15 +68,16 @@ def monitor(
         _print_reasons(console, result.windows)
         console.print(f"{result.verdicts_changed} verdicts new or changed (recorded in the ledger)")
         if result.exploratory:
-            console.print(
+            print_fitted(
+                console,
                 f"exploratory window {result.to_dict()['window']} (the charter judges "
-                "sufficiency.window): no alerts raised or resolved"
+                "sufficiency.window): no alerts raised or resolved",
             )
         for alert in result.raised:
             seen = f" (again, {alert.count}x)" if alert.repeated else ""
-            console.print(f"alert {alert.id} [{alert.severity}] {alert.message}{seen}")
+            print_fitted(console, f"alert {alert.id} [{alert.severity}] {alert.message}{seen}")
         for alert in result.resolved:
-            console.print(f"alert {alert.id} resolved itself: {alert.resolve_note}")
+            print_fitted(console, f"alert {alert.id} resolved itself: {alert.resolve_note}")
 
     emit(result.to_dict(), as_json=as_json, human=human)
 
@@ -221,7 +226,8 @@ def reference(
     from charter.monitoring.reference import set_reference
     from charter.schemas.monitoring import ReferenceResult
 
-    ref = set_reference(workspace(ctx), name, version, file)
+    with progress_bar(as_json) as progress:
+        ref = set_reference(workspace(ctx), name, version, file, progress=progress)
     body = ReferenceResult(
         charter=name, version=version, fingerprint=ref.fingerprint, **ref.describe()
     ).to_json_dict()
@@ -310,4 +316,4 @@ def _print_reasons(console: Console, windows: list[WindowResult]) -> None:
         reason = w.data.get("verdict_reason")
         if w.verdict != "pass" and reason:
             shown = "insufficient" if w.verdict == "insufficient_evidence" else w.verdict
-            console.print(Text(f"{w.version} {_span(w)}: {shown}: {reason}", style="dim"))
+            print_fitted(console, Text(f"{w.version} {_span(w)}: {shown}: {reason}", style="dim"))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.text import Text
 
 # markup=False: names, values and messages come from users and data, and may contain "[...]".
 #: Below this terminal width the tables of windows and alerts would wrap a word per line; they
@@ -25,6 +26,16 @@ def emit(data: Any, *, as_json: bool, human: Callable[[Console], None]) -> None:
         sys.stdout.flush()
     else:
         human(console)
+
+
+def print_fitted(console: Console, text: str | Text, *, indent: int = 0) -> None:
+    """Print ``text`` within the console's width (80 columns read as well as 200): wrapped at
+    spaces, a word longer than a line folded, every line indented by ``indent``."""
+    body = text if isinstance(text, Text) else Text(text)
+    width = max(console.width - indent, 20)
+    for line in body.wrap(console, width, overflow="fold"):
+        line.rstrip()
+        console.print(Text(" " * indent) + line, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

@@ -13,7 +13,7 @@ from rich.console import Console
 
 from charter.cli.alerts import _NameOrCommandFirst
 from charter.cli.app import JsonOption, app, workspace
-from charter.cli.output import emit
+from charter.cli.output import emit, print_fitted
 
 if TYPE_CHECKING:
     from charter.plumbing.quarantine import QuarantineSummary, ReplayReport
@@ -69,8 +69,9 @@ def show_command(
             console.print("no quarantined rows outstanding")
         for row in rows:
             values = ", ".join(f"{k}={_as_written(v)}" for k, v in row["values"].items())
-            console.print(f"{row['batch_id'][:12]} {row['source']} row {row['row']}: {values}")
-            console.print(f"    broke: {', '.join(row['violations'])}")
+            print_fitted(console, f"{row['batch_id'][:12]} {row['source']} row {row['row']}:")
+            print_fitted(console, values, indent=4)
+            print_fitted(console, f"broke: {', '.join(row['violations'])}", indent=4)
 
     emit(QuarantinedRows(charter=name, rows=rows).to_json_dict(), as_json=as_json, human=human)
 

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from charter.cli.app import JsonOption, app, workspace
 from charter.cli.evidence import AsOfOption, parse_moment
-from charter.cli.output import emit
+from charter.cli.output import emit, print_fitted
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -47,7 +47,8 @@ def register(
         typer.Argument(
             metavar="MODEL_FILE",
             help="A model file (.joblib, .pkl, .skops, .onnx), an MLflow model folder, "
-            "or an entrypoint module.path:function.",
+            "an entrypoint module.path:function, or a model in MLflow (models:/NAME/VERSION, "
+            "models:/NAME@ALIAS, runs:/RUN_ID/PATH) at MLFLOW_TRACKING_URI.",
         ),
     ],
     flavor: Annotated[
@@ -121,6 +122,12 @@ def register(
         if data:
             shape = f", {data['rows']:,} rows" if "rows" in data else ""
             console.print(f"  training data: {data['path']} (sha256 {data['sha256'][:12]}…{shape})")
+        origin = info.lineage.get("mlflow")
+        if origin:
+            console.print(
+                f"  mlflow: {origin['uri']}, run {origin['run_id']} "
+                f"({len(origin['metrics'])} metrics, {len(origin['params'])} params)"
+            )
         if reference is not None:
             console.print(f"  monitoring reference: {reference}")
 
@@ -188,7 +195,10 @@ def _listing(
     console.print(f"{name}: {len(found)} {noun}")
     for v in found:
         when = v.created_at.strftime("%Y-%m-%d %H:%M UTC")
-        console.print(
-            f"  v{v.version:<4} {v.status:<12} {v.flavor:<11} sha256 {v.sha256[:12]}  "
-            f"{when}  by {v.created_by}"
-        )
+        line = f"  v{v.version:<4} {v.status:<12} {v.flavor:<11} sha256 {v.sha256[:12]}  {when}"
+        by = f"by {v.created_by}"
+        if len(line) + 2 + len(by) <= console.width:
+            console.print(f"{line}  {by}")
+        else:  # a narrow terminal: who registered it goes under, rather than wrap the line
+            console.print(line)
+            print_fitted(console, by, indent=8)

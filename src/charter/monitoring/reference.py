@@ -56,6 +56,7 @@ from charter.monitoring.cbpe_multiclass import MulticlassCBPE
 from charter.monitoring.dle import DLE
 from charter.monitoring.multivariate import Reconstruction, multivariate_from_dict
 from charter.monitoring.operating_point import operating_point
+from charter.progress import SILENT, Progress
 from charter.registry.flavors.base import Predictor, class_probabilities
 from charter.spec.model import Charter
 from charter.store.tables import MonitorReference
@@ -534,22 +535,38 @@ def load_reference(ws: Workspace, name: str, version: str, origin: str) -> Refer
     return None if body is None else Reference.from_dict(unpack(body))
 
 
-def set_reference(ws: Workspace, name: str, version: str | int, file: str | Path) -> Reference:
+def set_reference(
+    ws: Workspace,
+    name: str,
+    version: str | int,
+    file: str | Path,
+    *,
+    progress: Progress = SILENT,
+) -> Reference:
     """Summarise labelled data ``file`` as the reference of ``version`` (``"external"`` when the
-    rows carry their own predictions), scored by that version; store it; return it."""
+    rows carry their own predictions), scored by that version; store it; return it.
+    ``progress`` hears of its three steps: loading the model, scoring and summarising, storing."""
     from charter.registry.versions import get_version, load_model
 
     charter = ws.load(name).charter
     version = str(version)
-    if version == EXTERNAL:
-        reference = summarise_file(charter, file, None, external=True)
-    else:
-        if not version.isdigit():
-            raise CharterError(f"{version!r} is not a version number")
-        get_version(ws, charter.name, int(version))  # a clear error for an unknown version
-        predictor = load_model(ws, charter.name, int(version))
-        reference = summarise_file(charter, file, predictor)
-    with ws.db.session() as session:
-        ws.db.serialize(session, f"monitor:{charter.name}")
-        store_reference(ws, session, charter.name, version, reference)
+    progress.begin(f"reference {charter.name} {version}", 3)
+    try:
+        if version == EXTERNAL:
+            progress.advance(note="no model: the rows carry their predictions")
+            reference = summarise_file(charter, file, None, external=True)
+        else:
+            if not version.isdigit():
+                raise CharterError(f"{version!r} is not a version number")
+            get_version(ws, charter.name, int(version))  # a clear error for an unknown version
+            progress.advance(note="loading the model")
+            predictor = load_model(ws, charter.name, int(version))
+            progress.advance(note=f"scoring and summarising {Path(file).name}")
+            reference = summarise_file(charter, file, predictor)
+        progress.advance(note="storing")
+        with ws.db.session() as session:
+            ws.db.serialize(session, f"monitor:{charter.name}")
+            store_reference(ws, session, charter.name, version, reference)
+    finally:
+        progress.end()
     return reference

@@ -73,6 +73,7 @@ from charter.monitoring.windows import (
     to_us,
 )
 from charter.plumbing.labels import read_labels
+from charter.progress import SILENT, Progress
 from charter.schemas import monitoring as schemas
 from charter.spec.expressions import parse
 from charter.spec.model import Charter
@@ -128,9 +129,11 @@ def monitor(
     since: datetime | str | None = None,
     until: datetime | str | None = None,
     window: WindowValue | str | None = None,
+    progress: Progress = SILENT,
 ) -> MonitorReport:
     """Evaluate, store and return the windows of ``name`` whose start lies in [since, until)
-    (``since`` is rounded down to its window's start); see the module docstring."""
+    (``since`` is rounded down to its window's start); see the module docstring. ``progress``
+    hears of each logged batch read and each window evaluated."""
     charter = ws.load(name).charter
     name = charter.name
     size = _as_size(window, charter)
@@ -141,7 +144,10 @@ def monitor(
     batches = logged_batches(ws, name)
     columns = monitored_columns(charter)
     inputs = charter.data.feature_columns()
-    rows, groups = _rows(batches, step, _performance_inputs(charter, inputs), lo_us, hi_us)
+    progress.begin(f"monitor {name}: reading the log", len(batches))
+    rows, groups = _rows(
+        batches, step, _performance_inputs(charter, inputs), lo_us, hi_us, progress
+    )
     labels = read_labels(ws, name)
     rows = rows.join(labels, on="key", how="left") if rows.height else _with_label(rows)
     run = _Run(ws, charter, batches, step, columns, labels)
@@ -155,13 +161,16 @@ def monitor(
     summaries = store.summaries(needs, plans, batches, step)
     by_window = rows.partition_by(["version", "window"], as_dict=True)
     results = []
+    progress.begin(f"monitor {name}: evaluating windows", len(needs))
     for need in needs:
+        progress.advance(note=f"version {need.version}, {need.window.start:%Y-%m-%d}")
         start = to_us(need.window.start)
         part = by_window.get((need.version, start), rows.clear())
         reference = plans[need.version].reference
         body = evaluate(charter, need.version, summaries[need.key], part, reference, inputs)
         status = run.status(need.version)
         results.append(_result(name, need.version, status, need.window, body, step.text))
+    progress.end()
     changed = store.commit(results)
     results.sort(key=lambda r: (r.start, version_key(r.version)))
     exploratory = format_window(size) != window_text(charter.sufficiency)
@@ -197,6 +206,7 @@ def _rows(
     inputs: Sequence[str],
     lo_us: int | None,
     hi_us: int | None,
+    progress: Progress = SILENT,
 ) -> tuple[pl.DataFrame, dict[tuple[str, int], list[str]]]:
     """What performance needs of the log in range (version, window, key, score and the segment
     inputs; one columnar scan per batch), and the batches of each (version, window) in log
@@ -212,6 +222,7 @@ def _rows(
     frames: list[pl.DataFrame] = []
     groups: dict[tuple[str, int], list[str]] = defaultdict(list)
     for batch in batches:
+        progress.advance(note=batch.batch_id[:12])
         scan = scan_batch(batch, step, inputs, start_us=lo_us, end_us=hi_us)
         frame = scan.select(columns).collect()
         if frame.height:

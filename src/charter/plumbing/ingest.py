@@ -31,7 +31,7 @@ The crash and barrier test hooks are described in :mod:`.batch_commit`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -56,6 +56,7 @@ from charter.plumbing.sources import (
     list_landing_files,
     read_file_chunks,
 )
+from charter.progress import SILENT, Progress
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import FolderSource, SqlSource
 from charter.store.tables import IngestBatch, IngestFile
@@ -73,11 +74,13 @@ def ingest(
     retry_failed: bool = False,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     wait: float = 0.0,
+    progress: Progress = SILENT,
 ) -> IngestReport:
     """Ingest everything new in the charter's source; return what was done, batch by batch.
 
     Waits up to ``wait`` seconds for an ingest, replay or rescore of the charter in progress in
-    this workspace (0: refuse at once).
+    this workspace (0: refuse at once). ``progress`` hears of each landing file and the rows
+    read so far.
     """
     loaded = ws.load(name)
     with one_run_at_a_time(
@@ -89,20 +92,26 @@ def ingest(
         hint="Wait for it to finish (or pass --wait SECONDS); runs of one charter never overlap.",
     ):
         log.remove_leftovers(ws, loaded.charter.name)
-        run = _Run(ws, loaded, chunk_rows)
+        run = _Run(ws, loaded, chunk_rows, progress)
         source = loaded.charter.data.source
-        if isinstance(source, FolderSource):
-            run.ingest_folder(source, retry_failed=retry_failed)
-        else:
-            run.ingest_sql(source)
+        try:
+            if isinstance(source, FolderSource):
+                run.ingest_folder(source, retry_failed=retry_failed)
+            else:
+                progress.begin(f"ingest {loaded.charter.name}", None)
+                run.ingest_sql(source)
+        finally:
+            progress.end()
         return run.report
 
 
 class _Run:
     """One ingest run of one charter: the shared state its batches need."""
 
-    def __init__(self, ws: Workspace, loaded: LoadedCharter, chunk_rows: int) -> None:
-        self.ws, self.chunk_rows = ws, chunk_rows
+    def __init__(
+        self, ws: Workspace, loaded: LoadedCharter, chunk_rows: int, progress: Progress
+    ) -> None:
+        self.ws, self.chunk_rows, self.progress = ws, chunk_rows, progress
         self.name = loaded.charter.name
         scorer = Scorer(ws, self.name, loaded.charter.data, loaded.charter.classes())
         self.report = IngestReport(self.name, scored_by=scorer.versions(), note=scorer.note())
@@ -132,7 +141,9 @@ class _Run:
             }
         settle = settle_period(source, self.ws.settings.ingest.settle)
         now = datetime.now(UTC)
+        self.progress.begin(f"ingest {self.name}", len(files))
         for file in files:
+            self.progress.advance(note=file.name)
             seen = checkpoints.get(file.name)
             if seen is not None and (seen.size, seen.mtime_ns) == (file.size, file.mtime_ns):
                 if seen.status == "ingested":
@@ -188,6 +199,14 @@ class _Run:
             self._checkpoint_file(file, fingerprint, "failed", None, message)
             self.report.fail(file.name, message)
 
+    def _watched(self, chunks: Iterable[pl.DataFrame], label: str) -> Iterator[pl.DataFrame]:
+        """``chunks``, telling the progress reporter how many rows have been read."""
+        rows = 0
+        for chunk in chunks:
+            rows += chunk.height
+            self.progress.advance(0, note=f"{label}, {rows:,} rows")
+            yield chunk
+
     def _file_vanished(self, file: LandingFile, error: str) -> None:
         """Removed by another job: reported and in the ledger, but not checkpointed as failed,
         so that the file is read if it comes back."""
@@ -203,7 +222,9 @@ class _Run:
     ) -> None:
         batch = Batch(self.state, batch_id, kind="file", label=file.name, fingerprint=fingerprint)
         renamed: dict[str, str] = {}
-        chunks = read_file_chunks(file, source, chunk_rows=self.chunk_rows, renamed=renamed)
+        chunks = self._watched(
+            read_file_chunks(file, source, chunk_rows=self.chunk_rows, renamed=renamed), file.name
+        )
 
         def checkpoint(session: Session) -> None:
             self._upsert_file(session, file, fingerprint, "ingested", batch_id, None)

@@ -16,7 +16,7 @@ from charter.errors import RegistryError
 from charter.registry.flavors import Predictor
 from charter.spec.model import Charter
 
-_WHERE = {
+NAMES_FROM = {
     "sklearn": "its feature_names_in_",
     "onnx": "its ONNX input names",
     "mlflow": "its MLflow signature",
@@ -54,7 +54,7 @@ def check_inputs(charter: Charter, predictor: Predictor, *, model: str) -> None:
     if not missing:
         return
     given = charter.data.feature_columns()
-    where = _WHERE.get(predictor.flavor, "its input names")
+    where = NAMES_FROM.get(predictor.flavor, "its input names")
     declared = "data.features" if charter.data.features is not None else "data.fields"
     raise RegistryError(
         f"{model} reads {len(missing)} input(s) that charter {charter.name} does not give it: "

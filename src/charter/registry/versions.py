@@ -46,7 +46,9 @@ from charter.registry.flavors import (
     prepare,
 )
 from charter.registry.inputs import check_inputs
-from charter.registry.lineage import build_lineage
+from charter.registry.lineage import build_lineage, json_safe
+from charter.registry.mlflow_uris import FetchedModel, is_mlflow_uri
+from charter.registry.mlflow_uris import fetch as fetch_mlflow
 from charter.schemas import versions as schemas
 from charter.spec.model import Charter
 from charter.store.statuses import VersionStatus
@@ -121,7 +123,7 @@ class VersionInfo:
         return self.to_schema().to_json_dict()
 
 
-def _search_paths(ws: Workspace) -> list[Path]:
+def search_paths(ws: Workspace) -> list[Path]:
     """Where entrypoint modules are imported from: the current folder, then the workspace."""
     return list(dict.fromkeys([Path.cwd(), ws.root]))
 
@@ -139,7 +141,10 @@ def register_version(
     attach: Attach | None = None,
     trust: Sequence[str] = (),
 ) -> VersionInfo:
-    """Store ``model`` (a file, an MLflow folder or ``module:function``) as the next version.
+    """Store ``model`` (a file, an MLflow folder, ``module:function``, or a model in the MLflow
+    tracking store of ``MLFLOW_TRACKING_URI``: ``models:/NAME/3``, ``models:/NAME@ALIAS``,
+    ``runs:/RUN_ID/PATH``, downloaded, with its run's id, metrics and parameters in the
+    lineage) as the next version.
 
     ``attach`` is what a caller stores with the version (the monitoring reference, composed by
     :func:`charter.services.registry.register`): it is called with the charter and the loaded
@@ -148,10 +153,47 @@ def register_version(
     ``trust`` names classes a pickle/joblib file may import beyond the allow-list (with those
     of ``CHARTER_TRUSTED_TYPES``); they are recorded in the lineage and trusted again at load.
     """
+    target = str(model)
+    if not is_mlflow_uri(target):
+        return _register(ws, name, target, flavor, training_data, params, metadata, attach, trust)
+    ws.charter_path(name)  # an unknown charter is refused before anything is downloaded
+    with tempfile.TemporaryDirectory(prefix="charter-mlflow-") as scratch:
+        fetched = fetch_mlflow(target, Path(scratch))
+        if flavor not in (None, "mlflow"):
+            raise RegistryError(f"{target} is an MLflow model: its flavor is mlflow, not {flavor}")
+        return _register(
+            ws,
+            name,
+            target,
+            "mlflow",
+            training_data,
+            {**fetched.params, **(params or {})},
+            metadata,
+            attach,
+            trust,
+            fetched=fetched,
+        )
+
+
+def _register(
+    ws: Workspace,
+    name: str,
+    model: str,
+    flavor: str | None,
+    training_data: str | Path | None,
+    params: Mapping[str, Any] | None,
+    metadata: Mapping[str, Any] | None,
+    attach: Attach | None,
+    trust: Sequence[str],
+    *,
+    fetched: FetchedModel | None = None,
+) -> VersionInfo:
+    """Register ``model`` (for an MLflow URI, the folder ``fetched`` downloaded)."""
     loaded_charter = ws.load(name)
     name = loaded_charter.charter.name
-    search = _search_paths(ws)
-    candidate = prepare(str(model), flavor, search=search)
+    search = search_paths(ws)
+    local = model if fetched is None else str(fetched.directory)
+    candidate = prepare(local, flavor, search=search)
     trusted = sorted({*trust, *ws.trusted_types})
     loaded = load_artifact(
         candidate.flavor, candidate.format, candidate.local, search=search, trust=trusted
@@ -163,6 +205,9 @@ def register_version(
     )
     if trusted and candidate.format == "joblib":
         lineage["artifact"]["trusted"] = trusted
+    if fetched is not None:  # the URI, not the scratch folder it was downloaded to
+        lineage["artifact"]["source"] = model
+        lineage["mlflow"] = json_safe(fetched.lineage)
     with ws.db.read() as session:  # cheap early refusal, before writing any artifact
         _refuse_duplicate(session, name, candidate.sha256)
     store = ArtifactStore.for_workspace(ws)
@@ -284,7 +329,7 @@ def load_model(ws: Workspace, name: str, version: int) -> Predictor:
     fmt = str(info.lineage.get("artifact", {}).get("format", info.flavor))
     trusted = [*info.lineage.get("artifact", {}).get("trusted", []), *ws.trusted_types]
     return load_artifact(
-        info.flavor, fmt, artifact, search=_search_paths(ws), trust=trusted
+        info.flavor, fmt, artifact, search=search_paths(ws), trust=trusted
     ).predictor
 
 
@@ -294,7 +339,7 @@ def verify_version(ws: Workspace, name: str, version: int) -> VersionInfo:
     info = get_version(ws, name, version)
     artifact = _fetch_verified(ws, info)
     if info.flavor == "entrypoint" and artifact.data is not None:
-        entrypoint.check_source(artifact.data, _search_paths(ws), label=artifact.label)
+        entrypoint.check_source(artifact.data, search_paths(ws), label=artifact.label)
     return info
 
 

@@ -17,6 +17,7 @@ from charter.alerts.raising import AlertInfo
 from charter.alerts.windows import react_to_windows
 from charter.monitoring.service import MonitorReport
 from charter.monitoring.service import monitor as evaluate_windows
+from charter.progress import SILENT, Progress
 from charter.schemas import monitoring as schemas
 from charter.spec.windows import WindowValue
 from charter.workspace import Workspace
@@ -68,12 +69,13 @@ def monitor(
     since: datetime | str | None = None,
     until: datetime | str | None = None,
     window: WindowValue | str | None = None,
+    progress: Progress = SILENT,
 ) -> MonitorRun:
     """Evaluate, store and return the windows of ``name`` whose start lies in [since, until)
     (``since`` is rounded down to its window's start), with the alerts they raised and resolved.
     Windows cut by an exploratory ``window`` other than the charter's raise and resolve nothing.
     """
-    report = evaluate_windows(ws, name, since=since, until=until, window=window)
+    report = evaluate_windows(ws, name, since=since, until=until, window=window, progress=progress)
     reaction = react_to_windows(ws, report.charter, report.windows)
     return MonitorRun(
         report.charter,

@@ -48,3 +48,32 @@ class InferredContract:
     task: str
     source_kind: str
     classes: list[str] | None = None  # multiclass: the target's classes, as found
+    model: InferredModel | None = None  # what --model read off the model and measured
+
+
+@dataclass(frozen=True)
+class MeasuredMetric:
+    """A sufficiency rule proposed from the model's measured performance."""
+
+    metric: str
+    measured: float
+    threshold: float  # at_least for a metric better when higher, else at_most
+    warn_at: float
+    higher_is_better: bool
+
+    def rule(self) -> dict[str, Any]:
+        """The rule's entry under ``sufficiency.metrics``."""
+        side = "at_least" if self.higher_is_better else "at_most"
+        return {"metric": self.metric, side: self.threshold, "warn_at": self.warn_at}
+
+
+@dataclass(frozen=True)
+class InferredModel:
+    """What ``charter init --model`` read off a model: the inputs it names (``None`` when it
+    names none) and its performance measured on the labelled rows of the sample."""
+
+    source: str  # the model file, as given
+    features: list[str] | None
+    where: str  # where the names came from, e.g. "its feature_names_in_"
+    rows: int  # labelled rows the metrics were measured on
+    metrics: list[MeasuredMetric]

@@ -209,6 +209,16 @@ def _suggest(exc: ValidationError, loc: list[Any]) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
+def line_of(text: str, loc: list[Any]) -> int | None:
+    """The 1-based line of the field at ``loc`` (e.g. ``["data", "fields", "amount"]``) in the
+    charter YAML ``text``, or of its nearest parent present; None when the text does not parse."""
+    try:
+        node = load_yaml(text)[1]
+    except yaml.YAMLError:
+        return None
+    return _line_of(node, loc)
+
+
 def _line_of(node: yaml.Node | None, loc: list[Any]) -> int | None:
     """The 1-based line of the deepest YAML node ``loc`` reaches."""
     line = None

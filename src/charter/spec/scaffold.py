@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from charter.errors import CharterError
-from charter.spec.inferred import InferredContract
+from charter.spec.inferred import InferredContract, InferredModel
 from charter.spec.loader import parse_charter
 from charter.spec.model import NAME_PATTERN
 
@@ -150,9 +150,30 @@ def render_inferred(
             first=json.dumps(f"recall[{(contract.classes or ['CLASS'])[0]}]")  # quoted: YAML
         ),
     }.get(contract.task, _DEFAULT_METRICS.format())
+    model = contract.model
+    if model is not None and model.metrics:
+        metrics = _measured_metrics(contract, model)
+    if model is not None and model.features is not None:
+        data += (
+            f"  features: {flow(model.features)}"
+            f"  # what {Path(model.source).name} reads ({model.where})\n"
+        )
     return _fill(
         name, owner_name, owner_email, task=task, metrics=metrics, data=data, labels=labels
     )
+
+
+def _measured_metrics(contract: InferredContract, model: InferredModel) -> str:
+    """The sufficiency rules proposed from the model's measured performance, each commented."""
+    source = f"{Path(model.source).name} on {model.rows:,} rows of {Path(contract.source).name}"
+    lines = [
+        f"    # Measured by {source};\n"
+        "    # honest only if the model did not train on those rows (give a hold-out).\n"
+    ]
+    for m in model.metrics:
+        margin = "0.05 below" if m.higher_is_better else "25% above"
+        lines.append(f"    - {flow(m.rule())}  # measured {m.measured:.4g}; bound {margin}\n")
+    return "".join(lines)
 
 
 def flow(value: Any) -> str:
