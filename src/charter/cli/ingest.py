@@ -34,6 +34,15 @@ def ingest(
             "ingest what it left (0: refuse at once, exit 1).",
         ),
     ] = 0.0,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            metavar="ENGINE",
+            help="Compute engine: polars (local) or spark (CHARTER_SPARK_MASTER). Wins over "
+            "CHARTER_ENGINE and the charter's data.engine; default polars.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest new batches exactly once: validate, quarantine, score, log.
@@ -43,7 +52,7 @@ def ingest(
     """
     from charter.plumbing.ingest import ingest as run_ingest
 
-    report = run_ingest(workspace(ctx), name, retry_failed=retry_failed, wait=wait)
+    report = run_ingest(workspace(ctx), name, retry_failed=retry_failed, wait=wait, engine=engine)
     facts = from_ingest(report)
     body = report.to_schema([f.to_schema() for f in facts]).to_json_dict()
     emit(body, as_json=as_json, human=lambda console: _human(console, report, facts))
