@@ -36,6 +36,7 @@ from sklearn.linear_model import LogisticRegression
 from charter.engines.base import Engine, chosen_engine, engine_for
 from charter.engines.rules import contract_rules
 from charter.engines.spark import SparkEngine
+from charter.engines.spark.session import stop_session
 from charter.engines.summaries import NumericSummary
 from charter.monitoring.reference import set_reference
 from charter.monitoring.service import monitor
@@ -124,9 +125,9 @@ def native_batch() -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def spark() -> Iterator[SparkEngine]:
     engine = SparkEngine(MASTER)
-    session = engine.spark  # started once for the module
+    engine.spark.range(1).count()  # started once for the module
     yield engine
-    session.stop()
+    stop_session(MASTER)
 
 
 @pytest.fixture(autouse=True)

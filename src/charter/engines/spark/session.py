@@ -55,3 +55,11 @@ def spark_session(master: str) -> SparkSession:
             session = builder.getOrCreate()
             _sessions[master] = session
         return session
+
+
+def stop_session(master: str) -> None:
+    """Stop the session on ``master`` if one was started; the next use starts a new one."""
+    with _lock:
+        session = _sessions.pop(master, None)
+    if session is not None:
+        session.stop()
