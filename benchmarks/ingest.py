@@ -210,7 +210,9 @@ def _vmrss_mib() -> float:
     return float("nan")
 
 
-def child_charter(file: Path, model: Path, workdir: Path, chunk_rows: int) -> dict[str, Any]:
+def child_charter(
+    file: Path, model: Path, workdir: Path, chunk_rows: int, engine: str | None = None
+) -> dict[str, Any]:
     from charter.plumbing.ingest import ingest
     from charter.registry.versions import register_version
     from charter.settings import Settings
@@ -237,7 +239,7 @@ def child_charter(file: Path, model: Path, workdir: Path, chunk_rows: int) -> di
     assert info.status == "shadow", info.status
     baseline = _vmrss_mib()
     start = time.perf_counter()
-    report = ingest(ws, NAME, chunk_rows=chunk_rows).to_dict()
+    report = ingest(ws, NAME, chunk_rows=chunk_rows, engine=engine).to_dict()
     seconds = time.perf_counter() - start
     ws.close()
     (batch,) = report["batches"]

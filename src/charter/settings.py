@@ -279,6 +279,22 @@ class Settings(BaseSettings):
         default_factory=ServerSettings,
         description="The HTTP API (`charter serve`); env vars CHARTER_SERVER_...",
     )
+    engine: str | None = Field(
+        default=None,
+        description=(
+            "The compute engine ingestion runs on: polars (the local engine) or spark. "
+            "`charter ingest --engine` wins over it, and it over the charter's data.engine. "
+            "Default: the charter's data.engine, else polars."
+        ),
+    )
+    spark_master: str = Field(
+        default="local[*]",
+        description=(
+            "Where the spark engine runs: a Spark master URL (local[*], local[2], "
+            "spark://host:7077, yarn, k8s://...) or a Spark Connect URL (sc://host:15002), "
+            "with which the charter process needs no JVM."
+        ),
+    )
     require_authenticated_decisions: bool = Field(
         default=False,
         description="When true, `charter approve|reject|authorize` refuse a bare --as and need "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -40,16 +41,37 @@ def test_the_polars_engine_satisfies_the_engine_protocol() -> None:
     engine = engine_for("polars")
     assert isinstance(engine, Engine)
     assert engine.name == "polars"
-    assert sorted(ENGINES) == ["polars"]
+    assert sorted(ENGINES) == ["polars", "spark"]
     assert engine_for(" Polars ").name == "polars"
 
 
 def test_an_unknown_engine_is_refused_naming_the_setting_and_the_known_engines() -> None:
     with pytest.raises(CharterError) as caught:
-        engine_for("spark")
-    assert "unknown engine 'spark'" in caught.value.message
-    assert "CHARTER_ENGINE must be one of: polars" in caught.value.message
+        engine_for("flink")
+    assert "unknown engine 'flink'" in caught.value.message
+    assert "CHARTER_ENGINE (or --engine, or the charter's data.engine) must be one of: " in (
+        caught.value.message
+    )
+    assert caught.value.message.endswith("polars, spark")
     assert caught.value.hint == "set CHARTER_ENGINE=polars (or unset it)"
+
+
+def test_the_spark_engine_without_pyspark_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import pyspark now raises ImportError
+    with pytest.raises(CharterError) as caught:
+        engine_for("spark")
+    assert "the spark engine needs pyspark, which is not installed" in caught.value.message
+    assert "CHARTER_ENGINE=spark" in caught.value.message
+    assert caught.value.hint is not None and "charter[spark]" in caught.value.hint
+
+
+def test_ingest_refuses_an_unknown_engine_before_reading_anything(cli: Any) -> None:
+    result = cli("ingest", "credit-default", "--engine", "flink")
+    assert result.code != 0
+    assert "unknown engine 'flink'" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_validating_an_arrow_table_gives_the_known_verdicts_and_counts() -> None:

@@ -35,6 +35,15 @@ def ingest(
             "ingest what it left (0: refuse at once, exit 1).",
         ),
     ] = 0.0,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            "--engine",
+            metavar="ENGINE",
+            help="Compute engine: polars (local) or spark (CHARTER_SPARK_MASTER). Wins over "
+            "CHARTER_ENGINE and the charter's data.engine; default polars.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Ingest new batches exactly once: validate, quarantine, score, log.
@@ -46,7 +55,12 @@ def ingest(
 
     with progress_bar(as_json) as progress:
         report = run_ingest(
-            workspace(ctx), name, retry_failed=retry_failed, wait=wait, progress=progress
+            workspace(ctx),
+            name,
+            retry_failed=retry_failed,
+            wait=wait,
+            progress=progress,
+            engine=engine,
         )
     facts = from_ingest(report)
     body = report.to_schema([f.to_schema() for f in facts]).to_json_dict()

@@ -5,6 +5,7 @@
   the charter and compiled by each engine;
 - :mod:`.summaries` — the mergeable per-column summaries monitoring stores (every engine must
   produce the same);
-- :mod:`.polars` — the local engine (Polars/Arrow), the only one today; the Apache Spark engine
-  (issue 13) goes in ``engines/spark/``.
+- :mod:`.polars` — the local engine (Polars/Arrow);
+- :mod:`.spark` — the Apache Spark engine (pyspark: local, a cluster or Spark Connect), which
+  compiles the same rules to Spark columns and must give the same numbers.
 """

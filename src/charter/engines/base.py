@@ -7,8 +7,11 @@ monitoring stores them, and write it as Parquet. Data crosses the seam as Apache
 every engine reads and writes without copying; an engine may also accept its own native frames,
 so that a pipeline that stays on one engine converts nothing.
 
-Today there is one engine, ``polars`` (:mod:`charter.engines.polars`). A new engine implements
-this protocol in its own subpackage and is named in :data:`ENGINES`.
+There are two engines: ``polars`` (:mod:`charter.engines.polars`), the local one, and ``spark``
+(:mod:`charter.engines.spark`, Apache Spark in local mode, on a cluster or through Spark
+Connect). A new engine implements this protocol in its own subpackage and is named in
+:data:`ENGINES`. :func:`chosen_engine` says which one a run uses: ``charter ingest --engine``,
+else :data:`ENGINE_SETTING`, else the charter's ``data.engine``, else :data:`DEFAULT_ENGINE`.
 """
 
 from __future__ import annotations
@@ -29,13 +32,13 @@ from charter.spec.model import FolderSource
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from charter.settings import Settings
+
 Frame_co = TypeVar("Frame_co", covariant=True)
 
 DEFAULT_ENGINE = "polars"
 ENGINE_SETTING = "CHARTER_ENGINE"
-"""The setting that names the engine. Nothing reads it yet (ingestion asks for
-:data:`DEFAULT_ENGINE`); the Spark engine (issue 13) adds it, and ``engine:`` under a charter's
-``data``."""
+"""The setting that names the engine (``Settings.engine``); see :func:`chosen_engine`."""
 
 
 @runtime_checkable
@@ -123,24 +126,50 @@ class Engine(Protocol):
         ...
 
 
-def _polars() -> Engine:
+def _polars(settings: Settings | None) -> Engine:
     from charter.engines.polars import PolarsEngine
 
     return PolarsEngine()
 
 
-ENGINES: Mapping[str, Callable[[], Engine]] = {"polars": _polars}
+def _spark(settings: Settings | None) -> Engine:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise CharterError(
+            f"the spark engine needs pyspark, which is not installed ({ENGINE_SETTING}=spark, "
+            "--engine spark or the charter's data.engine: spark asked for it)",
+            hint="pip install 'charter[spark]' (pyspark>=4.0, and Java 17+ unless "
+            "CHARTER_SPARK_MASTER is a Spark Connect sc:// URL), or choose engine polars",
+        ) from None
+    from charter.engines.spark import SparkEngine
+
+    return SparkEngine(settings.spark_master if settings is not None else "local[*]")
+
+
+ENGINES: Mapping[str, Callable[[Settings | None], Engine]] = {"polars": _polars, "spark": _spark}
 """Every engine by name; each is imported only when asked for."""
 
 
-def engine_for(name: str) -> Engine:
-    """The engine called ``name``; a :class:`~charter.errors.CharterError` naming the setting and
-    the known engines for any other name."""
+def engine_for(name: str, settings: Settings | None = None) -> Engine:
+    """The engine called ``name`` (configured from ``settings``: the Spark master); a
+    :class:`~charter.errors.CharterError` naming the setting and the known engines for any other
+    name, or when the engine's library is not installed."""
     make = ENGINES.get(name.strip().lower())
     if make is None:
         known = ", ".join(sorted(ENGINES))
         raise CharterError(
-            f"unknown engine {name!r}: {ENGINE_SETTING} must be one of: {known}",
-            hint=f"set {ENGINE_SETTING}={next(iter(sorted(ENGINES)))} (or unset it)",
+            f"unknown engine {name!r}: {ENGINE_SETTING} (or --engine, or the charter's "
+            f"data.engine) must be one of: {known}",
+            hint=f"set {ENGINE_SETTING}={DEFAULT_ENGINE} (or unset it)",
         )
-    return make()
+    return make(settings)
+
+
+def chosen_engine(flag: str | None, settings: Settings | None, charter_engine: str | None) -> str:
+    """The engine a run uses: the command's ``--engine``, else :data:`ENGINE_SETTING`, else the
+    charter's ``data.engine``, else :data:`DEFAULT_ENGINE`."""
+    for choice in (flag, settings.engine if settings is not None else None, charter_engine):
+        if choice is not None and choice.strip():
+            return choice.strip().lower()
+    return DEFAULT_ENGINE

@@ -16,8 +16,9 @@ schema, keeping the order given here.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from charter.spec.model import DataContract, FieldSpec
@@ -154,6 +155,50 @@ class SchemaChange:
 
     def to_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "column": self.column, "detail": self.detail}
+
+
+def judge_batch(
+    rules: ContractRules,
+    rows: int,
+    null_counts: Mapping[str, int],
+    newest: Mapping[str, Any],
+    now: datetime | None,
+) -> list[BatchRuleResult]:
+    """The batch rules' verdicts from what an engine counted: the batch's rows, the nulls of each
+    present column a ``max_null_fraction`` names (an absent column is not judged), and the
+    newest value of the event-time column (absent or all null: ``freshness.max_age`` fails)."""
+    results: list[BatchRuleResult] = []
+    for rule in rules.batch:
+        if rule.kind is BatchRuleKind.MIN_ROWS:
+            assert isinstance(rule.limit, int)
+            results.append(BatchRuleResult(rule.name, rows >= rule.limit, rows, rule.limit))
+        elif rule.kind is BatchRuleKind.MAX_ROWS:
+            assert isinstance(rule.limit, int)
+            results.append(BatchRuleResult(rule.name, rows <= rule.limit, rows, rule.limit))
+        elif rule.kind is BatchRuleKind.MAX_NULL_FRACTION:
+            if rule.column is not None and rule.column in null_counts:
+                assert not isinstance(rule.limit, timedelta)
+                share = null_counts[rule.column] / rows if rows else 0.0
+                results.append(BatchRuleResult(rule.name, share <= rule.limit, share, rule.limit))
+        else:  # MAX_AGE
+            assert rule.column is not None and isinstance(rule.limit, timedelta)
+            age = _age(newest.get(rule.column), now)
+            ok = age is not None and age <= rule.limit
+            results.append(BatchRuleResult(rule.name, ok, age, rule.limit))
+    return results
+
+
+def _age(newest: Any, now: datetime | None) -> timedelta | None:
+    """How old the newest event is; None when there is no event time to judge (which fails)."""
+    if isinstance(newest, datetime):
+        instant = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+    elif isinstance(newest, date):
+        instant = datetime.combine(newest, time(), tzinfo=UTC)
+    else:
+        return None
+    current = now or datetime.now(UTC)
+    current = current if current.tzinfo else current.replace(tzinfo=UTC)
+    return current - instant
 
 
 def contract_columns(contract: DataContract) -> dict[str, FieldSpec | None]:

@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, defer
 
+from charter.engines.base import Engine
 from charter.monitoring.cutting import Cutter
 from charter.monitoring.reference import pack, unpack
 from charter.monitoring.windows import (
@@ -81,8 +82,8 @@ class Need:
 class ResultStore:
     """The store's side of one run of one charter (see the module docstring)."""
 
-    def __init__(self, ws: Workspace, name: str) -> None:
-        self.ws, self.name = ws, name
+    def __init__(self, ws: Workspace, name: str, engine: Engine | None = None) -> None:
+        self.ws, self.name, self.engine = ws, name, engine
         with ws.db.read() as session:
             found = session.scalars(
                 sa.select(MonitorWindow)
@@ -123,7 +124,7 @@ class ResultStore:
             if (b, n.version, n.window) not in parts
         }
         for (batch_id, version, start), part in summarise_batches(
-            batches, plans, step_us, wanted
+            batches, plans, step_us, wanted, engine=self.engine
         ).items():
             window = Window.cut(start, as_cutter(step_us))
             parts[(batch_id, version, window)] = part

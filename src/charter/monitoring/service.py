@@ -32,6 +32,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 
+from charter.engines.base import DEFAULT_ENGINE, chosen_engine, engine_for
 from charter.errors import CharterError, ExpressionError
 from charter.monitoring.cutting import Cutter, cutter
 from charter.monitoring.evaluation import evaluate
@@ -130,11 +131,17 @@ def monitor(
     until: datetime | str | None = None,
     window: WindowValue | str | None = None,
     progress: Progress = SILENT,
+    engine: str | None = None,
 ) -> MonitorReport:
     """Evaluate, store and return the windows of ``name`` whose start lies in [since, until)
     (``since`` is rounded down to its window's start); see the module docstring. ``progress``
-    hears of each logged batch read and each window evaluated."""
+    hears of each logged batch read and each window evaluated.
+
+    The per-(batch, version, window) summaries not stored yet are computed by ``engine``, else
+    ``CHARTER_ENGINE``, else the charter's ``data.engine`` (the local engine by default); either
+    engine's summaries merge with the other's."""
     charter = ws.load(name).charter
+    chosen = chosen_engine(engine, ws.settings, charter.data.engine)
     name = charter.name
     size = _as_size(window, charter)
     step = cutter(size, charter)
@@ -157,7 +164,9 @@ def monitor(
         for start in _window_starts([w for v, w in groups if v == version], step, lo_us, hi_us)
     ]
     plans = {version: run.plan(version) for version in {n.version for n in needs}}
-    store = ResultStore(ws, name)
+    store = ResultStore(
+        ws, name, None if chosen == DEFAULT_ENGINE else engine_for(chosen, ws.settings)
+    )
     summaries = store.summaries(needs, plans, batches, step)
     by_window = rows.partition_by(["version", "window"], as_dict=True)
     results = []

@@ -36,6 +36,7 @@ import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
+from charter.engines.base import Engine
 from charter.engines.summaries import (
     CategoricalSummary,
     ColumnSummary,
@@ -385,15 +386,35 @@ def summarise_batches(
     plans: Mapping[str, SummaryPlan],
     step_us: int | Cutter,
     wanted: set[tuple[str, str, int]],
+    *,
+    engine: Engine | None = None,
 ) -> dict[tuple[str, str, int], WindowSummary]:
-    """Summaries of the (batch, version, window) groups in ``wanted``, reading each batch once."""
+    """Summaries of the (batch, version, window) groups in ``wanted``, reading each batch once.
+
+    ``engine`` (one with ``summarise_groups``: the Spark engine) summarises the groups instead
+    of this process, with the same functions: the summaries are interchangeable."""
     inputs = sorted({c.name for plan in plans.values() for c in plan.columns})
     out: dict[tuple[str, str, int], WindowSummary] = {}
+    grouped = getattr(engine, "summarise_groups", None)
     for batch in batches:
         groups = {(v, w) for b, v, w in wanted if b == batch.batch_id}
         if not groups:
             continue
         frame = scan_batch(batch, step_us, inputs).collect()
+        if grouped is not None:
+            keep = pl.DataFrame(
+                sorted(groups), schema={"version": pl.String, "window": pl.Int64}, orient="row"
+            )
+
+            def summarise(rows: pl.DataFrame) -> dict[str, Any]:
+                return plans[str(rows["version"][0])].summarise(rows).to_dict()
+
+            by = ("version", "window")
+            frame = frame.join(keep, on=list(by), how="semi")
+            for (version, window), body in grouped(frame, by, summarise):
+                key = (batch.batch_id, str(version), int(window))
+                out[key] = WindowSummary.from_dict(body, plans[str(version)])
+            continue
         for (version, window), rows in frame.group_by(["version", "window"]):
             key = (batch.batch_id, str(version), int(window))
             if (str(version), int(window)) in groups:

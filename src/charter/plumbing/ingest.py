@@ -39,6 +39,7 @@ import polars as pl
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.engines.base import Engine, chosen_engine, engine_for
 from charter.engines.polars.file_reading import readable
 from charter.errors import DataError
 from charter.plumbing import predictions as log
@@ -75,14 +76,17 @@ def ingest(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     wait: float = 0.0,
     progress: Progress = SILENT,
+    engine: str | None = None,
 ) -> IngestReport:
     """Ingest everything new in the charter's source; return what was done, batch by batch.
 
     Waits up to ``wait`` seconds for an ingest, replay or rescore of the charter in progress in
     this workspace (0: refuse at once). ``progress`` hears of each landing file and the rows
-    read so far.
+    read so far. ``engine`` (``polars`` or ``spark``) wins over ``CHARTER_ENGINE`` and the
+    charter's ``data.engine`` (:func:`~charter.engines.base.chosen_engine`).
     """
     loaded = ws.load(name)
+    chosen = engine_for(chosen_engine(engine, ws.settings, loaded.charter.data.engine), ws.settings)
     with one_run_at_a_time(
         ws,
         INGEST_LOG,
@@ -92,7 +96,7 @@ def ingest(
         hint="Wait for it to finish (or pass --wait SECONDS); runs of one charter never overlap.",
     ):
         log.remove_leftovers(ws, loaded.charter.name)
-        run = _Run(ws, loaded, chunk_rows, progress)
+        run = _Run(ws, loaded, chunk_rows, progress, chosen)
         source = loaded.charter.data.source
         try:
             if isinstance(source, FolderSource):
@@ -109,11 +113,16 @@ class _Run:
     """One ingest run of one charter: the shared state its batches need."""
 
     def __init__(
-        self, ws: Workspace, loaded: LoadedCharter, chunk_rows: int, progress: Progress
+        self,
+        ws: Workspace,
+        loaded: LoadedCharter,
+        chunk_rows: int,
+        progress: Progress,
+        engine: Engine,
     ) -> None:
         self.ws, self.chunk_rows, self.progress = ws, chunk_rows, progress
         self.name = loaded.charter.name
-        scorer = Scorer(ws, self.name, loaded.charter.data, loaded.charter.classes())
+        scorer = Scorer(ws, self.name, loaded.charter.data, loaded.charter.classes(), engine)
         self.report = IngestReport(self.name, scored_by=scorer.versions(), note=scorer.note())
         self.state = RunState(
             ws=ws,
@@ -122,6 +131,7 @@ class _Run:
             scorer=scorer,
             keys=KeyMemory(ws, self.name),
             watermark=log.watermark(ws, self.name),
+            engine=engine,
         )
 
     # -- landing folders ------------------------------------------------------------------------
@@ -223,7 +233,14 @@ class _Run:
         batch = Batch(self.state, batch_id, kind="file", label=file.name, fingerprint=fingerprint)
         renamed: dict[str, str] = {}
         chunks = self._watched(
-            read_file_chunks(file, source, chunk_rows=self.chunk_rows, renamed=renamed), file.name
+            read_file_chunks(
+                file,
+                source,
+                chunk_rows=self.chunk_rows,
+                renamed=renamed,
+                engine=self.state.engine,
+            ),
+            file.name,
         )
 
         def checkpoint(session: Session) -> None:

@@ -25,6 +25,7 @@ import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
+from charter.engines.base import Engine
 from charter.errors import DataError, UserCodeError
 from charter.plumbing.isolation import (
     VersionScores,
@@ -56,8 +57,10 @@ class Scorer:
         charter: str,
         contract: DataContract,
         classes: Sequence[str] = (),
+        engine: Engine | None = None,
     ) -> None:
         self.ws, self.charter = ws, charter
+        self.engine = engine  # None or polars: scored here; another engine scores single scores
         self.classes = list(classes)  # multiclass: a probability per class, in this order
         self.external = contract.prediction.column if contract.prediction else None
         self.features = contract.feature_columns()
@@ -126,7 +129,12 @@ class Scorer:
         inputs = self.logged_inputs(valid)
         source = f"version {version}"
 
+        engine = self.engine if self.engine is not None and self.engine.name != "polars" else None
+
         def predict(part: pl.DataFrame) -> np.ndarray[Any, Any]:
+            if engine is not None and not width:
+                scores = engine.score(predictor, part.select(inputs).to_arrow())
+                return np.asarray(scores.column("score").to_numpy(), dtype=np.float64)
             out = predictor.predict(part.select(inputs))
             if width:
                 model_classes = getattr(predictor, "classes", None)

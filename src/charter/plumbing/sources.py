@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from charter import redaction
+from charter.engines.base import Engine
 from charter.engines.polars.file_reading import file_frames, readable, rename_reserved, utf8_path
 from charter.errors import DataError
 from charter.plumbing.read_errors import explain_read_error, first_line
@@ -114,8 +115,12 @@ def read_file_chunks(
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     renamed: dict[str, str] | None = None,
+    engine: Engine | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Stream the file as frames of at most ``chunk_rows`` rows.
+
+    The local engine (``engine`` None or ``polars``) streams it; another engine reads it whole
+    with its own readers (:meth:`~charter.engines.base.Engine.read`), then it is cut the same way.
 
     CSV values are read as text: turning text into the contract's types is validation's job, so a
     bad value quarantines its row instead of failing the file. A file with a header and no rows
@@ -127,7 +132,7 @@ def read_file_chunks(
         raise DataError(f"{where}: the file is empty (0 bytes)")
     try:
         with utf8_path(file.path) as path:
-            for chunk in file_frames(path, source, chunk_rows):
+            for chunk in _frames(engine, path, source, chunk_rows):
                 frame, renames = rename_reserved(chunk)
                 if renamed is not None:
                     renamed.update(renames)
@@ -143,6 +148,17 @@ def read_file_chunks(
         with utf8_path(file.path) as path:
             problem = explain_read_error(exc, path, source)
         raise DataError(f"{where}: {problem}") from exc
+
+
+def _frames(
+    engine: Engine | None, path: Path, source: FolderSource, chunk_rows: int
+) -> Iterator[pl.DataFrame]:
+    if engine is None or engine.name == "polars":
+        yield from file_frames(path, source, chunk_rows)
+        return
+    whole = pl.from_arrow(engine.read(path, source), rechunk=False)
+    assert isinstance(whole, pl.DataFrame)
+    yield from whole.iter_slices(chunk_rows) if whole.height else iter([whole])
 
 
 # -- SQL ----------------------------------------------------------------------------------------

@@ -447,6 +447,13 @@ class DataContract(Strict):
         default=None,
         description="Set when rows already carry the prediction (model runs elsewhere).",
     )
+    engine: Literal["polars", "spark"] | None = Field(
+        default=None,
+        description=(
+            "The compute engine that ingests this charter's source (default polars, the local "
+            "engine). CHARTER_ENGINE and `charter ingest --engine` override it."
+        ),
+    )
 
     @model_validator(mode="after")
     def _columns_known(self) -> DataContract:

@@ -43,7 +43,7 @@ import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
 import polars as pl
@@ -59,6 +59,7 @@ from charter.engines.rules import (
     RowRule,
     RowRuleKind,
     contract_rules,
+    judge_batch,
 )
 from charter.errors import DataError
 from charter.spec.model import DataContract
@@ -125,11 +126,7 @@ def validate(
     a ``pattern`` is not supported by Polars' regex engine.
     """
     df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-    if VIOLATIONS in df.columns:
-        raise DataError(
-            f"the batch has a column named {VIOLATIONS}, which charter reserves for quarantine",
-            hint=f"drop {VIOLATIONS} before validating (e.g. when replaying quarantined rows)",
-        )
+    refuse_reserved(df.columns)
     ir = contract if isinstance(contract, ContractRules) else contract_rules(contract)
     plans, changes = plan_columns(df.schema, ir)
     typed, early = _convert(df, plans)
@@ -146,6 +143,15 @@ def validate(
     if absent:
         valid = valid.with_columns(pl.lit(None, p.dtype).alias(p.name) for p in absent)
     return ValidationResult(valid, failed, batch, changes)
+
+
+def refuse_reserved(columns: list[str]) -> None:
+    """A :class:`~charter.errors.DataError` when the batch already has a ``_violations`` column."""
+    if VIOLATIONS in columns:
+        raise DataError(
+            f"the batch has a column named {VIOLATIONS}, which charter reserves for quarantine",
+            hint=f"drop {VIOLATIONS} before validating (e.g. when replaying quarantined rows)",
+        )
 
 
 def _convert(df: pl.DataFrame, plans: list[ColumnPlan]) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -381,40 +387,13 @@ def _batch_rules(
     contract: ContractRules,
     now: datetime | None,
 ) -> list[BatchRuleResult]:
-    results: list[BatchRuleResult] = []
-    rows = df.height
     present = {plan.name for plan in plans if plan.present}
+    nulls, newest = {}, {}
     for rule in contract.batch:
-        if rule.kind is BatchRuleKind.MIN_ROWS:
-            assert isinstance(rule.limit, int)
-            results.append(BatchRuleResult(rule.name, rows >= rule.limit, rows, rule.limit))
-        elif rule.kind is BatchRuleKind.MAX_ROWS:
-            assert isinstance(rule.limit, int)
-            results.append(BatchRuleResult(rule.name, rows <= rule.limit, rows, rule.limit))
-        elif rule.kind is BatchRuleKind.MAX_NULL_FRACTION:
-            if rule.column in present:
-                assert rule.column is not None and not isinstance(rule.limit, timedelta)
-                share = df.get_column(rule.column).null_count() / rows if rows else 0.0
-                results.append(BatchRuleResult(rule.name, share <= rule.limit, share, rule.limit))
-        else:  # MAX_AGE
-            assert rule.column is not None and isinstance(rule.limit, timedelta)
-            age = _newest_age(typed, rule.column, now)
-            ok = age is not None and age <= rule.limit
-            results.append(BatchRuleResult(rule.name, ok, age, rule.limit))
-    return results
-
-
-def _newest_age(typed: pl.DataFrame, column: str, now: datetime | None) -> timedelta | None:
-    """How old the newest event is; None when there is no event time to judge (which fails)."""
-    if column not in typed.columns:
-        return None
-    newest = typed.get_column(column).max()
-    if isinstance(newest, datetime):
-        instant = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
-    elif isinstance(newest, date):
-        instant = datetime.combine(newest, time(), tzinfo=UTC)
-    else:
-        return None
-    current = now or datetime.now(UTC)
-    current = current if current.tzinfo else current.replace(tzinfo=UTC)
-    return current - instant
+        column = rule.column
+        if rule.kind is BatchRuleKind.MAX_NULL_FRACTION and column in present:
+            assert column is not None
+            nulls[column] = df.get_column(column).null_count()
+        if rule.kind is BatchRuleKind.MAX_AGE and column is not None and column in typed.columns:
+            newest[column] = typed.get_column(column).max()
+    return judge_batch(contract, df.height, nulls, newest, now)
