@@ -203,3 +203,31 @@ def test_labels_arriving_later_update_the_window(scenario: Any) -> None:
     assert entry["start"] == "2024-03-21T00:00:00+00:00" and entry["labels"] == 400
     (latest,) = latest_windows(scenario.ws, scenario.name)
     assert latest.verdict == "pass" and latest.start == WEEK0 + timedelta(days=21)
+
+
+def test_windows_evaluated_a_few_at_a_time_are_those_evaluated_at_once(
+    scenario: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log larger than ``ROWS_IN_MEMORY`` is monitored in parts of consecutive windows (each
+    part re-reads only its windows' rows): the windows come out as they do in one part."""
+    from charter.monitoring import service
+
+    whole = [w.to_dict() for w in monitor(scenario.ws, scenario.name).windows]
+    with scenario.ws.db.session() as session:  # forget every stored result and summary
+        session.execute(sa.delete(MonitorWindow))
+        session.execute(sa.delete(MonitorBatchSummary))
+    seen: list[int] = []
+    split = service._in_memory_parts
+
+    def parts(needs: Any, sizes: Any) -> Any:
+        found = split(needs, sizes)
+        seen.append(len(found))
+        return found
+
+    monkeypatch.setattr(service, "ROWS_IN_MEMORY", ROWS // 2)  # every window its own part
+    monkeypatch.setattr(service, "_in_memory_parts", parts)
+
+    apart = [w.to_dict() for w in monitor(scenario.ws, scenario.name).windows]
+
+    assert seen == [4]
+    assert apart == whole

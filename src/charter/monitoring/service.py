@@ -152,11 +152,8 @@ def monitor(
     columns = monitored_columns(charter)
     inputs = charter.data.feature_columns()
     progress.begin(f"monitor {name}: reading the log", len(batches))
-    rows, groups = _rows(
-        batches, step, _performance_inputs(charter, inputs), lo_us, hi_us, progress
-    )
+    groups, sizes = _groups(batches, step, lo_us, hi_us, progress)
     labels = read_labels(ws, name)
-    rows = rows.join(labels, on="key", how="left") if rows.height else _with_label(rows)
     run = _Run(ws, charter, batches, step, columns, labels)
     needs = [
         Need(version, Window.cut(start, step), groups.get((version, start), []))
@@ -167,23 +164,57 @@ def monitor(
     store = ResultStore(
         ws, name, None if chosen == DEFAULT_ENGINE else engine_for(chosen, ws.settings)
     )
-    summaries = store.summaries(needs, plans, batches, step)
-    by_window = rows.partition_by(["version", "window"], as_dict=True)
     results = []
     progress.begin(f"monitor {name}: evaluating windows", len(needs))
-    for need in needs:
-        progress.advance(note=f"version {need.version}, {need.window.start:%Y-%m-%d}")
-        start = to_us(need.window.start)
-        part = by_window.get((need.version, start), rows.clear())
-        reference = plans[need.version].reference
-        body = evaluate(charter, need.version, summaries[need.key], part, reference, inputs)
-        status = run.status(need.version)
-        results.append(_result(name, need.version, status, need.window, body, step.text))
+    wanted = _performance_inputs(charter, inputs)
+    for part in _in_memory_parts(needs, sizes):
+        summaries = store.summaries(part, plans, batches, step)
+        rows = _rows(batches, step, wanted, part)
+        rows = rows.join(labels, on="key", how="left") if rows.height else _with_label(rows)
+        by_window = rows.partition_by(["version", "window"], as_dict=True)
+        for need in part:
+            progress.advance(note=f"version {need.version}, {need.window.start:%Y-%m-%d}")
+            start = to_us(need.window.start)
+            window_rows = by_window.get((need.version, start), rows.clear())
+            reference = plans[need.version].reference
+            body = evaluate(
+                charter, need.version, summaries[need.key], window_rows, reference, inputs
+            )
+            status = run.status(need.version)
+            results.append(_result(name, need.version, status, need.window, body, step.text))
+        del rows, by_window  # the next part's rows take their place
     progress.end()
     changed = store.commit(results)
     results.sort(key=lambda r: (r.start, version_key(r.version)))
     exploratory = format_window(size) != window_text(charter.sufficiency)
     return MonitorReport(name, size, results, changed, exploratory)
+
+
+ROWS_IN_MEMORY = 4_000_000
+"""Logged rows one monitor run holds at once (with their scores, keys and the inputs a window's
+evaluation reads). Windows are evaluated in consecutive groups of at most this many rows (a
+window larger than that alone), so the log of a charter with 50,000,000 rows is monitored in
+bounded memory; each group re-scans only the batches that have rows in it."""
+
+
+def _in_memory_parts(
+    needs: Sequence[Need], sizes: Mapping[tuple[str, int], int]
+) -> list[list[Need]]:
+    """``needs`` in consecutive groups of window starts (all versions of a start together) with
+    at most :data:`ROWS_IN_MEMORY` rows each, or one start alone."""
+    by_start: dict[int, list[Need]] = defaultdict(list)
+    for need in needs:
+        by_start[to_us(need.window.start)].append(need)
+    parts: list[list[Need]] = []
+    held = 0
+    for start in sorted(by_start):
+        rows = sum(sizes.get((n.version, start), 0) for n in by_start[start])
+        if not parts or (held + rows > ROWS_IN_MEMORY and held > 0):
+            parts.append([])
+            held = 0
+        parts[-1].extend(by_start[start])
+        held += rows
+    return parts
 
 
 def _performance_inputs(charter: Charter, inputs: Sequence[str]) -> list[str]:
@@ -209,17 +240,32 @@ def _with_label(rows: pl.DataFrame) -> pl.DataFrame:
     return rows.with_columns(pl.lit(None, pl.Float64).alias("label"))
 
 
-def _rows(
+def _groups(
     batches: Sequence[LoggedBatch],
     step: Cutter,
-    inputs: Sequence[str],
     lo_us: int | None,
     hi_us: int | None,
     progress: Progress = SILENT,
-) -> tuple[pl.DataFrame, dict[tuple[str, int], list[str]]]:
-    """What performance needs of the log in range (version, window, key, score and the segment
-    inputs; one columnar scan per batch), and the batches of each (version, window) in log
-    order."""
+) -> tuple[dict[tuple[str, int], list[str]], dict[tuple[str, int], int]]:
+    """The batches of each (version, window) in range, in log order, and its rows (one scan of
+    the version and event-time columns per batch)."""
+    groups: dict[tuple[str, int], list[str]] = defaultdict(list)
+    sizes: dict[tuple[str, int], int] = defaultdict(int)
+    for batch in batches:
+        progress.advance(note=batch.batch_id[:12])
+        scan = scan_batch(batch, step, start_us=lo_us, end_us=hi_us)
+        counted = scan.group_by("version", "window").len().collect()
+        for version, start, rows in counted.sort("version", "window").iter_rows():
+            groups[(version, start)].append(batch.batch_id)
+            sizes[(version, start)] += rows
+    return groups, sizes
+
+
+def _rows(
+    batches: Sequence[LoggedBatch], step: Cutter, inputs: Sequence[str], needs: Sequence[Need]
+) -> pl.DataFrame:
+    """What performance needs of the windows of ``needs`` (version, window, key, score and the
+    segment inputs; one columnar scan per batch with rows in them)."""
     columns = [
         "version",
         "window",
@@ -228,16 +274,16 @@ def _rows(
         "class_scores",
         *(INPUT_PREFIX + n for n in inputs),
     ]
+    starts = sorted({to_us(n.window.start) for n in needs})
+    wanted = {b for n in needs for b in n.batch_ids}
     frames: list[pl.DataFrame] = []
-    groups: dict[tuple[str, int], list[str]] = defaultdict(list)
     for batch in batches:
-        progress.advance(note=batch.batch_id[:12])
-        scan = scan_batch(batch, step, inputs, start_us=lo_us, end_us=hi_us)
-        frame = scan.select(columns).collect()
+        if batch.batch_id not in wanted or not starts:
+            continue
+        scan = scan_batch(batch, step, inputs, start_us=starts[0], end_us=starts[-1] + 1)
+        frame = scan.filter(pl.col("window").is_in(starts)).select(columns).collect()
         if frame.height:
             frames.append(frame)
-            for version, start in frame.select("version", "window").unique().iter_rows():
-                groups[(version, start)].append(batch.batch_id)
     if not frames:
         schema: dict[str, Any] = {
             "version": pl.String,
@@ -247,8 +293,8 @@ def _rows(
             "class_scores": pl.List(pl.Float64),
         }
         schema.update({INPUT_PREFIX + n: pl.Null for n in inputs})
-        return pl.DataFrame(schema=schema), groups
-    return pl.concat(frames, how="diagonal_relaxed"), groups
+        return pl.DataFrame(schema=schema)
+    return pl.concat(frames, how="diagonal_relaxed")
 
 
 def _window_starts(

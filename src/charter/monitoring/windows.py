@@ -400,7 +400,9 @@ def summarise_batches(
         groups = {(v, w) for b, v, w in wanted if b == batch.batch_id}
         if not groups:
             continue
-        frame = scan_batch(batch, step_us, inputs).collect()
+        windows = sorted({w for _, w in groups})  # only these windows' rows are materialised
+        scan = scan_batch(batch, step_us, inputs, start_us=windows[0], end_us=windows[-1] + 1)
+        frame = scan.filter(pl.col("window").is_in(windows)).collect()
         if grouped is not None:
             keep = pl.DataFrame(
                 sorted(groups), schema={"version": pl.String, "window": pl.Int64}, orient="row"
