@@ -26,6 +26,15 @@ class ReadinessItem(Result):
     facts: Facts
 
 
+class RebuiltFrom(Result):
+    """Where a ``--as-of`` checklist comes from: the ledger up to the head signed last by then."""
+
+    head_seq: int
+    signed_at: str
+    terms_sha256: str | None
+    not_reconstructed: list[str]
+
+
 class Readiness(Result):
     """``charter readiness NAME VERSION --json``: the gate's checklist for a version."""
 
@@ -48,15 +57,6 @@ class Readiness(Result):
         description="`readiness --as-of` only: the ledger head it was cut at, and what the "
         "ledger cannot give back.",
     )
-
-
-class RebuiltFrom(Result):
-    """Where a ``--as-of`` checklist comes from: the ledger up to the head signed last by then."""
-
-    head_seq: int
-    signed_at: str
-    terms_sha256: str | None
-    not_reconstructed: list[str]
 
 
 class Decision(Result):
