@@ -308,6 +308,12 @@ def pages(built: Built) -> list[Page]:
         ),
         Page("versions", f"/charters/{name}/versions", "Version", versions),
         Page(
+            "drift details",
+            f"/charters/{name}/drift",
+            'data-testid="drift-details"',
+            lambda v: render("drift.html", visitor=v, page=subpages.drift_page(ws, BIG)),
+        ),
+        Page(
             "drift histogram (x0, latest window)",
             histogram,
             "against the reference",

@@ -64,6 +64,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(
             f"/charters/{name}/audit",
             f"/charters/{name}/pipeline",
             f"/charters/{name}/versions",
+            f"/charters/{name}/drift",
             cell,
             "/trace",
             f"/trace?q={quote(str(key))}",
@@ -76,7 +77,7 @@ def test_axe_finds_no_serious_or_critical_violation_on_any_page(
             found[path] = violations(page)
 
     assert {p: v for p, v in found.items() if v} == {}
-    assert len(found) == 10 and waiting.url in found  # the decision page too
+    assert len(found) == 11 and waiting.url in found  # the decision page too
 
 
 def test_the_keyboard_alone_reaches_and_submits_approve_on_the_decision_page(

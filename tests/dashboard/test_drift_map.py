@@ -3,8 +3,8 @@
 The workspace of :mod:`tests.dashboard.test_decision_page`, with a fourth week whose ``amount``
 is shifted by +40 (uniform on [40, 140] against a reference on [0, 100]): PSI far above the
 breach level 0.25 for ``amount`` that week, while ``channel`` stays below the warn level 0.1 in
-every week. Each cell shows the value stored for its window and links to a details row with the
-method, the value and both levels.
+every week. Each cell shows the value stored for its window and links to its histogram; the
+drift details page has a row per cell with the method, the value and both levels.
 """
 
 from __future__ import annotations
@@ -58,7 +58,14 @@ def test_the_heat_map_colours_each_input_and_window_by_its_drift_level(waiting: 
     assert text == f"{stored[weeks[3]]['amount']['psi']['value']:.2f}"
     assert [_cell(page.text, "amount", w)[0] for w in weeks[:3]] == ["pass"] * 3
     assert [_cell(page.text, "channel", w)[0] for w in weeks] == ["pass"] * 4
-    detail = _detail(page.text, weeks[3], "amount")
+    assert 'data-testid="drift-details"' not in page.text  # on its own page, linked
+    assert (
+        f'href="/charters/{waiting.kit.name}/drift" data-testid="drift-details-link"' in page.text
+    )
+    details = waiting.client.get(f"/charters/{waiting.kit.name}/drift")
+    assert details.status_code == 200
+    assert "Drift details of version 1, window by window" in details.text
+    detail = _detail(details.text, weeks[3], "amount")
     # window, input, method, value, warn at, breach at, level, other methods, this window
     assert detail[:3] == [weeks[3], "amount", "psi"]
     assert detail[3] == f"{stored[weeks[3]]['amount']['psi']['value']:.3f}"
@@ -75,6 +82,9 @@ def test_before_any_window_the_page_says_no_drift_yet(waiting: Waiting) -> None:
 
     assert page.status_code == 200
     assert "No drift measured yet" in page.text and 'data-testid="drift-map"' not in page.text
+    details = waiting.client.get("/charters/second/drift")
+    assert details.status_code == 200 and "No drift measured yet" in details.text
+    assert 'data-testid="drift-details"' not in details.text
 
 
 def _histogram(html: str) -> list[tuple[str, int, int]]:
@@ -135,3 +145,25 @@ def test_the_score_has_a_histogram_and_an_unknown_input_is_refused(waiting: Wait
         unknown.status_code == 400 and "&#39;salary&#39; is not a monitored input" in unknown.text
     )
     assert no_window.status_code == 400 and "has no stored window starting" in no_window.text
+
+
+def test_the_details_page_lists_every_cell_of_the_map_once(waiting: Waiting) -> None:
+    client = sign_in(waiting.client, waiting.tokens["viewer"])
+    page = client.get(f"/charters/{waiting.kit.name}").text
+    body = page.split('data-testid="drift-map"', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r'<tr data-feature="([^"]+)">|data-window="([^"]+)" data-status=', body)
+    mapped, feature = [], None
+    for row, window in cells:
+        feature = row or feature
+        if window:
+            mapped.append((window, feature))
+
+    details = client.get(f"/charters/{waiting.kit.name}/drift").text
+    table = details.split('data-testid="drift-details"', 1)[1].split("</table>", 1)[0]
+    listed = re.findall(
+        r'<tr id="drift-v1-w\d+-f\d+" data-window="([^"]+)" data-feature="([^"]+)"', table
+    )
+
+    assert len(mapped) >= 2 * 3 and len(set(listed)) == len(listed)
+    assert sorted(listed) == sorted(mapped)  # every cell of the map, each once, nothing else
+    assert 'aria-current="page">Drift details</a>' in details

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -68,6 +69,8 @@ class Histogram:
     reference_nulls: int = 0
     current_nulls: int = 0
     reference_origin: str = ""
+    # the window's stored drift of this column (method -> its result), read with its summaries
+    drift: dict[str, Any] = field(default_factory=dict)
 
 
 def _share(count: int, total: int) -> float:
@@ -174,5 +177,12 @@ def window_histogram(
     return Histogram(
         charter.name, version, column, row.window_start, row.window_end, kind,
         [Bin(lb, sh, a, b, _share(a, ref.count), _share(b, cur.count)) for lb, sh, a, b in counts],
-        ref.count, cur.count, ref.null_count, cur.null_count, origin,
+        ref.count, cur.count, ref.null_count, cur.null_count, origin, _stored_drift(row, column),
     )  # fmt: skip
+
+
+def _stored_drift(row: MonitorWindow, column: str | None) -> dict[str, Any]:
+    """What the window's evaluation stored as the drift of ``column`` (None: the score)."""
+    result = row.result or {}
+    found = result.get("score_drift") if column is None else (result.get("drift") or {}).get(column)
+    return dict(found or {})

@@ -8,7 +8,6 @@ written here, once, in plain language; the numbers behind them are one click bel
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +43,7 @@ from charter.workspace import Workspace
 STRIP = 8  # windows in the overview's verdict strip
 CHART_WINDOWS = 26  # windows per chart on a charter's page (half a year of weekly windows)
 SHOWN_VERSIONS = ("live", "shadow", "standby")
+SHOWN_ALERTS = 20  # the latest seen alerts on a charter's page
 
 
 def ago(delta: timedelta) -> str:
@@ -200,7 +200,7 @@ def summary(
         return Summary(name, error=exc.message, now=moment)
     versions = list_versions(ws, charter.name)
     totals = batch_totals(ws, charter.name)
-    severities = Counter(a.severity for a in list_alerts(ws, charter.name, "open"))
+    severities = open_alert_counts(ws, [charter.name])[charter.name]
     statuses = {charter.name: {str(v.version): v.status for v in versions}}
     recent = windows_of(
         ws, [charter], statuses, latest=max(latest, STRIP), verdicts_only=not results
@@ -385,6 +385,25 @@ def drift_map(version: str, status: str, windows: list[WindowResult]) -> DriftMa
     return DriftMap(version, status, labels, features, cells, [w.start.isoformat() for w in shown])
 
 
+def shown_drift(head: Summary) -> DriftMap | None:
+    """The drift map a charter's page shows: the live version's latest windows (the newest
+    judged version's before go-live), from ``head.recent`` (a :func:`summary` with results)."""
+    if not head.strip:
+        return None
+    version = head.strip[-1].version
+    mine = [w for w in head.recent if w.version == version][-CHART_WINDOWS:]
+    return drift_map(version, str(head.strip[-1].data.get("status", "")), mine)
+
+
+def drift_head(ws: Workspace, name: str) -> Summary:
+    """The summary a charter's page starts from: the latest :data:`CHART_WINDOWS` windows of
+    each version with their results (``name`` from a URL: a charter's name or 404)."""
+    head = summary(ws, name, latest=CHART_WINDOWS, charter=load(ws, name).charter, results=True)
+    if head.error is not None:
+        raise CharterError(head.error)
+    return head
+
+
 @dataclass
 class CharterPage:
     summary: Summary
@@ -488,9 +507,7 @@ def charter_page(ws: Workspace, name: str) -> CharterPage:
 
     ``name`` comes from a URL: it must be a charter's name (never a path), else 404.
     """
-    head = summary(ws, name, latest=CHART_WINDOWS, charter=load(ws, name).charter, results=True)
-    if head.error is not None:
-        raise CharterError(head.error)
+    head = drift_head(ws, name)
     windows = head.recent
     rules: list[RuleSeries] = []
     for v in head.versions:
@@ -502,19 +519,15 @@ def charter_page(ws: Workspace, name: str) -> CharterPage:
         ((str(v.version), v.status) for v in head.versions if v.status in SHOWN_VERSIONS),
         key=lambda vs: (order[vs[1]], -int(vs[0])),
     )
-    drift = None
-    if head.strip:  # the live version's windows (the newest judged version's before go-live)
-        version = head.strip[-1].version
-        mine = [w for w in windows if w.version == version][-CHART_WINDOWS:]
-        drift = drift_map(version, str(head.strip[-1].data.get("status", "")), mine)
-    alerts = sorted(list_alerts(ws, head.name, "all"), key=lambda a: a.last_seen, reverse=True)
+    drift = shown_drift(head)
+    alerts = list_alerts(ws, head.name, "all", limit=SHOWN_ALERTS)  # the latest seen first
     digests = {
         w.decision.version: decision_evidence(ws, head.name, w.decision.version).digest
         for w in head.waiting
     }
     batches = recent_batches(ws, head.name, limit=15)
     compared = _compared(shown, windows)
-    return CharterPage(head, rules, alerts[:20], batches, digests, drift, compared)
+    return CharterPage(head, rules, alerts, batches, digests, drift, compared)
 
 
 @dataclass

@@ -38,7 +38,7 @@ from charter.errors import (
 from charter.lifecycle.decisions import approve, get_decision, reject
 from charter.monitoring.report import COLORS
 from charter.server.auth import Caller, bearer, record_refusal
-from charter.server.dashboard import pages, trace_page
+from charter.server.dashboard import heatmap, pages, trace_page
 from charter.server.dashboard.sessions import (
     LOGIN_COOKIE,
     LOGIN_SECONDS,
@@ -60,7 +60,12 @@ _env = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_env.globals.update(colors=COLORS, static=STATIC)
+_env.globals.update(
+    colors=COLORS,
+    static=STATIC,
+    heat_table=heatmap.heat_table,
+    details_table=heatmap.details_table,
+)
 _env.filters.update(
     day=pages.day,
     ago=pages.ago,

@@ -1,4 +1,5 @@
-"""The routes of a charter's sub-pages (read only): audit trail, pipeline, versions, histogram.
+"""The routes of a charter's sub-pages (read only): audit trail, pipeline, versions, drift
+details, histogram.
 
 Each page needs a signed-in caller, as every dashboard page does (:mod:`.routes`), and renders
 what :mod:`.subpages` composes; a bad query (a date that is not one, an unknown input) becomes
@@ -67,6 +68,13 @@ async def versions(name: str, request: Request) -> Response:
         return {"s": top, "lineage": lineage}
 
     return await _page(request, "versions.html", build)
+
+
+@router.get("/charters/{name}/drift")
+async def drift(name: str, request: Request) -> Response:
+    return await _page(
+        request, "drift.html", lambda v: {"page": subpages.drift_page(v.caller.ws, name)}
+    )
 
 
 @router.get("/charters/{name}/drift/{version}/{column}")

@@ -1,4 +1,4 @@
-"""What a charter's sub-pages show: its audit trail, its pipeline, its versions, a histogram.
+"""What a charter's sub-pages show: its audit trail, its pipeline, its versions, its drift details, a histogram.
 
 Linked from the charter's page (:func:`charter.server.dashboard.pages.charter_page`), each
 composed from the domain's read functions (no SQL here, no rule of its own):
@@ -8,6 +8,7 @@ composed from the domain's read functions (no SQL here, no rule of its own):
 - :func:`pipeline_page`: volume per day, freshness, late rows, quarantine by rule, failed files
   and schema changes (:mod:`charter.plumbing.pipeline_health`), each chart with its table;
 - :func:`versions_page`: every version with its lineage and the decisions taken on it;
+- :func:`drift_page`: every cell of the drift heat map with its numbers, window by window;
 - :func:`histogram_page`: one input of one window against the reference
   (:mod:`charter.monitoring.histograms`), the drift heat map's click-through.
 """
@@ -26,11 +27,18 @@ from charter.audit.trail import PER_PAGE, TrailEntry, TrailFilter, TrailPage, ch
 from charter.errors import CharterError
 from charter.lifecycle.decisions import DecisionInfo, list_decisions
 from charter.monitoring.histograms import Histogram, window_histogram
-from charter.monitoring.service import stored_windows
 from charter.plumbing.batch_history import BatchInfo, recent_batches
 from charter.plumbing.pipeline_health import PipelineHealth, pipeline_health
 from charter.registry.versions import VersionInfo
-from charter.server.dashboard.pages import SCORE, Summary, ago, summary
+from charter.server.dashboard.pages import (
+    SCORE,
+    DriftMap,
+    Summary,
+    ago,
+    drift_head,
+    shown_drift,
+    summary,
+)
 from charter.server.dashboard.svg import PALETTE, Bars, bar_chart
 from charter.server.views import load
 from charter.workspace import Workspace
@@ -44,6 +52,13 @@ def head(ws: Workspace, name: str) -> Summary:
     if found.error is not None or found.charter is None:
         raise CharterError(found.error or "the charter file cannot be read")
     return found
+
+
+def named(ws: Workspace, name: str) -> Summary:
+    """The charter's name and terms only, for a page that shows no more of its summary (the
+    audit trail, a histogram): no window, version or alert read (``name`` from a URL)."""
+    charter = load(ws, name).charter
+    return Summary(charter.name, charter)
 
 
 # -- the audit trail ----------------------------------------------------------------------------
@@ -116,7 +131,7 @@ class AuditPage:
 
 def audit_page(ws: Workspace, name: str, params: Mapping[str, str]) -> AuditPage:
     chosen = trail_filter(params)
-    top = head(ws, name)
+    top = named(ws, name)
     return AuditPage(top, charter_trail(ws.ledger, top.name, chosen), ws.ledger.verify())
 
 
@@ -248,6 +263,20 @@ def versions_page(ws: Workspace, name: str) -> tuple[Summary, list[Lineage]]:
     return top, found
 
 
+# -- the drift heat map's numbers ---------------------------------------------------------------
+@dataclass
+class DriftPage:
+    summary: Summary
+    drift: DriftMap | None  # None: no drift measured yet
+
+
+def drift_page(ws: Workspace, name: str) -> DriftPage:
+    """The drift map a charter's page shows, whose every cell the details page lists with its
+    numbers."""
+    top = drift_head(ws, name)
+    return DriftPage(top, shown_drift(top))
+
+
 # -- a histogram against the reference ----------------------------------------------------------
 @dataclass
 class HistogramPage:
@@ -265,7 +294,7 @@ def histogram_page(
     ws: Workspace, name: str, version: str, start: str, column: str
 ) -> HistogramPage:
     """``column`` is an input's name or ``model score``; ``start`` the window's ISO start."""
-    top = head(ws, name)
+    top = named(ws, name)
     try:
         moment = datetime.fromisoformat(start)
     except ValueError:
@@ -287,9 +316,4 @@ def histogram_page(
         width=880,
         height=280,
     )
-    drift: Mapping[str, Any] = {}
-    for w in stored_windows(ws, top.name, start=found.start):
-        if w.version == version:
-            data = w.data.get("score_drift") if chosen is None else w.data.get("drift", {})
-            drift = (data or {}) if chosen is None else (data or {}).get(chosen) or {}
-    return HistogramPage(top, found, svg, drift)
+    return HistogramPage(top, found, svg, found.drift)
