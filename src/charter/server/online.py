@@ -2,7 +2,7 @@
 
 Each charter has one :class:`CharterLog` per server process: a thread that takes the records of
 every request waiting (up to ``batch_max_records``, after at most ``batch_wait_ms`` for more to
-join), and runs them through ingestion's own :class:`~charter.plumbing.ingest_batch.Batch`:
+join; no wait for a request alone after a group of one), and runs them through ingestion's own :class:`~charter.plumbing.ingest_batch.Batch`:
 validated against the data contract, scored, written as Parquet parts under a fresh batch id,
 fsynced, and committed as one ``ingest_batches`` row with its ``batch.ingested`` ledger entry.
 Only then is any request of the group answered. So windows, label joins, drift and verdicts see
