@@ -167,7 +167,9 @@ class ServerSettings(BaseSettings):
     batch_wait_ms: float = Field(
         default=2.0,
         ge=0,
-        description="How long a group commit waits for more concurrent requests to join it.",
+        description="How long a group commit waits for more concurrent requests to join it (not "
+        "when requests come one at a time: a request alone after a group of one is written at "
+        "once).",
     )
     registry_poll_seconds: float = Field(
         default=1.0,

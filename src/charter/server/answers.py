@@ -64,28 +64,32 @@ def answers(
     if scorer.last is not None:
         rows, scores = scorer.last
         answer = next(s for s in scores if s.version == str(scorer.answering))
+        values = answer.values
+        broken = np.asarray(answer.failed, dtype=bool).tolist()
+        best = _best(values, broken)
         for position, row in enumerate(rows.to_list()):
-            if answer.failed[position]:
+            score = best[position]
+            if broken[position] or score is None:
                 continue  # the answering model failed on it: quarantined as model_error
-            value = answer.values[position]
             by_row[row] = {
                 "prediction_id": f"{batch.batch_id}-{row}",
                 "key": _text(flat[row].get(contract.key)),
                 "version": scorer.answering,
                 "status": answer.status,
-                "score": float(np.max(value)),
+                "score": score,
                 "acted_on": scorer.acted_on,
             }
             if not scorer.acting:  # suspended: the caller does what the charter declares instead
                 by_row[row]["suspended"] = True
                 by_row[row]["fallback"] = scorer.fallback
             if scorer.classes:  # multiclass: the probabilities and the class they predict
+                value = values[position]
                 by_row[row]["class_scores"] = dict(
                     zip(scorer.classes, map(float, value), strict=True)
                 )
                 by_row[row]["predicted_class"] = scorer.classes[int(np.argmax(value))]
             elif threshold is not None:
-                by_row[row]["decision"] = bool(answer.values[position] >= threshold)
+                by_row[row]["decision"] = bool(score >= threshold)
     refused: dict[int, list[str]] = {}
     lake = lake_for(ws)
     for part, _ in batch.outputs.get("quarantine", []):
@@ -106,6 +110,15 @@ def answers(
         outcomes.append(outcome)
         start += size
     return outcomes
+
+
+def _best(values: Any, failed: list[bool]) -> list[float | None]:
+    """Each row's score (a multiclass row: its highest probability), in one pass when numeric."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiub":
+        top = values.max(axis=1) if values.ndim > 1 else values
+        best: list[float | None] = top.astype(float).tolist()
+        return best
+    return [None if bad else float(np.max(v)) for v, bad in zip(values, failed, strict=True)]
 
 
 def merged(outcomes: list[Outcome]) -> Outcome:

@@ -2,7 +2,7 @@
 
 Each charter has one :class:`CharterLog` per server process: a thread that takes the records of
 every request waiting (up to ``batch_max_records``, after at most ``batch_wait_ms`` for more to
-join), and runs them through ingestion's own :class:`~charter.plumbing.ingest_batch.Batch`:
+join; no wait for a request alone after a group of one), and runs them through ingestion's own :class:`~charter.plumbing.ingest_batch.Batch`:
 validated against the data contract, scored, written as Parquet parts under a fresh batch id,
 fsynced, and committed as one ``ingest_batches`` row with its ``batch.ingested`` ledger entry.
 Only then is any request of the group answered. So windows, label joins, drift and verdicts see
@@ -44,6 +44,7 @@ from charter.server.answers import OnlineScorer, Outcome, answers, merged
 from charter.server.records import records_frame
 from charter.server.shadow import ShadowJob, ShadowWriter
 from charter.settings import ServerSettings
+from charter.spec.loader import LoadedCharter
 from charter.store.tables import CharterSuspension, ModelVersion
 from charter.workspace import Workspace
 
@@ -97,6 +98,18 @@ class CharterLog:
             self._signature = signature
         return self.run
 
+    def recent(self) -> LoadedCharter | None:
+        """The charter as last read, while that is more recent than ``registry_poll_seconds``.
+
+        Read without the lock (one reference), so a request does not wait for the group being
+        written: the route checks a record's fields by the terms the writer serves by, as fresh
+        as its own poll. None when it is older (the caller reads the charter itself).
+        """
+        run, checked = self.run, self._checked
+        if run is None or time.monotonic() - checked >= self.settings.registry_poll_seconds:
+            return None
+        return run.loaded
+
     def scorer(self) -> OnlineScorer:
         with self.lock:
             scorer = self.current().scorer
@@ -138,13 +151,19 @@ class CharterLog:
             self.shadow.stop()
 
     def _loop(self) -> None:
+        crowded = False  # did the last group commit carry more than one request?
         while True:
             with self._wake:
                 while not self._jobs and not self._stopped:
                     self._wake.wait()
                 if not self._jobs and self._stopped:
                     return
-            time.sleep(self.settings.batch_wait_ms / 1000)  # let concurrent requests join
+                alone = len(self._jobs) == 1
+            if crowded or not alone:  # concurrent traffic: let the others join this group
+                time.sleep(self.settings.batch_wait_ms / 1000)
+            # A request alone after a group of one (sequential traffic) is written at once:
+            # waiting would only add to its latency. Requests that arrive while a group is
+            # being written wait for the next one, so concurrency still makes groups.
             with self._wake:
                 group: list[_Job] = []
                 size = 0
@@ -153,6 +172,7 @@ class CharterLog:
                     job = self._jobs.pop(0)
                     group.append(job)
                     size += len(job[0])
+            crowded = len(group) > 1
             self._commit(group)
 
     # -- one group commit ---------------------------------------------------------------------
@@ -222,6 +242,11 @@ class OnlineLog:
         self.on_shadow_failure = on_shadow_failure
         self._logs: dict[str, CharterLog] = {}
         self._lock = threading.Lock()
+
+    def known(self, name: str) -> CharterLog | None:
+        """The writer of ``name`` if this process started one (never starts one)."""
+        with self._lock:
+            return self._logs.get(name)
 
     def of(self, name: str) -> CharterLog:
         with self._lock:

@@ -22,6 +22,7 @@ no date, ``2026-04-01T10:00+25:00``) is null.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 
 import polars as pl
@@ -38,14 +39,19 @@ DATETIME_PATTERN = rf"^{_DATE}(?:[Tt ]{_TIME}{_ZONE}?)?$"
 DATE_PATTERN = rf"^{_DATE}$"
 _US = {"h": 3_600_000_000, "mi": 60_000_000, "s": 1_000_000}
 UTC_MICROS = pl.Datetime("us", "UTC")
+_VALUE = "__charter_value"  # the parsed value, next to the matched groups
+_Field = Callable[[str], pl.Expr]
 
 
 def parse_datetimes(text: pl.Expr) -> pl.Expr:
     """Text to ``Datetime("us", "UTC")``; null where the text is not an ISO 8601 timestamp."""
-    parts = text.str.strip_chars().str.extract_groups(DATETIME_PATTERN)
-    day = _day(parts)
-    hour, minute, second = (_int(parts, name) for name in ("h", "mi", "s"))
-    digits = parts.struct.field("f")
+    return _from_parts(text, DATETIME_PATTERN, _instant).cast(UTC_MICROS)
+
+
+def _instant(field: _Field) -> pl.Expr:
+    day = _day(field)
+    hour, minute, second = (field(name).cast(pl.Int64) for name in ("h", "mi", "s"))
+    digits = field("f")
     fraction = digits.cast(pl.Float64) / pl.lit(10.0).pow(digits.str.len_chars())
     unit = (
         pl.when(minute.is_null())
@@ -60,8 +66,9 @@ def parse_datetimes(text: pl.Expr) -> pl.Expr:
         + second.fill_null(0) * _US["s"]
         + (fraction.fill_null(0.0) * unit).round().cast(pl.Int64)
     )
-    sign = pl.when(parts.struct.field("zs") == "-").then(-1).otherwise(1)
-    zone_hours, zone_minutes = _int(parts, "zh").fill_null(0), _int(parts, "zm").fill_null(0)
+    sign = pl.when(field("zs") == "-").then(-1).otherwise(1)
+    zone_hours = field("zh").cast(pl.Int64).fill_null(0)
+    zone_minutes = field("zm").cast(pl.Int64).fill_null(0)
     offset = sign * (zone_hours * 60 + zone_minutes) * _US["mi"]
     valid = (
         (hour.fill_null(0) <= 24)
@@ -72,12 +79,25 @@ def parse_datetimes(text: pl.Expr) -> pl.Expr:
         & (zone_minutes <= 59)
     )
     instant = day.cast(pl.Datetime("us")) + pl.duration(microseconds=micros - offset)
-    return pl.when(valid).then(instant).otherwise(None).dt.replace_time_zone("UTC").cast(UTC_MICROS)
+    return pl.when(valid).then(instant).otherwise(None).dt.replace_time_zone("UTC")
 
 
 def parse_dates(text: pl.Expr) -> pl.Expr:
     """Text to ``Date``; null where the text is not an ISO 8601 calendar, ordinal or week date."""
-    return _day(text.str.strip_chars().str.extract_groups(DATE_PATTERN))
+    return _from_parts(text, DATE_PATTERN, _day)
+
+
+def _from_parts(text: pl.Expr, pattern: str, build: Callable[[_Field], pl.Expr]) -> pl.Expr:
+    """``build`` over the pattern's groups, matched once per value.
+
+    Inside ``struct.with_fields`` the groups are read with ``pl.field``: one regular expression
+    pass per column, where reading each group with ``struct.field`` of the matched expression
+    repeats the match for every group it reads (about thirty passes per column).
+    """
+    parts = text.str.strip_chars().str.extract_groups(pattern)
+    value = parts.struct.with_fields(build(pl.field).alias(_VALUE)).struct.field(_VALUE)
+    name = text.meta.output_name(raise_if_undetermined=False)  # the text's, like a cast of it
+    return value if name is None else value.alias(name)
 
 
 def parse_timestamp(text: str) -> datetime | None:
@@ -92,23 +112,22 @@ def parse_date(text: str) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def _int(parts: pl.Expr, name: str) -> pl.Expr:
-    return parts.struct.field(name).cast(pl.Int64)
-
-
-def _day(parts: pl.Expr) -> pl.Expr:
+def _day(field: _Field) -> pl.Expr:
     """The date of whichever date form matched (null when none did or it is not a real day)."""
-    field = parts.struct.field
+
+    def _int(name: str) -> pl.Expr:
+        return field(name).cast(pl.Int64)
+
     calendar = pl.concat_str(
         pl.coalesce(field("y"), field("by")),
         pl.coalesce(field("mo"), field("bmo")),
         pl.coalesce(field("d"), field("bd")),
     ).str.to_date("%Y%m%d", strict=False)
-    year, ordinal = _int(parts, "oy"), _int(parts, "od")
+    year, ordinal = _int("oy"), _int("od")
     ordinal_day = pl.date(year, 1, 1) + pl.duration(days=ordinal - 1)
     ordinal_day = pl.when((ordinal >= 1) & (ordinal_day.dt.year() == year)).then(ordinal_day)
-    week_year, week = _int(parts, "wy"), _int(parts, "ww")
-    weekday = _int(parts, "wd").fill_null(1)
+    week_year, week = _int("wy"), _int("ww")
+    weekday = _int("wd").fill_null(1)
     jan4 = pl.date(week_year, 1, 4)
     week_day = jan4 + pl.duration(days=(week - 1) * 7 + weekday - jan4.dt.weekday())
     week_day = pl.when((week >= 1) & (week_day.dt.iso_year() == week_year)).then(week_day)
