@@ -6,7 +6,7 @@ environment (no peers: the question is whether memory stays bounded, not who is 
 
 The landing file, charter and model are :mod:`benchmarks.ingest`'s (a key, an event time and 10
 inputs, ~1% of rows breaking the contract, a scikit-learn pipeline in shadow; events one second
-apart, so 50,000,000 rows span 83 weekly windows). The model is registered with a labelled
+apart, so 50,000,000 rows fall in 84 weekly windows). The model is registered with a labelled
 reference of 200,000 rows drawn like the file, so monitoring computes drift of every input
 against it. Each step runs in its own child process through the public API, as the CLI would
 (``ingest(ws, name)``, then ``monitor(ws, name)``); the parent reads each child's peak RSS from
