@@ -152,7 +152,8 @@ def monitor(
     columns = monitored_columns(charter)
     inputs = charter.data.feature_columns()
     progress.begin(f"monitor {name}: reading the log", len(batches))
-    groups, sizes = _groups(batches, step, lo_us, hi_us, progress)
+    wanted = _performance_inputs(charter, inputs)
+    groups, sizes, held = _groups(batches, step, wanted, lo_us, hi_us, progress)
     labels = read_labels(ws, name)
     run = _Run(ws, charter, batches, step, columns, labels)
     needs = [
@@ -166,10 +167,11 @@ def monitor(
     )
     results = []
     progress.begin(f"monitor {name}: evaluating windows", len(needs))
-    wanted = _performance_inputs(charter, inputs)
-    for part in _in_memory_parts(needs, sizes):
+    parts = [needs] if held is not None else _in_memory_parts(needs, sizes)
+    for part in parts:
         summaries = store.summaries(part, plans, batches, step)
-        rows = _rows(batches, step, wanted, part)
+        rows = held if held is not None else _rows(batches, step, wanted, part)
+        held = None
         rows = rows.join(labels, on="key", how="left") if rows.height else _with_label(rows)
         by_window = rows.partition_by(["version", "window"], as_dict=True)
         for need in part:
@@ -243,30 +245,40 @@ def _with_label(rows: pl.DataFrame) -> pl.DataFrame:
 def _groups(
     batches: Sequence[LoggedBatch],
     step: Cutter,
+    inputs: Sequence[str],
     lo_us: int | None,
     hi_us: int | None,
     progress: Progress = SILENT,
-) -> tuple[dict[tuple[str, int], list[str]], dict[tuple[str, int], int]]:
-    """The batches of each (version, window) in range, in log order, and its rows (one scan of
-    the version and event-time columns per batch)."""
+) -> tuple[dict[tuple[str, int], list[str]], dict[tuple[str, int], int], pl.DataFrame | None]:
+    """The batches of each (version, window) in range, in log order, its rows, and, while they
+    number at most :data:`ROWS_IN_MEMORY`, the rows themselves as :func:`_rows` reads them (one
+    scan per batch; past the limit, only the version and time columns are read)."""
     groups: dict[tuple[str, int], list[str]] = defaultdict(list)
     sizes: dict[tuple[str, int], int] = defaultdict(int)
+    frames: list[pl.DataFrame] | None = []
+    total = 0
     for batch in batches:
         progress.advance(note=batch.batch_id[:12])
-        scan = scan_batch(batch, step, start_us=lo_us, end_us=hi_us)
-        counted = scan.group_by("version", "window").len().collect()
+        scan = scan_batch(batch, step, inputs, start_us=lo_us, end_us=hi_us)
+        if frames is not None:
+            frame = scan.select(_columns(inputs)).collect()
+            total += frame.height
+            if frame.height:
+                frames.append(frame)
+            counted = frame.group_by("version", "window").len()
+            if total > ROWS_IN_MEMORY:
+                frames = None  # too many to hold: each part reads its own rows (see monitor)
+        else:
+            counted = scan.group_by("version", "window").len().collect()
         for version, start, rows in counted.sort("version", "window").iter_rows():
             groups[(version, start)].append(batch.batch_id)
             sizes[(version, start)] += rows
-    return groups, sizes
+    held = None if frames is None else _concat(frames, inputs)
+    return groups, sizes, held
 
 
-def _rows(
-    batches: Sequence[LoggedBatch], step: Cutter, inputs: Sequence[str], needs: Sequence[Need]
-) -> pl.DataFrame:
-    """What performance needs of the windows of ``needs`` (version, window, key, score and the
-    segment inputs; one columnar scan per batch with rows in them)."""
-    columns = [
+def _columns(inputs: Sequence[str]) -> list[str]:
+    return [
         "version",
         "window",
         "key",
@@ -274,6 +286,27 @@ def _rows(
         "class_scores",
         *(INPUT_PREFIX + n for n in inputs),
     ]
+
+
+def _concat(frames: list[pl.DataFrame], inputs: Sequence[str]) -> pl.DataFrame:
+    if frames:
+        return pl.concat(frames, how="diagonal_relaxed")
+    schema: dict[str, Any] = {
+        "version": pl.String,
+        "window": pl.Int64,
+        "key": pl.String,
+        "score": pl.Float64,
+        "class_scores": pl.List(pl.Float64),
+    }
+    schema.update({INPUT_PREFIX + n: pl.Null for n in inputs})
+    return pl.DataFrame(schema=schema)
+
+
+def _rows(
+    batches: Sequence[LoggedBatch], step: Cutter, inputs: Sequence[str], needs: Sequence[Need]
+) -> pl.DataFrame:
+    """What performance needs of the windows of ``needs`` (version, window, key, score and the
+    segment inputs; one columnar scan per batch with rows in them)."""
     starts = sorted({to_us(n.window.start) for n in needs})
     wanted = {b for n in needs for b in n.batch_ids}
     frames: list[pl.DataFrame] = []
@@ -281,20 +314,10 @@ def _rows(
         if batch.batch_id not in wanted or not starts:
             continue
         scan = scan_batch(batch, step, inputs, start_us=starts[0], end_us=starts[-1] + 1)
-        frame = scan.filter(pl.col("window").is_in(starts)).select(columns).collect()
+        frame = scan.filter(pl.col("window").is_in(starts)).select(_columns(inputs)).collect()
         if frame.height:
             frames.append(frame)
-    if not frames:
-        schema: dict[str, Any] = {
-            "version": pl.String,
-            "window": pl.Int64,
-            "key": pl.String,
-            "score": pl.Float64,
-            "class_scores": pl.List(pl.Float64),
-        }
-        schema.update({INPUT_PREFIX + n: pl.Null for n in inputs})
-        return pl.DataFrame(schema=schema)
-    return pl.concat(frames, how="diagonal_relaxed")
+    return _concat(frames, inputs)
 
 
 def _window_starts(
