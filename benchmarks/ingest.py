@@ -210,31 +210,39 @@ def _vmrss_mib() -> float:
     return float("nan")
 
 
-def child_charter(
-    file: Path, model: Path, workdir: Path, chunk_rows: int, engine: str | None = None
-) -> dict[str, Any]:
-    from charter.plumbing.ingest import ingest
-    from charter.registry.versions import register_version
+def bench_workspace(workdir: Path, file: Path) -> Any:
+    """The benchmark's workspace in ``workdir/ws`` (SQLite store, the charter landing from
+    ``file``'s folder), made on first use and opened as it is afterwards."""
     from charter.settings import Settings
     from charter.workspace import Workspace
 
     root = workdir / "ws"
-    (root / "charters").mkdir(parents=True)
-    charter = CHARTER.format(
-        name=NAME,
-        landing=json.dumps(str(file.parent)),
-        employment=json.dumps(EMPLOYMENT),
-        regions=json.dumps(REGIONS),
-        channels=json.dumps(CHANNELS),
-    )
-    (root / "charters" / f"{NAME}.yaml").write_text(charter)
+    if not (root / "charters").exists():
+        (root / "charters").mkdir(parents=True)
+        charter = CHARTER.format(
+            name=NAME,
+            landing=json.dumps(str(file.parent)),
+            employment=json.dumps(EMPLOYMENT),
+            regions=json.dumps(REGIONS),
+            channels=json.dumps(CHANNELS),
+        )
+        (root / "charters" / f"{NAME}.yaml").write_text(charter)
     settings = Settings(
         workspace=root,
         database_url=f"sqlite:///{root / 'charter.db'}",
         audit_key_file=workdir / "audit.key",
         actor="bench",
     )
-    ws = Workspace(root, settings=settings)
+    return Workspace(root, settings=settings)
+
+
+def child_charter(
+    file: Path, model: Path, workdir: Path, chunk_rows: int, engine: str | None = None
+) -> dict[str, Any]:
+    from charter.plumbing.ingest import ingest
+    from charter.registry.versions import register_version
+
+    ws = bench_workspace(workdir, file)
     info = register_version(ws, NAME, model)
     assert info.status == "shadow", info.status
     baseline = _vmrss_mib()

@@ -31,45 +31,18 @@ import numpy as np
 import polars as pl
 
 from benchmarks.ingest import (
-    CHANNELS,
-    CHARTER,
-    EMPLOYMENT,
     NAME,
-    REGIONS,
     ROOT,
     SEED,
     _load,
     _machine,
+    bench_workspace,
     landing_file,
     train_model,
 )
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 REFERENCE_ROWS = 200_000
-
-
-def _workspace(workdir: Path, file: Path) -> Any:
-    from charter.settings import Settings
-    from charter.workspace import Workspace
-
-    root = workdir / "ws"
-    settings = Settings(
-        workspace=root,
-        database_url=f"sqlite:///{root / 'charter.db'}",
-        audit_key_file=workdir / "audit.key",
-        actor="bench",
-    )
-    if not (root / "charters").exists():
-        (root / "charters").mkdir(parents=True)
-        charter = CHARTER.format(
-            name=NAME,
-            landing=json.dumps(str(file.parent)),
-            employment=json.dumps(EMPLOYMENT),
-            regions=json.dumps(REGIONS),
-            channels=json.dumps(CHANNELS),
-        )
-        (root / "charters" / f"{NAME}.yaml").write_text(charter)
-    return Workspace(root, settings=settings)
 
 
 def _reference(file: Path, model: Path, out: Path) -> Path:
@@ -84,7 +57,7 @@ def _reference(file: Path, model: Path, out: Path) -> Path:
 
 
 def child(step: str, file: Path, model: Path, workdir: Path) -> dict[str, Any]:
-    ws = _workspace(workdir, file)
+    ws = bench_workspace(workdir, file)
     start = time.perf_counter()
     if step == "ingest":
         from charter.monitoring.reference import set_reference
