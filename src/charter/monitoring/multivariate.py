@@ -33,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from charter.engines.summaries import FloatArray, Kind, NotComputable
+from charter.monitoring.dle import Encoding
 
 METHOD = "pca_reconstruction"
 MIN_ROWS = 100  # per half of the reference: fewer cannot give a spread worth judging by
@@ -53,9 +54,7 @@ class Input:
     def encode(self, values: pl.Series) -> FloatArray:
         """The standardised column (missing values at the reference mean: 0)."""
         if self.kind == "numeric":
-            if values.dtype == pl.String:
-                values = values.str.strip_chars()
-            raw = values.cast(pl.Float64, strict=False).to_numpy().astype(np.float64)
+            raw = Encoding(self.name).encode(values)
             raw = np.where(np.isfinite(raw), raw, self.centre)
         else:
             assert self.shares is not None
@@ -215,9 +214,7 @@ def multivariate_from_dict(data: Mapping[str, Any]) -> Reconstruction | NotCompu
 
 def _learn(values: pl.Series, kind: Kind) -> Input:
     if kind == "numeric":
-        if values.dtype == pl.String:
-            values = values.str.strip_chars()
-        raw = values.cast(pl.Float64, strict=False).to_numpy().astype(np.float64)
+        raw = Encoding(values.name).encode(values)
         known = raw[np.isfinite(raw)]
         centre = float(known.mean()) if known.size else 0.0
         return Input(values.name, kind, centre, _scale(np.where(np.isfinite(raw), raw, centre)))
