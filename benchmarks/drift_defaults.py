@@ -41,7 +41,7 @@ import os
 import time
 import warnings
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,10 +175,8 @@ def _effect(methods: Mapping[str, Mapping[str, Any]], shift: Shift) -> Any:
 
 
 def to_pandas(frame: pl.DataFrame) -> Any:
-    pdf = frame.to_pandas()
-    for c in CATEGORICAL:
-        pdf[c] = pdf[c].astype("category")
-    return pdf
+    """The peers' input: pandas, with the categorical columns as pandas categories."""
+    return frame.with_columns(pl.col(CATEGORICAL).cast(pl.Categorical)).to_pandas()
 
 
 def evidently_flags(ref_pd: Any, cur_pd: Any) -> Flags:
@@ -251,6 +249,22 @@ EFFECT = "effect"
 NANNYML = ("NannyML", "NannyML, share of its 10 chunks alerting")
 
 
+def _check_evidently(ref_pd: Any, cur_pd: Any, n: int) -> None:
+    if evidently_flags(ref_pd, cur_pd) != evidently_stattest_flags(ref_pd, cur_pd):
+        raise AssertionError(f"Evidently's preset and its stattests disagree at n={n}")
+
+
+def peer_flags(ref_pd: Any, cur_pd: Any, *, nannyml_first: bool) -> dict[str, Mapping[str, Any]]:
+    """Evidently's and NannyML's flags (and NannyML's share of alerting chunks)."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for peer in ("NannyML", "Evidently") if nannyml_first else ("Evidently", "NannyML"):
+        if peer == "Evidently":
+            out["Evidently"] = evidently_stattest_flags(ref_pd, cur_pd)
+        else:
+            out.update(zip(NANNYML, nannyml_flags(ref_pd, cur_pd), strict=True))
+    return out
+
+
 def sweep(sizes: Sequence[int], reps: Sequence[int]) -> tuple[dict[Any, list[Any]], float]:
     """``{(contender, n, column): [flagged per repetition]}`` and the seconds it took."""
     seen: dict[Any, list[Any]] = defaultdict(list)
@@ -261,17 +275,10 @@ def sweep(sizes: Sequence[int], reps: Sequence[int]) -> tuple[dict[Any, list[Any
             results: dict[str, Mapping[str, Any]] = dict(charter_flags(ref, cur))
             ref_pd, cur_pd = to_pandas(ref), to_pandas(cur)
             del ref, cur
-            # Alternate which peer runs first: each sees the machine as loaded as the other.
             if rep == 0 and n <= 100_000:
-                preset, direct = evidently_flags(ref_pd, cur_pd), evidently_stattest_flags(ref_pd, cur_pd)
-                if preset != direct:
-                    raise AssertionError(f"Evidently's preset and stattests disagree at n={n}")
-            peers: list[tuple[str, Callable[[], None]]] = [
-                ("Evidently", lambda: results.update(Evidently=evidently_stattest_flags(ref_pd, cur_pd))),
-                ("NannyML", lambda: results.update(zip(NANNYML, nannyml_flags(ref_pd, cur_pd)))),
-            ]
-            for _, run in peers if rep % 2 == 0 else peers[::-1]:
-                run()
+                _check_evidently(ref_pd, cur_pd, n)
+            # Alternate which peer runs first: each sees the machine as loaded as the other.
+            results.update(peer_flags(ref_pd, cur_pd, nannyml_first=rep % 2 == 1))
             for contender, flags in results.items():
                 for column, flagged in flags.items():
                     seen[contender, n, column].append(flagged)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import polars as pl
 import pytest
@@ -30,13 +32,15 @@ def numeric_pair(a: np.ndarray, b: np.ndarray) -> tuple[NumericSummary, NumericS
     return NumericSummary.from_series(a, edges), NumericSummary.from_series(b, edges)
 
 
-def judged(reference: ColumnSummary, current: ColumnSummary, policy: DriftPolicy) -> dict:  # type: ignore[type-arg]
+def judged(reference: ColumnSummary, current: ColumnSummary, policy: DriftPolicy) -> dict[str, Any]:
     methods = column_drift(reference, current, policy)
     (name,) = [n for n, m in methods.items() if m["judged"]]
     return {"method": name, **methods[name]}
 
 
-def normal_pair(n: int, shift: float, scale: float, seed: int) -> tuple[ColumnSummary, ColumnSummary]:
+def normal_pair(
+    n: int, shift: float, scale: float, seed: int
+) -> tuple[ColumnSummary, ColumnSummary]:
     rng = np.random.default_rng(seed)
     reference = summarise_reference(pl.Series(rng.normal(size=n)), "numeric")
     current = summarise_like(reference, pl.Series(rng.normal(shift, scale, size=n)))
@@ -48,7 +52,9 @@ def category_pair(n: int, moved: float, seed: int) -> tuple[ColumnSummary, Colum
     q = CATEGORY_P.copy()
     q[0] -= moved
     q[4:] += moved / 2
-    reference = summarise_reference(pl.Series(rng.choice(CATEGORIES, n, p=CATEGORY_P)), "categorical")
+    reference = summarise_reference(
+        pl.Series(rng.choice(CATEGORIES, n, p=CATEGORY_P)), "categorical"
+    )
     current = summarise_like(reference, pl.Series(rng.choice(CATEGORIES, n, p=q)))
     return reference, current
 
@@ -78,9 +84,7 @@ def test_auto_categorical_is_jensen_shannon_with_the_chi_squared_p_value() -> No
     result = measure_drift(reference, current)
     table = [[500, 300, 200, 0], [400, 300, 250, 50]]
     assert result.method == "jensen_shannon"
-    assert result.value == pytest.approx(
-        scipy_jensenshannon(table[0], table[1], base=2), abs=1e-12
-    )
+    assert result.value == pytest.approx(scipy_jensenshannon(table[0], table[1], base=2), abs=1e-12)
     assert result.p_value == pytest.approx(
         stats.chi2_contingency(table, correction=False).pvalue, rel=1e-9
     )
