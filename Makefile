@@ -63,6 +63,7 @@ bench: install
 	$(BIN)/python -m benchmarks.startup
 	$(BIN)/python -m benchmarks.serving
 	$(BIN)/python -m benchmarks.dashboard
+	$(BIN)/python scripts/speed_section.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_WORKSPACE)

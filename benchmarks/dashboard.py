@@ -415,7 +415,10 @@ def report(
             f"every page within {TARGET_MS:.0f} ms (median)."
             if not over
             else f"over {TARGET_MS:.0f} ms (median): {', '.join(over)}."
-        ),
+        )
+        + " Medians: "
+        + ", ".join(f"{p.label} {_ms(statistics.median(p.seconds))} ms" for p in found)
+        + ".",
     ]
     for label, text in profiles.items():
         lines += [
