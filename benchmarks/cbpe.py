@@ -37,7 +37,7 @@ import argparse
 import importlib
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from benchmarks import _env
@@ -259,6 +259,37 @@ def _tasks(rows: int, want: str | None = None) -> dict[str, Callable[[], object]
     return tasks
 
 
+class Tally:
+    """Per metric, the worst distance to NannyML and to the realized value, and how often the
+    realized value fell inside charter's band."""
+
+    def __init__(self, metrics: Iterable[str]) -> None:
+        self.worst = dict.fromkeys(metrics, 0.0)
+        self.realized_gap = dict.fromkeys(metrics, 0.0)
+        self.covered = 0
+
+    def add(self, metric: str, estimate: Any, nannyml_value: float, truth: object) -> None:
+        from charter.monitoring.cbpe import Estimate
+
+        assert isinstance(estimate, Estimate), estimate
+        assert isinstance(truth, float), truth
+        self.worst[metric] = max(self.worst[metric], abs(estimate.value - nannyml_value))
+        self.realized_gap[metric] = max(self.realized_gap[metric], abs(estimate.value - truth))
+        assert estimate.lower is not None and estimate.upper is not None
+        self.covered += estimate.lower <= truth <= estimate.upper
+
+    def summary(self) -> tuple[str, str]:
+        """The worst distances to NannyML and to the realized values, for the report."""
+        return (
+            ", ".join(f"{m} {v:.1e}" for m, v in self.worst.items()),
+            ", ".join(f"{m} {v:.3f}" for m, v in self.realized_gap.items()),
+        )
+
+    def check(self) -> None:
+        if max(self.worst.values()) > TOLERANCE:
+            raise SystemExit(f"charter and NannyML disagree by more than {TOLERANCE}: {self.worst}")
+
+
 def _timing_table(
     best: dict[str, tuple[float, float]], rss: dict[str, tuple[float, float]], ours: str
 ) -> list[str]:
@@ -281,7 +312,7 @@ def _measure(
     tasks: dict[str, Callable[[], object]], args: argparse.Namespace, extra: list[str]
 ) -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]], str]:
     """Each contender's (min, median) seconds, alternating, its peak RSS in a fresh process, and
-    the load average around the timing."""
+    the machine line with the load average around the timing."""
     load_start = os.getloadavg()[0]
     times = common.alternate(tasks, args.repeat)
     load_end = os.getloadavg()[0]
@@ -290,49 +321,39 @@ def _measure(
         for name in tasks
     }
     best = {name: common.best_and_median(t) for name, t in times.items()}
-    load = f"Load average (1 min) at start {load_start:.1f}, at end {load_end:.1f}"
-    return best, rss, load
+    machine = (
+        f"Machine: {_env.machine()}. Packages: "
+        + _env.versions(["charter-ml", "numpy", "scikit-learn", "pandas", "nannyml"])
+        + f". Load average (1 min) at start {load_start:.1f}, at end {load_end:.1f}."
+    )
+    return best, rss, machine
 
 
 def run_binary(args: argparse.Namespace) -> str:
     from charter.monitoring import performance as perf
-    from charter.monitoring.cbpe import Estimate
 
     ref, scores, labels = load(args.rows)
     ours = charter_run(ref, scores)
     theirs = nannyml_run(*frames(ref, scores))
-    worst = {m: 0.0 for m in METRICS}
-    realized_gap = {m: 0.0 for m in METRICS}
-    covered = 0
+    tally = Tally(METRICS)
     windows = zip(np.array_split(scores, WINDOWS), np.array_split(labels, WINDOWS), strict=True)
     for i, (s, y) in enumerate(windows):
+        realized = perf.classification_metrics(y, s)
         for m in METRICS:
-            estimate = ours[i][m]
-            assert isinstance(estimate, Estimate), estimate
-            nannyml_value = float(theirs[(m, "value")].iloc[i])
-            worst[m] = max(worst[m], abs(estimate.value - nannyml_value))
-            truth = perf.classification_metrics(y, s)[m]
-            assert isinstance(truth, float)
-            realized_gap[m] = max(realized_gap[m], abs(estimate.value - truth))
-            assert estimate.lower is not None and estimate.upper is not None
-            covered += estimate.lower <= truth <= estimate.upper
-    if max(worst.values()) > TOLERANCE:
-        raise SystemExit(f"charter and NannyML disagree by more than {TOLERANCE}: {worst}")
+            tally.add(m, ours[i][m], float(theirs[(m, "value")].iloc[i]), realized[m])
+    tally.check()
 
     print("timing", flush=True)
-    best, rss, conditions = _measure(_tasks(args.rows), args, [])
+    best, rss, machine = _measure(_tasks(args.rows), args, [])
     mid = {name: m for name, (_, m) in best.items()}
     low = {name: m for name, (m, _) in best.items()}
     floor = "floor (isotonic + NumPy)"
-    agreement = ", ".join(f"{m} {worst[m]:.1e}" for m in METRICS)
-    tracking = ", ".join(f"{m} {realized_gap[m]:.3f}" for m in METRICS)
+    agreement, tracking = tally.summary()
     return "\n".join(
         [
             f"## Estimated performance (CBPE) — {_env.stamp()}",
             "",
-            f"Machine: {_env.machine()}. Packages: "
-            + _env.versions(["charter-ml", "numpy", "scikit-learn", "pandas", "nannyml"])
-            + f". {conditions}.",
+            machine,
             f"Data: labelled reference {args.rows:,} rows; analysis {args.rows:,} scored rows in "
             f"{WINDOWS} windows, covariate shift of the mean from -0.5 to 1.0 (seed 20261124/5). "
             f"Fit + estimate all windows, 5 metrics with bands. Repetitions: {args.repeat}, "
@@ -348,7 +369,7 @@ def run_binary(args: argparse.Namespace) -> str:
             f"Agreement with NannyML, worst absolute difference over the windows (tolerance "
             f"{TOLERANCE}): {agreement}.",
             f"Estimate vs realized (labels withheld from both tools), worst over the windows: "
-            f"{tracking}; realized value inside charter's 3-standard-error band in {covered} of "
+            f"{tracking}; realized value inside charter's 3-standard-error band in {tally.covered} of "
             f"{WINDOWS * len(METRICS)} window-metrics.",
         ]
     )
@@ -356,50 +377,38 @@ def run_binary(args: argparse.Namespace) -> str:
 
 def run_multiclass(args: argparse.Namespace) -> str:
     from charter.monitoring import multiclass as mc
-    from charter.monitoring.cbpe import Estimate
 
     ref, probas, labels = load_multiclass(args.rows)
     ours = charter_multiclass(ref, probas)
     theirs = nannyml_multiclass(*frames_multiclass(ref, probas))
     floor = floor_multiclass(ref, probas)
-    worst = dict.fromkeys(MULTICLASS, 0.0)
+    tally = Tally(MULTICLASS)
     worst_floor = dict.fromkeys(MULTICLASS, 0.0)
-    realized_gap = dict.fromkeys(MULTICLASS, 0.0)
-    covered = 0
     windows = zip(np.array_split(probas, WINDOWS), np.array_split(labels, WINDOWS), strict=True)
     for i, (p, y) in enumerate(windows):
-        for ours_name, nannyml_name in MULTICLASS.items():
-            estimate = ours[i][ours_name]
-            assert isinstance(estimate, Estimate), estimate
-            nannyml_value = float(theirs[(nannyml_name, "value")].iloc[i])
-            worst[ours_name] = max(worst[ours_name], abs(estimate.value - nannyml_value))
-            worst_floor[ours_name] = max(
-                worst_floor[ours_name], abs(estimate.value - floor[i][ours_name])
+        realized = mc.all_metrics(y, p, CLASSES)
+        assert isinstance(realized, dict), realized
+        for name, nannyml_name in MULTICLASS.items():
+            estimate = ours[i][name]
+            tally.add(
+                name, estimate, float(theirs[(nannyml_name, "value")].iloc[i]), realized[name]
             )
-            truth = mc.metric(ours_name, y, p, CLASSES)
-            assert isinstance(truth, float), truth
-            realized_gap[ours_name] = max(realized_gap[ours_name], abs(estimate.value - truth))
-            assert estimate.lower is not None and estimate.upper is not None
-            covered += estimate.lower <= truth <= estimate.upper
-    if max(worst.values()) > TOLERANCE:
-        raise SystemExit(f"charter and NannyML disagree by more than {TOLERANCE}: {worst}")
+            worst_floor[name] = max(worst_floor[name], abs(estimate.value - floor[i][name]))
+    tally.check()
 
     print("timing", flush=True)
-    best, rss, conditions = _measure(_tasks_multiclass(args.rows), args, ["--multiclass"])
+    best, rss, machine = _measure(_tasks_multiclass(args.rows), args, ["--multiclass"])
     mid = {name: m for name, (_, m) in best.items()}
     low = {name: m for name, (m, _) in best.items()}
     us, them, bare = MC_CONTENDERS
-    agreement = ", ".join(f"{m} {worst[m]:.1e}" for m in MULTICLASS)
+    agreement, tracking = tally.summary()
     against_floor = ", ".join(f"{m} {worst_floor[m]:.1e}" for m in MULTICLASS)
-    tracking = ", ".join(f"{m} {realized_gap[m]:.3f}" for m in MULTICLASS)
     estimated = len(ours[0])
     return "\n".join(
         [
             f"## Estimated performance, multiclass (CBPE) — {_env.stamp()}",
             "",
-            f"Machine: {_env.machine()}. Packages: "
-            + _env.versions(["charter-ml", "numpy", "scikit-learn", "pandas", "nannyml"])
-            + f". {conditions}.",
+            machine,
             f"Data: {len(CLASSES)} classes; labelled reference {args.rows:,} rows; analysis "
             f"{args.rows:,} scored rows in {WINDOWS} windows of {args.rows // WINDOWS:,} (NannyML: "
             f"`chunk_size={args.rows // WINDOWS}`, the same rows), covariate shift of the inputs' "
@@ -417,7 +426,7 @@ def run_multiclass(args: argparse.Namespace) -> str:
             f"Agreement with NannyML, worst absolute difference over the windows (tolerance "
             f"{TOLERANCE}): {agreement}; with the floor: {against_floor}.",
             f"Estimate vs realized (labels withheld from both tools), worst over the windows: "
-            f"{tracking}; realized value inside charter's 3-standard-error band in {covered} of "
+            f"{tracking}; realized value inside charter's 3-standard-error band in {tally.covered} of "
             f"{WINDOWS * len(MULTICLASS)} window-metrics.",
         ]
     )

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import _env
+from benchmarks import _stats_common as common
 from benchmarks.dashboard import Shape, build_charter
 from charter.plumbing.ingest import ingest
 from charter.plumbing.labels import ingest_labels
@@ -53,7 +54,6 @@ from charter.services.monitoring import MonitorRun, monitor
 from charter.settings import Settings
 from charter.workspace import Workspace
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
 PACKAGES = ("charter-ml", "polars", "numpy", "SQLAlchemy", "scikit-learn")
 NAME = "year-monthly"
 SEED = 20261204
@@ -175,8 +175,7 @@ def main() -> None:
     text += _table(stored, command, new_day, args.runs, profile)
     print(text)
     if not args.no_write:
-        with RESULTS.open("a") as handle:
-            handle.write(text)
+        common.append_results(text)
 
 
 def report(
@@ -207,6 +206,7 @@ def report(
             f"Command: `{command}`. In process: `charter.services.monitoring.monitor`; the "
             "command: `charter monitor` in a new process (start-up included). Entries "
             "alternate.",
+            "",
             "",
         ]
     )

@@ -228,9 +228,10 @@ def _all_metrics(y: npt.NDArray[np.int64], p: FloatArray, classes: list[str]) ->
             NotComputable(f"class {k}: {area.reason}") if isinstance(area, NotComputable) else area
         )
     failed = next((a for a in areas if isinstance(a, NotComputable)), None)
+    computed = [a for a in areas if isinstance(a, float)]
     out: dict[str, Result] = {
         "accuracy": float(np.mean(predicted == y)),
-        "roc_auc": failed if failed is not None else float(np.mean(areas)),
+        "roc_auc": failed if failed is not None else float(np.mean(computed)),
         "log_loss": log_loss(y, p),
     }
     for average in ("macro", "weighted"):
