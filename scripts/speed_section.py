@@ -31,11 +31,13 @@ ORDER = (
     "Contract validation",
     "Drift report",
     "Estimated performance (CBPE)",
+    "Estimated performance, multiclass (CBPE)",
     "Ingest + score + log",
     "Audit ledger",
     "Start-up",
     "Online prediction",
     "Dashboard pages with history",
+    "Monthly windows from stored summaries",
 )
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(?: UTC)?")
 _LOAD = re.compile(r"load average(?:[^:;.\n]|:(?=\s*\d)|\.(?=\d))*", re.IGNORECASE)
