@@ -8,14 +8,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from charter.store.rows import insert
 from charter.store.tables import ApiToken
 
 
 def add(session: Session, row: ApiToken) -> ApiToken:
     """Insert ``row`` and flush, so its id is known."""
-    session.add(row)
-    session.flush()
-    return row
+    return insert(session, row)
 
 
 def every(session: Session) -> Sequence[ApiToken]:
