@@ -366,8 +366,8 @@ def report(
             headline,
             "",
             f"- machine: {_env.machine()}; load average at the end "
-            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (loaded by other work: rates "
-            "do not depend on it)",
+            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; the machine was loaded by other "
+            "work, which the rates do not depend on",
             f"- versions: {_env.versions(['charter-ml', 'evidently', 'nannyml', 'numpy', 'scipy'])}",
             f"- data: seed {SEED}; reference and current of n rows each; repetitions: {reps_text};"
             f" {len(NUMERIC)} numeric and {len(CATEGORICAL)} categorical columns per repetition;"

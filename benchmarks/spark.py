@@ -168,6 +168,13 @@ def main() -> None:
             f"{r['rows_in'] / r['seconds']:,.0f} | {r['startup_seconds']:.1f} | "
             f"{r['peak_tree_mib']:,.0f} |"
         )
+    p, s = results["polars"], results["spark"]
+    lines += [
+        "",
+        f"Headline (one run each): Spark ÷ local engine, ingest {s['seconds'] / p['seconds']:.1f}×, "
+        f"summarise {s['summarise_seconds'] / p['summarise_seconds']:.1f}×; peak memory "
+        f"{p['peak_tree_mib']:,.0f} MiB local, {s['peak_tree_mib']:,.0f} MiB Spark.",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_record:
