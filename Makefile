@@ -58,6 +58,7 @@ bench: install
 	$(BIN)/python -m benchmarks.ledger
 	$(BIN)/python -m benchmarks.validation
 	$(BIN)/python -m benchmarks.drift
+	$(BIN)/python -m benchmarks.drift_defaults
 	$(BIN)/python -m benchmarks.cbpe
 	$(BIN)/python -m benchmarks.cbpe --multiclass
 	$(BIN)/python -m benchmarks.ingest

@@ -302,9 +302,12 @@ def _shortfall(rule: Mapping[str, Any]) -> str:
 
 def _monitoring(charter: Charter, windows: Sequence[WindowResult]) -> Item:
     policy = charter.operations.monitor
+    warn, breach = policy.drift.levels()
+    significance = policy.drift.gate()
+    gate = "" if significance is None else f", significance {significance}"
     setup = (
         f"every {format_duration(policy.every)}, drift {policy.drift.method} "
-        f"(warn {policy.drift.warn}, breach {policy.drift.breach}), reference {policy.reference}"
+        f"(warn {warn}, breach {breach}{gate}), reference {policy.reference}"
     )
     facts = {"every": format_duration(policy.every), "windows": len(windows)}
     if not windows:
