@@ -293,7 +293,7 @@ class PartWriter:
         commit) and would make each batch slower than the one before.
         """
         (self.folder / f"{self.batch_id}.parquet").unlink(missing_ok=True)
-        parts = []
+        parts: list[Path] = []
         while (part := self.folder / f"{self.batch_id}.part-{len(parts):05d}.parquet").exists():
             parts.append(part)
         for part in reversed(parts):
