@@ -14,9 +14,10 @@ pass a fixed one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from charter.errors import InvalidIdentityError
 from charter.identity import check_actor, label
@@ -35,6 +36,9 @@ class Context:
     actor: str | None
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], datetime] = utc_now
+    #: Which credential proved ``actor`` (an API token or an identity provider's JWT, as
+    #: :meth:`charter.tokens.TokenInfo.credential` describes it); None when the actor is declared.
+    credential: Mapping[str, Any] | None = None
 
     @property
     def who(self) -> str:
@@ -55,6 +59,12 @@ class Context:
         except InvalidIdentityError:
             return f"invalid actor {label(self.actor or '')}"
 
-    def acting_as(self, actor: str | None) -> Context:
-        """This context with another actor (same settings, same clock)."""
-        return Context(actor=actor, settings=self.settings, clock=self.clock)
+    def proof(self) -> dict[str, Any]:
+        """``{"credential": ...}`` for a ledger entry when a credential proved the actor, else
+        nothing (an actor declared with ``--as`` proves nothing)."""
+        return {"credential": dict(self.credential)} if self.credential is not None else {}
+
+    def acting_as(self, actor: str | None, credential: Mapping[str, Any] | None = None) -> Context:
+        """This context with another actor (same settings, same clock), proven by
+        ``credential`` when given."""
+        return Context(actor=actor, settings=self.settings, clock=self.clock, credential=credential)

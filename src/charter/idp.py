@@ -47,6 +47,7 @@ class Claims:
     key_id: str
     issued_at: datetime | None
     expires_at: datetime
+    subject: str | None = None  # the provider's own id of the person (``sub``)
 
 
 def verify(settings: JwtSettings, token: str) -> Claims:
@@ -82,6 +83,7 @@ def verify(settings: JwtSettings, token: str) -> Claims:
         key_id=kid,
         issued_at=_time(payload.get("iat")),
         expires_at=_time(payload["exp"]) or datetime.now(UTC),
+        subject=str(payload["sub"]) if payload.get("sub") is not None else None,
     )
 
 

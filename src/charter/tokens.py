@@ -51,6 +51,19 @@ class TokenInfo:
     last_used_at: datetime | None
     revoked_at: datetime | None
     kind: Literal["token", "jwt"] = "token"
+    subject: str | None = None  # a JWT's ``sub``
+
+    def credential(self) -> dict[str, Any]:
+        """Which credential proved the identity, for the ledger: the token (its id and prefix,
+        never the secret), or the JWT's issuer, subject and signing key id."""
+        if self.kind == "jwt":
+            return {
+                "kind": "jwt",
+                "issuer": self.created_by,
+                "subject": self.subject,
+                "key_id": self.prefix.removeprefix("jwt:"),
+            }
+        return {"kind": "token", "token_id": self.id, "prefix": self.prefix}
 
     @classmethod
     def from_row(cls, row: ApiToken) -> TokenInfo:
@@ -209,6 +222,7 @@ def from_jwt(claims: idp.Claims) -> TokenInfo:
         last_used_at=None,
         revoked_at=None,
         kind="jwt",
+        subject=claims.subject,
     )
 
 
@@ -231,7 +245,7 @@ def decider(ws: Workspace, by: str | None, token: str | None, action: str) -> tu
                 f"--as {by} does not match the token, which belongs to {info.identity}",
                 hint="Drop --as: the token says who decides.",
             )
-        return ws.acting_as(info.identity), info.identity
+        return ws.acting_as(info.identity, credential=info.credential()), info.identity
     if ws.settings.require_authenticated_decisions:
         raise AuthenticationError(
             f"to {action}, this workspace requires an API token "

@@ -7,10 +7,10 @@ import copy
 import getpass
 import logging
 import socket
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import filelock
 
@@ -109,11 +109,12 @@ class Workspace:
         view._context = context
         return view
 
-    def acting_as(self, actor: str) -> Workspace:
+    def acting_as(self, actor: str, credential: Mapping[str, Any] | None = None) -> Workspace:
         """A view of this workspace whose actor is ``actor`` (checked now: an invalid identity is
-        refused before anything is done in its name)."""
+        refused before anything is done in its name), proven by ``credential`` when given (it is
+        recorded with the decisions made in its name)."""
         check_actor(actor, what="the acting identity")
-        return self.with_context(self.context.acting_as(actor))
+        return self.with_context(self.context.acting_as(actor, credential))
 
     def _raw_actor(self) -> str:
         if self.settings.actor:

@@ -24,7 +24,15 @@ if TYPE_CHECKING:
     from charter.schemas.lifecycle import Decision
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The charter.")]
-VersionArg = Annotated[int, typer.Argument(metavar="VERSION", help="The model version number.")]
+# Versions are INTEGER columns (32 bits on PostgreSQL): a larger number names no version, and is
+# refused here as a usage error rather than by the database (the API refuses it with 422: the
+# same bound, charter.server.routes_manage.MAX_VERSION; a test keeps them equal). The CLI does not
+# import the server or the store to learn it: startup stays light.
+MAX_VERSION = 2**31 - 1
+VersionArg = Annotated[
+    int,
+    typer.Argument(metavar="VERSION", min=1, max=MAX_VERSION, help="The model version number."),
+]
 AsOption = Annotated[
     str | None,
     typer.Option(
@@ -77,7 +85,12 @@ def readiness_command(
     name: NameArg,
     version: Annotated[
         int | None,
-        typer.Argument(metavar="[VERSION]", help="Default: the newest version in shadow."),
+        typer.Argument(
+            metavar="[VERSION]",
+            min=1,
+            max=MAX_VERSION,
+            help="Default: the newest version in shadow.",
+        ),
     ] = None,
     as_of: AsOfOption = None,
     as_json: JsonOption = False,
@@ -217,7 +230,11 @@ def rollback_command(
     to: Annotated[
         int | None,
         typer.Option(
-            "--to", metavar="VERSION", help="Restore this version (it must have been live before)."
+            "--to",
+            metavar="VERSION",
+            min=1,
+            max=MAX_VERSION,
+            help="Restore this version (it must have been live before).",
         ),
     ] = None,
     reason: Annotated[

@@ -223,8 +223,14 @@ def reference(
     as_json: JsonOption = False,
 ) -> None:
     """Summarise labelled data as a version's monitoring reference (scored by that version)."""
+    from charter.cli.lifecycle import MAX_VERSION
     from charter.monitoring.reference import set_reference
     from charter.schemas.monitoring import ReferenceResult
+
+    if version.isdigit() and not 1 <= int(version) <= MAX_VERSION:
+        raise typer.BadParameter(
+            f"{version} is not in the range 1<=x<={MAX_VERSION}", param_hint="'VERSION'"
+        )
 
     with progress_bar(as_json) as progress:
         ref = set_reference(workspace(ctx), name, version, file, progress=progress)

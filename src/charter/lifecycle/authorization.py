@@ -80,6 +80,7 @@ def authorize(ws: Workspace, name: str, *, by: str, note: str | None = None) -> 
             decisions.add_authorization(session, grant)
             entry = {"authorization_id": grant.id, "by": who, "note": note, "terms": grant.terms}
             entry["terms_sha256"] = grant.terms_sha256
+            entry.update(ws.context.proof())
             seals = [state.seal(state.PROMOTION_AUTHORIZATION, g) for g in (*superseded, grant)]
             entry = state.bound(entry, *seals)
             ws.ledger.append(

@@ -290,6 +290,7 @@ def reject(ws: Workspace, name: str, version: int, *, by: str, reason: str) -> D
             record_charter(ws, session, loaded)
             _close(row, "rejected", who, None, reason=reason)
             entry = {"decision_id": row.id, "version": version, "by": who, "reason": reason}
+            entry.update(ws.context.proof())
             ws.ledger.append(
                 session, "decision.rejected", entry, actor=ws.context.who, charter=name
             )
@@ -375,6 +376,7 @@ def _approved_entry(
     }
     if evidence_sha256 is not None:
         entry["evidence_sha256"] = evidence_sha256.strip().lower()
+    entry.update(ws.context.proof())
     ws.ledger.append(session, "decision.approved", entry, actor=ws.context.who, charter=row.charter)
 
 

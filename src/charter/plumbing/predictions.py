@@ -264,11 +264,7 @@ class PartWriter:
         """Put the parts in place; return each key with its SHA-256 (none: no rows)."""
         if not self.lake.local:
             return self._upload()
-        for stale in (
-            *self.folder.glob(f"{self.batch_id}.parquet"),
-            *self.folder.glob(f"{self.batch_id}.part-*.parquet"),
-        ):
-            stale.unlink(missing_ok=True)
+        self._remove_stale()
         if len(self.temps) == 1:
             finals = [self.folder / f"{self.batch_id}.parquet"]
         else:
@@ -287,6 +283,21 @@ class PartWriter:
             _fsync_dir(self.folder)
         self.temps = []
         return done
+
+    def _remove_stale(self) -> None:
+        """Remove the final files a crashed attempt at this batch id left (never committed).
+
+        Parts are put in place in order and removed here from the last one down, so what an
+        attempt left is always ``part-00000`` up to some n: probing names finds it without
+        listing the folder, which holds every batch of the charter (one per online group
+        commit) and would make each batch slower than the one before.
+        """
+        (self.folder / f"{self.batch_id}.parquet").unlink(missing_ok=True)
+        parts: list[Path] = []
+        while (part := self.folder / f"{self.batch_id}.part-{len(parts):05d}.parquet").exists():
+            parts.append(part)
+        for part in reversed(parts):
+            part.unlink(missing_ok=True)
 
     def _upload(self) -> list[tuple[str, str]]:
         stem = self.lake.attempt_name(self.batch_id, "")

@@ -9,8 +9,7 @@ token; ``/metrics`` (Prometheus) needs a viewer token, like the ``/v1`` API of :
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from charter.server.dashboard import routes as dashboard
 from charter.server.dashboard import routes_oversight as dashboard_oversight
 from charter.server.dashboard import routes_subpages as dashboard_subpages
 from charter.server.limits import BodyLimit
+from charter.server.measure import Measure
 from charter.server.metrics import CONTENT_TYPE, Metrics
 from charter.server.online import OnlineLog
 from charter.server.routes_manage import router as manage_router
@@ -69,44 +69,9 @@ def create_app(workspace: Workspace | Path | str | None = None) -> FastAPI:
     dashboard_subpages.install(app)
     dashboard_oversight.install(app)
     _health(app)
-    app.middleware("http")(_measure)
+    app.add_middleware(Measure, metrics=metrics, ws=ws)
     app.add_middleware(BodyLimit, max_bytes=server.max_body_bytes)
     return app
-
-
-async def _measure(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    started = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    path = getattr(route, "path", None) or "unmatched"
-    if path == "/metrics":
-        return response
-    charter, version = _labels(request, response.status_code)
-    method = request.method if request.method in _METHODS else "other"
-    metrics: Metrics = request.app.state.metrics
-    labels = (charter, version, path, method)
-    metrics.requests.labels(*labels, str(response.status_code)).inc()
-    metrics.latency.labels(*labels).observe(time.perf_counter() - started)
-    return response
-
-
-_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-def _labels(request: Request, status: int) -> tuple[str, str]:
-    """The charter and version labels of a request: only names that exist, never what a caller
-    typed into a path (an unknown charter, a 401 before the route ran), so no request can add
-    series to /metrics at will."""
-    charter = str(getattr(request.state, "charter", "") or "")
-    version = str(getattr(request.state, "version", "") or "")
-    if status < 400 or not charter:  # answered: the route loaded the charter (and version)
-        return charter, version
-    ws: Workspace = request.app.state.ws
-    if charter not in ws.charter_names():
-        return "", ""
-    return charter, "" if status == 404 else version  # 404: perhaps the version is unknown
 
 
 def _health(app: FastAPI) -> None:

@@ -41,7 +41,7 @@ def bearer(request: Request) -> str | None:
 def _check(request: Request, role: Role, action: str, mutating: bool) -> Caller:
     ws: Workspace = request.app.state.ws
     token = authenticate(ws, bearer(request))
-    caller = Caller(token, ws.acting_as(token.identity))
+    caller = Caller(token, ws.acting_as(token.identity, credential=token.credential()))
     try:
         require_role(token, role, action)
     except PermissionDeniedError as exc:

@@ -39,17 +39,20 @@ built only for the failing rows.
 
 from __future__ import annotations
 
-import functools
-import math
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeAlias
 
 import polars as pl
 
+from charter.engines.polars.rule_values import _allowed as _allowed
+from charter.engines.polars.rule_values import _anchored as _anchored
+from charter.engines.polars.rule_values import _bound as _bound
+from charter.engines.polars.rule_values import conversion, each_rule
 from charter.engines.polars.schema_drift import ColumnPlan, Reading, SchemaChange, plan_columns
-from charter.engines.polars.timestamps import parse_date, parse_timestamp
+from charter.engines.polars.small_batch import validate_small
 from charter.engines.rules import (
     VALUE_RULES,
     VIOLATIONS,
@@ -115,11 +118,15 @@ def validate(
     *,
     seen_keys: SeenKeys = None,
     now: datetime | None = None,
+    small_batches: bool = True,
 ) -> ValidationResult:
     """Check every row and the batch as a whole against ``contract``; never drop a row.
 
     ``contract`` is a charter's data contract or its rules (:func:`~charter.engines.rules.contract_rules`,
     which a caller validating many batches builds once).
+
+    A batch of a few rows is checked by the same rules compiled to Python
+    (:mod:`.small_batch`), with the same result; ``small_batches=False`` always uses Polars.
 
     Raises :class:`~charter.errors.DataError` when the contract cannot be applied at all: the
     batch already has a ``_violations`` column, an ``allowed`` value is not of the field's type, or
@@ -128,9 +135,19 @@ def validate(
     df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
     refuse_reserved(df.columns)
     ir = contract if isinstance(contract, ContractRules) else contract_rules(contract)
-    plans, changes = plan_columns(df.schema, ir)
+    plans, changes = _planned(df.schema, ir)
+    seen = _seen_lookup(seen_keys, ir.key)
+    if small_batches:
+
+        def judge(raw: pl.DataFrame, typed: pl.DataFrame) -> list[BatchRuleResult]:
+            return _batch_rules(raw, typed, plans, ir, now)
+
+        small = validate_small(df, ir, plans, changes, seen, now, judge)
+        if small is not None:
+            valid, failed, batch = small
+            return ValidationResult(_absent(valid, plans), failed, batch, changes)
     typed, early = _convert(df, plans)
-    rules = _row_rules(plans, ir, typed, _seen_lookup(seen_keys, ir.key))
+    rules = _row_rules(plans, ir, typed, seen)
     late = typed.select([expr.alias(name) for name, expr in rules if name not in early])
     if early.width:
         masks = pl.DataFrame([*late.get_columns(), *early.get_columns()])
@@ -139,10 +156,43 @@ def validate(
         masks = late
     batch = _batch_rules(df, typed, plans, ir, now)
     valid, failed = _split(df, typed, masks)
+    return ValidationResult(_absent(valid, plans), failed, batch, changes)
+
+
+_PLANS: dict[int, tuple[ContractRules, dict[tuple[Any, ...], Any]]] = {}
+_PLANS_KEPT = 32
+_PLANS_LOCK = threading.Lock()
+
+
+def _planned(
+    schema: pl.Schema, rules: ContractRules
+) -> tuple[list[ColumnPlan], list[SchemaChange]]:
+    """:func:`plan_columns`, remembered per rules and schema: a batch of one row would spend
+    most of its time building the same expressions (the ISO 8601 parser is a large one)."""
+    key = tuple((name, repr(dtype)) for name, dtype in schema.items())
+    with _PLANS_LOCK:
+        held = _PLANS.get(id(rules))
+        if held is None or held[0] is not rules:  # the id of rules no longer held
+            if len(_PLANS) >= _PLANS_KEPT:
+                _PLANS.pop(next(iter(_PLANS)))
+            held = _PLANS[id(rules)] = (rules, {})
+        found = held[1].get(key)
+    if found is None:
+        found = plan_columns(schema, rules)
+        with _PLANS_LOCK:
+            if len(held[1]) >= _PLANS_KEPT:
+                held[1].pop(next(iter(held[1])))
+            held[1][key] = found
+    plans, changes = found
+    return list(plans), list(changes)
+
+
+def _absent(valid: pl.DataFrame, plans: list[ColumnPlan]) -> pl.DataFrame:
+    """The valid rows with every absent optional column the contract types, as nulls."""
     absent = [p for p in plans if not p.present and p.dtype is not None]
     if absent:
         valid = valid.with_columns(pl.lit(None, p.dtype).alias(p.name) for p in absent)
-    return ValidationResult(valid, failed, batch, changes)
+    return valid
 
 
 def refuse_reserved(columns: list[str]) -> None:
@@ -162,10 +212,7 @@ def _convert(df: pl.DataFrame, plans: list[ColumnPlan]) -> tuple[pl.DataFrame, p
         return df, pl.DataFrame()
     exprs: list[pl.Expr] = []
     for plan in converting:
-        assert plan.value is not None
-        exprs.append(plan.value.alias(plan.name))
-        if plan.type_error is not None:
-            exprs.append(plan.type_error.fill_null(False).alias(f"{plan.name}.type"))
+        exprs.extend(conversion(plan))
         if plan.spec is not None and not plan.spec.nullable:
             exprs.append(pl.col(plan.name).is_null().alias(f"{plan.name}.not_null"))
     converted = df.select(exprs)
@@ -191,13 +238,7 @@ def _row_rules(
 ) -> list[tuple[str, pl.Expr]]:
     """Every row rule that applies to this batch as ``(name, expression true where the row breaks
     it)``, in report order: the contract's rules, kept or skipped by how each column arrived."""
-    compiled: list[tuple[str, pl.Expr]] = []
-    for plan, column in zip(plans, contract.columns, strict=True):
-        for rule in column.rules:
-            expr = _compile(rule, plan, typed, seen)
-            if expr is not None:
-                compiled.append((rule.name, expr))
-    return compiled
+    return each_rule(plans, contract, lambda rule, plan: _compile(rule, plan, typed, seen))
 
 
 def _compile(
@@ -275,72 +316,6 @@ def _one_of(col: pl.Expr, allowed: pl.Series) -> pl.Expr:
     if 0 < allowed.len() <= _FEW:
         return pl.any_horizontal([col == pl.lit(value, allowed.dtype) for value in allowed])
     return col.is_in(allowed.implode())
-
-
-def _bound(bound: float, rule: str, declared: str, dtype: pl.DataType) -> Any:
-    """``min``/``max`` as a literal of the column's own type, so the comparison casts nothing."""
-    if declared in ("datetime", "date"):
-        instant = datetime.fromtimestamp(bound, UTC)
-        if declared == "date":
-            return instant.date()
-        time_zone = dtype.time_zone if isinstance(dtype, pl.Datetime) else None
-        return instant if time_zone else instant.replace(tzinfo=None)
-    if declared == "int" and abs(bound) < 2**62:
-        # For whole numbers, x < 0.5 is x < 1 and x > 4.5 is x > 4: compare integers with integers.
-        return math.ceil(bound) if rule == "min" else math.floor(bound)
-    return float(bound)
-
-
-def _allowed(
-    name: str, declared: str, allowed: tuple[str | int | float | bool, ...], dtype: pl.DataType
-) -> pl.Series:
-    values: list[Any] = []
-    for value in allowed:
-        converted = _allowed_value(declared, value)
-        if converted is None:
-            hint = (
-                " (YAML reads yes/no/on/off as booleans: quote them)"
-                if isinstance(value, bool)
-                else ""
-            )
-            raise DataError(
-                f"{name}.allowed: {value!r} is not a {declared}{hint}",
-                hint=f"list only {declared} values in fields.{name}.allowed",
-            )
-        values.append(converted)
-    return pl.Series(name, values, dtype=dtype)
-
-
-def _allowed_value(declared: str, value: str | int | float | bool) -> Any:
-    if declared == "bool":
-        return value if isinstance(value, bool) else None
-    if isinstance(value, bool):
-        return None
-    if declared == "string":
-        return str(value)
-    if declared == "int":
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        return value if isinstance(value, int) else None
-    if declared == "float":
-        return float(value) if isinstance(value, int | float) else None
-    if not isinstance(value, str):
-        return None
-    return parse_date(value) if declared == "date" else parse_timestamp(value)
-
-
-@functools.lru_cache(maxsize=256)
-def _anchored(name: str, pattern: str) -> str:
-    anchored = f"^(?:{pattern})$"
-    try:
-        pl.Series([""]).str.contains(anchored)
-    except pl.exceptions.ComputeError as exc:
-        raise DataError(
-            f"{name}.pattern {pattern!r} is not supported by Polars' regular expressions: "
-            f"{str(exc).splitlines()[-1].strip() if str(exc) else exc}",
-            hint="rewrite it without look-around or back-references",
-        ) from None
-    return anchored
 
 
 def _seen_lookup(seen_keys: SeenKeys, key: str) -> Callable[[str, pl.Series], pl.Series | None]:
