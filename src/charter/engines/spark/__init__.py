@@ -59,7 +59,7 @@ class SparkEngine:
 
     def __init__(self, master: str = "local[*]") -> None:
         self.master = master
-        self._broadcasts: dict[int, tuple[Predictor, Any]] = {}
+        self._broadcasts: dict[int, tuple[Any, Any]] = {}
 
     @property
     def name(self) -> str:
@@ -71,32 +71,39 @@ class SparkEngine:
 
     # -- read -------------------------------------------------------------------------------------
     def read(self, path: Path, source: FolderSource) -> pa.Table:
-        """The file through Spark's readers. CSV is text in UTF-8 (Spark decodes bytes that are
-        not UTF-8 as U+FFFD under either ``encoding``); JSON Lines columns come in the order of
-        the first line, as the local engine gives them."""
+        """The file through Spark's readers (:meth:`read_frame`), brought to the driver."""
+        try:
+            return self.read_frame(path, source).toArrow()
+        except Exception as exc:  # Spark's errors are Java's: said about the file, in one line
+            raise DataError(f"{path}: Spark cannot read it: {_said(exc)}") from None
+
+    def read_frame(
+        self, path: Path | str, source: FolderSource, *, block: str | None = None
+    ) -> DataFrame:
+        """The file as a Spark frame, read on the executors (lazily: errors come when it runs).
+
+        CSV is text in UTF-8 (Spark decodes bytes that are not UTF-8 as U+FFFD under either
+        ``encoding``); JSON Lines columns come in the order of the first line, as the local
+        engine gives them. ``block`` names an extra column with where in the file each row's
+        block starts (Spark's ``_metadata.file_block_start``), to number the rows by."""
+        from pyspark.sql import functions as F  # noqa: N812
+
         reader = self.spark.read
         where = str(path)
-        try:
-            if source.kind == "parquet_dir":
-                frame = reader.parquet(where)
-            elif source.kind == "csv_dir":
-                frame = reader.csv(
-                    where,
-                    header=True,
-                    inferSchema=False,
-                    sep=source.delimiter,
-                    encoding="utf-8",
-                )
-            else:
-                frame = reader.option("samplingRatio", 1.0).json(where)
-                frame = frame.select(*[f"`{c}`" for c in _first_line_order(path, frame.columns)])
-            table = frame.toArrow()
-        except Exception as exc:  # Spark's errors are Java's: said about the file, in one line
-            first = str(exc).strip().splitlines()
-            raise DataError(
-                f"{where}: Spark cannot read it: {first[0] if first else type(exc).__name__}"
-            ) from None
-        return table
+        if source.kind == "parquet_dir":
+            frame = reader.parquet(where)
+        elif source.kind == "csv_dir":
+            frame = reader.csv(
+                where, header=True, inferSchema=False, sep=source.delimiter, encoding="utf-8"
+            )
+        else:
+            frame = reader.option("samplingRatio", 1.0).json(where)
+        columns = [F.col(f"`{c}`") for c in frame.columns]
+        if source.kind == "jsonl_dir":
+            columns = [F.col(f"`{c}`") for c in _first_line_order(Path(path), frame.columns)]
+        if block is not None:
+            columns.append(F.col("_metadata.file_block_start").alias(block))
+        return frame.select(*columns)
 
     # -- validate ---------------------------------------------------------------------------------
     def validate(
@@ -153,12 +160,17 @@ class SparkEngine:
         return pa.table({"score": scored.column("score")})
 
     def _model_getter(self, predictor: Predictor) -> Any:
+        return self.share(predictor)
+
+    def share(self, value: Any) -> Callable[[], Any]:
+        """A function the executors call to get ``value``: broadcast once per object (Spark
+        Connect has no broadcast: the value travels with the function, once per query)."""
         if is_connect(self.master):
-            return lambda: predictor
-        held = self._broadcasts.get(id(predictor))
-        if held is None or held[0] is not predictor:
-            held = (predictor, self.spark.sparkContext.broadcast(predictor))
-            self._broadcasts[id(predictor)] = held
+            return lambda: value
+        held = self._broadcasts.get(id(value))
+        if held is None or held[0] is not value:
+            held = (value, self.spark.sparkContext.broadcast(value))
+            self._broadcasts[id(value)] = held
         shared = held[1]
         return lambda: shared.value
 
@@ -268,6 +280,11 @@ def _first_line_order(path: Path, columns: list[str]) -> list[str]:
         named = []
     ordered = [c for c in named if c in columns]
     return ordered + [c for c in columns if c not in ordered]
+
+
+def _said(exc: BaseException) -> str:
+    first = str(exc).strip().splitlines()
+    return first[0] if first else type(exc).__name__
 
 
 def _first_line(exc: BaseException) -> str:
