@@ -49,7 +49,6 @@ from charter.plumbing.ingest_report import IngestReport
 from charter.plumbing.ingest_sql import SqlIngest
 from charter.plumbing.landing import settle_period, waiting_reason
 from charter.plumbing.scoring import Scorer
-from charter.plumbing.spark_ingest import SparkFileBatch, native
 from charter.plumbing.sources import (
     DEFAULT_CHUNK_ROWS,
     LandingFile,
@@ -58,6 +57,7 @@ from charter.plumbing.sources import (
     list_landing_files,
     read_file_chunks,
 )
+from charter.plumbing.spark_ingest import SparkFileBatch, native
 from charter.progress import SILENT, Progress
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import FolderSource, SqlSource
