@@ -191,11 +191,11 @@ def _chunk(job: _Job, plan: ScoringPlan, table: pa.Table, out: _TaskResult, tag:
     valid = frame.filter(~broken).select(
         ROW, *[pl.col(job.typed.get(name, name)).alias(name) for name in job.columns]
     )
-    valid = valid.cast({ROW: pl.Int64, **job.valid_schema}, strict=False)
+    valid = valid.cast(_with_row(job.valid_schema), strict=False)
     if job.absent:
         valid = valid.with_columns(pl.lit(None, t).alias(n) for n, t in job.absent.items())
     failed = frame.filter(broken).select(ROW, *job.columns, VIOLATIONS)
-    failed = failed.cast({ROW: pl.Int64, **job.failed_schema}, strict=False)
+    failed = failed.cast(_with_row(job.failed_schema), strict=False)
     event_time = log.utc_event_time(valid, job.event_time)
     late = late_flags(event_time, job.watermark, job.max_lateness)
     scored = plan.score(valid, job.label)
@@ -239,6 +239,10 @@ def _chunk(job: _Job, plan: ScoringPlan, table: pa.Table, out: _TaskResult, tag:
     out.rows_scored += valid.height
     out.rows_quarantined += failed.height
     out.rows_late += int(late.sum())
+
+
+def _with_row(schema: dict[str, pl.DataType]) -> dict[Any, Any]:
+    return {ROW: pl.Int64(), **schema}
 
 
 def _put(job: _Job, folder: str, frame: pl.DataFrame, tag: str) -> tuple[str, str]:
