@@ -289,7 +289,7 @@ def _mark_seen(
         seen_df = spark.createDataFrame(
             pl.DataFrame({"v": earlier.cast(values.dtype, strict=False)}).unique().to_arrow()
         ).select(F.col("v").alias(f"{_HELPER}seenv_{_slot(name)}"), F.lit(True).alias(flag))
-        value_col = F.col(f"`{_HELPER}seenv.{name}`")
+        value_col = F.col(f"`{_HELPER}seenv_{_slot(name)}`")
         staged = staged.join(F.broadcast(seen_df), typed_of[name] == value_col, "left").drop(
             value_col
         )
