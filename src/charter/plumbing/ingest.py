@@ -232,7 +232,7 @@ class _Run:
         self, file: LandingFile, source: FolderSource, fingerprint: str, batch_id: str
     ) -> None:
         renamed: dict[str, str] = {}
-        if native(self.state.engine):  # Spark reads the file itself: no rows come through here
+        if native(self.state.engine) and source.kind != "delta_table":  # Spark reads the file
             batch: Batch = SparkFileBatch(
                 self.state,
                 batch_id,
