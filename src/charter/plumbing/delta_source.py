@@ -67,7 +67,9 @@ def delta_version_frames(commit: Path, chunk_rows: int) -> Iterator[pl.DataFrame
     table = commit.parent.parent
     version = int(commit.stem)
     snapshot = _table(table, version)
-    schema = pl.Schema(pl.from_arrow(pa.schema(snapshot.schema().to_arrow()).empty_table()).schema)
+    empty = pl.from_arrow(pa.schema(snapshot.schema().to_arrow()).empty_table())
+    assert isinstance(empty, pl.DataFrame)
+    schema = empty.schema
     partitions = _partition_values(snapshot)
     yielded = False
     for relative in _added_with_data_change(commit):
@@ -81,7 +83,7 @@ def delta_version_frames(commit: Path, chunk_rows: int) -> Iterator[pl.DataFrame
             filled = chunk.with_columns(
                 pl.lit(value).cast(schema[name]).alias(name) for name, value in values.items()
             )
-            yield filled.select(schema.names()).cast(dict(schema), strict=False)
+            yield filled.select(schema.names()).cast(schema, strict=False)
             yielded = True
     if not yielded:
         yield pl.DataFrame(schema=schema)
