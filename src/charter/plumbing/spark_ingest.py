@@ -33,9 +33,11 @@ implementation installed on the workers.
 
 from __future__ import annotations
 
+import logging
 import os
 import pickle
 import tempfile
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
 
 __all__ = ["SparkFileBatch", "native", "spark_path", "with_order"]
 
+logger = logging.getLogger("charter.spark")
 _BLOCK, _MONO = "__charter_block", "__charter_mono"
 _PART_MARK = ".part-"
 
@@ -323,6 +326,13 @@ class SparkFileBatch(Batch):
         from charter.engines.spark.contract import ORDER, judge_on_spark, typed_name
 
         run, contract, spark = self.run, self.run.loaded.charter.data, self.engine.spark
+        clock = [time.perf_counter()]
+
+        def lap(step: str) -> None:  # where a batch's time goes, for `-v` and benchmarks
+            now = time.perf_counter()
+            logger.info("%s: %s took %.2fs", self.label, step, now - clock[0])
+            clock[0] = now
+
         sdf = self.engine.read_frame(self.file.path, self.source, block=_BLOCK)
         empty = pl.from_arrow(sdf.drop(_BLOCK).limit(0).toArrow())
         assert isinstance(empty, pl.DataFrame)
@@ -330,9 +340,12 @@ class SparkFileBatch(Batch):
         if renames:
             sdf = sdf.withColumnsRenamed(renames)
             self.renamed.update(renames)
+        lap("schema")
         sdf, rows = with_order(spark, sdf, ORDER)
+        lap("row numbers (one aggregation)")
         judged = judge_on_spark(spark, sdf, empty.schema, run.rules, seen_frame=self._history())
         self.rules.append((rows, judged.batch_rules(run.rules, run.now)))
+        lap("batch rules (one aggregation)")
         for change in judged.changes:
             self.changes.setdefault((change.kind, change.column), change.to_dict())
         typed = {
@@ -373,6 +386,7 @@ class SparkFileBatch(Batch):
         )
         done = rows_out.mapInArrow(partial(_task, job, get_plan), "result binary").toArrow()
         results = [pickle.loads(r) for r in done.column("result").to_pylist()]
+        lap(f"judge, score, log on the executors ({len(results)} tasks)")
         self._merge(sorted(results, key=lambda r: (r.first_row is None, r.first_row or 0)))
 
     def _history(self) -> DataFrame | None:

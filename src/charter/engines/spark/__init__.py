@@ -210,6 +210,59 @@ class SparkEngine:
             return summarise_like(reference, values)
         return merge_all(found)
 
+    def summarise_files(
+        self,
+        paths: Sequence[str],
+        references: Mapping[str, ColumnSummary],
+        *,
+        struct: str | None = "inputs",
+        rows_per_summary: int = 1_000_000,
+    ) -> dict[str, ColumnSummary]:
+        """Each column's summary on its reference's edges or categories, over Parquet files read
+        by the executors (``struct``: the columns are fields of that struct column, as the
+        prediction log's ``inputs``). Each task summarises its rows in parts of
+        ``rows_per_summary`` and merges them; only the summaries come back to the driver."""
+        from pyspark.sql import functions as F  # noqa: N812
+
+        names = list(references)
+        if not names or not paths:
+            return {}
+        frame = self.spark.read.parquet(*paths)
+        picked = [
+            (F.col(f"`{struct}`")[name] if struct else F.col(f"`{name}`")).alias(f"c{i}")
+            for i, name in enumerate(names)
+        ]
+        refs = dict(references)
+
+        def part_summaries(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            found: dict[str, list[ColumnSummary]] = {name: [] for name in names}
+            pending: list[pa.RecordBatch] = []
+
+            def flush() -> None:
+                table = pa.Table.from_batches(pending)
+                for i, name in enumerate(names):
+                    found[name].append(summarise_like(refs[name], pl.Series("v", table[f"c{i}"])))
+                pending.clear()
+
+            for batch in batches:
+                pending.append(batch)
+                if sum(b.num_rows for b in pending) >= rows_per_summary:
+                    flush()
+            if pending:
+                flush()
+            merged = {n: merge_all(s).to_dict() for n, s in found.items() if s}
+            yield pa.RecordBatch.from_pylist([{"summary": json.dumps(merged)}])
+
+        parts = frame.select(*picked).mapInArrow(part_summaries, "summary string").toArrow()
+        out: dict[str, list[ColumnSummary]] = {name: [] for name in names}
+        for text in parts.column("summary").to_pylist():
+            for name, summary in json.loads(text).items():
+                out[name].append(summary_from_dict(summary))
+        return {
+            name: merge_all(found) if found else summarise_like(refs[name], pl.Series([]))
+            for name, found in out.items()
+        }
+
     def summarise_groups(
         self,
         rows: pl.DataFrame,
