@@ -51,7 +51,7 @@ import pyarrow as pa
 
 from charter.engines.polars.contract import ValidationResult
 from charter.engines.polars.file_reading import readable, rename_reserved
-from charter.engines.rules import VIOLATIONS
+from charter.engines.rules import VIOLATIONS, BatchRuleKind, judge_batch
 from charter.errors import CharterError, DataError
 from charter.plumbing import predictions as log
 from charter.plumbing.ingest_batch import ROW, Batch, RunState, late_flags
@@ -143,6 +143,8 @@ class _Job:
     quarantine: str
     order: str
     names: tuple[str, ...]
+    null_columns: tuple[str, ...]  # the batch rules' counts, taken in the same pass
+    newest_columns: tuple[str, ...]
 
 
 @dataclass
@@ -159,6 +161,8 @@ class _TaskResult:
     newest: datetime | None = None
     violations: dict[str, int] = field(default_factory=dict)
     failures: FailureTally = field(default_factory=FailureTally)
+    nulls: dict[str, int] = field(default_factory=dict)
+    newest_values: dict[str, Any] = field(default_factory=dict)
 
 
 def _task(
@@ -191,6 +195,13 @@ def _chunk(job: _Job, plan: ScoringPlan, table: pa.Table, out: _TaskResult, tag:
     tag = f"{tag}-{int(frame[ROW][0]) if frame.height else 0}"
     broken = pl.col(VIOLATIONS).list.len() > 0
     chunk = frame.select(ROW, *job.columns)
+    for column in job.null_columns:  # the batch rules judge every row, valid or not
+        out.nulls[column] = out.nulls.get(column, 0) + chunk[column].null_count()
+    for column in job.newest_columns:
+        value = frame[job.typed.get(column, column)].max()
+        known = out.newest_values.get(column)
+        if value is not None and (known is None or value > known):
+            out.newest_values[column] = value
     valid = frame.filter(~broken).select(
         ROW, *[pl.col(job.typed.get(name, name)).alias(name) for name in job.columns]
     )
@@ -344,8 +355,6 @@ class SparkFileBatch(Batch):
         sdf, rows = with_order(spark, sdf, ORDER)
         lap("row numbers (one aggregation)")
         judged = judge_on_spark(spark, sdf, empty.schema, run.rules, seen_frame=self._history())
-        self.rules.append((rows, judged.batch_rules(run.rules, run.now)))
-        lap("batch rules (one aggregation)")
         for change in judged.changes:
             self.changes.setdefault((change.kind, change.column), change.to_dict())
         typed = {
@@ -377,6 +386,16 @@ class SparkFileBatch(Batch):
             quarantine=log.quarantine_dir(run.name),
             order=ORDER,
             names=tuple(wanted),
+            null_columns=tuple(
+                r.column
+                for r in run.rules.batch
+                if r.kind is BatchRuleKind.MAX_NULL_FRACTION and r.column in empty.columns
+            ),
+            newest_columns=tuple(
+                r.column
+                for r in run.rules.batch
+                if r.kind is BatchRuleKind.MAX_AGE and r.column in judged.typed_of
+            ),
         )
         get_plan = self.engine.share(run.scorer.plan())
         # mapInArrow hands columns over by name, unquoted: a name with a dot would be read as
@@ -388,6 +407,13 @@ class SparkFileBatch(Batch):
         results = [pickle.loads(r) for r in done.column("result").to_pylist()]
         lap(f"judge, score, log on the executors ({len(results)} tasks)")
         self._merge(sorted(results, key=lambda r: (r.first_row is None, r.first_row or 0)))
+        nulls = {c: sum(r.nulls.get(c, 0) for r in results) for c in job.null_columns}
+        newest: dict[str, Any] = {}
+        for r in results:
+            for column, value in r.newest_values.items():
+                if value is not None and (newest.get(column) is None or value > newest[column]):
+                    newest[column] = value
+        self.rules.append((rows, judge_batch(run.rules, rows, nulls, newest, run.now)))
 
     def _history(self) -> DataFrame | None:
         """The keys of the committed prediction files, read by Spark (None: nothing logged)."""
