@@ -261,9 +261,10 @@ def main() -> None:
     local = _median([r["seconds"] for r in runs[("polars", "-")]])
     lines += [
         "",
-        f"Headline: {args.rows:,} rows ingested, scored, logged and summarised: local engine "
-        f"{local:.1f} s, Spark local[2] {two:.1f} s ({two / local:.1f}x the local engine's time), "
-        f"Spark local[1] {one:.1f} s (local[2] is {one / two:.2f}x as fast as local[1]).",
+        f"Headline: ingest (read, validate, score, log, commit) of {args.rows:,} rows: local "
+        f"engine {local:.1f} s, Spark local[2] {two:.1f} s ({two / local:.1f}x the local "
+        f"engine's time), Spark local[1] {one:.1f} s (local[2] is {one / two:.2f}x as fast as "
+        "local[1]); summaries in their own column.",
         "",
         "Where a Spark batch's time went (first run of each master):",
         "",

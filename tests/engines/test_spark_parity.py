@@ -418,7 +418,7 @@ def test_a_spark_ingest_killed_before_its_commit_and_run_again_logs_every_row_on
         land(ws, name, f"part-{i}.parquet", frame)
     env = {**os.environ, "CHARTER_TEST_CRASH_AT": "before_commit:2", "CHARTER_ENGINE": "spark"}
     command = [sys.executable, "-m", "charter.cli.main", "-w", str(ws.root), "ingest", name]
-    crashed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    crashed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=800)
     assert crashed.returncode == 137, crashed.stderr[-2000:]
     with ws.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(IngestBatch)) == 1

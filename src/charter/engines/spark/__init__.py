@@ -1,7 +1,8 @@
 """The Apache Spark engine: the same steps as the local engine, evaluated by Spark (see :mod:`..base`).
 
-- :meth:`SparkEngine.read` reads a landing file with Spark's readers (Parquet; CSV as text;
-  JSON Lines with the schema inferred over every line);
+- :meth:`SparkEngine.read_frame` reads a landing file with Spark's readers (Parquet; CSV as
+  text; JSON Lines with the schema inferred over every line), lazily, on the executors;
+  :meth:`SparkEngine.read` brings it to the driver;
 - :meth:`SparkEngine.validate` compiles the contract's rules to Spark columns (:mod:`.contract`);
 - :meth:`SparkEngine.score` broadcasts the model once and scores Arrow batches on the executors
   (``mapInArrow``);
@@ -11,9 +12,13 @@
   histograms are the same numbers by construction;
 - :meth:`SparkEngine.write` writes one Parquet file.
 
-What crosses the seam is Arrow: the batch's valid and failed rows come back to the driver, where
-ingestion writes the prediction log and quarantine to the lake and commits them in charter's
-database under the exactly-once protocol, exactly as for the local engine.
+- :meth:`SparkEngine.summarise_files` summarises logged columns of Parquet files in the lake on
+  the executors.
+
+What crosses the seam is Arrow. A landing file does not cross it: ingestion keeps its rows on the
+executors (:mod:`charter.plumbing.spark_ingest`, with :func:`.contract.judge_on_spark`), which
+write the prediction log and quarantine to the lake; only counts and file names come back to be
+committed. A SQL batch does cross it (``validate``/``score`` from the driver's frame).
 """
 
 from __future__ import annotations

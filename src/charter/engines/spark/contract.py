@@ -6,9 +6,11 @@ a batch is decided by the same column plan (:func:`~charter.engines.polars.schem
 from the batch's schema alone), the literals of ``min``/``max``/``allowed`` are converted by the
 same functions, and text is read as the same types (:mod:`.parsing`). Only the evaluation is
 Spark's: one projection computes every rule as a boolean column, ``_violations`` is the
-``array_compact`` of the broken rules' names in report order, and ``unique`` is a window over the
-column ordered by arrival (the first occurrence passes). Valid and failed rows are split in
-Spark and come back to the driver as Arrow, in the order they arrived.
+``array_compact`` of the broken rules' names in report order, and ``unique`` aggregates each
+repeated value's first arrival (the first occurrence passes) and broadcasts those back.
+:func:`judge_on_spark` leaves the judged rows on Spark (ingestion of a landing file goes on
+there); :func:`validate_on_spark` splits them and brings valid and failed rows to the driver as
+Arrow, in the order they arrived.
 """
 
 from __future__ import annotations
