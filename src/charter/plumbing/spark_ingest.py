@@ -55,7 +55,7 @@ from charter.engines.rules import VIOLATIONS, BatchRuleKind, judge_batch
 from charter.errors import CharterError, DataError
 from charter.plumbing import predictions as log
 from charter.plumbing.ingest_batch import ROW, Batch, RunState, late_flags
-from charter.plumbing.isolation import FailureTally, log_scored, quarantine_model_errors
+from charter.plumbing.isolation import FailureTally, log_scored, score_chunk
 from charter.plumbing.lake import Lake, lake_for, open_lake
 from charter.plumbing.scoring import ScoringPlan
 from charter.plumbing.sources import LandingFile
@@ -212,15 +212,15 @@ def _chunk(job: _Job, plan: ScoringPlan, table: pa.Table, out: _TaskResult, tag:
     failed = failed.cast(_with_row(job.failed_schema), strict=False)
     event_time = log.utc_event_time(valid, job.event_time)
     late = late_flags(event_time, job.watermark, job.max_lateness)
-    scored = plan.score(valid, job.label)
-    for version in scored:
-        out.failures.add(version)
-    rejected = quarantine_model_errors(chunk, valid, scored)
-    if rejected is not None:  # the live version could not score these rows
-        keep = ~rejected.mask
-        valid, event_time, late = valid.filter(keep), event_time.filter(keep), late.filter(keep)
-        scored = [v.only(keep) for v in scored]
-        failed = pl.concat([failed, rejected.rows], how="diagonal_relaxed").sort(ROW)
+    valid, event_time, late, scored, failed = score_chunk(
+        lambda rows: plan.score(rows, job.label),
+        chunk,
+        valid,
+        failed,
+        event_time,
+        late,
+        out.failures,
+    )
     for rule, count in ValidationResult(valid, failed).violation_counts().items():
         out.violations[rule] = out.violations.get(rule, 0) + count
     logged = log_scored(
