@@ -323,8 +323,6 @@ class SparkFileBatch(Batch):
         except CharterError:
             raise
         except Exception as exc:  # Spark's errors are Java's or a task's: said in one line
-            if os.environ.get("CHARTER_DEBUG_SPARK"):
-                raise
             text = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
             said = next((ln for ln in reversed(text) if "Error" in ln), text[0] if text else "")
             raise DataError(
