@@ -58,11 +58,15 @@ bench: install
 	$(BIN)/python -m benchmarks.ledger
 	$(BIN)/python -m benchmarks.validation
 	$(BIN)/python -m benchmarks.drift
+	$(BIN)/python -m benchmarks.drift_defaults
 	$(BIN)/python -m benchmarks.cbpe
+	$(BIN)/python -m benchmarks.cbpe --multiclass
 	$(BIN)/python -m benchmarks.ingest
 	$(BIN)/python -m benchmarks.startup
 	$(BIN)/python -m benchmarks.serving
 	$(BIN)/python -m benchmarks.dashboard
+	$(BIN)/python -m benchmarks.monthly
+	$(BIN)/python scripts/speed_section.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(DEMO_WORKSPACE)

@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+# NannyML reports usage to a web service unless told not to; off, so the timed runs never wait on
+# (or spend a thread retrying) the network, which the benchmark machine may not reach.
+os.environ.setdefault("NML_DISABLE_USAGE_LOGGING", "1")
 
 
 def alternate(tasks: Mapping[str, Callable[[], object]], repeat: int) -> dict[str, list[float]]:

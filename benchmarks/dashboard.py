@@ -184,8 +184,11 @@ def _model(shape: Shape, train: pl.DataFrame, c: float) -> Pipeline:
     return pipeline
 
 
-def build_charter(ws: Workspace, shape: Shape, seed: int, now: datetime, versions: int) -> None:
-    """Charter file, model versions with a reference, the daily/weekly files, labels, monitor."""
+def build_charter(
+    ws: Workspace, shape: Shape, seed: int, now: datetime, versions: int, *, monitored: bool = True
+) -> None:
+    """Charter file, model versions with a reference, the daily/weekly files, labels, and (if
+    ``monitored``) monitor."""
     ws.charters_dir.mkdir(parents=True, exist_ok=True)
     (ws.charters_dir / f"{shape.name}.yaml").write_text(shape.yaml())
     folder = ws.root / "models" / shape.name
@@ -216,7 +219,8 @@ def build_charter(ws: Workspace, shape: Shape, seed: int, now: datetime, version
     labels.parent.mkdir(exist_ok=True)
     pl.concat(outcomes).write_parquet(labels)
     ingest_labels(ws, shape.name, labels)
-    monitor(ws, shape.name)
+    if monitored:
+        monitor(ws, shape.name)
 
 
 @dataclass
@@ -415,7 +419,10 @@ def report(
             f"every page within {TARGET_MS:.0f} ms (median)."
             if not over
             else f"over {TARGET_MS:.0f} ms (median): {', '.join(over)}."
-        ),
+        )
+        + " Medians: "
+        + ", ".join(f"{p.label} {_ms(statistics.median(p.seconds))} ms" for p in found)
+        + ".",
     ]
     for label, text in profiles.items():
         lines += [

@@ -371,6 +371,12 @@ def main() -> None:
             f"Floor ratio: charter with a stored reference takes {stored / floor:.2f}× the floor, "
             f"cold {cold / floor:.2f}×. Peer ratios, peer ÷ charter cold: Evidently "
             f"{best['Evidently DataDriftPreset'][0] / cold:.1f}×, NannyML {best['NannyML univariate drift'][0] / cold:.1f}×.",
+            f"Headline (medians, peer ÷ charter cold): Evidently "
+            f"{best['Evidently DataDriftPreset'][1] / best['charter, cold'][1]:.1f}×, NannyML "
+            f"{best['NannyML univariate drift'][1] / best['charter, cold'][1]:.1f}×; charter ÷ floor: "
+            f"{best['charter, cold'][1] / best['floor (NumPy/Polars PSI)'][1]:.2f}× cold, "
+            f"{best['charter, stored reference'][1] / best['floor (NumPy/Polars PSI)'][1]:.2f}× "
+            "with the stored reference.",
             "",
             "Agreement, checked before timing (worst absolute difference over the columns):",
             "",

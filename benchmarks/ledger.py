@@ -147,11 +147,13 @@ def main() -> None:
     )
     args = parser.parse_args()
     single = args.single or args.events
+    load_start = os.getloadavg()[0]
     rows = run(args.events, single)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
         f"\n## Audit ledger — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\n",
-        f"Machine: {_machine()}. Peak RSS {peak:.0f} MiB.",
+        f"Machine: {_machine()}. Load average (1 min) at start {load_start:.1f}, at end "
+        f"{os.getloadavg()[0]:.1f}. Peak RSS {peak:.0f} MiB.",
         f"Command: `python -m benchmarks.ledger --events {args.events}"
         + (f" --single {single}`" if args.single else "`"),
         "",
@@ -160,6 +162,24 @@ def main() -> None:
     ]
     for backend, operation, seconds, n in rows:
         lines.append(f"| {backend} | {operation} | {n:,} | {seconds:.2f} | {n / seconds:,.0f} |")
+    rate = {(b, op): n / s for b, op, s, n in rows}
+    batched, verified = "append, 1,000 per transaction", "verify (chain + signed checkpoints)"
+    lines += [
+        "",
+        "Headline (one run each, no repetitions): append "
+        + ", ".join(
+            f"{rate[(b, batched)]:,.0f}/s ({b})"
+            for b in ("sqlite", "postgresql")
+            if (b, batched) in rate
+        )
+        + "; verify "
+        + ", ".join(
+            f"{rate[(b, verified)]:,.0f}/s ({b})"
+            for b in ("sqlite", "postgresql")
+            if (b, verified) in rate
+        )
+        + f"; floor, hashing alone: {rows[-1][3] / rows[-1][2]:,.0f}/s.",
+    ]
     text = "\n".join(lines) + "\n"
     print(text)
     if not RESULTS.exists():

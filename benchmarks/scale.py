@@ -166,6 +166,10 @@ def _report(
         f"{monitored['windows']} windows, {monitored['rows']:,} rows, "
         f"{monitored['drift_computed']} drift values |",
         "",
+        f"Headline (one run): {ingested['rows_in']:,} rows ingested in {ingested['seconds']:.0f} s "
+        f"at a peak of {ingested['peak_mib']:,.0f} MiB, monitored in {monitored['seconds']:.0f} s "
+        f"at {monitored['peak_mib']:,.0f} MiB.",
+        "",
     ]
     return "\n".join(lines)
 

@@ -372,7 +372,7 @@ def _report(
             f"| {best(label, 'batch_rows', True):.0f} / {med(label, 'batch_rows'):.0f} |"
         )
     ratio = [
-        f"charter / mlflow throughput (16 clients, medians): "
+        f"Headline: charter / mlflow throughput (16 clients, medians): "
         f"{med('charter', 'conc_rps') / med('mlflow', 'conc_rps'):.2f}x; "
         f"charter / floor: {med('charter', 'conc_rps') / med('floor', 'conc_rps'):.2f}x; "
         f"p99 charter {med('charter', 'conc_p99') * 1e3:.1f} ms vs mlflow "

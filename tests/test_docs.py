@@ -53,3 +53,11 @@ def test_results_reference_is_current() -> None:
     assert (DOCS / "results.md").read_text() == results_reference(), (
         "run: python scripts/gen_docs.py"
     )
+
+
+def test_readme_speed_section_is_current() -> None:
+    from tests.test_speed_section import speed_section
+
+    script = speed_section()
+    wanted = script.rewrite(README.read_text(), script.RESULTS.read_text())
+    assert README.read_text() == wanted, "run: python scripts/speed_section.py"

@@ -26,7 +26,7 @@ def _lint(source: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_the_layers_and_acyclic_contracts_are_kept() -> None:
     done = _lint(ROOT / "src", ROOT)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 kept, 0 broken" in done.stdout
+    assert "3 kept, 0 broken" in done.stdout
 
 
 def test_an_upward_import_breaks_the_layers(tmp_path: Path) -> None:
@@ -38,3 +38,14 @@ def test_an_upward_import_breaks_the_layers(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "charter.store is not allowed to import charter.services" in done.stdout
     assert "charter.store.database -> charter.services.monitoring" in done.stdout
+
+
+def test_sqlalchemy_in_a_cleaned_package_breaks_the_sql_contract(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "src" / "charter", tmp_path / "src" / "charter")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    tokens = tmp_path / "src" / "charter" / "tokens.py"
+    tokens.write_text(tokens.read_text() + "\nimport sqlalchemy  # SQL outside the store\n")
+    done = _lint(tmp_path / "src", tmp_path)
+    assert done.returncode == 1
+    assert "only the store issues SQL" in done.stdout
+    assert "charter.tokens -> sqlalchemy" in done.stdout

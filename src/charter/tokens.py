@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-import sqlalchemy as sa
-
 from charter import idp
 from charter.errors import AuthenticationError, CharterError, PermissionDeniedError
 from charter.schemas import tokens as schemas
 from charter.spec.durations import parse_duration
+from charter.store import tokens as store
 from charter.store.statuses import TokenRole
 from charter.store.tables import ApiToken
 from charter.workspace import Workspace
@@ -137,8 +136,7 @@ def create_token(
             created_by=ws.context.who,
             expires_at=expires_at,
         )
-        session.add(row)
-        session.flush()
+        store.add(session, row)
         info = TokenInfo.from_row(row)
         entry = {k: v for k, v in info.to_dict().items() if k != "last_used_at"}
         ws.ledger.append(session, "token.created", entry, actor=ws.context.who)
@@ -148,7 +146,7 @@ def create_token(
 def list_tokens(ws: Workspace, *, include_inactive: bool = False) -> list[TokenInfo]:
     """Every token, oldest first; by default only the active ones."""
     with ws.db.read() as session:
-        rows = session.scalars(sa.select(ApiToken).order_by(ApiToken.id)).all()
+        rows = store.every(session)
     found = [TokenInfo.from_row(row) for row in rows]
     return found if include_inactive else [t for t in found if t.status == "active"]
 
@@ -156,13 +154,13 @@ def list_tokens(ws: Workspace, *, include_inactive: bool = False) -> list[TokenI
 def revoke_token(ws: Workspace, token_id: int) -> TokenInfo:
     """Revoke a token at once; it can never be used again."""
     with ws.db.session() as session:
-        row = session.get(ApiToken, token_id)
+        row = store.by_id(session, token_id)
         if row is None:
             raise CharterError(
                 f"no API token with id {token_id}", hint="See `charter tokens list --all`."
             )
         if row.revoked_at is None:
-            row.revoked_at, row.revoked_by = ws.context.clock(), ws.context.who
+            store.revoke(session, row, at=ws.context.clock(), by=ws.context.who)
             entry = {"id": row.id, "prefix": row.prefix, "identity": row.identity}
             ws.ledger.append(session, "token.revoked", entry, actor=ws.context.who)
         return TokenInfo.from_row(row)
@@ -185,7 +183,7 @@ def authenticate(ws: Workspace, token: str | None) -> TokenInfo:
         )
     digest = hash_token(token)
     with ws.db.read() as session:
-        row = session.scalar(sa.select(ApiToken).where(ApiToken.token_sha256 == digest))
+        row = store.by_digest(session, digest)
         info = TokenInfo.from_row(row) if row is not None else None
     if info is None:
         raise AuthenticationError("the API token is unknown", hint="Check for a copying mistake.")
@@ -253,4 +251,4 @@ def _touch(ws: Workspace, info: TokenInfo) -> None:
     if info.last_used_at is not None and now - info.last_used_at < _TOUCH_EVERY:
         return
     with ws.db.session() as session:
-        session.execute(sa.update(ApiToken).where(ApiToken.id == info.id).values(last_used_at=now))
+        store.touch(session, info.id, now)

@@ -161,13 +161,13 @@ def test_chi_squared_matches_scipy_without_continuity_correction() -> None:
     # with q = Phi(d_{i+1} - shift) - Phi(d_i - shift), d_i the normal deciles.
     [(0.0, 0.0, "pass"), (0.3, 0.08606, "pass"), (0.5, 0.23775, "warn"), (0.7, 0.46214, "breach")],
 )
-def test_default_psi_of_a_mean_shift_matches_its_theoretical_value(
+def test_psi_of_a_mean_shift_matches_its_theoretical_value(
     shift: float, expected: float, status: str
 ) -> None:
     rng = np.random.default_rng(11)
     reference = summarise_reference(pl.Series(rng.normal(size=1_000_000)), "numeric")
     current = summarise_like(reference, pl.Series(rng.normal(shift, 1, size=1_000_000)))
-    result = measure_drift(reference, current)
+    result = measure_drift(reference, current, "psi")
     assert (result.method, result.status) == ("psi", status)
     # the sampling standard deviation of PSI at this size is about 0.002 (seen over seeds)
     assert result.value == pytest.approx(expected, abs=0.01)

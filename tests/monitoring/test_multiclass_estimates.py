@@ -66,6 +66,25 @@ def test_a_class_never_predicted_counts_zero_in_the_macro_mean_as_in_scikit_lear
     assert "never predicted" in got["precision[c]"].reason
 
 
+@pytest.mark.parametrize("case", ["plain", "a class never predicted", "a class never the label"])
+def test_all_metrics_at_once_equal_each_metric_alone(case: str) -> None:
+    p, y = _calibrated(500, 7)
+    if case == "a class never predicted":
+        p[:, 2] = 0.0  # "c" is never the most probable: its precision is undefined
+    if case == "a class never the label":
+        y[y == 1] = 0  # "b" is never the label: its recall and every ROC area fail
+    together = mc.all_metrics(y, p, CLASSES)
+    assert not isinstance(together, NotComputable)
+    names = mc.metric_names(CLASSES)
+    assert sorted(together) == sorted(names)
+    for name in names:
+        alone = mc.metric(name, y, p, CLASSES)
+        assert type(together[name]) is type(alone), name
+        assert together[name] == alone, name
+    undefined = [n for n in names if isinstance(together[n], NotComputable)]
+    assert bool(undefined) == (case != "plain")
+
+
 def test_cbpe_estimates_land_near_realized_on_calibrated_draws() -> None:
     p_ref, y_ref = _calibrated(20_000, 2)
     cbpe = MulticlassCBPE.fit(p_ref, y_ref, CLASSES)
@@ -92,6 +111,21 @@ def test_cbpe_refuses_a_reference_missing_a_class() -> None:
     p, y = _calibrated(1000, 6)
     fitted = MulticlassCBPE.fit(p, np.where(y == 2, 0, y), CLASSES)
     assert isinstance(fitted, NotComputable) and "cannot fit CBPE" in fitted.reason
+
+
+@pytest.mark.parametrize("labels", ["missing a class", "one class only", "not indices", "plain"])
+def test_labels_problem_refuses_what_roc_auc_refuses(labels: str) -> None:
+    p, y = _calibrated(300, 8)
+    y = {
+        "missing a class": np.where(y == 2, 0, y),
+        "one class only": np.zeros_like(y),
+        "not indices": np.where(y == 2, 3, y),
+        "plain": y,
+    }[labels]
+    problem = mc.labels_problem(y, p)
+    area = mc.metric("roc_auc", y, p, CLASSES)
+    assert (problem is None) == (labels == "plain")
+    assert problem == (area if isinstance(area, NotComputable) else None)
 
 
 def _regression(

@@ -13,9 +13,6 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.alerts.delivery import (
     Attempt,
     DeliveryResult,
@@ -26,6 +23,8 @@ from charter.alerts.delivery import (
     logger,
 )
 from charter.spec.model import AlertRoute
+from charter.store import Session, alert_outbox
+from charter.store import alerts as store
 from charter.store.tables import AlertDelivery, AlertOutboxEntry
 from charter.workspace import Workspace
 
@@ -62,7 +61,7 @@ def store_delivery(
     ws: Workspace, session: Session, name: str, alert_id: int | None, result: DeliveryResult
 ) -> None:
     """One ``alert_deliveries`` row and its ledger entry, in the caller's transaction."""
-    session.add(_row(name, alert_id, result))
+    store.add_delivery(session, _row(name, alert_id, result))
     action = "alert.delivered" if result.ok else "alert.delivery_failed"
     if result.test:
         action = "alert.route_tested"
@@ -85,7 +84,8 @@ def enqueue(
     keeps its recipients; every other route is read from the charter again when sent.
     """
     for index, route in routes:
-        session.add(
+        alert_outbox.add(
+            session,
             AlertOutboxEntry(
                 alert_id=alert_id,
                 charter=name,
@@ -100,7 +100,7 @@ def enqueue(
                 next_attempt_at=now,
                 created_at=now,
                 updated_at=now,
-            )
+            ),
         )
 
 
@@ -109,12 +109,7 @@ def deliveries_of(session: Session, alert_ids: Sequence[int]) -> dict[int, list[
     found: dict[int, list[DeliveryResult]] = {i: [] for i in alert_ids}
     if not alert_ids:
         return found
-    query = (
-        sa.select(AlertDelivery)
-        .where(AlertDelivery.alert_id.in_(alert_ids))
-        .order_by(AlertDelivery.id)
-    )
-    for row in session.execute(query).scalars():
+    for row in store.deliveries_of(session, alert_ids):
         assert row.alert_id is not None
         found[row.alert_id].append(_result(row))
     return found
@@ -123,11 +118,8 @@ def deliveries_of(session: Session, alert_ids: Sequence[int]) -> dict[int, list[
 def last_successful_test(ws: Workspace, name: str) -> datetime | None:
     """When a route of the charter last delivered a test alert successfully, if ever."""
     ws.charter_path(name)
-    query = sa.select(sa.func.max(AlertDelivery.finished_at)).where(
-        AlertDelivery.charter == name, AlertDelivery.test.is_(True), AlertDelivery.ok.is_(True)
-    )
     with ws.db.read() as session:
-        return session.execute(query).scalar_one_or_none()
+        return store.last_successful_test(session, name)
 
 
 def _row(name: str, alert_id: int | None, result: DeliveryResult) -> AlertDelivery:

@@ -28,9 +28,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
-
 from charter.alerts.delivery import Attempt, DeliveryResult, RetryPolicy, describe_target, logger
 from charter.alerts.delivery_log import attempts_of, send, store_delivery
 from charter.alerts.raising import AlertInfo, notice_of
@@ -38,7 +35,9 @@ from charter.errors import CharterError
 from charter.redaction import redact_text
 from charter.schemas import operations as schemas
 from charter.spec.model import AlertEvent, AlertRoute, Charter
-from charter.store.tables import Alert, AlertOutboxEntry
+from charter.store import alert_outbox as store
+from charter.store import alerts as store_alerts
+from charter.store.tables import AlertOutboxEntry
 from charter.workspace import Workspace
 
 __all__ = ["DeliveryPass", "OutboxDelivery", "claim", "deliver_pending", "lease", "pending"]
@@ -124,14 +123,8 @@ def deliver_pending(
         ws.charter_path(name)
     moment = now or datetime.now(UTC)
     chosen = policy or RetryPolicy.from_settings(ws.settings.alerts)
-    query = sa.select(AlertOutboxEntry.id, AlertOutboxEntry.attempts).where(
-        AlertOutboxEntry.state == "pending", AlertOutboxEntry.next_attempt_at <= moment
-    )
-    if name is not None:
-        query = query.where(AlertOutboxEntry.charter == name)
-    query = query.order_by(AlertOutboxEntry.next_attempt_at, AlertOutboxEntry.id).limit(limit)
     with ws.db.read() as session:
-        due = [(int(r.id), int(r.attempts)) for r in session.execute(query)]
+        due = store.due(session, moment, name, limit)
     done = []
     for entry_id, seen in due:
         if claim(ws, entry_id, seen, moment, chosen):
@@ -141,38 +134,24 @@ def deliver_pending(
 
 def pending(ws: Workspace, *, name: str | None = None) -> list[OutboxDelivery]:
     """The deliveries still waiting, oldest first."""
-    query = sa.select(AlertOutboxEntry).where(AlertOutboxEntry.state == "pending")
-    if name is not None:
-        query = query.where(AlertOutboxEntry.charter == name)
     with ws.db.read() as session:
-        rows = session.scalars(query.order_by(AlertOutboxEntry.id)).all()
+        rows = store.pending(session, name)
         return [_delivery(row) for row in rows]
 
 
 def claim(ws: Workspace, entry_id: int, seen: int, now: datetime, policy: RetryPolicy) -> bool:
     """Take delivery ``entry_id`` for one attempt if it is still due and nobody took it since it
     was read with ``seen`` attempts; True when this caller holds it."""
-    statement = (
-        sa.update(AlertOutboxEntry)
-        .where(
-            AlertOutboxEntry.id == entry_id,
-            AlertOutboxEntry.state == "pending",
-            AlertOutboxEntry.attempts == seen,
-            AlertOutboxEntry.next_attempt_at <= now,
-        )
-        .values(attempts=seen + 1, next_attempt_at=now + lease(policy), updated_at=now)
-    )
     with ws.db.session() as session:
-        result = cast(CursorResult[Any], session.connection().execute(statement))
-        return result.rowcount == 1
+        return store.claim(session, entry_id, seen, now, now + lease(policy))
 
 
 def _send(
     ws: Workspace, entry_id: int, number: int, now: datetime, policy: RetryPolicy
 ) -> OutboxDelivery:
     with ws.db.read() as session:
-        entry = session.get_one(AlertOutboxEntry, entry_id)
-        alert = AlertInfo.from_row(session.get_one(Alert, entry.alert_id))
+        entry = store.get_one(session, entry_id)
+        alert = AlertInfo.from_row(store_alerts.get_one(session, entry.alert_id))
         earlier = attempts_of(entry.attempt_log)
         route_kind, target = entry.route, entry.target
         index, recipients = entry.route_index, entry.recipients
@@ -245,18 +224,9 @@ def _record(
     }
     if next_at is not None:
         values["next_attempt_at"] = next_at
-    statement = (
-        sa.update(AlertOutboxEntry)
-        .where(
-            AlertOutboxEntry.id == entry_id,
-            AlertOutboxEntry.state == "pending",
-            AlertOutboxEntry.attempts == number,
-        )
-        .values(**values)
-    )
     with ws.db.session() as session:
-        mine = cast(CursorResult[Any], session.connection().execute(statement)).rowcount == 1
-        entry = session.get_one(AlertOutboxEntry, entry_id)
+        mine = store.record(session, entry_id, number, values)
+        entry = store.get_one(session, entry_id)
         if not mine:  # the lease ran out and another worker holds it now: its outcome counts
             logger.warning(
                 "alert #%s: delivery %s was taken over by another worker", entry.alert_id, entry_id

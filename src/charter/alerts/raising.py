@@ -27,9 +27,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, cast, get_args
 
-import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
 
 from charter.alerts.delivery import LOG_LEVELS, DeliveryResult, Notice, RetryPolicy, logger
 from charter.alerts.delivery_log import (
@@ -50,6 +48,8 @@ from charter.errors import (
 from charter.identity import check_actor
 from charter.schemas import alerts as schemas
 from charter.spec.model import AlertEvent, AlertRoute, Charter
+from charter.store import Session
+from charter.store import alerts as store
 from charter.store.tables import Alert
 from charter.workspace import Workspace
 
@@ -162,10 +162,9 @@ def raise_alert(
     with ws.db.session() as session:
         ws.db.serialize(session, "alerts")
         key = _dedup_key(name, rule, window)
-        row = session.execute(sa.select(Alert).where(Alert.dedup_key == key)).scalar_one_or_none()
+        row = store.by_dedup_key(session, key)
         if row is not None:
-            row.count += 1
-            row.last_seen = now
+            store.repeat(session, row, now)
             _append(ws, session, "alert.repeated", row, count=row.count)
             earlier = deliveries_of(session, [row.id])[row.id]
             return replace(AlertInfo.from_row(row, earlier), repeated=True)
@@ -183,8 +182,7 @@ def raise_alert(
             first_seen=now,
             last_seen=now,
         )
-        session.add(row)
-        session.flush()
+        store.add(session, row)
         facts = {"event": event, "severity": severity, "message": message, "details": payload}
         _append(ws, session, "alert.raised", row, **facts)
         queued = [(i, r) for i, r in routes if r.route not in INSTANT_ROUTES]
@@ -270,7 +268,7 @@ def ack_alert(
                 f"alert {alert_id} of {name} is already {row.status} "
                 f"(by {_who(row)}); only an open alert can be acknowledged"
             )
-        row.status, row.acked_at, row.acked_by, row.ack_note = "acked", _now(), by, note
+        store.acknowledge(session, row, at=_now(), by=by, note=note)
         _append(ws, session, "alert.acked", row, by=by, note=note)
         return AlertInfo.from_row(row)
 
@@ -285,8 +283,7 @@ def resolve_alert(
             raise AlertStateError(
                 f"alert {alert_id} of {name} is already resolved (by {row.resolved_by})"
             )
-        row.status, row.resolved_at, row.resolved_by = "resolved", _now(), by
-        row.resolve_note, row.dedup_key = note, None
+        store.resolve(session, row, at=_now(), by=by, note=note)
         _append(ws, session, "alert.resolved", row, by=by, note=note)
         return AlertInfo.from_row(row)
 
@@ -298,18 +295,13 @@ def auto_resolve(ws: Workspace, name: str, *, rule: str, passed: str) -> list[Al
     out = []
     with ws.db.session() as session:
         ws.db.serialize(session, "alerts")
-        rows = session.scalars(
-            sa.select(Alert).where(
-                Alert.charter == name, Alert.rule == rule, Alert.status != "resolved"
-            )
-        ).all()
+        rows = store.unresolved_of_rule(session, name, rule)
         for row in rows:
             start = _window_start(row.window)
             if start is None or passed_start is None or start >= passed_start:
                 continue
             note = f"{rule} passed on window {passed}"
-            row.status, row.resolved_at, row.resolved_by = "resolved", _now(), AUTO_RESOLVER
-            row.resolve_note, row.dedup_key = note, None
+            store.resolve(session, row, at=_now(), by=AUTO_RESOLVER, note=note)
             _append(ws, session, "alert.resolved", row, by=AUTO_RESOLVER, note=note, passed=passed)
             out.append(AlertInfo.from_row(row))
     return out
@@ -319,12 +311,7 @@ def auto_resolved(ws: Workspace, name: str) -> set[tuple[str, str]]:
     """The (rule, window) of every alert that resolved itself: monitoring, which re-judges old
     windows on every run, must not raise them again."""
     with ws.db.read() as session:
-        rows = session.execute(
-            sa.select(Alert.rule, Alert.window).where(
-                Alert.charter == name, Alert.resolved_by == AUTO_RESOLVER
-            )
-        ).all()
-    return {(str(r.rule), str(r.window)) for r in rows}
+        return store.resolved_by(session, name, AUTO_RESOLVER)
 
 
 def _window_start(window: str | None) -> datetime | None:
@@ -350,29 +337,18 @@ def list_alerts(
         choices = ", ".join(STATUS_FILTERS)
         raise AlertError(f"unknown alert status {status!r}; expected one of {choices}")
     ws.charter_path(name)
-    query = sa.select(Alert).where(Alert.charter == name)
-    if status == "active":
-        query = query.where(Alert.status != "resolved")
-    elif status != "all":
-        query = query.where(Alert.status == status)
-    query = query.order_by(Alert.last_seen.desc(), Alert.id.desc()).limit(limit)
     with ws.db.read() as session:
-        rows = session.execute(query).scalars().all()
+        rows = store.listing(session, name, status, limit)
         deliveries = deliveries_of(session, [r.id for r in rows])
         return [AlertInfo.from_row(r, deliveries[r.id]) for r in rows]
 
 
 def open_alert_counts(ws: Workspace, names: Sequence[str]) -> dict[str, dict[str, int]]:
     """How many open alerts of each severity every charter of ``names`` has, in one query."""
-    query = (
-        sa.select(Alert.charter, Alert.severity, sa.func.count(Alert.id))
-        .where(Alert.charter.in_(list(names)), Alert.status == "open")
-        .group_by(Alert.charter, Alert.severity)
-    )
     out: dict[str, dict[str, int]] = {n: {} for n in names}
     with ws.db.read() as session:
-        for name, severity, count in session.execute(query):
-            out[name][severity] = int(count)
+        for name, severity, count in store.open_counts(session, names):
+            out[name][severity] = count
     return out
 
 
@@ -384,7 +360,7 @@ def get_alert(ws: Workspace, name: str, alert_id: int) -> AlertInfo:
 
 def _get(ws: Workspace, session: Session, name: str, alert_id: int) -> Alert:
     ws.charter_path(name)
-    row = session.get(Alert, alert_id)
+    row = store.get(session, alert_id)
     if row is None or row.charter != name:
         raise AlertNotFoundError(
             f"charter {name!r} has no alert {alert_id}",

@@ -20,12 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.audit.hashing import entry_hash
 from charter.audit.signing import checkpoint_message
-from charter.store.tables import AuditCheckpoint, AuditEntry
+from charter.store import Session
+from charter.store import ledger as store
+from charter.store.tables import AuditCheckpoint
 
 GENESIS = "0" * 64
 ENTRY_FIELDS = ("seq", "recorded_at", "actor", "action", "charter", "payload", "prev_hash", "hash")
@@ -48,25 +47,16 @@ class Excerpt:
 
 def head_at(session: Session, as_of: datetime | None) -> AuditCheckpoint | None:
     """The last checkpoint signed at or before ``as_of`` (None: the latest; or none at all)."""
-    query = sa.select(AuditCheckpoint).order_by(AuditCheckpoint.seq.desc()).limit(1)
-    if as_of is not None:
-        # signed_at is ISO text in UTC with a fixed width, so text order is time order.
-        query = query.where(AuditCheckpoint.signed_at <= as_of.isoformat(timespec="microseconds"))
-    return session.scalars(query).first()
+    signed_by = None if as_of is None else as_of.isoformat(timespec="microseconds")
+    return store.checkpoint_at(session, signed_by)
 
 
 def read_excerpt(session: Session, head: AuditCheckpoint | None) -> Excerpt:
     """The chain and the checkpoints up to ``head`` (empty when there is none)."""
     if head is None:
         return Excerpt((), ())
-    entries = session.scalars(
-        sa.select(AuditEntry).where(AuditEntry.seq <= head.seq).order_by(AuditEntry.seq)
-    )
-    checkpoints = session.scalars(
-        sa.select(AuditCheckpoint)
-        .where(AuditCheckpoint.seq <= head.seq)
-        .order_by(AuditCheckpoint.seq)
-    )
+    entries = store.entries_through(session, head.seq)
+    checkpoints = store.checkpoints_through(session, head.seq)
     return Excerpt(
         tuple({f: getattr(e, f) for f in ENTRY_FIELDS} for e in entries),
         tuple({f: getattr(c, f) for f in CHECKPOINT_FIELDS} for c in checkpoints),

@@ -23,13 +23,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.audit.signing import AuditKey
 from charter.errors import AuditKeyError
 from charter.schemas import audit as schemas
-from charter.store.tables import AuditCheckpoint, AuditEntry
+from charter.store import Session
+from charter.store import ledger as store
 
 if TYPE_CHECKING:
     from charter.audit.ledger import Ledger
@@ -53,10 +51,10 @@ def read_keyring(key: AuditKey) -> list[dict[str, Any]]:
 
 
 def _rotations(session: Session) -> list[tuple[int, dict[str, Any]]]:
-    rows = session.execute(
-        sa.select(AuditEntry.seq, AuditEntry.payload).where(AuditEntry.action == ROTATED)
-    ).all()
-    return [(int(r.seq), json.loads(r.payload)) for r in rows]
+    return [
+        (seq, json.loads(payload))
+        for seq, payload in store.seq_payloads_of_action(session, ROTATED)
+    ]
 
 
 def verifiers(key: AuditKey, session: Session) -> Callable[[str, int], Check | None]:
@@ -100,7 +98,7 @@ def rotate(ledger: Ledger, *, actor: str) -> schemas.KeyRotation:
     old_secret = key.secret(create=False)
     retired = _describe(key)
     with ledger.db.read() as session:
-        if session.scalar(sa.select(sa.func.count()).select_from(AuditCheckpoint)) == 0:
+        if store.checkpoint_count(session) == 0:
             raise AuditKeyError("the ledger has no checkpoints yet: there is no key to rotate")
     _append_keyring(key, retired["key_id"], old_secret)  # first: the old key is never lost
     _replace_key_file(key.path)
@@ -135,14 +133,7 @@ def _replace_key_file(path: Path) -> None:
 def list_keys(ledger: Ledger) -> schemas.AuditKeys:
     """The current key and every key the checkpoints were signed with, and how each is known."""
     with ledger.snapshot() as session:
-        rows = session.execute(
-            sa.select(
-                AuditCheckpoint.key_id,
-                sa.func.count(),
-                sa.func.min(AuditCheckpoint.seq),
-                sa.func.max(AuditCheckpoint.seq),
-            ).group_by(AuditCheckpoint.key_id)
-        ).all()
+        rows = store.checkpoints_by_key(session)
         rotations = _rotations(session)
     current = _describe(ledger.key)
     in_ledger = {str((p.get("retired") or {}).get("key_id")) for _, p in rotations}

@@ -29,30 +29,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import event
-from sqlalchemy.orm import Session
-
 from charter.audit.hashing import canonical_json, entry_hash, is_intact
 from charter.audit.keys import verifiers
 from charter.audit.signing import AuditKey, checkpoint_message
 from charter.schemas import audit as schemas
+from charter.store import Session
+from charter.store import ledger as store
 from charter.store.database import Database
-from charter.store.tables import AuditCheckpoint, AuditEntry
+from charter.store.tables import AuditEntry
 
 GENESIS = "0" * 64
 _PENDING = "charter.ledger.pending_head"
 _VERIFY_CHUNK = 5_000
-_ENTRY_COLUMNS = (
-    "seq",
-    "recorded_at",
-    "actor",
-    "action",
-    "charter",
-    "payload",
-    "prev_hash",
-    "hash",
-)
+_ENTRY_COLUMNS = store.ENTRY_COLUMNS
 
 
 @dataclass(frozen=True)
@@ -104,15 +93,9 @@ def _iter_entries(session: Session, after: int = 0) -> Iterator[Any]:
     """Every entry after seq ``after`` in seq order, as plain rows (no ORM objects: a ledger of
     a million entries is read at the speed of the database), in chunks inside ``session``'s
     transaction."""
-    columns = [getattr(AuditEntry, c) for c in _ENTRY_COLUMNS]
     last = after
     while True:
-        chunk = session.execute(
-            sa.select(*columns)
-            .where(AuditEntry.seq > last)
-            .order_by(AuditEntry.seq)
-            .limit(_VERIFY_CHUNK)
-        ).all()
+        chunk = store.entry_rows(session, last, _VERIFY_CHUNK)
         if not chunk:
             return
         yield from chunk
@@ -122,9 +105,6 @@ def _iter_entries(session: Session, after: int = 0) -> Iterator[Any]:
 def _row_bytes(row: Any) -> bytes:
     """One row's columns, unambiguously (``repr`` quotes and escapes), for :class:`_Verified`."""
     return repr(tuple(row)).encode()
-
-
-_CHECKPOINT_COLUMNS = ("seq", "head_hash", "key_id", "signed_at", "signature")
 
 
 @dataclass(frozen=True)
@@ -158,7 +138,7 @@ class Ledger:
         self.db = db
         self.key = key
         self._verified: _Verified | None = None  # see the module doc
-        event.listen(db.session_factory, "before_commit", self._seal)
+        db.before_commit(self._seal)
 
     # -- writing --------------------------------------------------------------------------
     def append(
@@ -177,10 +157,7 @@ class Ledger:
         self, session: Session, events: Iterable[Event], *, actor: str
     ) -> list[AuditEntry]:
         self.db.serialize(session, "audit")
-        head = session.execute(
-            sa.select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-        ).first()
-        seq, prev = (head.seq, head.hash) if head else (0, GENESIS)
+        seq, prev = store.head(session) or (0, GENESIS)
         entries = []
         for item in events:
             seq += 1
@@ -202,10 +179,8 @@ class Ledger:
             prev = digest
         if not entries:
             return []
-        # One executemany through Core: the ORM unit of work would cost more than the hashing.
-        session.execute(
-            sa.insert(AuditEntry),
-            [{column: getattr(e, column) for column in _ENTRY_COLUMNS} for e in entries],
+        store.insert_entries(
+            session, [{column: getattr(e, column) for column in _ENTRY_COLUMNS} for e in entries]
         )
         session.info[_PENDING] = (seq, prev)
         return entries
@@ -215,24 +190,20 @@ class Ledger:
         if pending is None:
             return
         seq, head_hash = pending
-        previous = session.execute(
-            sa.select(AuditCheckpoint.signature).order_by(AuditCheckpoint.seq.desc()).limit(1)
-        ).scalar()
+        previous = store.last_signature(session)
         signed_at = _now()
         # A key is created only for the very first checkpoint: once there are checkpoints, a
         # missing key is an error, never silently replaced (every old checkpoint would fail).
         create = previous is None
         message = checkpoint_message(seq, head_hash, signed_at, previous or "")
         signature = self.key.sign(message, create=create)
-        session.flush()  # pending ORM changes of the caller go first
-        session.execute(
-            sa.insert(AuditCheckpoint).values(
-                seq=seq,
-                head_hash=head_hash,
-                key_id=self.key.key_id(create=create),
-                signed_at=signed_at,
-                signature=signature,
-            )
+        store.insert_checkpoint(  # pending ORM changes of the caller are flushed first
+            session,
+            seq=seq,
+            head_hash=head_hash,
+            key_id=self.key.key_id(create=create),
+            signed_at=signed_at,
+            signature=signature,
         )
 
     # -- reading --------------------------------------------------------------------------
@@ -240,12 +211,7 @@ class Ledger:
         self, *, charter: str | None = None, since_seq: int = 0, limit: int | None = None
     ) -> list[AuditEntry]:
         with self.db.read() as session:
-            query = sa.select(AuditEntry).where(AuditEntry.seq > since_seq).order_by(AuditEntry.seq)
-            if charter is not None:
-                query = query.where(AuditEntry.charter == charter)
-            if limit is not None:
-                query = query.limit(limit)
-            return list(session.scalars(query))
+            return store.entries(session, charter=charter, since_seq=since_seq, limit=limit)
 
     def iter_all(self) -> Iterator[AuditEntry]:
         last = 0
@@ -263,13 +229,7 @@ class Ledger:
         transaction on SQLite (WAL readers see the database as of their first read). Writers that
         commit meanwhile are invisible, so a verification never sees an entry without its
         checkpoint."""
-        options: dict[str, Any] = {"charter_read_only": True}
-        if self.db.dialect == "postgresql":
-            options["isolation_level"] = "REPEATABLE READ"
-        engine = self.db.engine.execution_options(**options)
-        with Session(engine, expire_on_commit=False) as session, session.begin():
-            if self.db.dialect == "postgresql":
-                session.execute(sa.text("SET TRANSACTION READ ONLY"))
+        with self.db.snapshot() as session:
             yield session
 
     def verify(self) -> VerifyReport:
@@ -293,8 +253,7 @@ class Ledger:
         The entries up to the checkpoint a previous verification found intact are checked again
         only when their bytes (or their checkpoints') are no longer those it read.
         """
-        columns = [getattr(AuditCheckpoint, c) for c in _CHECKPOINT_COLUMNS]
-        checkpoints = session.execute(sa.select(*columns).order_by(AuditCheckpoint.seq)).all()
+        checkpoints = store.checkpoint_rows(session)
         bad = self._check_checkpoints(session, checkpoints)
         signed = {c.seq: c.head_hash for c in checkpoints}
         last_signed = checkpoints[-1].seq if checkpoints else 0

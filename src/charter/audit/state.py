@@ -24,14 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.audit import state_legacy
 from charter.audit.hashing import canonical_json, is_intact
 from charter.errors import StateTamperedError
+from charter.store import Session
+from charter.store import ledger as store
 from charter.store.tables import (
-    AuditEntry,
     Base,
     CharterSuspension,
     CharterTerms,
@@ -74,11 +72,7 @@ def _artifact_as_registered(session: Session, row: Any) -> list[dict[str, Any]]:
     key = str(row.artifact_uri)
     if "://" in key or key.startswith("/"):
         return []
-    entries = session.scalars(
-        sa.select(AuditEntry).where(
-            AuditEntry.charter == row.charter, AuditEntry.action == "version.registered"
-        )
-    )
+    entries = store.charter_entries_of(session, row.charter, "version.registered")
     for entry in entries:
         payload = json.loads(entry.payload)
         uri = payload.get("artifact_uri")
@@ -193,12 +187,9 @@ def latest_bindings_of(
     found: dict[str, dict[str, tuple[int, str | None]]] = {c: {} for c in charters}
     if not charters:
         return found
-    rows = session.execute(
-        sa.select(AuditEntry)
-        .where(AuditEntry.charter.in_(list(found)), AuditEntry.action.in_(binding.actions))
-        .where(AuditEntry.payload.contains(f'"binding":"{binding.name}"', autoescape=True))
-        .order_by(AuditEntry.seq)
-    ).scalars()
+    rows = store.charters_entries(
+        session, list(found), binding.actions, f'"binding":"{binding.name}"'
+    )
     for entry in rows:
         intact = is_intact(entry)
         try:
@@ -224,11 +215,7 @@ def legacy_views_of(
     """:func:`legacy_views` of every charter of ``charters``, in one query."""
     if binding.legacy is None or not charters:
         return {c: {} for c in charters}
-    rows = session.execute(
-        sa.select(AuditEntry)
-        .where(AuditEntry.charter.in_(list(charters)), AuditEntry.action.in_(binding.actions))
-        .order_by(AuditEntry.seq)
-    ).scalars()
+    rows = store.charters_entries(session, list(charters), binding.actions, None)
     entries: dict[str, list[tuple[str, dict[str, Any]]]] = {c: [] for c in charters}
     for entry in rows:
         if not is_intact(entry):
@@ -325,12 +312,7 @@ def missing(session: Session, binding: Binding, rows: Iterable[Any]) -> list[Sta
     """Every row the ledger bound that is not among ``rows`` (deleted behind charter's back:
     no command deletes a bound row)."""
     present = {canonical_json(binding.key_of(row)) for row in rows}
-    entries = session.execute(
-        sa.select(AuditEntry.seq, AuditEntry.payload)
-        .where(AuditEntry.action.in_(binding.actions))
-        .where(AuditEntry.payload.contains(f'"binding":"{binding.name}"', autoescape=True))
-        .order_by(AuditEntry.seq)
-    )
+    entries = store.seq_payloads_containing(session, binding.actions, f'"binding":"{binding.name}"')
     last: dict[str, tuple[int, dict[str, Any]]] = {}
     for seq, payload in entries:
         try:
@@ -359,7 +341,7 @@ def audit_state(session: Session) -> tuple[int, list[StateProblem]]:
     problems), for ``charter audit verify``."""
     checked, found = 0, []
     for binding in BINDINGS:
-        rows = list(session.scalars(sa.select(binding.table)))
+        rows = store.every_row(session, binding.table)
         checked += len(rows)
         found.extend(problems(session, binding, rows))
         found.extend(missing(session, binding, rows))

@@ -16,10 +16,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-
 from charter.audit.ledger import Ledger
-from charter.store.tables import AuditEntry
+from charter.store import ledger as store
 
 PER_PAGE = 50
 
@@ -35,17 +33,10 @@ class TrailFilter:
     page: int = 1
     per_page: int = PER_PAGE
 
-    def conditions(self, charter: str) -> list[sa.ColumnElement[bool]]:
-        found = [AuditEntry.charter == charter]
-        if self.action:
-            found.append(AuditEntry.action == self.action)
-        if self.actor:
-            found.append(AuditEntry.actor == self.actor)
-        if self.since is not None:
-            found.append(AuditEntry.recorded_at >= self.since.isoformat())
-        if self.until is not None:  # the whole of that day: before the next one starts
-            found.append(AuditEntry.recorded_at < (self.until + timedelta(days=1)).isoformat())
-        return found
+    @property
+    def before(self) -> str | None:
+        """The moment the range ends (ISO text): the whole of ``until``, before the next day."""
+        return None if self.until is None else (self.until + timedelta(days=1)).isoformat()
 
 
 @dataclass(frozen=True)
@@ -76,28 +67,20 @@ class TrailPage:
 
 def charter_trail(ledger: Ledger, charter: str, chosen: TrailFilter) -> TrailPage:
     """The entries of ``charter`` that ``chosen`` selects, newest first, one page of them."""
-    where = chosen.conditions(charter)
     offset = (max(chosen.page, 1) - 1) * chosen.per_page
     with ledger.db.read() as session:
-        total = int(
-            session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(*where)) or 0
+        total, rows, actions, actors = store.trail(
+            session,
+            charter,
+            action=chosen.action,
+            actor=chosen.actor,
+            since=None if chosen.since is None else chosen.since.isoformat(),
+            before=chosen.before,
+            offset=offset,
+            limit=chosen.per_page,
         )
-        rows = session.scalars(
-            sa.select(AuditEntry)
-            .where(*where)
-            .order_by(AuditEntry.seq.desc())
-            .offset(offset)
-            .limit(chosen.per_page)
-        ).all()
         entries = [
             TrailEntry(r.seq, r.recorded_at, r.actor, r.action, json.loads(r.payload), r.hash)
             for r in rows
         ]
-        ours = AuditEntry.charter == charter
-        actions = session.scalars(
-            sa.select(AuditEntry.action).where(ours).distinct().order_by(AuditEntry.action)
-        ).all()
-        actors = session.scalars(
-            sa.select(AuditEntry.actor).where(ours).distinct().order_by(AuditEntry.actor)
-        ).all()
-    return TrailPage(charter, chosen, entries, total, list(actions), list(actors))
+    return TrailPage(charter, chosen, entries, total, actions, actors)

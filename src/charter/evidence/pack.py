@@ -26,8 +26,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from charter.audit.excerpt import Excerpt, head_at, read_excerpt
 from charter.audit.keys import ROTATED
 from charter.errors import AuditKeyError, EvidenceError
@@ -43,7 +41,7 @@ from charter.identity import check_charter_name
 from charter.plumbing.lake import lake_for
 from charter.schemas import evidence as schemas
 from charter.spec.model import Charter
-from charter.store.tables import AuditEntry
+from charter.store import ledger
 from charter.workspace import Workspace
 
 FORMAT = "charter-evidence-pack"
@@ -218,16 +216,10 @@ def _read(ws: Workspace, name: str, as_of: datetime | None) -> _Read:
         head = head_at(session, as_of)
         excerpt = read_excerpt(session, head)
         texts, changes = stored_texts(session, name)
-        purges = session.execute(
-            sa.select(AuditEntry.payload).where(
-                AuditEntry.action == "retention.purged", AuditEntry.charter == name
-            )
-        ).scalars()
+        purges = ledger.payloads_of(session, name, "retention.purged")
         purged_later = {str(p) for text in purges for p in _json(text).get("files") or []}
         public = {}
-        for text in session.execute(
-            sa.select(AuditEntry.payload).where(AuditEntry.action == ROTATED)
-        ).scalars():
+        for text in ledger.payloads_of_action(session, ROTATED):
             retired = _json(text).get("retired") or {}
             if retired.get("public_key"):
                 public[str(retired["key_id"])] = str(retired["public_key"])

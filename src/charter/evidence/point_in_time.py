@@ -23,9 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.audit.excerpt import Excerpt, head_at, payload_of, read_excerpt
 from charter.errors import EvidenceError
 from charter.evidence import records
@@ -36,7 +33,8 @@ from charter.registry.versions import list_versions
 from charter.schemas import lifecycle as lifecycle_schemas
 from charter.schemas import point_in_time as schemas
 from charter.schemas.versions import Version
-from charter.store.tables import AuditEntry, CharterChange, CharterTerms
+from charter.store import Session, ledger
+from charter.store import terms as store_terms
 from charter.workspace import Workspace
 
 FLAG = "--as-of"
@@ -76,16 +74,14 @@ def stored_texts(session: Session, name: str) -> tuple[dict[str, str], list[dict
     """The charter texts the store keeps (by SHA-256) and every change's diff, oldest first."""
     texts: dict[str, str] = {}
     changes = []
-    for row in session.scalars(
-        sa.select(CharterChange).where(CharterChange.charter == name).order_by(CharterChange.id)
-    ):
+    for row in store_terms.changes(session, name, None):
         texts[row.to_sha256] = row.content
         changes.append(
             {"from_sha256": row.from_sha256, "to_sha256": row.to_sha256, "diff": row.diff}
         )
-    terms = session.get(CharterTerms, name)
-    if terms is not None:
-        texts[terms.sha256] = terms.content
+    held = store_terms.get(session, name)
+    if held is not None:
+        texts[held.sha256] = held.content
     return texts, changes
 
 
@@ -102,7 +98,7 @@ def ledger_at(ws: Workspace, name: str, as_of: datetime) -> LedgerAt:
             hint="Name a moment that has passed; without --as-of the command shows what is true now.",
         )
     with ws.ledger.snapshot() as session:
-        first = session.scalar(sa.select(AuditEntry.recorded_at).order_by(AuditEntry.seq).limit(1))
+        first = ledger.first_recorded_at(session)
         if first is None or moment < datetime.fromisoformat(first):
             since = "the ledger is empty" if first is None else f"its first entry is from {first}"
             raise EvidenceError(

@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.errors import DecisionError, NotAuthorizedError
 from charter.governance.diff import FieldChange, describe
 from charter.governance.terms import OWNER, accept_terms, accepted_terms, close_change
@@ -23,8 +20,10 @@ from charter.registry.charters import record_charter
 from charter.schemas import governance as schemas
 from charter.spec.loader import parse_charter
 from charter.spec.model import Charter
+from charter.store import Session
+from charter.store import terms as store
 from charter.store.statuses import ChangeStatus
-from charter.store.tables import CharterChange, CharterTerms
+from charter.store.tables import CharterChange
 
 if TYPE_CHECKING:
     from charter.workspace import Workspace
@@ -120,18 +119,15 @@ class TermsInfo:
 def list_changes(ws: Workspace, name: str, *, status: str | None = "pending") -> list[ChangeInfo]:
     """The recorded changes of ``name`` (default: the pending ones), oldest first."""
     name = ws.load(name).charter.name  # detects a change made since the last command
-    query = sa.select(CharterChange).where(CharterChange.charter == name)
-    if status is not None:
-        query = query.where(CharterChange.status == status)
     with ws.db.read() as session:
-        return [ChangeInfo.from_row(r) for r in session.scalars(query.order_by(CharterChange.id))]
+        return [ChangeInfo.from_row(r) for r in store.changes(session, name, status)]
 
 
 def terms_info(ws: Workspace, name: str) -> TermsInfo:
     """Which text of ``name`` is in force now."""
     name = ws.load(name).charter.name
     with ws.db.read() as session:
-        row = session.get(CharterTerms, name)
+        row = store.get(session, name)
         assert row is not None  # loading recorded it
         return TermsInfo(name, row.sha256, row.accepted_by, row.accepted_at, row.change_id)
 
@@ -208,10 +204,7 @@ def check_change_decider(charter: Charter, row: CharterChange, who: str, action:
 
 
 def _pending(session: Session, name: str, change_id: int | None) -> CharterChange:
-    query = sa.select(CharterChange).where(
-        CharterChange.charter == name, CharterChange.status == "pending"
-    )
-    rows = list(session.scalars(query.order_by(CharterChange.id)))
+    rows = store.changes(session, name, "pending")
     if change_id is None:
         if not rows:
             raise DecisionError(f"{name} has no pending change: its file is the terms in force")
@@ -219,7 +212,7 @@ def _pending(session: Session, name: str, change_id: int | None) -> CharterChang
     for row in rows:
         if row.id == change_id:
             return row
-    other = session.get(CharterChange, change_id)
+    other = store.get_change(session, change_id)
     if other is None or other.charter != name:
         pending = ", ".join(str(r.id) for r in rows) or "none"
         raise DecisionError(

@@ -27,15 +27,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.audit import state
 from charter.errors import CharterError
 from charter.governance.diff import describe, governed_sections, text_diff
 from charter.spec.loader import LoadedCharter, parse_charter
 from charter.spec.secrets import reveal_with
-from charter.store.tables import CharterChange, CharterTerms, ModelVersion
+from charter.store import Session, versions
+from charter.store import terms as store
+from charter.store.tables import CharterChange, CharterTerms
 
 if TYPE_CHECKING:
     from charter.workspace import Workspace
@@ -75,17 +74,13 @@ def terms_in_force_of(
     change recorded, goes through :func:`terms_in_force` alone: its error is its own answer."""
     names = [f.charter.name for f in files]
     with ws.db.read() as session:
-        rows = list(session.scalars(sa.select(CharterTerms).where(CharterTerms.charter.in_(names))))
+        rows = store.of_charters(session, names)
         tampered = {
             str(p.key["charter"]) for p in state.problems(session, state.CHARTER_TERMS, rows)
         }
         terms = {t.charter: t for t in rows}
         pending: dict[str, list[CharterChange]] = {n: [] for n in names}
-        for change in session.scalars(
-            sa.select(CharterChange)
-            .where(CharterChange.charter.in_(names), CharterChange.status == "pending")
-            .order_by(CharterChange.id)
-        ):
+        for change in store.pending_of_charters(session, names):
             pending[change.charter].append(change)
         seen: dict[str, _Seen] = {}
         for f in files:
@@ -108,7 +103,7 @@ def terms_in_force_of(
 
 def accepted_terms(ws: Workspace, session: Session, name: str) -> LoadedCharter | None:
     """The accepted text of ``name`` parsed, read in the caller's transaction (None: never seen)."""
-    terms = session.get(CharterTerms, name)
+    terms = store.get(session, name)
     if terms is None:
         return None
     state.check(session, state.CHARTER_TERMS, [terms])
@@ -127,14 +122,13 @@ def accept_terms(
     change_id: int | None,
 ) -> None:
     """Make ``text`` the terms in force and append ``charter.terms_accepted`` with its sha256."""
-    terms = session.get(CharterTerms, name)
+    terms = store.get(session, name)
     previous = terms.sha256 if terms is not None else None
     now = datetime.now(UTC)
     if terms is None:
         terms = CharterTerms(charter=name, sha256=sha256, content=text, accepted_by=by)
-        session.add(terms)
-    terms.sha256, terms.content, terms.accepted_by = sha256, text, by
-    terms.accepted_at, terms.change_id = now, change_id
+        store.add(session, terms)
+    store.set_accepted(session, terms, sha256=sha256, text=text, by=by, at=now, change_id=change_id)
     entry = {
         "sha256": sha256,
         "previous_sha256": previous,
@@ -148,19 +142,14 @@ def accept_terms(
 
 
 def has_live_version(session: Session, name: str) -> bool:
-    found = session.scalar(
-        sa.select(ModelVersion.id).where(
-            ModelVersion.charter == name, ModelVersion.status == "live"
-        )
-    )
-    return found is not None
+    return versions.has_live(session, name)
 
 
 def close_change(
     ws: Workspace, session: Session, row: CharterChange, status: str, by: str, reason: str | None
 ) -> None:
     """Close ``row`` as ``status`` and append ``charter.change_<status>``."""
-    row.status, row.decided_by, row.decided_at, row.reason = status, by, datetime.now(UTC), reason
+    store.close_change(session, row, status, by=by, at=datetime.now(UTC), reason=reason)
     entry = {"change_id": row.id, "sha256": row.to_sha256, "by": by, "reason": reason}
     ws.ledger.append(
         session,
@@ -173,29 +162,13 @@ def close_change(
 
 # -- reading ------------------------------------------------------------------------------------
 def _look(session: Session, name: str, file_sha: str) -> _Seen:
-    terms = session.get(CharterTerms, name)
+    terms = store.get(session, name)
     if terms is not None:  # the terms a decision is judged by must be the ones the ledger vouches
         state.check(session, state.CHARTER_TERMS, [terms])
-    pending = list(
-        session.scalars(
-            sa.select(CharterChange)
-            .where(CharterChange.charter == name, CharterChange.status == "pending")
-            .order_by(CharterChange.id)
-        )
-    )
+    pending = store.changes(session, name, "pending")
     match = None
     if terms is not None and terms.sha256 != file_sha:
-        match = session.scalar(
-            sa.select(CharterChange)
-            .where(
-                CharterChange.charter == name,
-                CharterChange.from_sha256 == terms.sha256,
-                CharterChange.to_sha256 == file_sha,
-                CharterChange.status.in_(("pending", "rejected")),
-            )
-            .order_by(CharterChange.id.desc())
-            .limit(1)
-        )
+        match = store.latest_open_change(session, name, terms.sha256, file_sha)
     return _Seen(terms, pending, match)
 
 
@@ -216,7 +189,8 @@ def _reconcile(ws: Workspace, session: Session, loaded: LoadedCharter) -> None:
     if seen.terms is None:
         # No ledger entry of its own: the first command acting under the charter appends
         # ``charter.created`` with this sha256, and every later change names it as its origin.
-        session.add(
+        store.add(
+            session,
             CharterTerms(
                 charter=name,
                 sha256=file_sha,
@@ -224,7 +198,7 @@ def _reconcile(ws: Workspace, session: Session, loaded: LoadedCharter) -> None:
                 accepted_by=f"first sight ({ws.context.who_for_record})",
                 accepted_at=datetime.now(UTC),
                 change_id=None,
-            )
+            ),
         )
         return
     keep = seen.match.id if seen.match is not None else None
@@ -260,8 +234,7 @@ def _detect(ws: Workspace, session: Session, loaded: LoadedCharter, terms: Chart
         detected_at=datetime.now(UTC),
         detected_by=ws.context.who_for_record,
     )
-    session.add(row)
-    session.flush()
+    store.add_change(session, row)
     entry = {
         "change_id": row.id,
         "status": row.status,
@@ -278,7 +251,7 @@ def _detect(ws: Workspace, session: Session, loaded: LoadedCharter, terms: Chart
     if waits:
         return
     how = "no_live_version" if governed else "ungoverned_fields"
-    row.decided_by, row.decided_at = ws.context.who_for_record, row.detected_at
+    store.mark_decided(session, row, by=ws.context.who_for_record, at=row.detected_at)
     accept_terms(
         ws,
         session,

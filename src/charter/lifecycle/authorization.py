@@ -24,9 +24,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.audit import state
 from charter.errors import DecisionError, NotAuthorizedError
 from charter.identity import canonical
@@ -35,6 +32,7 @@ from charter.lifecycle.decisions import check_decider, recordable
 from charter.lifecycle.gate import ApprovalMode, approval_mode, promotion_terms, terms_sha256
 from charter.lifecycle.transitions import lock, recording_refusal
 from charter.registry.charters import record_charter
+from charter.store import Session, decisions
 from charter.store.tables import PromotionAuthorization
 from charter.workspace import Workspace
 
@@ -79,8 +77,7 @@ def authorize(ws: Workspace, name: str, *, by: str, note: str | None = None) -> 
                 charter_sha256=loaded.sha256,
                 note=note,
             )
-            session.add(grant)
-            session.flush()
+            decisions.add_authorization(session, grant)
             entry = {"authorization_id": grant.id, "by": who, "note": note, "terms": grant.terms}
             entry["terms_sha256"] = grant.terms_sha256
             seals = [state.seal(state.PROMOTION_AUTHORIZATION, g) for g in (*superseded, grant)]
@@ -127,10 +124,6 @@ def revoke_authorization(
 
 def _active_grants(session: Session, name: str) -> Sequence[PromotionAuthorization]:
     """The charter's unrevoked grants, each checked against its binding in the ledger."""
-    grants = session.scalars(
-        sa.select(PromotionAuthorization).where(
-            PromotionAuthorization.charter == name, PromotionAuthorization.revoked_at.is_(None)
-        )
-    ).all()
+    grants = decisions.active_authorizations(session, name)
     state.check(session, state.PROMOTION_AUTHORIZATION, grants)
     return grants

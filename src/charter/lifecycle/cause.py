@@ -14,10 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
-from charter.store.tables import AuditEntry
+from charter.store import Session, ledger
 
 BY_HAND = "rolled back by hand"
 
@@ -59,19 +56,8 @@ def is_for_cause(payload: dict[str, Any]) -> bool:
 def rolled_back_for_cause(session: Session, name: str, version: int) -> Cause | None:
     """The cause standing against ``version``, or None when it may be restored (never rolled
     back, rolled back without cause, or approved by a new owner decision since)."""
-    rows = session.execute(
-        sa.select(
-            AuditEntry.seq,
-            AuditEntry.action,
-            AuditEntry.payload,
-            AuditEntry.recorded_at,
-            AuditEntry.actor,
-        )
-        .where(
-            AuditEntry.charter == name,
-            AuditEntry.action.in_(("version.rolled_back", "decision.approved")),
-        )
-        .order_by(AuditEntry.seq.desc())
+    rows = ledger.charter_entries_newest_first(
+        session, name, ("version.rolled_back", "decision.approved")
     )
     return cause_in(
         ((r.action, json.loads(r.payload), r.recorded_at, r.actor) for r in rows), version

@@ -24,9 +24,6 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.alerts.raising import resolve_alert
 from charter.errors import (
     AlertStateError,
@@ -52,6 +49,8 @@ from charter.registry.versions import get_version, list_versions
 from charter.schemas import lifecycle as schemas
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import Charter
+from charter.store import Session
+from charter.store import decisions as store
 from charter.store.tables import Decision
 from charter.workspace import Workspace
 
@@ -179,15 +178,14 @@ def _new_decision(
         escalations=0,
         alert_ids=[],
     )
-    session.add(row)
-    session.flush()
+    store.add(session, row)
     entry = {"decision_id": row.id, "version": version, "readiness": ready.to_dict()}
     ws.ledger.append(session, "decision.opened", entry, actor=ws.context.who, charter=name)
     return row
 
 
 def _open_decision(session: Session, name: str, version: int) -> Decision | None:
-    return session.scalar(sa.select(Decision).where(Decision.open_key == f"{name}:{version}"))
+    return store.by_open_key(session, f"{name}:{version}")
 
 
 def _check_decidable(name: str, version: int, status: str | None) -> None:
@@ -384,23 +382,15 @@ def _approved_entry(
 def list_decisions(ws: Workspace, name: str, *, status: str | None = "open") -> list[DecisionInfo]:
     """The charter's decisions, oldest first; ``status=None`` for all of them."""
     ws.charter_path(name)
-    query = sa.select(Decision).where(Decision.charter == name).order_by(Decision.id)
-    if status is not None:
-        query = query.where(Decision.status == status)
     with ws.db.read() as session:
-        return [DecisionInfo.from_row(row) for row in session.scalars(query)]
+        return [DecisionInfo.from_row(row) for row in store.of_charter(session, name, status)]
 
 
 def open_decisions_of(ws: Workspace, names: Sequence[str]) -> dict[str, list[DecisionInfo]]:
     """:func:`list_decisions` (the open ones) of every charter of ``names``, in one query."""
-    query = (
-        sa.select(Decision)
-        .where(Decision.charter.in_(list(names)), Decision.status == "open")
-        .order_by(Decision.id)
-    )
     out: dict[str, list[DecisionInfo]] = {n: [] for n in names}
     with ws.db.read() as session:
-        for row in session.scalars(query):
+        for row in store.open_of_charters(session, names):
             out[row.charter].append(DecisionInfo.from_row(row))
     return out
 
@@ -409,7 +399,7 @@ def get_decision(ws: Workspace, name: str, decision_id: int) -> DecisionInfo:
     """The charter's decision ``decision_id`` (open or closed)."""
     ws.charter_path(name)
     with ws.db.read() as session:
-        row = session.get(Decision, decision_id)
+        row = store.get(session, decision_id)
         if row is None or row.charter != name:
             raise DecisionNotFoundError(f"{name} has no decision {decision_id}")
         return DecisionInfo.from_row(row)
@@ -445,9 +435,7 @@ def withdraw_moot(ws: Workspace, name: str) -> list[DecisionInfo]:
     with ws.db.session() as session:
         lock(ws, session, name)
         current = statuses(session, name)
-        for row in session.scalars(
-            sa.select(Decision).where(Decision.charter == name, Decision.status == "open")
-        ):
+        for row in store.open_of(session, name):
             if current.get(row.version) in DECIDABLE:
                 continue
             why = f"version {row.version} is {current.get(row.version)}"
@@ -465,7 +453,7 @@ def withdraw_moot(ws: Workspace, name: str) -> list[DecisionInfo]:
 def resolve_decision_alerts(ws: Workspace, info: DecisionInfo, by: str) -> None:
     """A decided (or withdrawn) decision no longer stalls: resolve the alerts it raised."""
     with ws.db.read() as session:
-        row = session.get(Decision, info.id)
+        row = store.get(session, info.id)
         ids = list(row.alert_ids) if row is not None else []
     for alert_id in ids:
         with contextlib.suppress(AlertStateError):  # someone resolved it already

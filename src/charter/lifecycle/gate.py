@@ -38,8 +38,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from charter.alerts.raising import last_successful_test
 from charter.audit import state
 from charter.errors import CharterError
@@ -51,7 +49,7 @@ from charter.registry.versions import VersionInfo, get_version, list_versions
 from charter.schemas import lifecycle as schemas
 from charter.spec.durations import format_duration
 from charter.spec.model import Charter
-from charter.store.tables import Decision, IngestBatch, PromotionAuthorization
+from charter.store import batches, decisions
 from charter.workspace import Workspace
 
 ITEMS = (
@@ -233,15 +231,11 @@ def _shadow_batches_seen(ws: Workspace, name: str, version: int) -> tuple[int, i
     """
     wanted = {"version": str(version), "status": "shadow"}
     with ws.db.read() as session:
-        rows = session.execute(
-            sa.select(IngestBatch.details, IngestBatch.rows_scored).where(
-                IngestBatch.charter == name
-            )
-        ).all()
+        rows = batches.scoring_of(session, name)
     mine = [
-        max(r.rows_scored, int((r.details or {}).get("shadow_rows", 0)))  # online companions
-        for r in rows
-        if wanted in (r.details or {}).get("scored_by", [])
+        max(rows_scored, int((details or {}).get("shadow_rows", 0)))  # online companions
+        for details, rows_scored in rows
+        if wanted in (details or {}).get("scored_by", [])
     ]
     scored = sum(1 for n in mine if n > 0)
     return scored, len(mine) - scored
@@ -308,9 +302,12 @@ def _shortfall(rule: Mapping[str, Any]) -> str:
 
 def _monitoring(charter: Charter, windows: Sequence[WindowResult]) -> Item:
     policy = charter.operations.monitor
+    warn, breach = policy.drift.levels()
+    significance = policy.drift.gate()
+    gate = "" if significance is None else f", significance {significance}"
     setup = (
         f"every {format_duration(policy.every)}, drift {policy.drift.method} "
-        f"(warn {policy.drift.warn}, breach {policy.drift.breach}), reference {policy.reference}"
+        f"(warn {warn}, breach {breach}{gate}), reference {policy.reference}"
     )
     facts = {"every": format_duration(policy.every), "windows": len(windows)}
     if not windows:
@@ -394,14 +391,10 @@ def _rollback_target(
 def recorded_waiver(ws: Workspace, name: str, version: int) -> Waiver | None:
     """The first-version waiver recorded on the version's open decision, if any."""
     with ws.db.read() as session:
-        row = session.execute(
-            sa.select(Decision.waiver, Decision.waiver_by).where(
-                Decision.charter == name, Decision.version == version, Decision.status == "open"
-            )
-        ).first()
-    if row is None or row.waiver is None:
+        row = decisions.open_waiver(session, name, version)
+    if row is None or row[0] is None:
         return None
-    return Waiver(row.waiver, row.waiver_by or "unknown")
+    return Waiver(row[0], row[1] or "unknown")
 
 
 # -- approval -----------------------------------------------------------------------------------
@@ -468,15 +461,7 @@ def approval_mode(ws: Workspace, charter: Charter) -> ApprovalMode:
     if charter.operations.promotion.approval != "auto_if_sufficient":
         return mode_for(charter, None)
     with ws.db.read() as session:
-        row = session.scalar(
-            sa.select(PromotionAuthorization)
-            .where(
-                PromotionAuthorization.charter == charter.name,
-                PromotionAuthorization.revoked_at.is_(None),
-            )
-            .order_by(PromotionAuthorization.id.desc())
-            .limit(1)
-        )
+        row = decisions.latest_active_authorization(session, charter.name)
         if row is None:
             return mode_for(charter, None)
         state.check(session, state.PROMOTION_AUTHORIZATION, [row])  # forged grants: refused

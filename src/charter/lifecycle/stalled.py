@@ -18,7 +18,7 @@ from charter.alerts.raising import AlertInfo, raise_alert
 from charter.lifecycle.decisions import DecisionInfo, list_decisions
 from charter.lifecycle.transitions import lock
 from charter.spec.durations import format_duration
-from charter.store.tables import Decision
+from charter.store import decisions as store
 from charter.workspace import Workspace
 
 
@@ -102,7 +102,7 @@ def _mark(
     """Remember on the decision that ``alert`` was raised, so no later pass raises it again."""
     with ws.db.session() as session:
         lock(ws, session, info.charter)
-        row = session.get(Decision, info.id)
+        row = store.get(session, info.id)
         if row is None:
             return alert
         entry: dict[str, Any] = {

@@ -29,9 +29,6 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.alerts.raising import raise_alert
 from charter.audit import state
 from charter.errors import (
@@ -45,7 +42,7 @@ from charter.monitoring.service import WindowResult, stored_windows
 from charter.registry.charters import record_charter
 from charter.registry.versions import VersionInfo, get_version, set_status
 from charter.schemas import lifecycle as schemas
-from charter.store.tables import ModelVersion
+from charter.store import Session, versions
 from charter.workspace import Workspace
 
 SHADOW_FROM = ("registered", "retired", "rolled_back")
@@ -101,19 +98,14 @@ def recording_refusal(
 def statuses(session: Session, name: str) -> dict[int, str]:
     """Every version of ``name`` and its status, read inside the caller's transaction and
     checked against the ledger."""
-    rows = session.scalars(sa.select(ModelVersion).where(ModelVersion.charter == name)).all()
+    rows = versions.all_of(session, name)
     state.check(session, state.MODEL_VERSION, rows)  # decisions never build on a forged status
     return {int(r.version): str(r.status) for r in rows}
 
 
 def was_live(session: Session, name: str, version: int) -> bool:
     """Whether ``version`` ever went live (``went_live_at``): only such a version is restorable."""
-    went_live = session.scalar(
-        sa.select(ModelVersion.went_live_at).where(
-            ModelVersion.charter == name, ModelVersion.version == version
-        )
-    )
-    return went_live is not None
+    return versions.went_live_at(session, name, version) is not None
 
 
 # -- shadow -------------------------------------------------------------------------------------

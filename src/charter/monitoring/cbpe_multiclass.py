@@ -76,8 +76,7 @@ class MulticlassCBPE:
     ) -> MulticlassCBPE | NotComputable:
         p = mc.probability_matrix(probabilities, len(classes))
         y = np.asarray(labels, dtype=np.float64).ravel()
-        checked = mc.metric("roc_auc", y, p, classes)  # finite, indices, every class present
-        if isinstance(checked, NotComputable):
+        if checked := mc.labels_problem(y, p):  # finite, indices, every class present
             return NotComputable(f"cannot fit CBPE on this reference: {checked.reason}")
         if problem := _probabilities_problem(p):
             return NotComputable(f"cannot fit CBPE on this reference: {problem.reason}")
@@ -164,12 +163,13 @@ class MulticlassCBPE:
         rows = y.size // parts
         order = np.random.default_rng(seed).permutation(y.size)[: rows * parts]
         chunks = order.reshape(parts, rows)
+        measured = [mc.all_metrics(y[idx], p[idx], self.classes) for idx in chunks]
         out: dict[str, float | None] = {}
         for name in self.estimated:
             values = [
                 v
-                for idx in chunks
-                if isinstance(v := mc.metric(name, y[idx], p[idx], self.classes), float)
+                for chunk in measured
+                if not isinstance(chunk, NotComputable) and isinstance(v := chunk[name], float)
             ]
             out[name] = float(np.std(values, ddof=1) * np.sqrt(rows)) if len(values) >= 2 else None
         return out

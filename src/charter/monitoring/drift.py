@@ -13,10 +13,24 @@ jensen_shannon both        Jensen–Shannon distance, base 2, 10 bins    0.1    
 chi2           categorical Cramér's V of the chi-squared test          0.1          0.2
 ============== =========== =========================================== ============ ==========
 
-The default method is PSI for both kinds (the charter's ``drift.method``), with the industry's
-0.1/0.25 levels. Tests with a p-value (ks, chi2) are judged on an **effect size**, not on the
-p-value: with a million rows any difference is "significant", and the p-value would flag columns
-that did not move in any way that matters. The p-value is still reported.
+The default (``auto``, the charter's ``drift.method`` when it names none) is chosen per column
+kind and is aware of the sample size: an effect size that must be both large enough to matter
+and statistically real.
+
+=========== ======================================= ===== ====== =========================
+columns     value judged                            warn  breach only when (significance)
+=========== ======================================= ===== ====== =========================
+numeric     wasserstein: W1 / reference std         0.05  0.1    KS p-value < 0.01
+categorical jensen_shannon: JS distance, base 2     0.05  0.1    chi-squared p-value < 0.01
+=========== ======================================= ===== ====== =========================
+
+A shift whose two-sample test's p-value is not below ``significance`` passes, whatever its
+effect size: on small windows sampling noise alone gives effect sizes past the levels. On large
+windows every difference is "significant", and the effect-size levels keep trivial shifts from
+being flagged. ``benchmarks/drift_defaults.py`` measured the choice (docs/monitoring-statistics.md).
+A named method keeps its levels and has no significance gate unless one is asked for. Tests with
+a p-value (ks, chi2), when named, are judged on their **effect size** (D, Cramér's V), not on
+the p-value; the p-value is still reported.
 
 Binning, and how far each number is from its raw-sample value:
 
@@ -68,7 +82,27 @@ MethodName = Literal["psi", "ks", "wasserstein", "jensen_shannon", "chi2"]
 
 PSI_EPSILON = 1e-4
 DEFAULT_COARSE_BINS = 10
+# The fallback when a named method does not apply to a column's kind (ks on categories).
 DEFAULT_METHOD: Mapping[Kind, MethodName] = {"numeric": "psi", "categorical": "psi"}
+
+
+@dataclass(frozen=True)
+class AutoChoice:
+    """What ``auto`` judges for one column kind: an effect size, its levels, and the two-sample
+    test whose p-value must be below the significance level for any flag."""
+
+    method: MethodName
+    warn: float
+    breach: float
+    test: MethodName
+
+
+AUTO: Mapping[Kind, AutoChoice] = {
+    "numeric": AutoChoice("wasserstein", 0.05, 0.1, "ks"),
+    "categorical": AutoChoice("jensen_shannon", 0.05, 0.1, "chi2"),
+}
+DEFAULT_SIGNIFICANCE = 0.01
+TESTS: Mapping[Kind, MethodName] = {kind: choice.test for kind, choice in AUTO.items()}
 
 
 @dataclass(frozen=True)
@@ -97,6 +131,8 @@ class DriftResult:
     p_value: float | None = None
     reason: str | None = None
     detail: Mapping[str, float] = field(default_factory=dict)
+    # The significance gate, when one applied: ``p_value`` is then the test's (ks or chi2).
+    significance: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The same keys whatever the status; ``reason`` only when not computable."""
@@ -108,6 +144,7 @@ class DriftResult:
             "p_value": self.p_value,
             "warn": self.warn,
             "breach": self.breach,
+            "significance": self.significance,
             "detail": dict(self.detail),
         }
         if self.reason is not None:
@@ -326,20 +363,34 @@ def judge(value: float, warn: float, breach: float) -> Status:
 def measure_drift(
     reference: ColumnSummary,
     current: ColumnSummary,
-    method: MethodName | None = None,
+    method: MethodName | Literal["auto"] | None = None,
     *,
     warn: float | None = None,
     breach: float | None = None,
+    significance: float | None = None,
 ) -> DriftResult:
-    """Drift of ``current`` against ``reference`` by ``method`` (default: per column kind),
-    judged against ``warn``/``breach`` (default: the method's levels in the table above)."""
-    chosen = METHODS[method or DEFAULT_METHOD[reference.kind]]
-    warn = chosen.warn if warn is None else warn
-    breach = chosen.breach if breach is None else breach
-    if breach < warn:
-        raise ValueError(f"breach level {breach} is below warn level {warn}")
+    """Drift of ``current`` against ``reference`` by ``method``, judged against ``warn``/``breach``.
+
+    ``None`` or ``"auto"``: the kind's :data:`AUTO` choice, its levels and a significance gate at
+    :data:`DEFAULT_SIGNIFICANCE`. A named method: its levels (the table above) and no gate.
+    With a ``significance``, a value whose two-sample test (:data:`TESTS`) has a p-value at or
+    above it passes whatever its size, and the result's ``p_value`` is the test's."""
     if reference.kind != current.kind:
         raise ValueError("reference and current summaries are of different kinds")
+    if method is None or method == "auto":
+        auto = AUTO[reference.kind]
+        chosen = METHODS[auto.method]
+        default_warn, default_breach = auto.warn, auto.breach
+        significance = DEFAULT_SIGNIFICANCE if significance is None else significance
+    else:
+        chosen = METHODS[method]
+        default_warn, default_breach = chosen.warn, chosen.breach
+    warn = default_warn if warn is None else warn
+    breach = default_breach if breach is None else breach
+    if breach < warn:
+        raise ValueError(f"breach level {breach} is below warn level {warn}")
+    if significance is not None and not 0 < significance < 1:
+        raise ValueError(f"significance must be between 0 and 1, got {significance}")
     if reference.kind not in chosen.kinds:
         outcome: Measurement | NotComputable = NotComputable(
             f"{chosen.name} does not apply to {reference.kind} columns"
@@ -347,14 +398,39 @@ def measure_drift(
     else:
         outcome = chosen.compute(reference, current)
     if isinstance(outcome, NotComputable):
-        return DriftResult(chosen.name, "not_computable", warn, breach, reason=outcome.reason)
+        return DriftResult(
+            chosen.name,
+            "not_computable",
+            warn,
+            breach,
+            reason=outcome.reason,
+            significance=significance,
+        )
+    status = judge(outcome.value, warn, breach)
+    p_value = outcome.p_value
+    if significance is not None:
+        p_value = _test_p_value(reference, current, chosen.name, outcome)
+        if p_value >= significance:
+            status = "pass"
     return DriftResult(
         method=chosen.name,
-        status=judge(outcome.value, warn, breach),
+        status=status,
         warn=warn,
         breach=breach,
         value=outcome.value,
         statistic=outcome.statistic,
-        p_value=outcome.p_value,
+        p_value=p_value,
         detail=outcome.detail,
+        significance=significance,
     )
+
+
+def _test_p_value(
+    reference: ColumnSummary, current: ColumnSummary, method: MethodName, outcome: Measurement
+) -> float:
+    """The p-value of the kind's two-sample test (the method's own when it is that test)."""
+    test = TESTS[reference.kind]
+    measured = outcome if method == test else METHODS[test].compute(reference, current)
+    # Both tests are computable whenever the method was: they share _empty_reason.
+    assert isinstance(measured, Measurement) and measured.p_value is not None
+    return measured.p_value

@@ -6,7 +6,8 @@ have no exact mergeable summary, see :mod:`.performance`). The output is plain J
 every number is finite, and anything that cannot be computed is ``{"not_computable": reason}``.
 
 Drift: every method that applies to a column's kind is reported; the charter's method
-(``operations.monitor.drift.method``) is judged against the charter's ``warn``/``breach`` levels
+(``operations.monitor.drift.method``; ``auto``, the default, picks one per kind, see
+:mod:`.drift`) is judged against the charter's ``warn``/``breach`` levels and significance gate
 and marked ``"judged": true``. The others are judged against their own default levels (see
 :mod:`.drift`) and shown for context. When the charter's method does not apply to a column's kind
 (``ks`` on a categorical column), that column is judged by PSI at PSI's default levels.
@@ -24,6 +25,7 @@ import polars as pl
 from charter.engines.summaries import (
     CategoricalSummary,
     ColumnSummary,
+    Kind,
     NotComputable,
     NumericSummary,
 )
@@ -33,7 +35,14 @@ from charter.monitoring import performance as perf
 from charter.monitoring.cbpe import CBPE, ESTIMATED, Estimate
 from charter.monitoring.cbpe_multiclass import MulticlassCBPE
 from charter.monitoring.dle import DLE, ESTIMATED_REGRESSION
-from charter.monitoring.drift import DEFAULT_METHOD, METHODS, DriftResult, MethodName, measure_drift
+from charter.monitoring.drift import (
+    AUTO,
+    DEFAULT_METHOD,
+    METHODS,
+    DriftResult,
+    MethodName,
+    measure_drift,
+)
 from charter.monitoring.multivariate import Reconstruction
 from charter.monitoring.operating_point import OperatingPoint, operating_point
 from charter.monitoring.quality_verdict import judge_quality
@@ -134,7 +143,19 @@ def _drift_entry(result: DriftResult, judged: bool) -> dict[str, Any]:
     if result.reason is not None:
         body["reason"] = result.reason
     body.update(warn=result.warn, breach=result.breach, p_value=result.p_value)
+    if result.significance is not None:
+        body["significance"] = result.significance
     return body
+
+
+def judged_method(policy: DriftPolicy, kind: Kind) -> MethodName:
+    """The method judged on a column of ``kind``: auto's choice for the kind, else the charter's
+    method, else (a method that does not apply to the kind) the kind's fallback."""
+    if policy.method == "auto":
+        return AUTO[kind].method
+    if kind in METHODS[policy.method].kinds:
+        return policy.method
+    return DEFAULT_METHOD[kind]
 
 
 def column_drift(
@@ -142,9 +163,10 @@ def column_drift(
 ) -> dict[str, dict[str, Any]]:
     """Every applicable method on one column (see the module docstring for which is judged)."""
     methods = [m for m in METHODS.values() if current.kind in m.kinds]
-    judged: MethodName = policy.method
-    if current.kind not in METHODS[judged].kinds:
-        judged = DEFAULT_METHOD[current.kind]
+    judged = judged_method(policy, current.kind)
+    # The charter's levels and gate apply to its own choice, not to a fallback for the kind.
+    own = policy.method in ("auto", judged)
+    warn, breach = policy.levels()
     out: dict[str, dict[str, Any]] = {}
     for method in methods:
         is_judged = method.name == judged
@@ -152,14 +174,18 @@ def column_drift(
             body = {"value": None, "status": "not_computable", "judged": is_judged}
             out[method.name] = {**body, "reason": "no reference for this version and column"}
             continue
-        levels = (
-            {"warn": policy.warn, "breach": policy.breach}
-            if is_judged and judged == policy.method
-            else {}
-        )
-        out[method.name] = _drift_entry(
-            measure_drift(reference, current, method.name, **levels), is_judged
-        )
+        if is_judged and own:
+            result = measure_drift(
+                reference,
+                current,
+                method.name,
+                warn=warn,
+                breach=breach,
+                significance=policy.gate(),
+            )
+        else:
+            result = measure_drift(reference, current, method.name)
+        out[method.name] = _drift_entry(result, is_judged)
     return out
 
 
@@ -380,7 +406,7 @@ def evaluate(
         for r in rules
         if r.estimate_status in ("warn", "at_risk")
     ]
-    flags += [f"input drift ({charter.operations.monitor.drift.method}): {n}" for n in drifted]
+    flags += [f"input drift ({_judged_name(columns[n])}): {n}" for n in drifted]
     if any(m["judged"] and m["status"] in ("warn", "breach") for m in score.values()):
         flags.append("score drift")
     extra: dict[str, Any] = {}
@@ -458,6 +484,10 @@ def predicted_class_drift(
         predicted, known=None if known is None else known.categories, cap=len(classes) + 1
     )
     return column_drift(known, current, charter.operations.monitor.drift)
+
+
+def _judged_name(methods: Mapping[str, Mapping[str, Any]]) -> str:
+    return next(name for name, m in methods.items() if m["judged"])
 
 
 def _in(rule: MetricRule) -> str:

@@ -69,6 +69,22 @@ def _checked(
     return y.astype(np.int64), p
 
 
+def labels_problem(y_true: npt.ArrayLike, proba: npt.ArrayLike) -> NotComputable | None:
+    """Why :func:`metric` would refuse ``roc_auc`` on these pairs, without computing an area:
+    not pairs of class indices and finite probabilities, or a class absent from the labels (or
+    the only one in them)."""
+    checked = _checked(y_true, proba)
+    if isinstance(checked, NotComputable):
+        return checked
+    y, p = checked
+    for k, count in enumerate(np.bincount(y, minlength=p.shape[1]).tolist()):
+        if count in (0, y.size):
+            return NotComputable(
+                f"class {k}: labels hold a single class ({'1' if count else '0'} only)"
+            )
+    return None
+
+
 def confusion(y: npt.NDArray[np.int64], predicted: npt.NDArray[np.int64], k: int) -> FloatArray:
     """``m[true, predicted]`` counts."""
     return np.bincount(y * k + predicted, minlength=k * k).reshape(k, k).astype(np.float64)
@@ -183,7 +199,49 @@ def multiclass_metrics(
     if isinstance(checked, NotComputable):
         return dict.fromkeys(names, checked)
     y, p = checked
-    return {name: _metric(name, y, p, list(classes)) for name in names}
+    shared = _all_metrics(y, p, list(classes))
+    return {
+        name: shared[name] if name in shared else _metric(name, y, p, list(classes))
+        for name in names
+    }
+
+
+def all_metrics(
+    y_true: npt.ArrayLike, proba: npt.ArrayLike, classes: Sequence[str]
+) -> dict[str, Result] | NotComputable:
+    """The averaged metrics and each class's precision, recall, f1 and roc_auc, by name, each
+    equal to :func:`metric`'s, computed sharing the predicted classes, the confusion matrix and
+    the classes' ROC areas (what CBPE's sampling error needs of every reference chunk)."""
+    checked = _checked(y_true, proba)
+    if isinstance(checked, NotComputable):
+        return checked
+    return _all_metrics(*checked, list(classes))
+
+
+def _all_metrics(y: npt.NDArray[np.int64], p: FloatArray, classes: list[str]) -> dict[str, Result]:
+    predicted = np.argmax(p, axis=1)
+    rates = class_rates(confusion(y, predicted, p.shape[1]))
+    areas: list[Result] = []
+    for k in range(p.shape[1]):
+        area = perf.roc_auc((y == k).astype(np.float64), p[:, k])
+        areas.append(
+            NotComputable(f"class {k}: {area.reason}") if isinstance(area, NotComputable) else area
+        )
+    failed = next((a for a in areas if isinstance(a, NotComputable)), None)
+    computed = [a for a in areas if isinstance(a, float)]
+    out: dict[str, Result] = {
+        "accuracy": float(np.mean(predicted == y)),
+        "roc_auc": failed if failed is not None else float(np.mean(computed)),
+        "log_loss": log_loss(y, p),
+    }
+    for average in ("macro", "weighted"):
+        for name in AVERAGED:
+            out[f"{name}_{average}"] = averaged(rates, name, average)
+    for index, cls in enumerate(classes):
+        for name in AVERAGED:
+            out[f"{name}[{cls}]"] = _rate(rates, name, index, cls)
+        out[f"roc_auc[{cls}]"] = areas[index]
+    return out
 
 
 def class_matrix(values: pl.Series, classes: int) -> FloatArray:

@@ -256,8 +256,9 @@ def _groups(
     groups: dict[tuple[str, int], list[str]] = defaultdict(list)
     sizes: dict[tuple[str, int], int] = defaultdict(int)
     frames: list[pl.DataFrame] | None = []
+    cells: list[pl.DataFrame] = []  # (batch, version, window) of the held rows, counted at the end
     total = 0
-    for batch in batches:
+    for index, batch in enumerate(batches):
         progress.advance(note=batch.batch_id[:12])
         scan = scan_batch(batch, step, inputs, start_us=lo_us, end_us=hi_us)
         if frames is not None:
@@ -265,16 +266,37 @@ def _groups(
             total += frame.height
             if frame.height:
                 frames.append(frame)
-            counted = frame.group_by("version", "window").len()
-            if total > ROWS_IN_MEMORY:
-                frames = None  # too many to hold: each part reads its own rows (see monitor)
+                cells.append(
+                    frame.select(pl.lit(index, pl.Int64).alias("batch"), "version", "window")
+                )
+            if total <= ROWS_IN_MEMORY:
+                continue
+            frames = None  # too many to hold: each part reads its own rows (see monitor)
+            counted = pl.concat(cells).group_by("batch", "version", "window").len()
+            cells = []
         else:
             counted = scan.group_by("version", "window").len().collect()
-        for version, start, rows in counted.sort("version", "window").iter_rows():
-            groups[(version, start)].append(batch.batch_id)
-            sizes[(version, start)] += rows
+            counted = counted.select(pl.lit(index, pl.Int64).alias("batch"), pl.all())
+        _count(counted, batches, groups, sizes)
+    if cells:  # one count of every held row, rather than one per batch
+        _count(
+            pl.concat(cells).group_by("batch", "version", "window").len(), batches, groups, sizes
+        )
     held = None if frames is None else _concat(frames, inputs)
     return groups, sizes, held
+
+
+def _count(
+    counted: pl.DataFrame,
+    batches: Sequence[LoggedBatch],
+    groups: dict[tuple[str, int], list[str]],
+    sizes: dict[tuple[str, int], int],
+) -> None:
+    """Add ``batch, version, window, len`` counts to ``groups`` (each (version, window)'s batches
+    in log order) and ``sizes``."""
+    for index, version, start, rows in counted.sort("batch", "version", "window").iter_rows():
+        groups[(version, start)].append(batches[index].batch_id)
+        sizes[(version, start)] += rows
 
 
 def _columns(inputs: Sequence[str]) -> list[str]:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
-
 from charter.spec.loader import LoadedCharter
+from charter.store import Session
+from charter.store import charters as store
 from charter.store.tables import CharterRecord
 from charter.workspace import Workspace
 
@@ -20,13 +20,14 @@ def record_charter(ws: Workspace, session: Session, loaded: LoadedCharter) -> bo
     that acts under a charter, so every recorded action points at the charter text in force.
     """
     charter = loaded.charter
-    record = session.get(CharterRecord, charter.name)
+    record = store.get(session, charter.name)
     now = datetime.now(UTC)
     if record is not None and record.sha256 == loaded.sha256:
         return False
     payload = {"sha256": loaded.sha256, "owner": charter.owner.email, "file": loaded.source}
     if record is None:
-        session.add(
+        store.add(
+            session,
             CharterRecord(
                 name=charter.name,
                 sha256=loaded.sha256,
@@ -34,7 +35,7 @@ def record_charter(ws: Workspace, session: Session, loaded: LoadedCharter) -> bo
                 owner_email=charter.owner.email,
                 created_at=now,
                 updated_at=now,
-            )
+            ),
         )
         ws.ledger.append(
             session, "charter.created", payload, actor=ws.context.who, charter=charter.name

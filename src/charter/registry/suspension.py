@@ -14,12 +14,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.audit import state
 from charter.audit.hashing import is_intact
 from charter.errors import StateTamperedError
+from charter.store import Session
+from charter.store import suspensions as store
 from charter.store.tables import AuditEntry, CharterSuspension
 from charter.workspace import Workspace
 
@@ -29,18 +28,9 @@ RESUMED = "charter.resumed"
 
 def active_suspension(session: Session, charter: str) -> CharterSuspension | None:
     """The charter's open suspension (None: it is not suspended), checked against the ledger."""
-    rows = session.scalars(
-        sa.select(CharterSuspension)
-        .where(CharterSuspension.charter == charter, CharterSuspension.resumed_at.is_(None))
-        .order_by(CharterSuspension.id)
-    ).all()
+    rows = store.open_of(session, charter)
     state.check(session, state.CHARTER_SUSPENSION, rows)
-    latest = session.scalar(
-        sa.select(AuditEntry)
-        .where(AuditEntry.charter == charter, AuditEntry.action.in_((SUSPENDED, RESUMED)))
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-    )
+    latest = store.latest_entry(session, charter, (SUSPENDED, RESUMED))
     if latest is not None:
         _check_latest(session, charter, latest, [r.id for r in rows])
     return rows[-1] if rows else None
@@ -59,7 +49,7 @@ def _check_latest(session: Session, charter: str, entry: AuditEntry, open_ids: l
         )
     recorded = json.loads(entry.payload).get("suspension_id")
     if entry.action == SUSPENDED and recorded not in open_ids:
-        row = session.get(CharterSuspension, recorded)
+        row = store.get(session, recorded)
         if row is None:
             raise StateTamperedError(
                 f"the suspension {recorded} of {charter} that the audit ledger recorded at entry "
@@ -80,7 +70,7 @@ def current_suspension(ws: Workspace, charter: str) -> CharterSuspension | None:
     with ws.db.read() as session:
         row = active_suspension(session, charter)
         if row is not None:
-            session.expunge(row)
+            store.detach(session, row)
         return row
 
 
@@ -91,22 +81,13 @@ def current_suspensions(ws: Workspace, names: Sequence[str]) -> dict[str, Charte
     wanted = list(names)
     out: dict[str, CharterSuspension | None] = {n: None for n in wanted}
     with ws.db.read() as session:
-        rows = session.scalars(
-            sa.select(CharterSuspension)
-            .where(CharterSuspension.charter.in_(wanted), CharterSuspension.resumed_at.is_(None))
-            .order_by(CharterSuspension.id)
-        ).all()
+        rows = store.open_of_charters(session, wanted)
         state.check(session, state.CHARTER_SUSPENSION, rows)
         open_ids: dict[str, list[int]] = {n: [] for n in wanted}
         for row in rows:
             open_ids[row.charter].append(row.id)
             out[row.charter] = row
-        newest = (
-            sa.select(sa.func.max(AuditEntry.seq))
-            .where(AuditEntry.charter.in_(wanted), AuditEntry.action.in_((SUSPENDED, RESUMED)))
-            .group_by(AuditEntry.charter)
-        )
-        for entry in session.scalars(sa.select(AuditEntry).where(AuditEntry.seq.in_(newest))):
+        for entry in store.latest_entries(session, wanted, (SUSPENDED, RESUMED)):
             _check_latest(session, str(entry.charter), entry, open_ids[str(entry.charter)])
-        session.expunge_all()
+        store.detach_all(session)
     return out

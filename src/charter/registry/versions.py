@@ -22,9 +22,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
-
 from charter.audit import state
 from charter.errors import ArtifactTamperedError, RegistryError, VersionNotFoundError
 from charter.registry.artifacts import (
@@ -51,6 +48,8 @@ from charter.registry.mlflow_uris import FetchedModel, is_mlflow_uri
 from charter.registry.mlflow_uris import fetch as fetch_mlflow
 from charter.schemas import versions as schemas
 from charter.spec.model import Charter
+from charter.store import Session
+from charter.store import versions as store_versions
 from charter.store.statuses import VersionStatus
 from charter.store.tables import ModelVersion
 from charter.workspace import Workspace
@@ -217,9 +216,7 @@ def _register(
         ws.db.serialize(session, f"registry:{name}")
         record_charter(ws, session, loaded_charter)
         _refuse_duplicate(session, name, candidate.sha256)
-        latest = session.scalar(
-            sa.select(sa.func.max(ModelVersion.version)).where(ModelVersion.charter == name)
-        )
+        latest = store_versions.latest_number(session, name)
         row = ModelVersion(
             charter=name,
             version=(latest or 0) + 1,
@@ -234,7 +231,7 @@ def _register(
             created_by=ws.context.who,
             status_changed_at=now,
         )
-        session.add(row)
+        store_versions.add(session, row)
         payload: dict[str, Any] = {
             "version": row.version,
             "status": row.status,
@@ -258,9 +255,7 @@ def _store(store: ArtifactStore, candidate: Candidate) -> str:
 
 
 def _refuse_duplicate(session: Session, name: str, sha256: str) -> None:
-    existing = session.scalar(
-        sa.select(ModelVersion).where(ModelVersion.charter == name, ModelVersion.sha256 == sha256)
-    )
+    existing = store_versions.by_sha256(session, name, sha256)
     if existing is not None:
         raise RegistryError(
             f"this model (sha256 {sha256}) is already registered as {name} version "
@@ -273,11 +268,7 @@ def _refuse_duplicate(session: Session, name: str, sha256: str) -> None:
 def list_versions(ws: Workspace, name: str) -> list[VersionInfo]:
     """Every version of a charter, oldest first. Versions outlive their charter file."""
     with ws.db.read() as session:
-        rows = session.scalars(
-            sa.select(ModelVersion)
-            .where(ModelVersion.charter == name)
-            .order_by(ModelVersion.version)
-        ).all()
+        rows = store_versions.of_charter(session, name)
         state.check(session, state.MODEL_VERSION, rows)
         store = ArtifactStore.for_workspace(ws)
         versions = [VersionInfo.from_row(row, store) for row in rows]
@@ -291,11 +282,7 @@ def list_versions_of(ws: Workspace, names: Sequence[str]) -> dict[str, list[Vers
     charter whose rows do not match the ledger raises, as :func:`list_versions` does."""
     out: dict[str, list[VersionInfo]] = {n: [] for n in names}
     with ws.db.read() as session:
-        rows = session.scalars(
-            sa.select(ModelVersion)
-            .where(ModelVersion.charter.in_(list(names)))
-            .order_by(ModelVersion.charter, ModelVersion.version)
-        ).all()
+        rows = store_versions.of_charters(session, names)
         state.check(session, state.MODEL_VERSION, rows)
         store = ArtifactStore.for_workspace(ws)
         for row in rows:
@@ -305,11 +292,7 @@ def list_versions_of(ws: Workspace, names: Sequence[str]) -> dict[str, list[Vers
 
 def get_version(ws: Workspace, name: str, version: int) -> VersionInfo:
     with ws.db.read() as session:
-        row = session.scalar(
-            sa.select(ModelVersion).where(
-                ModelVersion.charter == name, ModelVersion.version == version
-            )
-        )
+        row = store_versions.get(session, name, version)
         if row is not None:
             state.check(session, state.MODEL_VERSION, [row])
             return VersionInfo.from_row(row, ArtifactStore.for_workspace(ws))
@@ -384,15 +367,12 @@ def set_status(
     layer (promotion gate, rollback), not here."""
     if status not in STATUSES:
         raise RegistryError(f"unknown status {status!r}", hint=f"Statuses: {', '.join(STATUSES)}.")
-    row = session.scalar(
-        sa.select(ModelVersion).where(ModelVersion.charter == name, ModelVersion.version == version)
-    )
+    row = store_versions.get(session, name, version)
     if row is None:
         raise VersionNotFoundError(f"{name} has no version {version}")
     state.check(session, state.MODEL_VERSION, [row])  # a change never builds on a forged row
-    previous, row.status, row.status_changed_at = row.status, status, datetime.now(UTC)
-    if status == VersionStatus.LIVE and row.went_live_at is None:
-        row.went_live_at = row.status_changed_at
+    previous = row.status
+    store_versions.set_status(session, row, status, at=datetime.now(UTC))
     payload = {"version": version, "from": previous, "to": status, "reason": reason}
     payload = state.bound(payload, state.seal(state.MODEL_VERSION, row))
     ws.ledger.append(session, "version.status_changed", payload, actor=ws.context.who, charter=name)

@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-import sqlalchemy as sa
 
 from charter.alerts.raising import raise_alert
 from charter.errors import CharterError
@@ -60,7 +59,7 @@ from charter.retraining.training import (
 )
 from charter.schemas import operations as schemas
 from charter.spec.model import Charter, RetrainPolicy
-from charter.store.tables import AuditEntry
+from charter.store import ledger
 from charter.workspace import Workspace
 
 __all__ = ["MANUAL", "RetrainOutcome", "TrainingWindow", "retrain", "training_frame"]
@@ -273,11 +272,7 @@ class _Attempt:
 
     def _failed_windows(self) -> set[str]:
         with self.ws.db.read() as session:
-            payloads = session.scalars(
-                sa.select(AuditEntry.payload).where(
-                    AuditEntry.charter == self.name, AuditEntry.action == "retrain.failed"
-                )
-            ).all()
+            payloads = ledger.payloads_of(session, self.name, "retrain.failed")
         windows = (json.loads(p).get("window") or {} for p in payloads)
         return {f"{w.get('start')}/{w.get('end')}" for w in windows}
 

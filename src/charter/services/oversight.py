@@ -28,6 +28,7 @@ from charter.registry.charters import record_charter
 from charter.registry.suspension import RESUMED, SUSPENDED, active_suspension, current_suspension
 from charter.schemas.oversight import Suspension
 from charter.spec.model import Charter
+from charter.store import suspensions
 from charter.store.tables import CharterSuspension
 from charter.workspace import Workspace
 
@@ -60,8 +61,7 @@ def suspend(ws: Workspace, name: str, *, by: str, reason: str) -> Suspension:
             row = CharterSuspension(
                 charter=name, suspended_by=who, suspended_at=ws.context.clock(), reason=reason
             )
-            session.add(row)
-            session.flush()
+            suspensions.add(session, row)
             entry = {"suspension_id": row.id, "by": who, "reason": reason}
             entry = state.bound(entry, state.seal(state.CHARTER_SUSPENSION, row))
             ws.ledger.append(session, SUSPENDED, entry, actor=ws.context.who, charter=name)
@@ -83,8 +83,7 @@ def resume(ws: Workspace, name: str, *, by: str, note: str | None = None) -> Sus
                     f"{name} is not suspended: its model is already deciding",
                     hint=f'`charter suspend {name} --as EMAIL --reason "…"` stops it.',
                 )
-            row.resumed_by, row.resumed_at, row.resume_note = who, ws.context.clock(), note
-            session.flush()
+            suspensions.close(session, row, by=who, at=ws.context.clock(), note=note)
             entry = {"suspension_id": row.id, "by": who, "note": note}
             entry = state.bound(entry, state.seal(state.CHARTER_SUSPENSION, row))
             ws.ledger.append(session, RESUMED, entry, actor=ws.context.who, charter=name)

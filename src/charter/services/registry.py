@@ -6,8 +6,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from charter.monitoring.reference import store_reference, summarise_file
 from charter.registry.flavors import Predictor
 from charter.registry.versions import (
@@ -18,6 +16,7 @@ from charter.registry.versions import (
 )
 from charter.registry.versions import register_version as store_version
 from charter.spec.model import Charter
+from charter.store import Session
 from charter.workspace import Workspace
 
 

@@ -21,8 +21,6 @@ from datetime import datetime
 from typing import Any
 
 import polars as pl
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from charter.errors import PredictionNotFoundError
 from charter.monitoring.service import stored_windows
@@ -36,6 +34,7 @@ from charter.schemas.trace import (
     TraceTerms,
     TraceWindow,
 )
+from charter.store import Session, batches, ledger
 from charter.store.tables import AuditEntry, IngestBatch
 from charter.workspace import Workspace
 
@@ -53,12 +52,8 @@ def trace(ws: Workspace, prediction_id: str) -> Trace:
             "3f2a…-17; `charter trace NAME --key KEY` finds one by its key.",
         )
     with ws.db.read() as session:
-        batch = session.scalar(sa.select(IngestBatch).where(IngestBatch.batch_id == batch_id))
-        companion = session.scalar(
-            sa.select(IngestBatch.predictions_path).where(
-                IngestBatch.batch_id == f"{batch_id}{COMPANION}"
-            )
-        )
+        batch = batches.get(session, batch_id)
+        companion = batches.predictions_path(session, f"{batch_id}{COMPANION}")
     if batch is None or not batch.predictions_path:
         raise _not_found(prediction_id)
     paths = [*batch.predictions_path.split("\n"), *(companion.split("\n") if companion else [])]
@@ -161,22 +156,14 @@ def _entries(
     session: Session, charter: str, actions: Sequence[str], before: int | None
 ) -> list[tuple[AuditEntry, dict[str, Any]]]:
     """The charter's entries with ``actions`` before ``before`` (every one: None), newest first."""
-    query = sa.select(AuditEntry).where(
-        AuditEntry.charter == charter, AuditEntry.action.in_(actions)
-    )
-    if before is not None:
-        query = query.where(AuditEntry.seq < before)
-    rows = session.scalars(query.order_by(AuditEntry.seq.desc())).all()
+    rows = ledger.charter_entries_before(session, charter, actions, before)
     return [(r, json.loads(r.payload)) for r in rows]
 
 
 def _batch_entry(session: Session, batch: IngestBatch) -> tuple[int, dict[str, Any]] | None:
-    rows = session.scalars(
-        sa.select(AuditEntry)
-        .where(AuditEntry.charter == batch.charter, AuditEntry.action == "batch.ingested")
-        .where(AuditEntry.payload.contains(f'"batch_id":"{batch.batch_id}"', autoescape=True))
-        .order_by(AuditEntry.seq)
-    ).all()
+    rows = ledger.entries_containing(
+        session, batch.charter, "batch.ingested", f'"batch_id":"{batch.batch_id}"'
+    )
     for row in rows:
         payload = json.loads(row.payload)
         if payload.get("batch_id") == batch.batch_id:

@@ -521,18 +521,73 @@ def label_text(value: str | int | float | bool) -> str:
 
 
 # -- operations ---------------------------------------------------------------------------------
+# Drift levels when the charter gives none ('auto' mirrors charter.monitoring.drift.AUTO; a test
+# checks they agree), and the levels every named method had before 'auto' existed.
+AUTO_DRIFT_LEVELS = (0.05, 0.1)
+AUTO_SIGNIFICANCE = 0.01
+NAMED_DRIFT_LEVELS = (0.1, 0.25)
+
+
 class DriftPolicy(Strict):
-    method: Literal["psi", "ks", "wasserstein", "jensen_shannon", "chi2"] = Field(
-        default="psi", description="Drift measure judged against the levels below."
+    method: Literal["auto", "psi", "ks", "wasserstein", "jensen_shannon", "chi2"] = Field(
+        default="auto",
+        description="Drift measure judged against the levels below. 'auto': per input type, "
+        "Wasserstein distance / reference std (numeric) or Jensen-Shannon distance "
+        "(categorical), flagged only when the two-sample test (KS, chi-squared) is also "
+        "significant. A charter that sets warn or breach without a method keeps 'psi'.",
     )
-    warn: float = Field(default=0.1, ge=0, description="Drift at or above this warns.")
-    breach: float = Field(default=0.25, ge=0, description="Drift at or above this breaches.")
+    warn: float | None = Field(
+        default=None,
+        ge=0,
+        description="Drift at or above this warns (default: 0.05 for 'auto', 0.1 for a named "
+        "method).",
+    )
+    breach: float | None = Field(
+        default=None,
+        ge=0,
+        description="Drift at or above this breaches (default: 0.1 for 'auto', 0.25 for a named "
+        "method).",
+    )
+    significance: float | None = Field(
+        default=None,
+        gt=0,
+        lt=1,
+        description="Flag only when the two-sample test's p-value (KS for numeric, chi-squared "
+        "for categorical inputs) is below this (default: 0.01 for 'auto', no test for a named "
+        "method).",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _levels_mean_psi(cls, data: Any) -> Any:
+        # Before 'auto', a charter's levels were PSI levels; they keep that meaning.
+        if isinstance(data, dict) and "method" not in data and ("warn" in data or "breach" in data):
+            return {**data, "method": "psi"}
+        return data
 
     @model_validator(mode="after")
     def _ordered(self) -> DriftPolicy:
-        if self.breach < self.warn:
-            raise _FieldProblemError("breach", f"must be at least warn ({self.warn})")
+        warn, breach = self.levels()
+        if breach < warn:
+            field = "breach" if self.breach is not None else "warn"
+            other = warn if field == "breach" else breach
+            relation = "at least warn" if field == "breach" else "at most breach"
+            raise _FieldProblemError(field, f"must be {relation} ({other})")
         return self
+
+    def levels(self) -> tuple[float, float]:
+        """The warn and breach levels in force: the charter's, else the method's defaults."""
+        default = AUTO_DRIFT_LEVELS if self.method == "auto" else NAMED_DRIFT_LEVELS
+        return (
+            default[0] if self.warn is None else self.warn,
+            default[1] if self.breach is None else self.breach,
+        )
+
+    def gate(self) -> float | None:
+        """The significance level in force (``None``: no test gates the flags)."""
+        if self.significance is not None:
+            return self.significance
+        return AUTO_SIGNIFICANCE if self.method == "auto" else None
 
 
 class MultivariatePolicy(Strict):

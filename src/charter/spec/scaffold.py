@@ -46,7 +46,9 @@ sufficiency:
 {data}
 {labels}
 operations:
-  monitor: {{every: 1h, reference: training, drift: {{method: psi, warn: 0.1, breach: 0.25}}}}
+  # drift 'auto': per input type, flags shifts both real and large enough to matter
+  # (docs/monitoring-statistics.md); or name one, e.g. {{method: psi, warn: 0.1, breach: 0.25}}
+  monitor: {{every: 1h, reference: training, drift: {{method: auto}}}}
   alerts:
     - {{route: log, on: [breach, drift_breach, stalled_decision]}}
   rollback: {{automatic: true, after_breaches: 2}}

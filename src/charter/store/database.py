@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -129,6 +129,25 @@ class Database:
             raise StoreUnavailableError(
                 f"the database at {redact_url(self.url)} failed: {_first_line(exc)}"
             ) from exc
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """One consistent read of the whole store: REPEATABLE READ on PostgreSQL, one read
+        transaction on SQLite (WAL readers see the database as of their first read). Writers that
+        commit meanwhile are invisible."""
+        options: dict[str, Any] = {"charter_read_only": True}
+        if self.dialect == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        engine = self.engine.execution_options(**options)
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            if self.dialect == "postgresql":
+                session.execute(sa.text("SET TRANSACTION READ ONLY"))
+            yield session
+
+    def before_commit(self, hook: Callable[[Session], None]) -> None:
+        """Call ``hook(session)`` at the end of every transaction of :meth:`session`, before it
+        commits (the ledger signs its new head there)."""
+        event.listen(self.session_factory, "before_commit", hook)
 
     def serialize(self, session: Session, name: str) -> None:
         """Make the rest of ``session``'s transaction exclusive among writers using ``name``.
