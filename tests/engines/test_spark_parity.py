@@ -353,8 +353,13 @@ def assert_close(a: Any, b: Any, where: str = "") -> None:
 
 
 def test_ingest_and_monitor_on_spark_give_the_local_engines_numbers(
-    spark: SparkEngine, ws: Workspace, models: list[Path]
+    spark: SparkEngine, ws: Workspace, models: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    def through_the_driver(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a landing file's rows came to the driver")
+
+    for method in ("read", "validate", "score"):  # the driver-side steps of the engine seam
+        monkeypatch.setattr(SparkEngine, method, through_the_driver)
     local, remote = "credit-local", "credit-spark"
     setup_charter(ws, local, models, spark=False)
     setup_charter(ws, remote, models, spark=True)  # data.engine: spark
@@ -402,6 +407,7 @@ def test_ingest_and_monitor_on_spark_give_the_local_engines_numbers(
     assert len(psi) == 2 and all(isinstance(v, float) and v > 0 for v in psi), psi
 
 
+@pytest.mark.timeout(900)  # its child process starts a Spark session of its own
 def test_a_spark_ingest_killed_before_its_commit_and_run_again_logs_every_row_once(
     spark: SparkEngine, ws: Workspace, models: list[Path]
 ) -> None:
@@ -412,7 +418,7 @@ def test_a_spark_ingest_killed_before_its_commit_and_run_again_logs_every_row_on
         land(ws, name, f"part-{i}.parquet", frame)
     env = {**os.environ, "CHARTER_TEST_CRASH_AT": "before_commit:2", "CHARTER_ENGINE": "spark"}
     command = [sys.executable, "-m", "charter.cli.main", "-w", str(ws.root), "ingest", name]
-    crashed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    crashed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=800)
     assert crashed.returncode == 137, crashed.stderr[-2000:]
     with ws.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(IngestBatch)) == 1
@@ -430,3 +436,13 @@ def test_a_spark_ingest_killed_before_its_commit_and_run_again_logs_every_row_on
     assert len(batches) == 2
     assert all(b.rows_in == b.rows_scored + b.rows_quarantined for b in batches)
     assert sum(b.rows_scored for b in batches) == log.height
+    # The executors wrote each part under a name unique to its attempt; the killed attempt's
+    # parts were removed by the re-run, so the lake holds exactly the committed files.
+    named = {key for b in batches for key in (b.predictions_path or "").split("\n") if key}
+    named |= {key for b in batches for key in (b.quarantine_path or "").split("\n") if key}
+    on_disk = {
+        path.relative_to(ws.state_dir).as_posix()
+        for folder in ("predictions", "quarantine")
+        for path in (ws.state_dir / folder / name).glob("*.parquet")
+    }
+    assert on_disk == named and all(".part-" in key for key in named), (on_disk, named)

@@ -57,6 +57,7 @@ from charter.plumbing.sources import (
     list_landing_files,
     read_file_chunks,
 )
+from charter.plumbing.spark_ingest import SparkFileBatch, native
 from charter.progress import SILENT, Progress
 from charter.spec.loader import LoadedCharter
 from charter.spec.model import FolderSource, SqlSource
@@ -230,8 +231,20 @@ class _Run:
     def _ingest_file(
         self, file: LandingFile, source: FolderSource, fingerprint: str, batch_id: str
     ) -> None:
-        batch = Batch(self.state, batch_id, kind="file", label=file.name, fingerprint=fingerprint)
         renamed: dict[str, str] = {}
+        if native(self.state.engine) and source.kind != "delta_table":  # Spark reads the file
+            batch: Batch = SparkFileBatch(
+                self.state,
+                batch_id,
+                file=file,
+                source=source,
+                fingerprint=fingerprint,
+                renamed=renamed,
+                chunk_rows=self.chunk_rows,
+            )
+            self._ingest_batch(file, batch, fingerprint, iter(()), renamed)
+            return
+        batch = Batch(self.state, batch_id, kind="file", label=file.name, fingerprint=fingerprint)
         chunks = self._watched(
             read_file_chunks(
                 file,
@@ -242,6 +255,17 @@ class _Run:
             ),
             file.name,
         )
+        self._ingest_batch(file, batch, fingerprint, chunks, renamed)
+
+    def _ingest_batch(
+        self,
+        file: LandingFile,
+        batch: Batch,
+        fingerprint: str,
+        chunks: Iterable[pl.DataFrame],
+        renamed: dict[str, str],
+    ) -> None:
+        batch_id = batch.batch_id
 
         def checkpoint(session: Session) -> None:
             self._upsert_file(session, file, fingerprint, "ingested", batch_id, None)

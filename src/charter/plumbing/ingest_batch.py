@@ -32,8 +32,8 @@ from charter.plumbing.isolation import (
     FailureTally,
     alert_failures,
     log_scored,
-    quarantine_model_errors,
     record_failures,
+    score_chunk,
 )
 from charter.plumbing.lake import lake_for
 from charter.plumbing.scoring import Scorer
@@ -178,15 +178,15 @@ class Batch:
         self.rules.append((chunk.height, result.batch_rules))
         event_time = log.utc_event_time(valid, contract.event_time)
         late = late_flags(event_time, run.watermark, contract.freshness.max_lateness)
-        scored = run.scorer.score(valid, self.label)
-        for version in scored:
-            self.failures.add(version)
-        rejected = quarantine_model_errors(chunk, valid, scored)
-        if rejected is not None:  # the live version could not score these rows
-            keep = ~rejected.mask
-            valid, event_time, late = valid.filter(keep), event_time.filter(keep), late.filter(keep)
-            scored = [v.only(keep) for v in scored]
-            failed = pl.concat([failed, rejected.rows], how="diagonal_relaxed").sort(ROW)
+        valid, event_time, late, scored, failed = score_chunk(
+            lambda rows: run.scorer.score(rows, self.label),
+            chunk,
+            valid,
+            failed,
+            event_time,
+            late,
+            self.failures,
+        )
         s.count_violations(ValidationResult(valid, failed).violation_counts())
         self.predictions.write(
             log_scored(

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -171,6 +171,40 @@ def quarantine_model_errors(
     )
     raw = chunk.join(rules, on=ROW, how="inner").sort(ROW)
     return Rejected(raw, live.failed.copy())
+
+
+class ScoredChunk(NamedTuple):
+    """A chunk's valid rows after scoring: those the live version could score, with their
+    event times, late flags and every version's scores; ``failed`` gained the others."""
+
+    valid: pl.DataFrame
+    event_time: pl.Series
+    late: pl.Series
+    scored: list[VersionScores]
+    failed: pl.DataFrame
+
+
+def score_chunk(
+    score: Callable[[pl.DataFrame], list[VersionScores]],
+    chunk: pl.DataFrame,
+    valid: pl.DataFrame,
+    failed: pl.DataFrame,
+    event_time: pl.Series,
+    late: pl.Series,
+    tally: FailureTally,
+) -> ScoredChunk:
+    """Score ``valid`` (rows of ``chunk``) with every version, counting failures in ``tally``;
+    rows the live version could not score move to ``failed`` as ``model_error``."""
+    scored = score(valid)
+    for version in scored:
+        tally.add(version)
+    rejected = quarantine_model_errors(chunk, valid, scored)
+    if rejected is not None:  # the live version could not score these rows
+        keep = ~rejected.mask
+        valid, event_time, late = valid.filter(keep), event_time.filter(keep), late.filter(keep)
+        scored = [v.only(keep) for v in scored]
+        failed = pl.concat([failed, rejected.rows], how="diagonal_relaxed").sort(ROW)
+    return ScoredChunk(valid, event_time, late, scored, failed)
 
 
 def log_scored(

@@ -38,7 +38,10 @@ def settle_period(source: FolderSource, override_seconds: float | None) -> timed
 def waiting_reason(
     file: LandingFile, source: FolderSource, *, settle: timedelta, now: datetime
 ) -> str | None:
-    """Why ``file`` is not read yet, or None when it is ready."""
+    """Why ``file`` is not read yet, or None when it is ready (a Delta table's version: once
+    its commit file exists, since a Delta commit appears whole)."""
+    if source.kind == "delta_table":
+        return None
     if source.marker == "success":
         marker = file.path.parent / SUCCESS_MARKER
         if not marker.exists():

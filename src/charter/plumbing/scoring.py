@@ -19,6 +19,7 @@ the version's own other rows, are scored as usual.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -79,6 +80,7 @@ class Scorer:
         self.suspension_id: int | None = None
         self.refresh_suspension()
         self._predictors: dict[int, Predictor | str] = {}
+        self._plan: ScoringPlan | None = None
 
     def refresh_suspension(self) -> None:
         """Re-read whether the charter is suspended (ingestion does, before each batch)."""
@@ -108,6 +110,44 @@ class Scorer:
 
         A model that raises is never let out of here (see :mod:`.isolation`): it fails alone.
         """
+        remote = self.engine if self.engine is not None and self.engine.name != "polars" else None
+        return self.plan().score(valid, where, engine=remote)
+
+    def plan(self) -> ScoringPlan:
+        """What scoring needs without the workspace (each model loaded once per run)."""
+        models = tuple((v, status, self._load(v)) for v, status in self.models)
+        plan = ScoringPlan(self.external, models, tuple(self.classes), tuple(self.features))
+        if self._plan != plan:  # the same plan object for the run: Spark broadcasts it once
+            self._plan = plan
+        return self._plan
+
+    def _load(self, version: int) -> Predictor | str:
+        """The version's model, or why it cannot be loaded (remembered for the rest of the run)."""
+        if version not in self._predictors:
+            try:
+                self._predictors[version] = load_model(self.ws, self.charter, version)
+            except Exception as exc:  # a tampered or unloadable artifact fails this version only
+                self._predictors[version] = f"cannot load the model: {describe(exc)}"
+        return self._predictors[version]
+
+
+@dataclass(frozen=True)
+class ScoringPlan:
+    """The versions that score, with their loaded models (or why each cannot load): all a
+    process needs to score valid rows, picklable, so that Spark's executors score with it."""
+
+    external: str | None
+    models: tuple[tuple[int, str, Predictor | str], ...]
+    classes: tuple[str, ...]
+    features: tuple[str, ...]
+
+    def logged_inputs(self, valid: pl.DataFrame) -> list[str]:
+        return [name for name in self.features if name in valid.columns]
+
+    def score(
+        self, valid: pl.DataFrame, where: str, *, engine: Engine | None = None
+    ) -> list[VersionScores]:
+        """As :meth:`Scorer.score`; ``engine`` (not the local one) scores single scores."""
         if self.external is not None:
             try:
                 values = valid.get_column(self.external).cast(pl.Float64)
@@ -119,17 +159,25 @@ class Scorer:
                 ) from None
             nothing_failed = np.zeros(valid.height, dtype=bool)  # nulls stay null: a Series
             return [VersionScores("external", "external", values, nothing_failed)]
-        return [self._score_version(version, status, valid) for version, status in self.models]
+        return [
+            self._score_version(version, status, predictor, valid, engine)
+            for version, status, predictor in self.models
+        ]
 
-    def _score_version(self, version: int, status: str, valid: pl.DataFrame) -> VersionScores:
-        predictor = self._load(version)
+    def _score_version(
+        self,
+        version: int,
+        status: str,
+        predictor: Predictor | str,
+        valid: pl.DataFrame,
+        engine: Engine | None,
+    ) -> VersionScores:
         width = len(self.classes)
         if isinstance(predictor, str):
             return failed_everywhere(str(version), status, valid.height, predictor, width)
         inputs = self.logged_inputs(valid)
         source = f"version {version}"
-
-        engine = self.engine if self.engine is not None and self.engine.name != "polars" else None
+        classes = list(self.classes)
 
         def predict(part: pl.DataFrame) -> np.ndarray[Any, Any]:
             if engine is not None and not width:
@@ -138,19 +186,10 @@ class Scorer:
             out = predictor.predict(part.select(inputs))
             if width:
                 model_classes = getattr(predictor, "classes", None)
-                return class_probabilities(out, part.height, model_classes, self.classes, source)
+                return class_probabilities(out, part.height, model_classes, classes, source)
             return _one_score_per_row(out, part.height)
 
         return score_isolating(str(version), status, predict, valid, width=width)
-
-    def _load(self, version: int) -> Predictor | str:
-        """The version's model, or why it cannot be loaded (remembered for the rest of the run)."""
-        if version not in self._predictors:
-            try:
-                self._predictors[version] = load_model(self.ws, self.charter, version)
-            except Exception as exc:  # a tampered or unloadable artifact fails this version only
-                self._predictors[version] = f"cannot load the model: {describe(exc)}"
-        return self._predictors[version]
 
 
 def _one_score_per_row(out: Any, rows: int) -> np.ndarray[Any, Any]:

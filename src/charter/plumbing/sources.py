@@ -33,6 +33,7 @@ from charter import redaction
 from charter.engines.base import Engine
 from charter.engines.polars.file_reading import file_frames, readable, rename_reserved, utf8_path
 from charter.errors import DataError
+from charter.plumbing.delta_source import DELTA_KIND, delta_version_frames, list_delta_versions
 from charter.plumbing.read_errors import explain_read_error, first_line
 from charter.redaction import MissingEnvironmentError, redact_text, redact_url
 from charter.spec.model import FolderSource, SqlSource
@@ -79,6 +80,12 @@ def list_landing_files(folder: Path, source: FolderSource) -> list[LandingFile]:
             f"landing folder {readable(folder)} does not exist",
             hint="Create it, or fix data.source.path in the charter.",
         )
+    if source.kind == DELTA_KIND:  # each commit of the table's log is a batch (.delta_source)
+        versions = []
+        for path, name, _ in list_delta_versions(folder):
+            stat = path.stat()
+            versions.append(LandingFile(path, name, stat.st_size, stat.st_mtime_ns))
+        return versions
     pattern = source.pattern or DEFAULT_PATTERNS[source.kind]
     skipped = (".tmp", ".done") if source.marker == "done" else (".tmp",)
     files = []
@@ -153,6 +160,9 @@ def read_file_chunks(
 def _frames(
     engine: Engine | None, path: Path, source: FolderSource, chunk_rows: int
 ) -> Iterator[pl.DataFrame]:
+    if source.kind == DELTA_KIND:  # the log and files read here, whichever the engine
+        yield from delta_version_frames(path, chunk_rows)
+        return
     if engine is None or engine.name == "polars":
         yield from file_frames(path, source, chunk_rows)
         return

@@ -173,7 +173,7 @@ def _problems(exc: ValidationError, node: yaml.Node | None) -> list[str]:
     return problems
 
 
-_TAGS = {"parquet_dir", "csv_dir", "jsonl_dir", "sql", "FolderSource", "SqlSource"}
+_TAGS = {"parquet_dir", "csv_dir", "jsonl_dir", "delta_table", "sql", "FolderSource", "SqlSource"}
 
 
 def _is_tag(part: Any) -> bool:

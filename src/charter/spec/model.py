@@ -313,8 +313,11 @@ class Sufficiency(Strict):
 class FolderSource(Strict):
     """A landing folder; new files are picked up incrementally."""
 
-    kind: Literal["parquet_dir", "csv_dir", "jsonl_dir"] = Field(
-        description="File format of the folder."
+    kind: Literal["parquet_dir", "csv_dir", "jsonl_dir", "delta_table"] = Field(
+        description=(
+            "File format of the folder; delta_table: the folder is a Delta Lake table and each "
+            "new table version is a batch (needs charter[delta])."
+        )
     )
     path: str = Field(min_length=1, description="Folder, relative to the workspace or absolute.")
     pattern: str | None = Field(

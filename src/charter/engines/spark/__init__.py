@@ -1,7 +1,8 @@
 """The Apache Spark engine: the same steps as the local engine, evaluated by Spark (see :mod:`..base`).
 
-- :meth:`SparkEngine.read` reads a landing file with Spark's readers (Parquet; CSV as text;
-  JSON Lines with the schema inferred over every line);
+- :meth:`SparkEngine.read_frame` reads a landing file with Spark's readers (Parquet; CSV as
+  text; JSON Lines with the schema inferred over every line), lazily, on the executors;
+  :meth:`SparkEngine.read` brings it to the driver;
 - :meth:`SparkEngine.validate` compiles the contract's rules to Spark columns (:mod:`.contract`);
 - :meth:`SparkEngine.score` broadcasts the model once and scores Arrow batches on the executors
   (``mapInArrow``);
@@ -11,9 +12,13 @@
   histograms are the same numbers by construction;
 - :meth:`SparkEngine.write` writes one Parquet file.
 
-What crosses the seam is Arrow: the batch's valid and failed rows come back to the driver, where
-ingestion writes the prediction log and quarantine to the lake and commits them in charter's
-database under the exactly-once protocol, exactly as for the local engine.
+- :meth:`SparkEngine.summarise_files` summarises logged columns of Parquet files in the lake on
+  the executors.
+
+What crosses the seam is Arrow. A landing file does not cross it: ingestion keeps its rows on the
+executors (:mod:`charter.plumbing.spark_ingest`, with :func:`.contract.judge_on_spark`), which
+write the prediction log and quarantine to the lake; only counts and file names come back to be
+committed. A SQL batch does cross it (``validate``/``score`` from the driver's frame).
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ class SparkEngine:
 
     def __init__(self, master: str = "local[*]") -> None:
         self.master = master
-        self._broadcasts: dict[int, tuple[Predictor, Any]] = {}
+        self._broadcasts: dict[int, tuple[Any, Any]] = {}
 
     @property
     def name(self) -> str:
@@ -71,32 +76,39 @@ class SparkEngine:
 
     # -- read -------------------------------------------------------------------------------------
     def read(self, path: Path, source: FolderSource) -> pa.Table:
-        """The file through Spark's readers. CSV is text in UTF-8 (Spark decodes bytes that are
-        not UTF-8 as U+FFFD under either ``encoding``); JSON Lines columns come in the order of
-        the first line, as the local engine gives them."""
+        """The file through Spark's readers (:meth:`read_frame`), brought to the driver."""
+        try:
+            return self.read_frame(path, source).toArrow()
+        except Exception as exc:  # Spark's errors are Java's: said about the file, in one line
+            raise DataError(f"{path}: Spark cannot read it: {_said(exc)}") from None
+
+    def read_frame(
+        self, path: Path | str, source: FolderSource, *, block: str | None = None
+    ) -> DataFrame:
+        """The file as a Spark frame, read on the executors (lazily: errors come when it runs).
+
+        CSV is text in UTF-8 (Spark decodes bytes that are not UTF-8 as U+FFFD under either
+        ``encoding``); JSON Lines columns come in the order of the first line, as the local
+        engine gives them. ``block`` names an extra column with where in the file each row's
+        block starts (Spark's ``_metadata.file_block_start``), to number the rows by."""
+        from pyspark.sql import functions as F  # noqa: N812
+
         reader = self.spark.read
         where = str(path)
-        try:
-            if source.kind == "parquet_dir":
-                frame = reader.parquet(where)
-            elif source.kind == "csv_dir":
-                frame = reader.csv(
-                    where,
-                    header=True,
-                    inferSchema=False,
-                    sep=source.delimiter,
-                    encoding="utf-8",
-                )
-            else:
-                frame = reader.option("samplingRatio", 1.0).json(where)
-                frame = frame.select(*[f"`{c}`" for c in _first_line_order(path, frame.columns)])
-            table = frame.toArrow()
-        except Exception as exc:  # Spark's errors are Java's: said about the file, in one line
-            first = str(exc).strip().splitlines()
-            raise DataError(
-                f"{where}: Spark cannot read it: {first[0] if first else type(exc).__name__}"
-            ) from None
-        return table
+        if source.kind == "parquet_dir":
+            frame = reader.parquet(where)
+        elif source.kind == "csv_dir":
+            frame = reader.csv(
+                where, header=True, inferSchema=False, sep=source.delimiter, encoding="utf-8"
+            )
+        else:
+            frame = reader.option("samplingRatio", 1.0).json(where)
+        columns = [F.col(f"`{c}`") for c in frame.columns]
+        if source.kind == "jsonl_dir":
+            columns = [F.col(f"`{c}`") for c in _first_line_order(Path(path), frame.columns)]
+        if block is not None:
+            columns.append(F.col("_metadata.file_block_start").alias(block))
+        return frame.select(*columns)
 
     # -- validate ---------------------------------------------------------------------------------
     def validate(
@@ -153,12 +165,17 @@ class SparkEngine:
         return pa.table({"score": scored.column("score")})
 
     def _model_getter(self, predictor: Predictor) -> Any:
+        return self.share(predictor)
+
+    def share(self, value: Any) -> Callable[[], Any]:
+        """A function the executors call to get ``value``: broadcast once per object (Spark
+        Connect has no broadcast: the value travels with the function, once per query)."""
         if is_connect(self.master):
-            return lambda: predictor
-        held = self._broadcasts.get(id(predictor))
-        if held is None or held[0] is not predictor:
-            held = (predictor, self.spark.sparkContext.broadcast(predictor))
-            self._broadcasts[id(predictor)] = held
+            return lambda: value
+        held = self._broadcasts.get(id(value))
+        if held is None or held[0] is not value:
+            held = (value, self.spark.sparkContext.broadcast(value))
+            self._broadcasts[id(value)] = held
         shared = held[1]
         return lambda: shared.value
 
@@ -197,6 +214,59 @@ class SparkEngine:
                 return summarise_reference(values, "categorical")
             return summarise_like(reference, values)
         return merge_all(found)
+
+    def summarise_files(
+        self,
+        paths: Sequence[str],
+        references: Mapping[str, ColumnSummary],
+        *,
+        struct: str | None = "inputs",
+        rows_per_summary: int = 1_000_000,
+    ) -> dict[str, ColumnSummary]:
+        """Each column's summary on its reference's edges or categories, over Parquet files read
+        by the executors (``struct``: the columns are fields of that struct column, as the
+        prediction log's ``inputs``). Each task summarises its rows in parts of
+        ``rows_per_summary`` and merges them; only the summaries come back to the driver."""
+        from pyspark.sql import functions as F  # noqa: N812
+
+        names = list(references)
+        if not names or not paths:
+            return {}
+        frame = self.spark.read.parquet(*paths)
+        picked = [
+            (F.col(f"`{struct}`")[name] if struct else F.col(f"`{name}`")).alias(f"c{i}")
+            for i, name in enumerate(names)
+        ]
+        refs = dict(references)
+
+        def part_summaries(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+            found: dict[str, list[ColumnSummary]] = {name: [] for name in names}
+            pending: list[pa.RecordBatch] = []
+
+            def flush() -> None:
+                table = pa.Table.from_batches(pending)
+                for i, name in enumerate(names):
+                    found[name].append(summarise_like(refs[name], pl.Series("v", table[f"c{i}"])))
+                pending.clear()
+
+            for batch in batches:
+                pending.append(batch)
+                if sum(b.num_rows for b in pending) >= rows_per_summary:
+                    flush()
+            if pending:
+                flush()
+            merged = {n: merge_all(s).to_dict() for n, s in found.items() if s}
+            yield pa.RecordBatch.from_pylist([{"summary": json.dumps(merged)}])
+
+        parts = frame.select(*picked).mapInArrow(part_summaries, "summary string").toArrow()
+        out: dict[str, list[ColumnSummary]] = {name: [] for name in names}
+        for text in parts.column("summary").to_pylist():
+            for name, summary in json.loads(text).items():
+                out[name].append(summary_from_dict(summary))
+        return {
+            name: merge_all(found) if found else summarise_like(refs[name], pl.Series([]))
+            for name, found in out.items()
+        }
 
     def summarise_groups(
         self,
@@ -268,6 +338,11 @@ def _first_line_order(path: Path, columns: list[str]) -> list[str]:
         named = []
     ordered = [c for c in named if c in columns]
     return ordered + [c for c in columns if c not in ordered]
+
+
+def _said(exc: BaseException) -> str:
+    first = str(exc).strip().splitlines()
+    return first[0] if first else type(exc).__name__
 
 
 def _first_line(exc: BaseException) -> str:

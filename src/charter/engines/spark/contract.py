@@ -6,19 +6,22 @@ a batch is decided by the same column plan (:func:`~charter.engines.polars.schem
 from the batch's schema alone), the literals of ``min``/``max``/``allowed`` are converted by the
 same functions, and text is read as the same types (:mod:`.parsing`). Only the evaluation is
 Spark's: one projection computes every rule as a boolean column, ``_violations`` is the
-``array_compact`` of the broken rules' names in report order, and ``unique`` is a window over the
-column ordered by arrival (the first occurrence passes). Valid and failed rows are split in
-Spark and come back to the driver as Arrow, in the order they arrived.
+``array_compact`` of the broken rules' names in report order, and ``unique`` aggregates each
+repeated value's first arrival (the first occurrence passes) and broadcasts those back.
+:func:`judge_on_spark` leaves the judged rows on Spark (ingestion of a landing file goes on
+there); :func:`validate_on_spark` splits them and brings valid and failed rows to the driver as
+Arrow, in the order they arrived.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
 import polars as pl
 import pyarrow as pa
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F  # noqa: N812 - Spark's own idiom
 
 from charter.engines.polars.contract import (
@@ -39,6 +42,7 @@ from charter.engines.rules import (
     ContractRules,
     RowRule,
     RowRuleKind,
+    SchemaChange,
     judge_batch,
 )
 from charter.engines.spark.parsing import (
@@ -61,12 +65,17 @@ _SPARK_TYPES = {
 }
 
 
-def _typed_name(name: str) -> str:
+_HELPER = "__charter_h_"  # columns the judging needs and drops
+
+
+def _slot(name: str) -> str:
+    """A plain identifier for a helper column of contract column ``name``."""
+    return hashlib.sha256(name.encode()).hexdigest()[:12]
+
+
+def typed_name(name: str) -> str:
+    """The column that holds contract column ``name`` in its declared type."""
     return f"__charter_typed.{name}"
-
-
-def _rule_name(index: int) -> str:
-    return f"__charter_rule_{index}"
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,89 @@ def to_spark(spark: SparkSession, frame: pl.DataFrame) -> DataFrame:
     return spark.createDataFrame(ordered.to_arrow())
 
 
+@dataclass(frozen=True)
+class Judged:
+    """A batch judged on Spark, still on Spark: :attr:`frame` holds the original columns, each
+    typed contract column as :func:`typed_name`, :data:`ORDER` and :data:`VIOLATIONS` (the
+    names of every rule the row broke; empty for a valid row)."""
+
+    frame: DataFrame
+    schema: pl.Schema
+    plans: list[ColumnPlan]
+    typed_of: dict[str, Column]
+    changes: list[SchemaChange]
+
+    def batch_rules(self, rules: ContractRules, now: datetime | None) -> list[BatchRuleResult]:
+        """The batch rules, from one aggregation over the judged rows."""
+        return _batch_rules(self.frame, self.plans, rules, self.typed_of, now)
+
+    def valid_columns(self) -> list[Column]:
+        """The valid rows' columns: contract columns in their declared types, under their names."""
+        return [
+            self.typed_of[name].alias(name) if name in self.typed_of else F.col(f"`{name}`")
+            for name in self.schema.names()
+        ]
+
+    @property
+    def valid_schema(self) -> pl.Schema:
+        """What the Polars engine's valid rows hold (contract columns absent from the batch
+        are added as nulls of their type, see :attr:`absent`)."""
+        return _typed_schema(self.schema, self.plans)
+
+    @property
+    def failed_schema(self) -> pl.Schema:
+        return pl.Schema({**self.schema, VIOLATIONS: pl.List(pl.String)})
+
+    @property
+    def absent(self) -> dict[str, pl.DataType]:
+        """Contract columns the batch lacks, with their type: null in every valid row."""
+        return {p.name: p.dtype for p in self.plans if not p.present and p.dtype is not None}
+
+
+def judge_on_spark(
+    spark: SparkSession,
+    sdf: DataFrame,
+    schema: pl.Schema,
+    rules: ContractRules,
+    *,
+    seen_keys: SeenKeys = None,
+    seen_frame: DataFrame | None = None,
+) -> Judged:
+    """Every row of ``sdf`` (which has :data:`ORDER`; ``schema`` is its schema in Polars'
+    terms) judged against ``rules``, lazily. What earlier batches held is ``seen_keys`` (asked
+    with the batch's distinct values, on the driver) or ``seen_frame``: a Spark frame whose
+    column ``v`` holds, as text, the key values already logged (joined on the executors)."""
+    refuse_reserved(list(schema.names()))
+    plans, changes = plan_columns(schema, rules)
+    readings = {p.name: _read(p, schema[p.name]) for p in plans if p.present}
+    typed_exprs = [
+        reading.value.alias(typed_name(name))
+        for name, reading in readings.items()
+        if reading is not None
+    ]
+    staged = sdf.select("*", *typed_exprs)
+    typed_of = {
+        name: F.col(f"`{typed_name(name)}`") if r is not None else F.col(f"`{name}`")
+        for name, r in readings.items()
+    }
+    if seen_frame is not None:
+        staged, seen_columns = _mark_seen_from(staged, plans, rules, typed_of, seen_frame)
+    else:
+        staged, seen_columns = _mark_seen(spark, staged, plans, rules, typed_of, seen_keys)
+    staged, repeats = _mark_repeats(staged, plans, rules, typed_of)
+    compiled: list[tuple[str, Column]] = []
+    for plan, column in zip(plans, rules.columns, strict=True):
+        for rule in column.rules:
+            expr = _compile(rule, plan, readings, typed_of, seen_columns, repeats, schema)
+            if expr is not None:
+                compiled.append((rule.name, expr))
+    reasons = [F.when(expr, F.lit(name)) for name, expr in compiled]
+    violations = F.array_compact(F.array(*reasons)) if reasons else F.array().cast("array<string>")
+    helpers = [c for c in staged.columns if c.startswith(_HELPER)]
+    judged = staged.withColumn(VIOLATIONS, violations).drop(*helpers)
+    return Judged(judged, schema, plans, typed_of, changes)
+
+
 def validate_on_spark(
     spark: SparkSession,
     frame: pl.DataFrame,
@@ -117,56 +209,31 @@ def validate_on_spark(
     seen_keys: SeenKeys = None,
     now: datetime | None = None,
 ) -> ValidationResult:
-    """:func:`charter.engines.polars.contract.validate`, evaluated by Spark."""
+    """:func:`charter.engines.polars.contract.validate`, evaluated by Spark (the batch goes
+    from the driver to Spark and back: for a landing file, ingestion lets Spark read it and
+    keeps the rows on the executors, see :mod:`charter.plumbing.spark_ingest`)."""
     refuse_reserved(frame.columns)
-    schema = frame.schema
-    plans, changes = plan_columns(schema, rules)
-    sdf = to_spark(spark, frame)
-    readings = {p.name: _read(p, schema[p.name]) for p in plans if p.present}
-    typed_exprs = [
-        reading.value.alias(_typed_name(name))
-        for name, reading in readings.items()
-        if reading is not None
-    ]
-    staged = sdf.select("*", *typed_exprs)
-    typed_of = {
-        name: F.col(f"`{_typed_name(name)}`") if r is not None else F.col(f"`{name}`")
-        for name, r in readings.items()
-    }
-    staged, seen_columns = _mark_seen(spark, staged, plans, rules, typed_of, seen_keys)
-    compiled: list[tuple[str, Column]] = []
-    for plan, column in zip(plans, rules.columns, strict=True):
-        for rule in column.rules:
-            expr = _compile(rule, plan, readings, typed_of, seen_columns, schema)
-            if expr is not None:
-                compiled.append((rule.name, expr))
-    judged = staged.select(
-        "*", *[expr.alias(_rule_name(i)) for i, (_, expr) in enumerate(compiled)]
+    judged_at = judge_on_spark(
+        spark, to_spark(spark, frame), frame.schema, rules, seen_keys=seen_keys
     )
-    reasons = [F.when(F.col(_rule_name(i)), F.lit(name)) for i, (name, _) in enumerate(compiled)]
-    violations = F.array_compact(F.array(*reasons)) if reasons else F.array().cast("array<string>")
-    judged = judged.withColumn(VIOLATIONS, violations).cache()
+    judged = judged_at.frame.cache()
     try:
-        batch = _batch_rules(judged, plans, rules, typed_of, now)
+        batch = _batch_rules(judged, judged_at.plans, rules, judged_at.typed_of, now)
         broken = F.size(F.col(VIOLATIONS)) > 0
         originals = [F.col(f"`{name}`") for name in frame.columns]
-        typed_out = [
-            typed_of[name].alias(name) if name in typed_of else F.col(f"`{name}`")
-            for name in frame.columns
-        ]
-        valid_arrow = judged.filter(~broken).orderBy(ORDER).select(*typed_out).toArrow()
+        valid_arrow = (
+            judged.filter(~broken).orderBy(ORDER).select(*judged_at.valid_columns()).toArrow()
+        )
         failed_arrow = (
             judged.filter(broken).orderBy(ORDER).select(*originals, F.col(VIOLATIONS)).toArrow()
         )
     finally:
         judged.unpersist()
-    valid = _as_polars(valid_arrow, _typed_schema(schema, plans))
-    failed_schema = pl.Schema({**schema, VIOLATIONS: pl.List(pl.String)})
-    failed = _as_polars(failed_arrow, failed_schema)
-    absent = [p for p in plans if not p.present and p.dtype is not None]
-    if absent:
-        valid = valid.with_columns(pl.lit(None, p.dtype).alias(p.name) for p in absent)
-    return ValidationResult(valid, failed, batch, changes)
+    valid = _as_polars(valid_arrow, judged_at.valid_schema)
+    failed = _as_polars(failed_arrow, judged_at.failed_schema)
+    if judged_at.absent:
+        valid = valid.with_columns(pl.lit(None, t).alias(n) for n, t in judged_at.absent.items())
+    return ValidationResult(valid, failed, batch, judged_at.changes)
 
 
 def _typed_schema(schema: pl.Schema, plans: list[ColumnPlan]) -> pl.Schema:
@@ -217,18 +284,77 @@ def _mark_seen(
         earlier = lookup(name, values)
         if earlier is None:
             continue
-        flag = f"__charter_seen.{name}"
+        flag = f"{_HELPER}seen_{_slot(name)}"
         if earlier.len() == 0:
             marks[name] = F.lit(False)
             continue
         seen_df = spark.createDataFrame(
             pl.DataFrame({"v": earlier.cast(values.dtype, strict=False)}).unique().to_arrow()
-        ).select(F.col("v").alias(f"__charter_seen_value.{name}"), F.lit(True).alias(flag))
-        value_col = F.col(f"`__charter_seen_value.{name}`")
+        ).select(F.col("v").alias(f"{_HELPER}seenv_{_slot(name)}"), F.lit(True).alias(flag))
+        value_col = F.col(f"`{_HELPER}seenv_{_slot(name)}`")
         staged = staged.join(F.broadcast(seen_df), typed_of[name] == value_col, "left").drop(
             value_col
         )
         marks[name] = F.coalesce(F.col(f"`{flag}`"), F.lit(False))
+    return staged, marks
+
+
+def _mark_seen_from(
+    staged: DataFrame,
+    plans: list[ColumnPlan],
+    rules: ContractRules,
+    typed_of: dict[str, Column],
+    seen: DataFrame,
+) -> tuple[DataFrame, dict[str, Column]]:
+    """The key column's ``unique_across_batches`` judged on the executors: the batch's distinct
+    keys (as text, as the local engine compares them) semi-joined with ``seen``; only the keys
+    found again are broadcast back to the batch's rows."""
+    marks: dict[str, Column] = {}
+    for plan, column in zip(plans, rules.columns, strict=True):
+        if (
+            not plan.present
+            or plan.name != rules.key
+            or column.of(RowRuleKind.UNIQUE_ACROSS_BATCHES) is None
+        ):
+            continue
+        value = f"{_HELPER}seenv_{_slot(plan.name)}"
+        flag = f"{_HELPER}seen_{_slot(plan.name)}"
+        text = typed_of[plan.name].cast("string")
+        ours = staged.select(text.alias("v")).where("v IS NOT NULL").distinct()
+        found = ours.join(seen.select("v"), "v", "left_semi")
+        found = found.select(F.col("v").alias(value), F.lit(True).alias(flag))
+        staged = staged.join(F.broadcast(found), text == F.col(f"`{value}`"), "left")
+        marks[plan.name] = F.coalesce(F.col(f"`{flag}`"), F.lit(False))
+    return staged, marks
+
+
+def _mark_repeats(
+    staged: DataFrame,
+    plans: list[ColumnPlan],
+    rules: ContractRules,
+    typed_of: dict[str, Column],
+) -> tuple[DataFrame, dict[str, Column]]:
+    """``unique``: a row whose typed value an earlier row of the batch holds (the first
+    occurrence passes). The repeated values and where each first occurs are aggregated on the
+    executors (only the columns' values move), and broadcast back: a batch has few repeats."""
+    marks: dict[str, Column] = {}
+    for plan, column in zip(plans, rules.columns, strict=True):
+        if not plan.present or column.of(RowRuleKind.UNIQUE) is None:
+            continue
+        value, first = f"{_HELPER}dupv_{_slot(plan.name)}", f"{_HELPER}dupfirst_{_slot(plan.name)}"
+        typed = typed_of[plan.name]
+        repeated = (
+            staged.where(typed.isNotNull())
+            .groupBy(typed.alias(value))
+            .agg(F.min(ORDER).alias(first), F.count(F.lit(1)).alias("n"))
+            .where("n > 1")
+            .drop("n")
+        )
+        staged = staged.join(F.broadcast(repeated), typed == F.col(f"`{value}`"), "left")
+        first_at = F.col(f"`{first}`")
+        marks[plan.name] = F.coalesce(
+            first_at.isNotNull() & (F.col(ORDER) != first_at), F.lit(False)
+        )
     return staged, marks
 
 
@@ -238,6 +364,7 @@ def _compile(
     readings: dict[str, _Reading | None],
     typed_of: dict[str, Column],
     seen: dict[str, Column],
+    repeats: dict[str, Column],
     schema: pl.Schema,
 ) -> Column | None:
     """One rule as a Spark column true where a row breaks it; None when it does not apply."""
@@ -258,8 +385,7 @@ def _compile(
             return None
         return _value_rule(rule, typed, _typed_schema(schema, [plan])[plan.name])
     if kind is RowRuleKind.UNIQUE:
-        order = Window.partitionBy(typed).orderBy(ORDER)
-        return typed.isNotNull() & (F.row_number().over(order) > 1)
+        return repeats.get(plan.name)
     return seen.get(plan.name)  # UNIQUE_ACROSS_BATCHES
 
 
