@@ -237,14 +237,33 @@ def _repeated(values: pl.Series) -> pl.Expr:
     Keys often arrive in order (sequences, timestamps). Then equal values are neighbours and a
     comparison with the previous non-null value finds repeats in one pass, several times faster
     than hashing every value; the order check costs one more pass and stops at the first
-    disorder. Other columns are hashed (``is_first_distinct``).
+    disorder. Integer, temporal and text values in any order go through one sort
+    (:func:`_later_copies`); floats are hashed (``is_first_distinct``), whose notion of equal
+    (NaN, -0.0) a sort need not share.
     """
     col = pl.col(values.name)
     present = values.drop_nulls() if values.has_nulls() else values
     orderable = values.dtype.is_numeric() or values.dtype.is_temporal() or values.dtype == pl.String
     if orderable and (present.is_sorted() or present.is_sorted(descending=True)):
         return col.is_not_null() & col.eq(col.forward_fill().shift(1)).fill_null(False)
+    if values.dtype.is_integer() or values.dtype.is_temporal() or values.dtype == pl.String:
+        return pl.lit(_later_copies(values, present))
     return col.is_not_null() & ~col.is_first_distinct()
+
+
+def _later_copies(values: pl.Series, present: pl.Series) -> pl.Series:
+    """Keys in any order: one sort finds the repeated values (equal neighbours once sorted),
+    and only the rows holding one of them are hashed to tell the first occurrence from the
+    later ones. Several times faster than hashing every row (``is_first_distinct``) when, as
+    with keys, repeats are rare."""
+    ordered = present.sort()
+    repeated = ordered.filter(ordered.eq(ordered.shift(1)).fill_null(False)).unique()
+    later = pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True).alias(values.name)
+    if repeated.is_empty():
+        return later
+    rows = values.is_in(repeated.implode()).fill_null(False).arg_true()
+    copies = rows.filter(~values.gather(rows).is_first_distinct())
+    return later.scatter(copies, True) if copies.len() else later
 
 
 def _value_rule(rule: RowRule, dtype: pl.DataType) -> pl.Expr:
