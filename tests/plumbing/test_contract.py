@@ -148,12 +148,16 @@ def test_repeats_in_shuffled_keys_fail_after_their_first_occurrence(kind: str) -
 
     rng = random.Random(7)
     raw = [rng.randrange(400) if rng.random() > 0.05 else None for _ in range(1_000)]
-    as_value = {
-        "int": lambda k: k,
-        "string": lambda k: f"k{k}",
-        "float": lambda k: k / 4,
-        "datetime": lambda k: f"2024-01-01T00:{k // 60 % 60:02d}:{k % 60:02d}Z",
-    }[kind]
+
+    def as_value(k: int) -> Any:
+        if kind == "string":
+            return f"k{k}"
+        if kind == "float":
+            return k / 4
+        if kind == "datetime":
+            return f"2024-01-01T00:{k // 60 % 60:02d}:{k % 60:02d}Z"
+        return k
+
     keys = [None if k is None else as_value(k) for k in raw]
     batch = pl.DataFrame({"id": keys, "row": range(len(keys))})
     expected = [i for i, k in enumerate(raw) if k is not None and k in set(raw[:i])]
