@@ -247,16 +247,17 @@ def _repeated(values: pl.Series) -> pl.Expr:
     if orderable and (present.is_sorted() or present.is_sorted(descending=True)):
         return col.is_not_null() & col.eq(col.forward_fill().shift(1)).fill_null(False)
     if values.dtype.is_integer() or values.dtype.is_temporal() or values.dtype == pl.String:
-        return pl.lit(_later_copies(values, present))
+        # Run inside the rules' one ``select``, beside the other rules rather than before them.
+        return col.map_batches(_later_copies, return_dtype=pl.Boolean, is_elementwise=False)
     return col.is_not_null() & ~col.is_first_distinct()
 
 
-def _later_copies(values: pl.Series, present: pl.Series) -> pl.Series:
+def _later_copies(values: pl.Series) -> pl.Series:
     """Keys in any order: one sort finds the repeated values (equal neighbours once sorted),
     and only the rows holding one of them are hashed to tell the first occurrence from the
     later ones. Several times faster than hashing every row (``is_first_distinct``) when, as
     with keys, repeats are rare."""
-    ordered = present.sort()
+    ordered = values.drop_nulls().sort()
     repeated = ordered.filter(ordered.eq(ordered.shift(1)).fill_null(False)).unique()
     later = pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True).alias(values.name)
     if repeated.is_empty():
