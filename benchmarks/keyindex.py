@@ -98,7 +98,9 @@ def run(batches: int, rows: int, keys: str, workdir: Path) -> list[dict[str, Any
     return out
 
 
-def render(args: argparse.Namespace, results: list[dict[str, Any]], load: tuple[float, float]) -> str:
+def render(
+    args: argparse.Namespace, results: list[dict[str, Any]], load: tuple[float, float]
+) -> str:
     peaks = [r["peak_mib"] for r in results]
     tenth = max(1, len(results) // 10)
     first, last = results[:tenth], results[-tenth:]
