@@ -144,15 +144,20 @@ class KeyIndex:
 
     # -- writing a batch's run ----------------------------------------------------------------
     def write_run(self, stem: str, keys: Iterable[pl.Series]) -> Run | None:
-        """Write the distinct keys of ``keys`` as one run named after ``stem``; None if empty.
+        """Write ``keys`` (a batch's valid keys: distinct) as one run named after ``stem``; None
+        if there are none.
 
         Nothing is listed yet: :meth:`record` does, in the batch's transaction."""
         parts = [part.cast(pl.String) for part in keys if part.len()]
         if not parts:
             return None
-        distinct = pl.concat(parts).drop_nulls().unique().sort()
+        # A batch's valid keys are distinct already (validation failed every repeat), and a
+        # sequence often arrives sorted: sort only when it is not.
+        distinct = pl.concat(parts).drop_nulls()
         if distinct.len() == 0:
             return None
+        if not distinct.is_sorted():
+            distinct = distinct.sort()
         return self._write(stem, distinct)
 
     def _write(self, stem: str, distinct: pl.Series) -> Run:
