@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
+import numpy as np
 import polars as pl
 
 from charter.engines.polars.schema_drift import ColumnPlan, Reading, SchemaChange, plan_columns
@@ -253,18 +254,36 @@ def _repeated(values: pl.Series) -> pl.Expr:
 
 
 def _later_copies(values: pl.Series) -> pl.Series:
-    """Keys in any order: one sort finds the repeated values (equal neighbours once sorted),
+    """Keys in any order: one count per value (dense integers, :func:`_dense_repeats`) or one
+    sort (equal neighbours once sorted) finds the repeated values,
     and only the rows holding one of them are hashed to tell the first occurrence from the
     later ones. Several times faster than hashing every row (``is_first_distinct``) when, as
     with keys, repeats are rare."""
-    ordered = values.drop_nulls().sort()
-    repeated = ordered.filter(ordered.eq(ordered.shift(1)).fill_null(False)).unique()
+    present = values.drop_nulls()
+    repeated = _dense_repeats(present) if values.dtype.is_integer() else None
+    if repeated is None:
+        ordered = present.sort()
+        repeated = ordered.filter(ordered.eq(ordered.shift(1)).fill_null(False)).unique()
     later = pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True).alias(values.name)
     if repeated.is_empty():
         return later
     rows = values.is_in(repeated.implode()).fill_null(False).arg_true()
     copies = rows.filter(~values.gather(rows).is_first_distinct())
     return later.scatter(copies, True) if copies.len() else later
+
+
+def _dense_repeats(present: pl.Series) -> pl.Series | None:
+    """Integer keys within a span of at most twice their count (shuffled sequence numbers):
+    the values held more than once, by one count per value of the span (direct addressing, one
+    pass, no sort); None for sparser keys."""
+    if present.len() == 0:
+        return None
+    low, high = present.min(), present.max()
+    assert isinstance(low, int) and isinstance(high, int)
+    if high - low > 2 * present.len():
+        return None
+    counts = np.bincount((present - low).cast(pl.Int64).to_numpy(), minlength=high - low + 1)
+    return pl.Series(present.name, np.flatnonzero(counts > 1)).cast(present.dtype) + low
 
 
 def _value_rule(rule: RowRule, dtype: pl.DataType) -> pl.Expr:
