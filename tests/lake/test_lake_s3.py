@@ -12,12 +12,14 @@ from typing import Any
 
 import polars as pl
 import pytest
+import sqlalchemy as sa
 from tests.lake.conftest import ingest_command, s3_keys
 from tests.plumbing.conftest import Kit, rows
 
 from charter.plumbing.ingest import ingest
 from charter.plumbing.predictions import committed_files
 from charter.settings import Settings
+from charter.store.tables import KeyRun
 from charter.workspace import Workspace
 
 
@@ -42,12 +44,18 @@ def test_ingest_writes_the_log_and_quarantine_to_the_bucket_and_nothing_to_the_f
     assert (report.rows_scored, report.rows_quarantined) == (40, 3)
 
     keys = s3_keys(s3_lake)
-    committed = committed_files(kit.ws, kit.name) + committed_files(
-        kit.ws, kit.name, kind="quarantine"
+    with kit.ws.db.read() as session:
+        runs = session.scalars(sa.select(KeyRun.path)).all()  # the key index's one run
+    committed = (
+        committed_files(kit.ws, kit.name)
+        + committed_files(kit.ws, kit.name, kind="quarantine")
+        + list(runs)
     )
+    assert len(runs) == 1
     assert sorted(committed) == keys  # exactly the committed files, nothing else
     assert all(
-        k.startswith(("predictions/credit-default/", "quarantine/credit-default/")) for k in keys
+        k.startswith(("predictions/credit-default/", "quarantine/credit-default/", "keys/"))
+        for k in keys
     )
     batch_id = report.batches[0].batch_id
     # attempt-unique names: <batch id>.<attempt>.parquet
@@ -106,7 +114,8 @@ def test_a_kill_between_upload_and_commit_leaves_files_no_reader_sees_then_clean
     crashed = _ingest_process(kit.ws.root, "after_outputs:1")
     assert crashed.returncode == 137, crashed.stderr
     orphans = s3_keys(s3_lake)
-    assert len(orphans) == 2  # the prediction and quarantine files, uploaded, never committed
+    # the prediction and quarantine files and the key run, uploaded, never committed
+    assert len(orphans) == 3 and sum(k.startswith("keys/") for k in orphans) == 1
     assert kit.predictions().height == 0 and kit.quarantine().height == 0
 
     rerun = _ingest_process(kit.ws.root)
@@ -116,11 +125,16 @@ def test_a_kill_between_upload_and_commit_leaves_files_no_reader_sees_then_clean
 
     kept = cli("lake", "clean", kit.name, "--json")
     assert kept.code == 0, kept.stderr
-    assert kept.json()["removed"] == [] and kept.json()["kept_young"] == 2
+    assert kept.json()["removed"] == [] and kept.json()["kept_young"] == 3
     cleaned = cli("lake", "clean", kit.name, "--grace", "0", "--json")
     assert sorted(cleaned.json()["removed"]) == orphans
     left = s3_keys(s3_lake)
+    with kit.ws.db.read() as session:
+        runs = list(session.scalars(sa.select(KeyRun.path)).all())
+    assert len(runs) == 1  # the re-run's key run, listed with its batch
     assert sorted(left) == sorted(
-        committed_files(kit.ws, kit.name) + committed_files(kit.ws, kit.name, kind="quarantine")
+        committed_files(kit.ws, kit.name)
+        + committed_files(kit.ws, kit.name, kind="quarantine")
+        + runs
     )
     assert kit.predictions().height == 30 and kit.quarantine().height == 2

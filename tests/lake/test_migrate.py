@@ -64,21 +64,23 @@ def test_migrate_copies_every_committed_file_and_the_workspace_reads_them_from_t
     assert moved.code == 0, moved.stderr
     body = moved.json()
     keys = s3_keys(s3_lake)
-    # 2 batches' predictions + 1 quarantine + the replay's predictions and map + 1 label file
-    assert body["files"] == len(keys) == 6
-    assert (body["copied"], body["already_there"], body["missing"]) == (6, 0, [])
+    # 2 batches' predictions + 1 quarantine + the replay's predictions and map + 1 label file,
+    # and the key index's 3 runs (one per ingest batch)
+    assert body["files"] == len(keys) == 9
+    assert sum(k.startswith("keys/") for k in keys) == 3
+    assert (body["copied"], body["already_there"], body["missing"]) == (9, 0, [])
     assert "predictions/credit-default/never-committed.parquet" not in keys
     local = kit.ws.state_dir
     assert body["bytes_copied"] == sum((local / k).stat().st_size for k in keys)
 
     again = cli("lake", "migrate", "--to", s3_lake, "--json").json()
-    assert (again["copied"], again["already_there"]) == (0, 6)
+    assert (again["copied"], again["already_there"]) == (0, 9)
     with kit.ws.db.read() as session:
         recorded = session.scalars(
             sa.select(AuditEntry.payload).where(AuditEntry.action == "lake.migrated")
         ).all()
     assert len(recorded) == 1  # the re-run moved nothing and recorded nothing
-    assert json.loads(recorded[0])["copied"] == 6
+    assert json.loads(recorded[0])["copied"] == 9
 
     _point_at(kit, s3_lake, monkeypatch)
     after = _seen(kit)
@@ -100,12 +102,13 @@ def test_a_migration_stopped_midway_completes_on_rerun_and_can_delete_the_local_
     resumed = cli("lake", "migrate", "--to", s3_lake, "--delete-source", "--json")
     assert resumed.code == 0, resumed.stderr
     body = resumed.json()
-    assert (body["copied"], body["already_there"], body["deleted_from_source"]) == (2, 4, 6)
+    # 6 log files and the key index's 3 runs (one per ingest batch)
+    assert (body["copied"], body["already_there"], body["deleted_from_source"]) == (2, 7, 9)
     assert not any((kit.ws.state_dir / k).exists() for k in s3_keys(s3_lake))
 
     # A third run finds the local copies gone and every file in the lake: nothing to do.
     third = cli("lake", "migrate", "--to", s3_lake, "--delete-source", "--json").json()
-    assert (third["copied"], third["already_there"], third["missing"]) == (0, 6, [])
+    assert (third["copied"], third["already_there"], third["missing"]) == (0, 9, [])
 
     _point_at(kit, s3_lake, monkeypatch)
     for old, new in zip(before, _seen(kit), strict=True):
@@ -127,4 +130,4 @@ def test_migrate_refuses_its_own_lake_and_names_files_missing_from_both(
     assert partial.code == 1
     assert "1 committed files are in neither" in partial.stderr
     assert f"labels/{kit.name}/{gone.name}" in partial.stderr
-    assert len(s3_keys(s3_lake)) == 5  # the others were copied
+    assert len(s3_keys(s3_lake)) == 8  # the others were copied

@@ -140,6 +140,33 @@ def test_repeats_are_found_whether_or_not_keys_arrive_in_order(keys: list[int | 
     assert check(batch, contract({})).failed["row"].to_list() == expected
 
 
+@pytest.mark.parametrize("kind", ["int", "string", "float", "datetime"])
+def test_repeats_in_shuffled_keys_fail_after_their_first_occurrence(kind: str) -> None:
+    """Keys out of order go through a sort (floats through hashing): every later copy fails,
+    wherever it lies, and the first occurrence passes."""
+    import random
+
+    rng = random.Random(7)
+    raw = [rng.randrange(400) if rng.random() > 0.05 else None for _ in range(1_000)]
+
+    def as_value(k: int) -> Any:
+        if kind == "string":
+            return f"k{k}"
+        if kind == "float":
+            return k / 4
+        if kind == "datetime":
+            return f"2024-01-01T00:{k // 60 % 60:02d}:{k % 60:02d}Z"
+        return k
+
+    keys = [None if k is None else as_value(k) for k in raw]
+    batch = pl.DataFrame({"id": keys, "row": range(len(keys))})
+    expected = [i for i, k in enumerate(raw) if k is not None and k in set(raw[:i])]
+    data = contract({"id": {"type": kind}})
+    failed = check(batch, data).failed
+    assert failed["row"].to_list() == expected
+    assert set(failed[VIOLATIONS].explode().to_list()) == {"id.unique"}
+
+
 def test_unique_field_other_than_the_key() -> None:
     result = check(
         frame(email=["a@x", "b@x", "a@x"]), contract({"email": {"type": "string", "unique": True}})

@@ -95,7 +95,7 @@ def dry_run(
         ) from None
     landing = LandingFile(file, file.name, stat.st_size, stat.st_mtime_ns)
     has_history = _has_store(ws)
-    memory = KeyMemory(ws, name) if has_history else None
+    memory = KeyMemory(ws, name, writable=False) if has_history else None
     if has_history:
         report.watermark = log.watermark(ws, name)
         report.already_ingested = _committed_batch(ws, name, contract.source, file)

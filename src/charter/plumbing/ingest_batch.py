@@ -35,6 +35,7 @@ from charter.plumbing.isolation import (
     record_failures,
     score_chunk,
 )
+from charter.plumbing.key_index import KeyIndex, Run
 from charter.plumbing.lake import lake_for
 from charter.plumbing.scoring import Scorer
 from charter.registry.charters import record_charter
@@ -43,7 +44,6 @@ from charter.store.tables import IngestBatch
 from charter.workspace import Workspace
 
 ROW = "_row"
-_MERGE_AT = 1_000_000
 
 
 def batch_id_for(charter: str, source_identity: str, fingerprint: str) -> str:
@@ -54,15 +54,15 @@ def batch_id_for(charter: str, source_identity: str, fingerprint: str) -> str:
 class KeyMemory:
     """The keys already logged for a charter, for uniqueness across batches.
 
-    Committed keys are read once per run (one scan of the log's ``key`` column) and sorted, so a
-    lookup costs a binary search per batch value rather than a hash of the whole history per
-    chunk. Keys of this run's batches wait in small parts and are merged in when they grow.
+    Committed keys live in the key index (:mod:`.key_index`: sorted runs in the lake, listed in
+    the store), read one run at a time, so memory does not grow with the charter's history. The
+    keys of the batch being ingested (its earlier chunks) are the only ones held in memory.
+    ``writable=False`` (a dry run) reads batches from before the index without indexing them.
     """
 
-    def __init__(self, ws: Workspace, charter: str) -> None:
+    def __init__(self, ws: Workspace, charter: str, *, writable: bool = True) -> None:
         self.ws, self.charter = ws, charter
-        self._sorted: pl.Series | None = None
-        self._recent: list[pl.Series] = []
+        self.index = KeyIndex(ws, charter, writable=writable)
 
     def lookup(self, key: str, pending: list[pl.Series]) -> Any:
         """The ``seen_keys`` callable for validation: which of a column's values were seen."""
@@ -70,43 +70,23 @@ class KeyMemory:
         def seen(column: str, values: pl.Series) -> pl.Series:
             if column != key or values.len() == 0:
                 return values.clear()
-            self._compact()
-            hit = pl.Series([False] * values.len(), dtype=pl.Boolean)
-            for part in (*self._recent, *pending):  # this run's keys, compared in their own type
+            hit = pl.repeat(False, values.len(), dtype=pl.Boolean, eager=True)
+            for part in pending:  # this batch's earlier chunks, compared in their own type
                 hit = hit | values.is_in(part.cast(values.dtype, strict=False).implode())
-            if self._base().len():
-                hit = hit | self._in_sorted(values.cast(pl.String))
+            hit = hit | self.index.seen(values.cast(pl.String))
             return values.filter(hit)
 
         return seen
 
     def add(self, keys: Iterable[pl.Series]) -> None:
-        """Remember a committed batch's keys (merged in lazily, when a lookup needs them)."""
-        self._recent.extend(k for k in keys if k.len())
-
-    def _compact(self) -> None:
-        if sum(k.len() for k in self._recent) >= _MERGE_AT:
-            recent = [k.cast(pl.String) for k in self._recent]
-            self._sorted = pl.concat([self._base(), *recent]).sort()
-            self._recent = []
-        elif len(self._recent) > 8:  # many small files: one part, one lookup
-            self._recent = [pl.concat([k.cast(pl.String) for k in self._recent])]
+        """After a batch committed (its run is listed): merge small runs when enough wait."""
+        del keys  # already in the index, with the batch's commit
+        self.index.compact()
 
     def committed_count(self) -> int:
-        """How many distinct keys the committed batches logged."""
-        return int(self._base().len())
-
-    def _base(self) -> pl.Series:
-        if self._sorted is None:
-            self._sorted = log.seen_keys(self.ws, self.charter).drop_nulls().sort()
-        return self._sorted
-
-    def _in_sorted(self, values: pl.Series) -> pl.Series:
-        base = self._base()
-        if base.len() == 0:
-            return pl.Series([False] * values.len(), dtype=pl.Boolean)
-        at = base.search_sorted(values).clip(0, base.len() - 1)
-        return (base.gather(at) == values).fill_null(False)
+        """How many distinct keys the committed batches logged (an upper bound once a key was
+        logged by two batches, as rescoring and shadow scores do)."""
+        return self.index.count()
 
 
 @dataclass
@@ -153,6 +133,7 @@ class Batch:
         self.predictions = log.PartWriter(lake, log.predictions_dir(run.name), batch_id)
         self.quarantine = log.PartWriter(lake, log.quarantine_dir(run.name), batch_id)
         self.outputs: dict[str, list[tuple[str, str]]] = {}
+        self.key_run: Run | None = None
         self.failures = FailureTally()
 
     def process(self, chunks: Iterable[pl.DataFrame]) -> None:
@@ -222,10 +203,13 @@ class Batch:
         """Put both files in place in the lake; nothing is committed yet."""
         for kind, writer in (("predictions", self.predictions), ("quarantine", self.quarantine)):
             self.outputs[kind] = writer.finish()
+        self.key_run = self.run.keys.index.write_run(self.batch_id, self.keys)
 
     def abort(self) -> None:
         self.predictions.abort()
         self.quarantine.abort()
+        self.run.keys.index.discard(self.key_run)
+        self.key_run = None
 
     def commit(self, *steps: Callable[[Session], None]) -> bool:
         """Commit the batch (its files are in place): the batch record, its ledger entry and
@@ -241,7 +225,10 @@ class Batch:
                 step(session)
 
         ws, name = self.run.ws, self.run.name
-        return commit(ws, INGEST_LOG, name, committed=self.is_committed, record=record)
+        done = commit(ws, INGEST_LOG, name, committed=self.is_committed, record=record)
+        if not done:  # another run committed this batch, with its own key run
+            self.run.keys.index.discard(self.key_run)
+        return done
 
     def is_committed(self, session: Session) -> bool:
         """Whether a batch with this id is committed (by this run or another)."""
@@ -262,6 +249,7 @@ class Batch:
         s.predictions, s.quarantine = [p for p, _ in preds], [p for p, _ in quar]
         s.cursor_from, s.cursor_to = self.cursor_range
         record_charter(ws, session, run.loaded)
+        key_run = run.keys.index.record(session, self.key_run)
         session.add(
             IngestBatch(
                 batch_id=self.batch_id,
@@ -282,6 +270,7 @@ class Batch:
                 quarantine_sha256=_digest(quar),
                 details=s.details(),
                 ingested_at=self.ingested_at,
+                key_run=key_run,
             )
         )
         record_failures(

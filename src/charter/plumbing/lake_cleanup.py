@@ -2,7 +2,7 @@
 
 A file of the lake counts only when a committed batch names it: an ingest batch (its
 prediction and quarantine files, and a replay's map of the rows it took) or a label delivery
-(its label and quarantine files). Anything else in a charter's folders was left by an attempt
+(its label and quarantine files), and the runs of the key index (:mod:`.key_index`). Anything else in a charter's folders was left by an attempt
 that never committed (killed, or beaten to the commit by another machine). :func:`clean`
 removes those, but only once they are older than the grace period: an upload is placed just
 before its commit, so a file younger than that may belong to a writer about to commit it.
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from charter.plumbing.lake import Lake, joined_keys, lake_for, older_than
-from charter.store.tables import IngestBatch, LabelBatch
+from charter.store.tables import IngestBatch, KeyRun, LabelBatch
 from charter.workspace import Workspace
 
 REPLAY_KIND = "replay"  # the source kind of a replay batch (plumbing.quarantine)
@@ -35,6 +35,7 @@ def folders_of(charter: str) -> list[str]:
         f"quarantine/{charter}/replays",
         f"labels/{charter}",
         f"labels/{charter}/quarantine",
+        f"keys/{charter}",
     ]
 
 
@@ -50,15 +51,18 @@ def committed_keys(session: Session, charter: str | None = None) -> list[str]:
         IngestBatch.details,
     ).order_by(IngestBatch.id)
     labels = sa.select(LabelBatch.path, LabelBatch.quarantine_path).order_by(LabelBatch.id)
+    runs = sa.select(KeyRun.path).order_by(KeyRun.id)
     if charter is not None:
         ingest = ingest.where(IngestBatch.charter == charter)
         labels = labels.where(LabelBatch.charter == charter)
+        runs = runs.where(KeyRun.charter == charter)
     keys: list[str] = []
     for row in session.execute(ingest):
         keys += joined_keys([row.predictions_path, row.quarantine_path])
         keys += replay_map_keys(row.charter, row.batch_id, row.source_kind, row.details)
     for row in session.execute(labels):
         keys += joined_keys([row.path, row.quarantine_path])
+    keys += session.scalars(runs).all()  # the key index's runs (plumbing.key_index)
     return list(dict.fromkeys(keys))
 
 

@@ -157,6 +157,7 @@ class ShadowWriter:
                         predictions_sha256=paths[0][1] if len(paths) == 1 else None,
                         details=details,
                         ingested_at=datetime.now(UTC),
+                        key_run="",  # its keys are the answering batch's, indexed with it
                     )
                 )
                 entry = {

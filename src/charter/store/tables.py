@@ -120,6 +120,30 @@ class IngestBatch(Base):
     quarantine_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     details: Mapped[dict[str, Any]]
     ingested_at: Mapped[datetime]
+    #: Whether the batch's keys are in the key index (:class:`KeyRun`): the lake key of its own
+    #: run, "" when it logged no key to index, "indexed" when a later run took its keys in; null
+    #: for a batch committed before the index existed (its keys are read from its log file).
+    key_run: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class KeyRun(Base):
+    """One sorted run of the key index: distinct keys a charter logged, in one Parquet file.
+
+    ``unique_across_batches`` looks a batch's keys up in the runs whose range
+    ``[min_key, max_key]`` (text order) meets the batch's, one run at a time, so memory stays
+    bounded however many keys the charter logged. A batch's run is recorded in the batch's own
+    commit: a batch not committed leaves no key seen. Small runs are merged into larger ones.
+    """
+
+    __tablename__ = "key_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    charter: Mapped[str] = mapped_column(sa.String(200), index=True)
+    path: Mapped[str] = mapped_column(sa.Text)
+    rows: Mapped[int] = mapped_column(sa.BigInteger)
+    min_key: Mapped[str] = mapped_column(sa.Text)
+    max_key: Mapped[str] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
 
 
 class IngestFile(Base):
