@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import math
 import os
 import shutil
@@ -50,7 +51,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -200,8 +201,6 @@ def charter_workspace(files: Files, n: int) -> Any:
 
 
 def json_path(path: Path) -> str:
-    import json
-
     return json.dumps(str(path))
 
 
@@ -514,14 +513,20 @@ def check_agreement(found: dict[str, Contender]) -> list[str]:
     )
     compare(
         "Evidently defaults: normed Wasserstein (numeric)",
-        [(ours(c, "wasserstein"), evidently[f"{c}/Wasserstein distance (normed)"]) for c in NUMERIC],
+        [
+            (ours(c, "wasserstein"), evidently[f"{c}/Wasserstein distance (normed)"])
+            for c in NUMERIC
+        ],
         1e-3,
     )
     # Evidently's Jensen–Shannon uses natural logarithms: d_e = d_2 * sqrt(ln 2)
     compare(
         "Evidently defaults: Jensen–Shannon (categorical)",
         [
-            (ours(c, "jensen_shannon") * math.sqrt(math.log(2)), evidently[f"{c}/Jensen-Shannon distance"])
+            (
+                ours(c, "jensen_shannon") * math.sqrt(math.log(2)),
+                evidently[f"{c}/Jensen-Shannon distance"],
+            )
             for c in CATEGORICAL
         ],
         1e-9,
@@ -702,7 +707,9 @@ def report(
         f"{_load_average()} at the end"
         + (f"; {args.note}" if args.note else "")
         + ". Packages: "
-        + _env.versions(["charter-ml", "numpy", "polars", "scipy", "pandas", "evidently", "nannyml"])
+        + _env.versions(
+            ["charter-ml", "numpy", "polars", "scipy", "pandas", "evidently", "nannyml"]
+        )
         + ".",
         f"Data: reference and current {args.rows:,} rows × 21 columns (20 inputs: 15 numeric, 5 "
         f"categorical; and the score), seed 20261124/5, as Parquet files; shifted: "

@@ -72,7 +72,7 @@ EDGE_SAMPLE = 1 << 18
 is within ``eps`` of the reference's everywhere with probability at least
 ``1 - 2 exp(-2 * EDGE_SAMPLE * eps**2)`` (the Dvoretzky–Kiefer–Wolfowitz inequality): every edge
 is within 0.5% of rank of its target quantile except with probability 4e-6, and typically
-within 0.1% (one fine bin)."""
+about 0.1% (one fine bin)."""
 
 _EDGE_SEED = 0x0C4A7E2
 """Fixed: the same reference file always gets the same edges (and fingerprint)."""
