@@ -66,7 +66,21 @@ def _as_float_array(values: pl.Series | npt.ArrayLike) -> FloatArray:
     return np.asarray(values, dtype=np.float64)
 
 
-def reference_edges(values: pl.Series | npt.ArrayLike, bins: int = DEFAULT_BINS) -> FloatArray:
+EDGE_SAMPLE = 1 << 18
+"""Values a reference's interior edges are placed on when it has more than twice as many
+(:func:`reference_edges`). Drawn uniformly with replacement, the sample's distribution function
+is within ``eps`` of the reference's everywhere with probability at least
+``1 - 2 exp(-2 * EDGE_SAMPLE * eps**2)`` (the Dvoretzky–Kiefer–Wolfowitz inequality): every edge
+is within 0.5% of rank of its target quantile except with probability 4e-6, and typically
+about 0.1% (one fine bin)."""
+
+_EDGE_SEED = 0x0C4A7E2
+"""Fixed: the same reference file always gets the same edges (and fingerprint)."""
+
+
+def reference_edges(
+    values: pl.Series | npt.ArrayLike, bins: int = DEFAULT_BINS, *, sample: int = EDGE_SAMPLE
+) -> FloatArray:
     """Fixed histogram edges for a numeric column, from the reference's quantiles.
 
     The edges are the reference minimum, the ``bins - 1`` interior quantiles and the float just
@@ -75,16 +89,29 @@ def reference_edges(values: pl.Series | npt.ArrayLike, bins: int = DEFAULT_BINS)
     the reference's range land in bins of their own (so a column that was constant and changed
     value shows up as drift). Ties collapse duplicate quantiles, so a column with few distinct
     values gets one bin per value.
+
+    The minimum and maximum are always exact. The interior quantiles are exact order statistics
+    of the reference when it holds at most ``2 * sample`` finite values; above that they are
+    those of ``sample`` values drawn from it with a fixed seed (see :data:`EDGE_SAMPLE` for the
+    rank error), which spares sorting millions of values: the edges only need to cut the
+    reference into bins of about equal mass, and every count binned on them is exact.
     """
     if bins < 1:
         raise ValueError(f"bins must be at least 1, got {bins}")
     x = _as_float_array(values)
-    x = np.sort(x[np.isfinite(x)])
+    finite = np.isfinite(x)
+    if not finite.all():
+        x = x[finite]
     if x.size == 0:
         return np.empty(0, dtype=np.float64)
+    low, high = float(np.min(x)), float(np.max(x))
+    if x.size > 2 * sample:
+        picks = np.random.default_rng(_EDGE_SEED).integers(0, x.size, sample)
+        x = x[picks]
+    x = np.sort(x)
     interior = x[(np.arange(1, bins, dtype=np.int64) * (x.size - 1)) // bins]
-    top = np.nextafter(x[-1], np.inf)
-    return np.unique(np.concatenate(([x[0]], interior, [top])))
+    top = np.nextafter(high, np.inf)
+    return np.unique(np.concatenate(([low], interior, [top])))
 
 
 def bin_indices(edges: FloatArray, values: FloatArray) -> npt.NDArray[np.intp]:
@@ -427,7 +454,8 @@ def summarise_reference(
 ) -> ColumnSummary:
     """Summarise a reference column, choosing its fixed edges (numeric) on the way."""
     if kind == "numeric":
-        return NumericSummary.from_series(values, reference_edges(values, bins), valid_range)
+        x = _as_float_array(values)  # once, for the edges and the counts
+        return NumericSummary.from_series(x, reference_edges(x, bins), valid_range)
     return CategoricalSummary.from_series(values, known=None, cap=cap)
 
 

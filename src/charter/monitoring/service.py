@@ -69,6 +69,7 @@ from charter.monitoring.windows import (
     LoggedBatch,
     SummaryPlan,
     Window,
+    by_group,
     logged_batches,
     scan_batch,
     to_us,
@@ -173,7 +174,7 @@ def monitor(
         rows = held if held is not None else _rows(batches, step, wanted, part)
         held = None
         rows = rows.join(labels, on="key", how="left") if rows.height else _with_label(rows)
-        by_window = rows.partition_by(["version", "window"], as_dict=True)
+        by_window = by_group(rows)
         for need in part:
             progress.advance(note=f"version {need.version}, {need.window.start:%Y-%m-%d}")
             start = to_us(need.window.start)

@@ -394,6 +394,7 @@ def summarise_batches(
     ``engine`` (one with ``summarise_groups``: the Spark engine) summarises the groups instead
     of this process, with the same functions: the summaries are interchangeable."""
     inputs = sorted({c.name for plan in plans.values() for c in plan.columns})
+    summarised = [*_SUMMARISED, *(INPUT_PREFIX + name for name in inputs)]  # not keys: costly
     out: dict[tuple[str, str, int], WindowSummary] = {}
     grouped = getattr(engine, "summarise_groups", None)
     for batch in batches:
@@ -402,7 +403,7 @@ def summarise_batches(
             continue
         windows = sorted({w for _, w in groups})  # only these windows' rows are materialised
         scan = scan_batch(batch, step_us, inputs, start_us=windows[0], end_us=windows[-1] + 1)
-        frame = scan.filter(pl.col("window").is_in(windows)).collect()
+        frame = scan.filter(pl.col("window").is_in(windows)).select(summarised).collect()
         if grouped is not None:
             keep = pl.DataFrame(
                 sorted(groups), schema={"version": pl.String, "window": pl.Int64}, orient="row"
@@ -417,11 +418,24 @@ def summarise_batches(
                 key = (batch.batch_id, str(version), int(window))
                 out[key] = WindowSummary.from_dict(body, plans[str(version)])
             continue
-        for (version, window), rows in frame.group_by(["version", "window"]):
+        for (version, window), rows in by_group(frame).items():
             key = (batch.batch_id, str(version), int(window))
             if (str(version), int(window)) in groups:
                 out[key] = plans[str(version)].summarise(rows)
     return out
+
+
+_SUMMARISED = ("version", "window", "score", "late", "event_us", "delay_us")
+"""The log columns :meth:`SummaryPlan.summarise` reads, besides the inputs."""
+
+
+def by_group(frame: pl.DataFrame) -> dict[tuple[Any, ...], pl.DataFrame]:
+    """``frame``'s rows per (version, window); a frame of one group as it is (a batch usually
+    falls in one window of one version, and splitting copies every row)."""
+    window, version = frame["window"], frame["version"]
+    if frame.height and window.min() == window.max() and version.n_unique() == 1:
+        return {(version[0], window[0]): frame}
+    return frame.partition_by(["version", "window"], as_dict=True)
 
 
 def merge_window(parts: Sequence[WindowSummary], plan: SummaryPlan) -> WindowSummary:
