@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 import sqlalchemy as sa
 
-from charter.plumbing import ingest_batch
+from charter.plumbing import key_index
 from charter.plumbing.ingest import ingest
-from charter.store.tables import AuditEntry, IngestCursor
+from charter.store.tables import AuditEntry, IngestCursor, KeyRun
 
 pytestmark = pytest.mark.postgres
 
@@ -74,10 +74,12 @@ def test_an_unreachable_sql_source_is_reported_recorded_and_retried(kit: Any) ->
     assert ingest(kit.ws, kit.name).files_failed  # tried again on the next run
 
 
-def test_keys_from_many_batches_stay_unique_when_the_memory_merges(
+def test_keys_from_many_batches_stay_unique_when_the_key_runs_merge(
     kit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ingest_batch, "_MERGE_AT", 7)
+    # Merge small key runs after three, and read every run from its file (no cache).
+    monkeypatch.setattr(key_index, "FAN_IN", 3)
+    monkeypatch.setattr(key_index, "_CACHE_ROWS", 0)
     for n in range(12):
         kit.write(f"f{n:02d}.parquet", pl.concat([kit.rows(n * 3, 3), kit.rows(0, 1)]))
 
@@ -86,6 +88,9 @@ def test_keys_from_many_batches_stay_unique_when_the_memory_merges(
     assert report["rows_scored"] == 36
     assert report["rows_quarantined"] == 12
     assert kit.predictions()["key"].n_unique() == 36
+    with kit.ws.db.read() as session:
+        runs = session.scalar(sa.select(sa.func.count()).select_from(KeyRun))
+    assert runs is not None and runs < 12  # the twelve batches' runs were merged
     again = ingest(kit.ws, kit.name)
     assert again.batches == []
     kit.write("late.parquet", kit.rows(30, 3))  # all seen, in the sorted part now
