@@ -266,10 +266,13 @@ def _groups(
     index = 0
     while index < len(batches):
         # Batches are read several at a time (one ``collect_all``: Polars reads them in
-        # parallel, and a year of small daily files costs a third as much), as many as fit
-        # below the limit at the largest batch seen so far.
-        room = ROWS_IN_MEMORY - total
-        at_once = 1 if frames is None or not largest else room // largest
+        # parallel, and a year of small daily files costs a third as much): while rows are
+        # held, as many as fit below the limit at the largest batch seen so far; once only
+        # counted, a count holds next to nothing.
+        if frames is None:
+            at_once = _SCANS_AT_ONCE
+        else:
+            at_once = (ROWS_IN_MEMORY - total) // largest if largest else 1
         chunk = range(index, min(index + max(1, min(_SCANS_AT_ONCE, at_once)), len(batches)))
         index = chunk.stop
         scans = []
